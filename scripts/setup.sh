@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Set up everything pylondiag needs on a fresh Debian machine: system packages (when missing),
+# uv, and the project's virtual environment from uv.lock. Idempotent; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
+command -v chromium  >/dev/null 2>&1 || need_apt+=(chromium)
+dpkg -s fonts-dejavu-core  >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)
+dpkg -s libpango-1.0-0     >/dev/null 2>&1 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+if [ "${PYLONDIAG_WITH_POSTGRES:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need_apt+=(postgresql)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "setup: installing uv" >&2
+  python3 -m pip install -q --disable-pip-version-check "uv==0.13.8"
+fi
+export UV_PYTHON_DOWNLOADS=never
+uv sync --frozen --python python3 -q

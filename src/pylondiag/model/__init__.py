@@ -1,0 +1,1 @@
+"""Pydantic models of what pylondiag reads and concludes: console records, events, cases, diagnoses."""

@@ -1,0 +1,321 @@
+"""Typed records read from a Pylontech battery console (RS232, 115200 8N1).
+
+Field meanings, units and grades: ``shared/domain/hardware/console_fields.md``.
+Units are in the names: ``_mv`` millivolts, ``_ma`` milliamps, ``_mc`` milli-degrees Celsius
+(the console prints 29300 for 29.3 °C), ``_mah`` milliamp-hours, ``_pct`` percent.
+A value the console printed as ``-`` is ``None``, never 0.
+
+Every record carries a :class:`Provenance` so that a diagnosis can cite the exact line.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Provenance(_Frozen):
+    """Where a record came from: source name, 1-based line numbers, raw text of the first line.
+
+    Lines are counted as Python's universal-newline reading counts them (``\\r\\n``, ``\\r`` and
+    ``\\n`` each end a line, so ``\\r\\r\\n`` ends two lines) — the rule of the diagnosis spec.
+    """
+
+    source: str
+    line: int
+    end_line: int | None = None
+    raw: str = ""
+
+
+class ParseWarning(_Frozen):
+    """A line that could not be read; it was skipped, the rest was still read."""
+
+    source: str
+    line: int
+    message: str
+    raw: str = ""
+
+
+class CommandBlock(_Frozen):
+    """One command and its answer, split from a session by prompt and echo."""
+
+    command: str
+    """The command as echoed, e.g. ``pwr``, ``bat 3``, ``stat``."""
+    prompt: str | None = None
+    """The prompt before it (``pylon>``, ``pylon_debug>``), if any."""
+    status: Literal["ok", "unknown_command", "error", "incomplete"] = "ok"
+    lines: tuple[str, ...] = ()
+    """Payload lines between the echo and the trailer/next prompt (markers removed)."""
+    first_line: int = 1
+    """Line number of the echo line."""
+    logged_at: datetime | None = None
+    """Timestamp a logger wrote before the prompt, when present."""
+    provenance: Provenance
+
+
+# ---------------------------------------------------------------- pwr
+class PwrRow(_Frozen):
+    """One row of the ``pwr`` stack table (one BMS address)."""
+
+    address: int
+    absent: bool = False
+    voltage_mv: int | None = None
+    current_ma: int | None = None
+    temperature_mc: int | None = None
+    cell_temp_low_mc: int | None = None
+    cell_temp_high_mc: int | None = None
+    cell_voltage_low_mv: int | None = None
+    cell_voltage_high_mv: int | None = None
+    cell_temp_low_id: int | None = None
+    cell_temp_high_id: int | None = None
+    cell_voltage_low_id: int | None = None
+    cell_voltage_high_id: int | None = None
+    base_state: str | None = None
+    volt_state: str | None = None
+    curr_state: str | None = None
+    temp_state: str | None = None
+    soc_pct: int | None = None
+    module_time: datetime | None = None
+    cell_volt_state: str | None = None
+    """``B.V.St``: the worst cell's voltage state."""
+    cell_temp_state: str | None = None
+    """``B.T.St``."""
+    mos_temperature_mc: int | None = None
+    mos_temp_state: str | None = None
+    system_alarm_state: str | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+    """Columns this parser does not know, by header name, as printed."""
+    provenance: Provenance
+
+
+class PwrTable(_Frozen):
+    kind: Literal["pwr"] = "pwr"
+    columns: tuple[str, ...]
+    rows: tuple[PwrRow, ...]
+    provenance: Provenance
+
+
+class KeyValue(_Frozen):
+    """One ``Key : value`` line as printed, with its line."""
+
+    key: str
+    value: str
+    provenance: Provenance
+
+
+class PwrDetail(_Frozen):
+    """``pwr N``: key/value detail of one module."""
+
+    kind: Literal["pwr_detail"] = "pwr_detail"
+    address: int | None
+    voltage_mv: int | None = None
+    current_ma: int | None = None
+    temperature_mc: int | None = None
+    soc_pct: int | None = None
+    total_coulomb_mah: int | None = None
+    max_voltage_mv: int | None = None
+    basic_status: str | None = None
+    volt_status: str | None = None
+    current_status: str | None = None
+    temp_status: str | None = None
+    coul_status: str | None = None
+    soh_status: str | None = None
+    protect_enabled: tuple[str, ...] = ()
+    bat_events: int | None = None
+    power_events: int | None = None
+    power_event_names: tuple[str, ...] = ()
+    system_fault: int | None = None
+    fields: tuple[KeyValue, ...] = ()
+    provenance: Provenance
+
+
+# ---------------------------------------------------------------- bat
+class BatCell(_Frozen):
+    """One row of ``bat [N]``: one of the module's 15 cells."""
+
+    cell: int
+    """Cell index as printed (0-based on every firmware seen)."""
+    voltage_mv: int | None = None
+    current_ma: int | None = None
+    temperature_mc: int | None = None
+    base_state: str | None = None
+    volt_state: str | None = None
+    curr_state: str | None = None
+    temp_state: str | None = None
+    soc_pct: int | None = None
+    coulomb_mah: int | None = None
+    balancing: bool | None = None
+    """``BAL`` column: ``Y`` True, ``N`` False, absent column None."""
+    extra: dict[str, str] = Field(default_factory=dict)
+    provenance: Provenance
+
+
+class BatTable(_Frozen):
+    kind: Literal["bat"] = "bat"
+    address: int | None
+    """The N of ``bat N``; None for plain ``bat`` (the module the console is plugged into)."""
+    columns: tuple[str, ...]
+    cells: tuple[BatCell, ...]
+    provenance: Provenance
+
+
+# ---------------------------------------------------------------- soh
+class SohCell(_Frozen):
+    cell: int
+    voltage_mv: int | None = None
+    soh_count: int | None = None
+    soh_status: str | None = None
+    provenance: Provenance
+
+
+class SohTable(_Frozen):
+    kind: Literal["soh"] = "soh"
+    address: int | None
+    cells: tuple[SohCell, ...]
+    provenance: Provenance
+
+
+# ---------------------------------------------------------------- stat
+class StatCounters(_Frozen):
+    """``stat [N]``: lifetime counters, by the name printed (e.g. ``Bat OV Times``)."""
+
+    kind: Literal["stat"] = "stat"
+    address: int | None
+    counters: dict[str, int]
+    """Every integer counter, by the label as printed without the trailing colon."""
+    other: dict[str, str] = Field(default_factory=dict)
+    """Non-integer values, by label."""
+    lines: dict[str, int] = Field(default_factory=dict)
+    """Line number of each label (counters and other), for citations."""
+    cycle_count: int | None = None
+    soh_pct: int | None = None
+    provenance: Provenance
+
+
+# ---------------------------------------------------------------- key/value style outputs
+class InfoRecord(_Frozen):
+    """``info [N]``: device identity."""
+
+    kind: Literal["info"] = "info"
+    address: int | None = None
+    device_name: str | None = None
+    manufacturer: str | None = None
+    board_version: str | None = None
+    main_soft_version: str | None = None
+    soft_version: str | None = None
+    barcode: str | None = None
+    specification: str | None = None
+    cell_number: int | None = None
+    max_discharge_current_ma: int | None = None
+    max_charge_current_ma: int | None = None
+    fields: tuple[KeyValue, ...] = ()
+    provenance: Provenance
+
+
+class PwrSys(_Frozen):
+    """``pwrsys``: the master's system view (what it tells the inverter)."""
+
+    kind: Literal["pwrsys"] = "pwrsys"
+    system_state: str | None = None
+    total_num: int | None = None
+    present_num: int | None = None
+    sleep_num: int | None = None
+    system_voltage_mv: int | None = None
+    system_current_ma: int | None = None
+    system_soc_pct: int | None = None
+    system_soh_pct: int | None = None
+    recommend_charge_voltage_mv: int | None = None
+    recommend_discharge_voltage_mv: int | None = None
+    recommend_charge_current_ma: int | None = None
+    recommend_discharge_current_ma: int | None = None
+    fields: tuple[KeyValue, ...] = ()
+    provenance: Provenance
+
+
+class TimeRecord(_Frozen):
+    kind: Literal["time"] = "time"
+    time: datetime | None
+    provenance: Provenance
+
+
+class GenericRecord(_Frozen):
+    """Commands read as key/value lines without a dedicated model (``getpwr``, ``ci``, ...)."""
+
+    kind: Literal["generic"] = "generic"
+    command: str
+    fields: tuple[KeyValue, ...] = ()
+    lines: tuple[str, ...] = ()
+    provenance: Provenance
+
+
+class HelpRecord(_Frozen):
+    kind: Literal["help"] = "help"
+    commands: dict[str, str]
+    """Command name -> description as printed."""
+    provenance: Provenance
+
+
+class LogEntry(_Frozen):
+    """One entry of the BMS event log (``log``, ``data event``).
+
+    Unknown lines are kept with only ``raw`` set (``index`` None).
+    """
+
+    index: int | None = None
+    time: datetime | None = None
+    module_id: str | None = None
+    code: str | None = None
+    info: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+    raw: str
+    provenance: Provenance
+
+
+class EventLog(_Frozen):
+    kind: Literal["log"] = "log"
+    command: str
+    address: int | None = None
+    entries: tuple[LogEntry, ...]
+    provenance: Provenance
+
+
+class CommandError(_Frozen):
+    """An error answer: unknown command, login required/failed, bad argument."""
+
+    kind: Literal["error"] = "error"
+    command: str
+    message: str
+    provenance: Provenance
+
+
+ConsoleRecord = Annotated[
+    PwrTable
+    | PwrDetail
+    | BatTable
+    | SohTable
+    | StatCounters
+    | InfoRecord
+    | PwrSys
+    | TimeRecord
+    | GenericRecord
+    | HelpRecord
+    | EventLog
+    | CommandError,
+    Field(discriminator="kind"),
+]
+
+
+class ConsoleCapture(_Frozen):
+    """Everything read from one console capture: records in order, with warnings."""
+
+    source: str
+    records: tuple[ConsoleRecord, ...]
+    warnings: tuple[ParseWarning, ...] = ()
+    captured_at: datetime | None = None
+    """When the capture was taken, from logger timestamps or module clocks, when known."""

@@ -1,0 +1,43 @@
+"""Shared fixtures: where the real captures and the shared spec live.
+
+The real captures are read in place from ``../shared/captures`` (override with
+``PYLONDIAG_CAPTURES``). When ``CI=true`` and they are missing, the tests that need them fail
+instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PYLONDIAG_SHARED", REPO.parent / "shared"))
+CAPTURES = Path(os.environ.get("PYLONDIAG_CAPTURES", SHARED / "captures"))
+
+
+def _need(path: Path, what: str) -> Path:
+    if not path.exists():
+        msg = f"{what} not found at {path} (set PYLONDIAG_SHARED / PYLONDIAG_CAPTURES)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return _need(SHARED, "shared/ folder")
+
+
+@pytest.fixture(scope="session")
+def captures_dir() -> Path:
+    """``shared/captures/console``: the real console captures."""
+    return _need(CAPTURES / "console", "real console captures")
+
+
+@pytest.fixture(scope="session")
+def validator(shared_dir: Path) -> Path:
+    """``shared/tools/validate_diagnosis.py``: the spec's own checker."""
+    return _need(shared_dir / "tools" / "validate_diagnosis.py", "validate_diagnosis.py")
