@@ -58,4 +58,21 @@ class BatteryEvent(BaseModel):
     """False when the code table marks this code as unverified (domain grade U)."""
     temperature_c: float | None = None
     """Battery or ambient temperature recorded with the event, when present."""
+    classified_by: str = "source"
+    """How ``kind`` was found: ``table`` (the brand's code table), ``text`` (keywords of the message,
+    no table entry) or ``source`` (the source names the kind itself, e.g. a Victron alarm path)."""
+    clears: EventKind | None = None
+    """For ``kind == cleared``: the kind of event that ended, when the text says."""
+    provenance: Provenance
+
+
+class TemperatureSample(BaseModel):
+    """A temperature reading over time (an inverter log's battery/ambient temperature, a sensor history)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    time: datetime
+    celsius: float
+    sensor: str = ""
+    """What was measured, as the source names it (``battery_temp_c``, ``sensor.battery_temperature``)."""
     provenance: Provenance

@@ -1,0 +1,35 @@
+"""What every shape reader is given: the file's lines and how to read its times and codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    source: str
+    lines: list[str]
+    """File lines without ends; ``lines[i]`` is line ``i + 1``."""
+    zone: ZoneInfo
+    brand: str | None
+    """Canonical code-table brand, or None."""
+    encoding: str
+
+
+def parse_float(text: str) -> float | None:
+    """A number as exports write it: ``4.5``, ``4,5``, ``4.5 °C``, ``39.2°F`` (converted to °C)."""
+    t = text.strip().replace("\u00b0", "").replace(" ", "")
+    if not t:
+        return None
+    fahrenheit = t[-1:] in ("F", "f")
+    if t[-1:] in ("C", "c", "F", "f"):
+        t = t[:-1]
+    t = t.replace(",", ".")
+    try:
+        value = float(t)
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return (value - 32.0) * 5.0 / 9.0 if fahrenheit else value
