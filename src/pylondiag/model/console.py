@@ -54,6 +54,8 @@ class CommandBlock(_Frozen):
     """Payload lines between the echo and the trailer/next prompt (markers removed)."""
     first_line: int = 1
     """Line number of the echo line."""
+    line_numbers: tuple[int, ...] = ()
+    """Line number of each entry of ``lines`` (same length), as the diagnosis spec counts lines."""
     logged_at: datetime | None = None
     """Timestamp a logger wrote before the prompt, when present."""
     provenance: Provenance
@@ -130,7 +132,16 @@ class PwrDetail(_Frozen):
     bat_events: int | None = None
     power_events: int | None = None
     power_event_names: tuple[str, ...] = ()
+    bat_event_names: tuple[str, ...] = ()
     system_fault: int | None = None
+    system_fault_names: tuple[str, ...] = ()
+    charge_times: int | None = None
+    """``Charge Times``: a state-transition counter, not cycles."""
+    charge_seconds: int | None = None
+    """``Charge Sec.``: seconds in the current charge state (s)."""
+    discharge_seconds: int | None = None
+    """``Discharge Sec.``: seconds in the current discharge state (s)."""
+    heater_status: str | None = None
     fields: tuple[KeyValue, ...] = ()
     provenance: Provenance
 
@@ -149,6 +160,7 @@ class BatCell(_Frozen):
     curr_state: str | None = None
     temp_state: str | None = None
     soc_pct: int | None = None
+    """Per-cell SOC (%). Firmware without a ``SOC`` column prints it in the ``Coulomb`` column."""
     coulomb_mah: int | None = None
     balancing: bool | None = None
     """``BAL`` column: ``Y`` True, ``N`` False, absent column None."""
@@ -209,6 +221,9 @@ class InfoRecord(_Frozen):
     board_version: str | None = None
     main_soft_version: str | None = None
     soft_version: str | None = None
+    boot_version: str | None = None
+    comm_version: str | None = None
+    release_date: str | None = None
     barcode: str | None = None
     specification: str | None = None
     cell_number: int | None = None
@@ -234,6 +249,22 @@ class PwrSys(_Frozen):
     recommend_discharge_voltage_mv: int | None = None
     recommend_charge_current_ma: int | None = None
     recommend_discharge_current_ma: int | None = None
+    """The four ``recommend_*`` are the per-module lines (``Recommend chg voltage``...)."""
+    system_recommend_charge_voltage_mv: int | None = None
+    system_recommend_discharge_voltage_mv: int | None = None
+    system_recommend_charge_current_ma: int | None = None
+    system_recommend_discharge_current_ma: int | None = None
+    """``system Recommend ...``: the stack totals the master reports to the inverter."""
+    remaining_capacity_mah: int | None = None
+    """``System RC``."""
+    full_charge_capacity_mah: int | None = None
+    """``System FCC``."""
+    cell_voltage_high_mv: int | None = None
+    cell_voltage_avg_mv: int | None = None
+    cell_voltage_low_mv: int | None = None
+    cell_temp_high_mc: int | None = None
+    cell_temp_avg_mc: int | None = None
+    cell_temp_low_mc: int | None = None
     fields: tuple[KeyValue, ...] = ()
     provenance: Provenance
 
@@ -241,6 +272,9 @@ class PwrSys(_Frozen):
 class TimeRecord(_Frozen):
     kind: Literal["time"] = "time"
     time: datetime | None
+    clock: str | None = None
+    """The clock the firmware names (``RTC``, ``Ds3231``)."""
+    test_result: str | None = None
     provenance: Provenance
 
 
@@ -273,6 +307,8 @@ class LogEntry(_Frozen):
     code: str | None = None
     info: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
+    cells: tuple[BatCell, ...] = ()
+    """``data event``/``data history`` items: the per-cell table stored with the item."""
     raw: str
     provenance: Provenance
 
@@ -282,6 +318,29 @@ class EventLog(_Frozen):
     command: str
     address: int | None = None
     entries: tuple[LogEntry, ...]
+    provenance: Provenance
+
+
+class GetPwrRecord(_Frozen):
+    """``getpwr``: ``#``-separated compact dump of the module the console is plugged into.
+
+    First line: module voltage (mV), current (mA), temperature (m°C), remaining capacity (mAh),
+    base/voltage/current/temperature states; then one line per cell: voltage (mV),
+    temperature (m°C), voltage state, temperature state; then single-value counter lines
+    (meaning not documented; on the stored capture the last equals ``stat`` ``CYCLE Times``).
+    """
+
+    kind: Literal["getpwr"] = "getpwr"
+    voltage_mv: int | None = None
+    current_ma: int | None = None
+    temperature_mc: int | None = None
+    remaining_mah: int | None = None
+    base_state: str | None = None
+    volt_state: str | None = None
+    curr_state: str | None = None
+    temp_state: str | None = None
+    cells: tuple[BatCell, ...] = ()
+    trailing_values: tuple[int, ...] = ()
     provenance: Provenance
 
 
@@ -306,6 +365,7 @@ ConsoleRecord = Annotated[
     | GenericRecord
     | HelpRecord
     | EventLog
+    | GetPwrRecord
     | CommandError,
     Field(discriminator="kind"),
 ]

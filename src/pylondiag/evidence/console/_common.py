@@ -1,0 +1,134 @@
+"""Shared helpers for the per-command parsers: numbers with units, ``Key : value`` lines, provenance."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+
+from pylondiag.model.console import CommandBlock, KeyValue, ParseWarning, Provenance
+
+ABSENT_TOKENS = frozenset({"-", "--", ""})
+UNITS = frozenset({"mV", "mA", "mC", "mAH", "mAh", "%", "s", "S", "AH", "Ah", "V", "A"})
+_INT_UNIT = re.compile(r"^([+-]?\d+)\s*(?:mV|mA|mC|mAH|mAh|%|s|S|AH|Ah)?$")
+_HEX = re.compile(r"^0[xX]([0-9A-Fa-f]+)$")
+_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+_DATETIME_YY = re.compile(r"^(\d{2})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
+
+
+class BadValue(ValueError):
+    """A value that should be a number/time and is not (the line gets a warning and is skipped)."""
+
+
+class Ctx:
+    """Per-block parse context: the source name and the warnings gathered."""
+
+    __slots__ = ("source", "warnings")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.warnings: list[ParseWarning] = []
+
+    def warn(self, line: int, raw: str, message: str) -> None:
+        self.warnings.append(ParseWarning(source=self.source, line=line, message=message, raw=raw))
+
+    def prov(self, line: int, raw: str, end_line: int | None = None) -> Provenance:
+        return Provenance.model_construct(source=self.source, line=line, end_line=end_line, raw=raw)
+
+
+def numbered(block: CommandBlock) -> Iterator[tuple[int, str]]:
+    """``(line number, raw text)`` of each payload line of ``block``."""
+    if len(block.line_numbers) == len(block.lines):
+        return zip(block.line_numbers, block.lines, strict=True)
+    return zip(range(block.first_line + 1, block.first_line + 1 + len(block.lines)), block.lines, strict=True)
+
+
+def block_prov(block: CommandBlock, ctx: Ctx) -> Provenance:
+    p = block.provenance
+    return ctx.prov(p.line, p.raw, p.end_line)
+
+
+def command_arg(block: CommandBlock) -> int | None:
+    """The numeric argument of ``pwr 3`` / ``bat 3`` / ``stat 2``, or None."""
+    parts = block.command.split()
+    if len(parts) >= 2 and parts[-1].isdigit():
+        return int(parts[-1])
+    return None
+
+
+def opt_int(token: str) -> int | None:
+    """``-`` → None; ``96%`` → 96; ``49769`` → 49769; else :class:`BadValue`."""
+    if token in ABSENT_TOKENS:
+        return None
+    t = token[:-1] if token.endswith("%") else token
+    try:
+        return int(t)
+    except ValueError:
+        raise BadValue(f"expected a number or '-', found {token!r}") from None
+
+
+def int_with_unit(value: str) -> int | None:
+    """``49769       mV`` / ``-90000mA`` / ``94          %`` / ``-`` → int or None."""
+    v = value.strip()
+    if v in ABSENT_TOKENS:
+        return None
+    m = _INT_UNIT.match(" ".join(v.split()))
+    if not m:
+        raise BadValue(f"expected a number with an optional unit, found {value.strip()!r}")
+    return int(m.group(1))
+
+
+def hex_with_names(value: str) -> tuple[int | None, tuple[str, ...]]:
+    """``0x2000     COULFULL`` → (0x2000, ("COULFULL",)); ``0x0`` → (0, ())."""
+    parts = value.split()
+    if not parts or parts[0] in ABSENT_TOKENS:
+        return None, ()
+    m = _HEX.match(parts[0])
+    if m:
+        return int(m.group(1), 16), tuple(parts[1:])
+    if parts[0].isdigit():
+        return int(parts[0]), tuple(parts[1:])
+    raise BadValue(f"expected a hex bitfield like 0x0, found {value.strip()!r}")
+
+
+def split_kv(text: str) -> tuple[str, str] | None:
+    """``' Voltage         : 49769       mV'`` → ("Voltage", "49769       mV"); key spaces normalised."""
+    key, sep, value = text.partition(":")
+    if not sep:
+        return None
+    k = " ".join(key.split())
+    if not k:
+        return None
+    return k, value.strip()
+
+
+def key_value(line: int, raw: str, ctx: Ctx) -> KeyValue | None:
+    kv = split_kv(raw)
+    if kv is None:
+        return None
+    return KeyValue.model_construct(key=kv[0], value=kv[1], provenance=ctx.prov(line, raw))
+
+
+def find_datetime(text: str) -> datetime | None:
+    """The first ``YYYY-MM-DD HH:MM:SS`` in ``text``."""
+    m = _DATETIME.search(text)
+    if not m:
+        return None
+    try:
+        y, mo, d, hh, mi, ss = (int(g) for g in m.groups())
+        return datetime(y, mo, d, hh, mi, ss)
+    except ValueError:
+        return None
+
+
+def parse_console_time(text: str) -> datetime | None:
+    """``2026-07-17 01:20:56`` or the log's ``23-09-16 11:43:09`` (YY-MM-DD) → datetime, else None."""
+    t = text.strip()
+    m = _DATETIME_YY.match(t)
+    if m:
+        yy, mo, dd, hh, mi, ss = (int(g) for g in m.groups())
+        try:
+            return datetime(2000 + yy, mo, dd, hh, mi, ss)
+        except ValueError:
+            return None
+    return find_datetime(t)

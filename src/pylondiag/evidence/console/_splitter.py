@@ -1,0 +1,280 @@
+"""Split a console session into command blocks, incrementally (sans-IO).
+
+A console answer looks like ``pylon>pwr`` (prompt + echo), ``@``, the payload,
+``Command completed successfully``, ``$$``, the next prompt. Real captures vary: the prompt may be
+missing (loggers that only keep the echo), preceded by noise bytes or a repeated prompt
+(``pylon>▒pylon>bat``), a logger may write a timestamp line before it, ``#`` comment lines may
+precede or separate sessions, long answers page with ``Press [Enter] to be continued...``, and
+line ends mix ``\\n``, ``\\r\\n``, ``\\r\\r\\n`` and ``\\n\\r``. Framing and line-end facts:
+``shared/domain/hardware/console_fields.md`` ("Framing").
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pylondiag.evidence.console._lines import LineSplitter
+from pylondiag.model.console import CommandBlock, ParseWarning, Provenance
+
+KNOWN_PROMPTS = frozenset({"pylon>", "pylon_debug>"})
+COMPLETED = "Command completed successfully"
+END_MARK = "$$"
+ANSWER_MARK = "@"
+PAGING = "Press [Enter] to be continued"
+
+# Prompt, optionally after noise (non-word symbols, U+FFFD, or earlier prompts): the last prompt wins.
+_PROMPT = re.compile(r"^(?:[^\w\s]|\w+>)*?([A-Za-z]\w{0,31}>)([^>]*)$")
+_ECHO = re.compile(r"^[A-Za-z]\w{0,31}(?: [^\r\n]{0,80})?$")
+# Logger timestamps written before a prompt: "13.07.26 19:59:48" (GPollakDiener), ISO forms.
+_TS_DMY = re.compile(r"^(\d{2})\.(\d{2})\.(\d{2}|\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\s+(.*))?$")
+_TS_ISO = re.compile(r"^\[?(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,]\d+)?\]?(?:\s+(.*))?$")
+Status = Literal["ok", "unknown_command", "error", "incomplete"]
+_ERROR_PREFIXES: tuple[tuple[str, Status], ...] = (
+    ("Unknown command", "unknown_command"),
+    ("Invalid command", "error"),
+    ("Login fail", "error"),
+    ("Password error", "error"),
+    ("Permission denied", "error"),
+    ("Parameter error", "error"),
+)
+
+
+ERROR_PREFIXES = tuple(prefix for prefix, _status in _ERROR_PREFIXES)
+
+
+def parse_logger_timestamp(text: str) -> tuple[datetime, str] | None:
+    """A logger timestamp at the start of ``text``: the time and the rest of the line."""
+    m = _TS_DMY.match(text)
+    if m:
+        day, month, year, hh, mm, ss, rest = m.groups()
+        y = int(year)
+        if y < 100:
+            y += 2000
+        try:
+            return datetime(y, int(month), int(day), int(hh), int(mm), int(ss)), rest or ""
+        except ValueError:
+            return None
+    m = _TS_ISO.match(text)
+    if m:
+        year, month, day, hh, mm, ss, rest = m.groups()
+        try:
+            return datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss)), rest or ""
+        except ValueError:
+            return None
+    return None
+
+
+class _Open:
+    """The block being collected."""
+
+    __slots__ = (
+        "command",
+        "completed",
+        "echo_line",
+        "echo_raw",
+        "last_line",
+        "line_numbers",
+        "lines",
+        "logged_at",
+        "prompt",
+        "seen_at",
+        "status",
+    )
+
+    def __init__(
+        self, command: str, prompt: str | None, echo_line: int, echo_raw: str, logged_at: datetime | None
+    ) -> None:
+        self.command = command
+        self.prompt = prompt
+        self.echo_line = echo_line
+        self.echo_raw = echo_raw
+        self.last_line = echo_line
+        self.logged_at = logged_at
+        self.lines: list[str] = []
+        self.line_numbers: list[int] = []
+        self.completed = False
+        self.seen_at = False
+        self.status: Status = "ok"
+
+
+class ConsoleReader:
+    """Incremental splitter: ``feed(bytes)`` returns the command blocks completed so far.
+
+    Feeding a capture whole or one byte at a time gives the same blocks. ``warnings`` collects text
+    found outside any command answer that could not be used.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.warnings: list[ParseWarning] = []
+        self.logged_at: list[datetime] = []
+        """Every logger timestamp seen, in order."""
+        self.prompts_seen = 0
+        self._lines = LineSplitter()
+        self._prompts = set(KNOWN_PROMPTS)
+        self._prompt: str | None = None
+        self._pending: tuple[int, str, str] | None = None  # (line, command, raw) awaiting "@"
+        self._stamp: datetime | None = None
+        self._open: _Open | None = None
+        self._out: list[CommandBlock] = []
+        self._closed = False
+
+    # ------------------------------------------------------------------ public
+    def feed(self, data: bytes) -> list[CommandBlock]:
+        if self._closed:
+            return []
+        for number, text in self._lines.feed(data):
+            self._line(number, text)
+        out, self._out = self._out, []
+        return out
+
+    def close(self) -> list[CommandBlock]:
+        """End of data: flush the last block (``incomplete`` if it never completed)."""
+        if self._closed:
+            return []
+        self._closed = True
+        done, tail = self._lines.close()
+        for number, text in done:
+            self._line(number, text)
+        if tail is not None:
+            number, text = tail
+            # An unterminated last line may be cut short: use it only to recognise a prompt.
+            m = _PROMPT.match(text.strip())
+            if (
+                m
+                and not m.group(2).strip()
+                and (self._open is None or m.group(1) in self._prompts or self._open.completed)
+            ):
+                self._line(number, text)
+        self._drop_pending()
+        if self._open is not None:
+            self._emit(self._open)
+            self._open = None
+        out, self._out = self._out, []
+        return out
+
+    # ------------------------------------------------------------------ per line
+    def _line(self, number: int, raw: str) -> None:
+        s = raw.strip()
+        blk = self._open
+        if blk is not None:
+            if not s:
+                return
+            if s == END_MARK:
+                blk.last_line = number
+                self._emit(blk)
+                self._open = None
+                return
+            if s == ANSWER_MARK and not blk.seen_at and not blk.lines:
+                blk.seen_at = True
+                blk.last_line = number
+                return
+            if s == COMPLETED:
+                blk.completed = True
+                blk.last_line = number
+                return
+            if s.startswith(PAGING):
+                blk.last_line = number
+                return
+            if ">" in s:
+                m = _PROMPT.match(s)
+                if m and (m.group(1) in self._prompts or blk.completed or blk.status != "ok"):
+                    self._emit(blk)
+                    self._open = None
+                    self._outside(number, raw, s)
+                    return
+            if blk.completed:
+                # Text after the trailer without "$$": the block is over.
+                self._emit(blk)
+                self._open = None
+                self._outside(number, raw, s)
+                return
+            if blk.status == "ok" and s[0] in "UILPp":
+                for prefix, status in _ERROR_PREFIXES:
+                    if s.startswith(prefix):
+                        blk.status = status
+                        break
+            blk.lines.append(raw)
+            blk.line_numbers.append(number)
+            blk.last_line = number
+            return
+        if s:
+            self._outside(number, raw, s)
+
+    def _outside(self, number: int, raw: str, s: str) -> None:
+        if s == ANSWER_MARK:
+            if self._pending is not None:
+                line, command, echo_raw = self._pending
+                self._pending = None
+                blk = _Open(command, self._prompt, line, echo_raw, self._take_stamp())
+            else:
+                blk = _Open("", self._prompt, number, raw, self._take_stamp())
+            blk.seen_at = True
+            blk.last_line = number
+            self._open = blk
+            return
+        if s[0] == "#":
+            return
+        if s in (END_MARK, COMPLETED) or s.startswith(PAGING):
+            return
+        if s[0].isdigit() or s[0] == "[":
+            ts = parse_logger_timestamp(s)
+            if ts is not None:
+                self._drop_pending()
+                self._stamp = ts[0]
+                self.logged_at.append(ts[0])
+                rest = ts[1].strip()
+                if rest:
+                    self._outside(number, raw, rest)
+                return
+        if ">" in s:
+            m = _PROMPT.match(s)
+            if m:
+                self._drop_pending()
+                prompt, command = m.group(1), m.group(2).strip()
+                self._prompt = prompt
+                self._prompts.add(prompt)
+                self.prompts_seen += 1
+                if command:
+                    self._open = _Open(command, prompt, number, raw, self._take_stamp())
+                return
+        self._drop_pending()
+        if _ECHO.match(s):
+            self._pending = (number, s, raw)
+        else:
+            self._warn(number, raw, "text outside any command answer (expected a prompt, echo or '@')")
+
+    # ------------------------------------------------------------------ helpers
+    def _take_stamp(self) -> datetime | None:
+        stamp, self._stamp = self._stamp, None
+        return stamp
+
+    def _drop_pending(self) -> None:
+        if self._pending is not None:
+            line, _command, raw = self._pending
+            self._pending = None
+            self._warn(line, raw, "text outside any command answer (no '@' answer followed it)")
+
+    def _warn(self, line: int, raw: str, message: str) -> None:
+        self.warnings.append(ParseWarning(source=self.source, line=line, message=message, raw=raw))
+
+    def _emit(self, blk: _Open) -> None:
+        status = blk.status
+        if not blk.completed and status == "ok":
+            status = "incomplete"
+        self._out.append(
+            CommandBlock.model_construct(
+                command=blk.command,
+                prompt=blk.prompt,
+                status=status,
+                lines=tuple(blk.lines),
+                first_line=blk.echo_line,
+                line_numbers=tuple(blk.line_numbers),
+                logged_at=blk.logged_at,
+                provenance=Provenance.model_construct(
+                    source=self.source, line=blk.echo_line, end_line=blk.last_line, raw=blk.echo_raw
+                ),
+            )
+        )

@@ -1,0 +1,157 @@
+"""``bat [N]`` (per-cell table incl. ``BAL``) and ``soh N`` (per-cell SOH counts).
+
+Columns: ``shared/domain/hardware/console_fields.md`` (``bat [N]``, ``soh N``). Read by header row;
+unknown columns land in ``BatCell.extra``. The ``Coulomb`` column holds ``44628 mAH``; firmware
+without a ``SOC`` column (US2KBPL B66.6) prints ``89%  42586 mAH`` there, read as SOC + mAh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pylondiag.evidence.console._common import BadValue, Ctx, command_arg, numbered, opt_int
+from pylondiag.evidence.console._table import Column, Kind, header_tokens, plan, read_row
+from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
+
+BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
+    "Battery": ("cell", "int"),
+    "Volt": ("voltage_mv", "int"),
+    "Curr": ("current_ma", "int"),
+    "Tempr": ("temperature_mc", "int"),
+    "Base State": ("base_state", "str"),
+    "Volt. State": ("volt_state", "str"),
+    "Curr. State": ("curr_state", "str"),
+    "Temp. State": ("temp_state", "str"),
+    "Tempr. State": ("temp_state", "str"),
+    "SOC": ("soc_pct", "int"),
+    "Coulomb": ("coulomb_mah", "soc_coulomb"),
+    "BAL": ("balancing", "flag"),
+}
+
+_plans: dict[tuple[str, ...], tuple[Column, ...]] = {}
+
+
+def is_cell_header(tokens: list[str]) -> bool:
+    return len(tokens) >= 3 and tokens[0] == "Battery" and tokens[1] == "Volt"
+
+
+class CellTableReader:
+    """Reads a ``Battery Volt Curr ...`` table line by line (``bat``, ``data event`` items)."""
+
+    def __init__(self, raw_header: str, ctx: Ctx, what: str) -> None:
+        self.headers = header_tokens(raw_header)
+        cols = _plans.get(self.headers)
+        if cols is None:
+            cols = _plans[self.headers] = plan(self.headers, BAT_COLUMNS)
+        self.cols = cols
+        self.has_soc = "SOC" in self.headers
+        self.ctx = ctx
+        self.what = what
+        self.cells: list[BatCell] = []
+
+    def row(self, number: int, raw: str, tokens: list[str]) -> bool:
+        """Read one row; False (with a warning) when it is not a row of this table."""
+        if not tokens[0].isdigit():
+            self.ctx.warn(number, raw, f"expected a {self.what} row starting with the cell index")
+            return False
+        try:
+            values, extra, left = read_row(tokens, self.cols, self.has_soc)
+        except BadValue as exc:
+            self.ctx.warn(number, raw, f"{self.what} row skipped: {exc}")
+            return False
+        if left:
+            self.ctx.warn(
+                number, raw, f"{self.what} row has {left} value(s) more than the header has columns"
+            )
+        self.cells.append(
+            BatCell.model_construct(extra=extra, provenance=self.ctx.prov(number, raw), **values)
+        )
+        return True
+
+
+def read_cell_rows(rows: Iterable[tuple[int, str]], reader: CellTableReader) -> int:
+    last = 0
+    for number, raw in rows:
+        tokens = raw.split()
+        if tokens and reader.row(number, raw, tokens):
+            last = number
+    return last
+
+
+def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
+    tables: list[BatTable] = []
+    reader: CellTableReader | None = None
+    head_line, head_raw, last = 0, "", 0
+    address = command_arg(block)
+
+    def flush() -> None:
+        if reader is not None:
+            tables.append(
+                BatTable.model_construct(
+                    address=address,
+                    columns=reader.headers,
+                    cells=tuple(reader.cells),
+                    provenance=ctx.prov(head_line, head_raw, last),
+                )
+            )
+
+    for number, raw in numbered(block):
+        tokens = raw.split()
+        if not tokens:
+            continue
+        if is_cell_header(tokens):
+            flush()
+            reader = CellTableReader(raw, ctx, "bat")
+            head_line, head_raw, last = number, raw, number
+            continue
+        if reader is None:
+            ctx.warn(number, raw, "expected the bat header row (Battery Volt Curr ...)")
+            continue
+        if reader.row(number, raw, tokens):
+            last = number
+    flush()
+    return tables
+
+
+def parse_soh(block: CommandBlock, ctx: Ctx) -> list[SohTable]:
+    address = command_arg(block)
+    cells: list[SohCell] = []
+    header: dict[str, int] | None = None
+    head: tuple[int, str] | None = None
+    last = block.first_line
+    for number, raw in numbered(block):
+        tokens = raw.split()
+        if not tokens:
+            continue
+        if tokens[0] == "Power" and len(tokens) == 2 and tokens[1].isdigit():
+            address = int(tokens[1])
+            continue
+        if tokens[0] == "Battery" and len(tokens) > 1 and not tokens[1].isdigit():
+            header = {name: i for i, name in enumerate(tokens)}
+            head = (number, raw)
+            continue
+        if header is None or not tokens[0].isdigit():
+            ctx.warn(number, raw, "expected a soh row (Battery Voltage SOHCount SOHStatus)")
+            continue
+        try:
+            vi, ci, si = header.get("Voltage"), header.get("SOHCount"), header.get("SOHStatus")
+            cells.append(
+                SohCell.model_construct(
+                    cell=int(tokens[0]),
+                    voltage_mv=opt_int(tokens[vi]) if vi is not None and vi < len(tokens) else None,
+                    soh_count=opt_int(tokens[ci]) if ci is not None and ci < len(tokens) else None,
+                    soh_status=tokens[si] if si is not None and si < len(tokens) else None,
+                    provenance=ctx.prov(number, raw),
+                )
+            )
+        except BadValue as exc:
+            ctx.warn(number, raw, f"soh row skipped: {exc}")
+            continue
+        last = number
+    if head is None:
+        return []
+    return [
+        SohTable.model_construct(
+            address=address, cells=tuple(cells), provenance=ctx.prov(head[0], head[1], last)
+        )
+    ]

@@ -1,0 +1,186 @@
+"""``pwr`` (stack table, one row per address) and ``pwr N`` (key : value detail of one module).
+
+Columns and meanings: ``shared/domain/hardware/console_fields.md`` (``pwr``, ``pwr N``). Layout varies
+by firmware (``.Id`` columns, ``MosTempr``/``M.T.St``, ``SysAlarm.St``), so the table is read by its
+header row; unknown columns land in ``PwrRow.extra``. ``Absent`` rows are typed ``absent=True`` with
+every value None (on newer firmware their dashes do not even line up with the header).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pylondiag.evidence.console._common import (
+    BadValue,
+    Ctx,
+    command_arg,
+    hex_with_names,
+    int_with_unit,
+    key_value,
+    numbered,
+)
+from pylondiag.evidence.console._table import Column, Kind, header_tokens, plan, read_row
+from pylondiag.model.console import CommandBlock, KeyValue, PwrDetail, PwrRow, PwrTable
+
+PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
+    "Power": ("address", "int"),
+    "Volt": ("voltage_mv", "int"),
+    "Curr": ("current_ma", "int"),
+    "Tempr": ("temperature_mc", "int"),
+    "Tlow": ("cell_temp_low_mc", "int"),
+    "Thigh": ("cell_temp_high_mc", "int"),
+    "Vlow": ("cell_voltage_low_mv", "int"),
+    "Vhigh": ("cell_voltage_high_mv", "int"),
+    "Tlow.Id": ("cell_temp_low_id", "int"),
+    "Thigh.Id": ("cell_temp_high_id", "int"),
+    "Vlow.Id": ("cell_voltage_low_id", "int"),
+    "Vhigh.Id": ("cell_voltage_high_id", "int"),
+    "Base.St": ("base_state", "str"),
+    "Volt.St": ("volt_state", "str"),
+    "Curr.St": ("curr_state", "str"),
+    "Temp.St": ("temp_state", "str"),
+    "Coulomb": ("soc_pct", "int"),
+    "Time": ("module_time", "time"),
+    "B.V.St": ("cell_volt_state", "str"),
+    "B.T.St": ("cell_temp_state", "str"),
+    "MosTempr": ("mos_temperature_mc", "int"),
+    "M.T.St": ("mos_temp_state", "str"),
+    "SysAlarm.St": ("system_alarm_state", "str"),
+}
+
+_plans: dict[tuple[str, ...], tuple[Column, ...]] = {}
+
+
+def _is_header(tokens: list[str]) -> bool:
+    return len(tokens) >= 3 and tokens[0] == "Power" and tokens[1] == "Volt"
+
+
+def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
+    cols: tuple[Column, ...] | None = None
+    headers: tuple[str, ...] = ()
+    head_line, head_raw = 0, ""
+    rows: list[PwrRow] = []
+    tables: list[PwrTable] = []
+    last = 0
+
+    def flush() -> None:
+        if cols is not None:
+            tables.append(
+                PwrTable.model_construct(
+                    columns=headers, rows=tuple(rows), provenance=ctx.prov(head_line, head_raw, last)
+                )
+            )
+
+    for number, raw in numbered(block):
+        tokens = raw.split()
+        if not tokens:
+            continue
+        if _is_header(tokens):
+            flush()
+            headers = header_tokens(raw)
+            cols = _plans.get(headers)
+            if cols is None:
+                cols = _plans[headers] = plan(headers, PWR_COLUMNS)
+            head_line, head_raw, last = number, raw, number
+            rows = []
+            continue
+        if cols is None:
+            ctx.warn(number, raw, "expected the pwr header row (Power Volt Curr ...)")
+            continue
+        if not tokens[0].isdigit():
+            ctx.warn(number, raw, "expected a pwr row starting with the module address")
+            continue
+        address = int(tokens[0])
+        if "Absent" in tokens:
+            rows.append(
+                PwrRow.model_construct(
+                    address=address, absent=True, base_state="Absent", provenance=ctx.prov(number, raw)
+                )
+            )
+            last = number
+            continue
+        try:
+            values, extra, left = read_row(tokens, cols)
+        except BadValue as exc:
+            ctx.warn(number, raw, f"pwr row skipped: {exc}")
+            continue
+        if left:
+            ctx.warn(
+                number, raw, f"pwr row has {left} value(s) more than the header has columns; kept the rest"
+            )
+        values["address"] = address
+        rows.append(PwrRow.model_construct(extra=extra, provenance=ctx.prov(number, raw), **values))
+        last = number
+    flush()
+    return tables
+
+
+# ---------------------------------------------------------------- pwr N
+_DETAIL_INT: dict[str, str] = {
+    "Voltage": "voltage_mv",
+    "Current": "current_ma",
+    "Temperature": "temperature_mc",
+    "Coulomb": "soc_pct",
+    "Total Coulomb": "total_coulomb_mah",
+    "Max Voltage": "max_voltage_mv",
+    "Charge Times": "charge_times",
+    "Charge Sec.": "charge_seconds",
+    "Discharge Sec.": "discharge_seconds",
+}
+_DETAIL_STR: dict[str, str] = {
+    "Basic Status": "basic_status",
+    "Volt Status": "volt_status",
+    "Current Status": "current_status",
+    "Tmpr. Status": "temp_status",
+    "Coul. Status": "coul_status",
+    "Soh. Status": "soh_status",
+    "Heater Status": "heater_status",
+}
+_DETAIL_HEX: dict[str, tuple[str, str]] = {
+    "Bat Events": ("bat_events", "bat_event_names"),
+    "Power Events": ("power_events", "power_event_names"),
+    "System Fault": ("system_fault", "system_fault_names"),
+}
+
+
+def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
+    values: dict[str, Any] = {}
+    fields: list[KeyValue] = []
+    address = command_arg(block)
+    first: tuple[int, str] | None = None
+    last = block.first_line
+    for number, raw in numbered(block):
+        s = raw.strip()
+        if not s or s.startswith("---"):
+            continue
+        if first is None:
+            first = (number, raw)
+        if s.startswith("Power") and ":" not in s:
+            parts = s.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                address = int(parts[1])
+                last = number
+                continue
+        kv = key_value(number, raw, ctx)
+        if kv is None:
+            ctx.warn(number, raw, "expected 'Key : value' in pwr N detail")
+            continue
+        try:
+            if kv.key in _DETAIL_INT:
+                values[_DETAIL_INT[kv.key]] = int_with_unit(kv.value)
+            elif kv.key in _DETAIL_STR:
+                values[_DETAIL_STR[kv.key]] = kv.value or None
+            elif kv.key in _DETAIL_HEX:
+                num_field, names_field = _DETAIL_HEX[kv.key]
+                values[num_field], values[names_field] = hex_with_names(kv.value)
+            elif kv.key == "Protect ENA":
+                values["protect_enabled"] = tuple(kv.value.split())
+        except BadValue as exc:
+            ctx.warn(number, raw, f"pwr N field {kv.key!r} skipped: {exc}")
+            continue
+        fields.append(kv)
+        last = number
+    if first is None:
+        return []
+    prov = ctx.prov(block.first_line, block.provenance.raw, last)
+    return [PwrDetail.model_construct(address=address, fields=tuple(fields), provenance=prov, **values)]
