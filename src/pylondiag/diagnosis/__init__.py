@@ -1,1 +1,37 @@
-"""diagnosis."""
+"""The diagnosis engine: pure rules over a :class:`~pylondiag.model.stack.CaseView`.
+
+Entry point: :func:`diagnose` (``CaseView -> Diagnosis``, no I/O).
+
+Rule-family protocol
+--------------------
+A rule family is one module ``pylondiag/diagnosis/<family>.py`` exposing::
+
+    def findings(view: CaseView) -> list[Finding]: ...
+
+- Pure: reads only ``view`` (no files, no clock, no globals that change).
+- Every :class:`~pylondiag.model.diagnosis.Finding` cites evidence: console lines via
+  :func:`pylondiag.diagnosis.cite.line` (``Provenance`` → ``{"source","line","quote"}``), or
+  ``case.yaml`` keys via :func:`pylondiag.diagnosis.cite.key` (``stack[2].led``).
+- ``module`` is a **position** (``view.position_of(address)`` maps a BMS address), or ``None`` for
+  stack/inverter-level findings.
+- ``severity`` says what the finding means for the verdict: ``fault`` = the cause applies now and
+  drives the verdict of the spec's cause→action table; ``warning`` = worth re-checking (module
+  verdict ``monitor``, outcome ``monitor``); ``info`` = context only (no verdict).
+- Thresholds are named constants in :mod:`pylondiag.diagnosis.thresholds` (unit + source); each rule's
+  docstring cites the fact and its source in ``shared/domain``.
+- Low confidence (a reading outside its validity envelope, a single reading) lowers ``confidence``
+  and the severity (``warning``), it never invents a fault.
+
+The engine (:mod:`pylondiag.diagnosis.engine`) imports the families listed in
+:data:`~pylondiag.diagnosis.engine.RULE_FAMILIES` (a family module that does not exist yet is
+skipped), collects their findings, derives module verdicts, the stack outcome (the spec's
+precedence), ``primary_cause``, ``culprit_modules``, summary, actions, ``on_site_spec``,
+``evidence_gaps`` and ``safety``. To add a family: write the module and add its name to
+``RULE_FAMILIES``.
+"""
+
+from __future__ import annotations
+
+from pylondiag.diagnosis.engine import RULE_FAMILIES, collect_findings, diagnose
+
+__all__ = ["RULE_FAMILIES", "collect_findings", "diagnose"]

@@ -1,0 +1,439 @@
+"""From outcome and findings to what the owner does: numbered actions, ``on_site_spec``,
+``evidence_gaps`` (what to capture next, exactly how), ``safety`` lines and the summary.
+
+Facts: seed guide (rebalancing = charge to 100 % and hold 6-8 h; 48 V DC safety; isolate then
+update the inverter's count); ``hardware/field_failures.md`` #4-#8, #15; ``inverters/settings.md``
+(battery type and protocol per brand); ``hardware/console_fields.md`` (which command shows what).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from pylondiag.diagnosis import isolation
+from pylondiag.diagnosis.leds import LedLead
+from pylondiag.diagnosis.thresholds import CELL_SPREAD_FAULT_MV, RECOMMENDED_CHARGE_VOLTAGE_V
+from pylondiag.model.diagnosis import (
+    Action,
+    Cause,
+    Finding,
+    FindingSeverity,
+    ModuleVerdict,
+    OnSiteSpec,
+    Outcome,
+)
+from pylondiag.model.stack import CaseView
+
+FIX_MARK: Final = " Fix: "
+"""Rule families end a finding's message with ``Fix: <what to change>`` when the fix is specific."""
+
+SAFETY_BASE: Final[tuple[str, ...]] = (
+    "Pylontech US modules are 48 V DC and a stack can deliver very high current: power down the whole "
+    "stack (inverter battery breaker / DC isolator off, then every module's power switch off) before "
+    "moving any module or cable, and never disconnect inter-module cables while the stack is on.",
+    "Do not open the inverter or a module, and do not touch the PV DC cabling: solar panels are live "
+    "whenever light falls on them. Hands-on work beyond the steps here is for a qualified engineer.",
+)
+SAFETY_CONSOLE: Final = (
+    "On the battery console use only read commands (pwr, bat, stat, soh, info, log, time); never "
+    "config, set or test commands, and take captures one command at a time."
+)
+SAFETY_DEEP_DISCHARGE: Final = (
+    "A module in under-voltage protection may hold cells below about 2.0 V: do not force-charge it or "
+    "start it into the stack; it needs a controlled recovery (servtec note, field_failures.md #17)."
+)
+
+INVERTER_EVENT_SCREEN: Final[dict[str, str]] = {
+    "sunsynk": "the Sunsynk app / SolarMan portal: Alarms (fault codes such as F58)",
+    "deye": "the Deye display Alarms list or the SolarMan portal event list",
+    "victron": "VRM: Device list → the battery → Alarms, and the GX 'Notifications' page",
+    "solis": "SolisCloud: Alarms, or the inverter display's Alarm History",
+    "solax": "SolaX Cloud: Alarms",
+    "goodwe": "SEMS portal: Alarms, or the SolarGo app's Historical Errors",
+    "growatt": "ShinePhone / Growatt server: the Event log",
+    "sofar": "SolarMan / Sofar app: the Alarm list",
+    "sma": "Sunny Portal / the Sunny Island's event list",
+    "foxess": "FoxCloud: Alarms",
+    "luxpower": "the LuxPower monitor: Events",
+    "givenergy": "the GivEnergy portal: Events",
+}
+
+
+@dataclass
+class Plan:
+    actions: list[Action] = field(default_factory=list)
+    on_site_spec: OnSiteSpec | None = None
+    evidence_gaps: list[str] = field(default_factory=list)
+    safety: list[str] = field(default_factory=list)
+
+
+def _addr(view: CaseView, position: int) -> str:
+    m = view.module(position)
+    return str(m.address) if m and m.address else str(position)
+
+
+def _fix(f: Finding) -> str | None:
+    i = f.message.find(FIX_MARK.strip())
+    return f.message[i + len(FIX_MARK.strip()) :].strip() if i >= 0 else None
+
+
+def _capture_cmds(view: CaseView, position: int) -> str:
+    a = _addr(view, position)
+    return f"`pwr`, `pwr {a}`, `bat {a}`, `stat {a}` and `log`"
+
+
+def _steps_rebalance(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
+    p = f.module or 0
+    a = _addr(view, p)
+    return [
+        (
+            "Charge the stack to 100 % and hold it there for 6-8 hours (leave the inverter charging at "
+            f"the BMS's recommended voltage, {RECOMMENDED_CHARGE_VOLTAGE_V:g} V, and don't discharge "
+            "meanwhile). The BMS only balances at the top of charge, at about 50 mA per cell, so it needs "
+            "the time.",
+            False,
+        ),
+        (
+            f"At the end of the hold, with the stack still at 100 % and idle, connect to the console and "
+            f"capture `pwr`, `bat {a}` and `stat {a}`; save the session and add it to the case under console/.",
+            False,
+        ),
+        (
+            f"Compare position {p}'s cell spread with this diagnosis: below {CELL_SPREAD_FAULT_MV} mV is "
+            "done. Still above: repeat the 6-8 h hold once. If the same cell stays low or worsens after a "
+            "second cycle, it is a weak cell and the module must be replaced.",
+            False,
+        ),
+        ("Add the cycle to case.yaml history (event: rebalance_cycle, with the date).", False),
+    ]
+
+
+def _steps_replace(view: CaseView, positions: list[int]) -> list[tuple[str, bool]]:
+    steps = [(s, True) for s in isolation.isolation_steps(view, positions)]
+    for p in positions:
+        steps.extend((s, True) for s in isolation.replacement_steps(view, p))
+    a = ", ".join(f"`bat {_addr(view, p)}`" for p in positions)
+    steps.append((f"After the swap, capture `pwr`, {a} and `stat` to confirm every module reads Normal.", False))
+    return steps
+
+
+def _steps_isolate(view: CaseView, positions: list[int], f: Finding) -> list[tuple[str, bool]]:
+    steps = [(s, True) for s in isolation.isolation_steps(view, positions)]
+    if f.code == Cause.CELL_UNDER_VOLTAGE:
+        steps.append(
+            (
+                "Assess the isolated module on its own: after a rest of a few hours, an engineer measures "
+                "its voltage and, over its own console, `bat` (every cell at or above 2.0 V?). Cells below "
+                "that need a controlled low-current recovery charge or professional testing; never force it "
+                "back into the stack.",
+                True,
+            )
+        )
+    return steps
+
+
+def _steps_on_site(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
+    p = f.module
+    if f.code == Cause.MODULE_NOT_COMMUNICATING and p is not None:
+        return [
+            (
+                "Power down the whole stack (inverter battery breaker off, then every module's power switch).",
+                True,
+            ),
+            (
+                f"Check position {p}: its power switch, and the link cable into its Link Port 0 from the "
+                "module above (Link Port 1). Re-seat both RJ45 plugs; swap in a known-good cable if in doubt.",
+                True,
+            ),
+            (
+                f"Restart from the master and capture `pwr`: position {p} must appear with a voltage. If it "
+                f"is still Absent, plug the laptop into position {p}'s own console port: no answer = dead BMS "
+                "(replace); an answer = link port or cable fault.",
+                True,
+            ),
+        ]
+    if f.code == Cause.OVER_TEMPERATURE and p is not None:
+        return [
+            (
+                f"Check position {p} on site: clearance and ventilation around it, and — with the stack powered "
+                "down — the torque and condition of its DC terminals and cables (a loose lug heats up).",
+                True,
+            ),
+            (
+                f"Restart and, under a steady charge or discharge, capture `pwr` and `bat {_addr(view, p)}` "
+                "every 15 minutes for an hour: position {p} must track its neighbours' temperature.".replace(
+                    "{p}", str(p)
+                ),
+                True,
+            ),
+        ]
+    if p is not None:
+        return _steps_isolate(view, [p], f)
+    return [(_fix(f) or f.message, True)]
+
+
+def _steps_reconfigure(view: CaseView, findings: list[Finding]) -> list[tuple[str, bool]]:
+    steps: list[tuple[str, bool]] = []
+    dip = [f for f in findings if f.code.value.startswith("dip_") or f.code == Cause.MIXED_MODELS]
+    inv = [f for f in findings if f not in dip]
+    if dip:
+        steps.append(
+            (
+                "Power down the whole stack (inverter battery breaker off, then every module's power switch): "
+                "the BMS reads its ADD/DIP switches and link ports only at start-up.",
+                True,
+            )
+        )
+        for f in dip:
+            steps.append((_fix(f) or f.message, True))
+        steps.append(
+            (
+                "Start the stack from the master's start button only, then capture `pwr`: every module must "
+                "be listed with addresses 1..N and no Absent gaps.",
+                True,
+            )
+        )
+    for f in inv:
+        steps.append((_fix(f) or f.message, False))
+    if inv:
+        steps.append(
+            (
+                "After changing the inverter settings, watch its battery page for a day and export its event "
+                "log if any battery alarm returns.",
+                False,
+            )
+        )
+    return steps
+
+
+def _environment_steps(findings: list[Finding]) -> list[tuple[str, bool]]:
+    steps: list[tuple[str, bool]] = []
+    for f in findings:
+        steps.append((_fix(f) or f.message, False))
+    steps.append(
+        (
+            "Keep the stack between about 10 and 30 °C: insulate or heat a cold garage or loft (the BMS blocks "
+            "charging below 0 °C), ventilate or shade a hot one. No module needs replacing for this.",
+            False,
+        )
+    )
+    return steps
+
+
+def plan(
+    view: CaseView,
+    outcome: Outcome,
+    primary: Finding | None,
+    findings: list[Finding],
+    verdicts: list[ModuleVerdict],
+    *,
+    leads: list[LedLead],
+) -> Plan:
+    """Actions for ``outcome`` first, then for other actionable findings; gaps; safety."""
+    from pylondiag.diagnosis.engine import Context, classify  # local: engine imports this module
+
+    ctx = Context(findings)
+    active = [f for f in findings if f.severity == FindingSeverity.FAULT]
+    raw: list[tuple[str, bool]] = []
+    by_outcome: dict[Outcome, list[Finding]] = {}
+    for f in active:
+        by_outcome.setdefault(classify(f, ctx)[1], []).append(f)
+
+    for o in (
+        Outcome.RECONFIGURE,
+        Outcome.REPLACE,
+        Outcome.ON_SITE_CHECK,
+        Outcome.ENVIRONMENT,
+        Outcome.REBALANCE,
+    ):
+        fs = by_outcome.get(o, [])
+        if not fs:
+            continue
+        if o == Outcome.RECONFIGURE:
+            raw += _steps_reconfigure(view, fs)
+        elif o == Outcome.REPLACE:
+            raw += _steps_replace(view, sorted({f.module for f in fs if f.module is not None}))
+        elif o == Outcome.ON_SITE_CHECK:
+            seen: set[tuple[Cause, int | None]] = set()
+            for f in fs:
+                if (f.code, f.module) not in seen:
+                    seen.add((f.code, f.module))
+                    raw += _steps_on_site(view, f)
+        elif o == Outcome.ENVIRONMENT:
+            raw += _environment_steps(fs)
+        elif o == Outcome.REBALANCE:
+            done: set[int | None] = set()
+            for f in fs:
+                if f.module not in done:
+                    done.add(f.module)
+                    raw += _steps_rebalance(view, f)
+
+    warnings = [f for f in findings if f.severity == FindingSeverity.WARNING]
+    if (warnings and outcome in (Outcome.MONITOR, Outcome.NO_FAULT)) or (warnings and not raw):
+        mods = sorted({f.module for f in warnings if f.module is not None})
+        cmds = ", ".join(f"`bat {_addr(view, p)}`, `stat {_addr(view, p)}`" for p in mods) or "`bat N`, `stat N`"
+        raw.append(
+            (
+                "No work is needed now. Re-check in 4-6 weeks: after a full charge, with the stack at 100 % "
+                f"and idle, capture `pwr`, {cmds}, and compare with this diagnosis.",
+                False,
+            )
+        )
+    if outcome == Outcome.NO_FAULT and not raw:
+        raw.append(
+            (
+                "No action needed. Keep these captures: a later capture compared with them shows any drift early.",
+                False,
+            )
+        )
+    gaps = evidence_gaps(view, findings, leads)
+    if outcome == Outcome.INSUFFICIENT_EVIDENCE:
+        raw += [(f"Collect: {g}", False) for g in gaps[:4]]
+
+    actions = [Action(step=i, text=t, on_site=on) for i, (t, on) in enumerate(raw, start=1)]
+    spec = _on_site_spec(view, outcome, findings, ctx)
+    safety = list(SAFETY_BASE)
+    if view.has_console() or gaps:
+        safety.append(SAFETY_CONSOLE)
+    if any(f.code == Cause.CELL_UNDER_VOLTAGE and f.severity == FindingSeverity.FAULT for f in findings):
+        safety.append(SAFETY_DEEP_DISCHARGE)
+    return Plan(actions=actions, on_site_spec=spec, evidence_gaps=gaps, safety=safety)
+
+
+def _on_site_spec(view: CaseView, outcome: Outcome, findings: list[Finding], ctx: object) -> OnSiteSpec | None:
+    from pylondiag.diagnosis.engine import Context, classify
+
+    assert isinstance(ctx, Context)
+    faults = [f for f in findings if f.severity == FindingSeverity.FAULT]
+    work: list[str] = []
+    parts: list[str] = []
+    checks: list[str] = []
+    for f in faults:
+        _v, o = classify(f, ctx)
+        p = f.module
+        m = view.module(p) if p is not None else None
+        model = m.model if m and m.model else "same model as the stack"
+        if o == Outcome.REPLACE and p is not None:
+            work.append(f"Isolate and replace the module at position {p} ({f.code.value}).")
+            parts.append(f"1 x Pylontech {model} (matching the stack), charged to the stack's SOC ±2 %")
+            checks.append(f"`pwr` lists position {p} with Normal states; `bat {_addr(view, p)}` spread under 30 mV at rest")
+        elif o == Outcome.ON_SITE_CHECK and p is not None:
+            if f.code == Cause.MODULE_NOT_COMMUNICATING:
+                work.append(f"Check the link cable and Link Port 0 of position {p}; test its BMS on its own console.")
+                parts.append("1 x RJ45 link cable (Pylontech inter-module, straight-through)")
+                checks.append(f"`pwr` lists position {p} (not Absent)")
+            elif f.code == Cause.OVER_TEMPERATURE:
+                work.append(f"Inspect position {p}'s ventilation and DC terminals (torque, discolouration).")
+                checks.append(f"position {p} within a few °C of its neighbours under load (`pwr`)")
+            else:
+                work.append(f"Isolate position {p} and assess it on its own ({f.code.value}).")
+                checks.append(f"position {p}: every cell ≥ 2.0 V after rest (`bat` on its own console)")
+        elif o == Outcome.RECONFIGURE and (f.code.value.startswith("dip_") or f.code == Cause.MIXED_MODELS):
+            work.append(_fix(f) or f.message)
+            checks.append("`pwr` lists every module with consecutive addresses and Normal states")
+    if not work:
+        return None
+    if any(f.code in (Cause.WEAK_CELL, Cause.CAPACITY_FADE, Cause.BMS_HARDWARE_FAULT) for f in faults):
+        checks.append("inverter module count and capacity updated to the final stack")
+    return OnSiteSpec(work=_dedupe(work), parts=_dedupe(parts), checks_after=_dedupe(checks))
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead]) -> list[str]:
+    """What is missing or unusable, and exactly what to capture next."""
+    gaps = [g.text for g in view.gaps]
+    n = len(view.modules)
+    addr_list = " ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16]) or "`bat N` for each module N"
+    if not view.has_console():
+        gaps.append(
+            "No console capture: connect a laptop to the master's Console port (RJ45 on C models, RS232 "
+            "115200 8N1), log the session to a file and run `pwr`, then "
+            f"{addr_list}, `stat N` for each module, and `log`; put the file in console/."
+        )
+    else:
+        if not view.pwr:
+            gaps.append("No `pwr` table: run `pwr` on the master's console so every module's state and address is shown.")
+        have_bat = {b.position for b in view.bat}
+        missing = [m for m in view.modules if m.position not in have_bat]
+        if view.bat and missing and n > 1:
+            cmds = ", ".join(f"`bat {m.address or m.position}`" for m in missing[:8])
+            gaps.append(f"No cell readings for position(s) {', '.join(str(m.position) for m in missing[:8])}: capture {cmds} at the top of charge.")
+        if not view.bat:
+            gaps.append(
+                f"No cell voltages: capture {addr_list} after a full charge, with the stack at 100 % and idle "
+                "(the only state in which LFP cells show their imbalance)."
+            )
+        if not view.stats:
+            gaps.append("No lifetime counters: capture `stat N` for each module (protection counts, cycles, SOH).")
+    for ld in leads:
+        gaps.append(
+            f"The LED of position {ld.position} was seen '{ld.word.value}' ({'ALM steady' if ld.state == 'protection' else 'ALM flashing' if ld.state == 'alarm' else 'dark'}) "
+            f"but nothing in the data explains it: while the LED is lit, capture {_capture_cmds(view, ld.position)} "
+            "on the master's console, and export the inverter's battery event log."
+        )
+    has_inverter_log = any(f.kind == "inverter_log" and f.used for f in view.files)
+    brand = view.inverter.brand.value if view.inverter and view.inverter.brand else None
+    if not has_inverter_log:
+        where = INVERTER_EVENT_SCREEN.get(brand or "", "the inverter's app or display event/alarm list")
+        gaps.append(
+            f"No inverter event log: export the battery/BMS events of the last weeks from {where}, as a CSV "
+            "with columns time,code,message (one event per line); put it in inverter/."
+        )
+    if view.case is None:
+        gaps.append(
+            "No case.yaml: LED colour, DIP switch setting, model and install date of each module, and the "
+            "inverter's battery settings are unknown; add them (see the case format)."
+        )
+    elif not any(m.led for m in view.modules):
+        gaps.append("No LED observations in case.yaml: note each module's LED colour (stack[].led).")
+    return _dedupe(gaps)
+
+
+def _first_sentence(text: str) -> str:
+    cut = text.split(FIX_MARK)[0]
+    i = cut.find(". ")
+    return (cut[: i + 1] if i >= 0 else cut).strip()
+
+
+OUTCOME_PHRASE: Final[dict[Outcome, str]] = {
+    Outcome.RECONFIGURE: "Settings must change before anything else",
+    Outcome.REPLACE: "The module must be isolated and replaced",
+    Outcome.ON_SITE_CHECK: "This needs an engineer on site",
+    Outcome.ENVIRONMENT: "No module is faulty: the stack's surroundings cause the trips",
+    Outcome.REBALANCE: "A controlled rebalancing (100 % held for 6-8 h, then re-check) should recover it",
+    Outcome.MONITOR: "No action is needed now; re-check later",
+}
+
+
+def summary(
+    view: CaseView,
+    outcome: Outcome,
+    primary: Finding | None,
+    findings: list[Finding],
+    verdicts: list[ModuleVerdict],
+    leads: list[LedLead],
+    reasons: list[str],
+) -> str:
+    n = len(verdicts)
+    if outcome == Outcome.INSUFFICIENT_EVIDENCE:
+        first = "Not enough evidence to decide: " + "; ".join(reasons) + "."
+        if leads:
+            names = ", ".join(str(ld.position) for ld in leads)
+            first += f" The alarm LED on position {names} is a lead, not a verdict (low confidence)."
+        else:
+            first += " Confidence in any conclusion would be low; the evidence gaps list what to capture."
+        return first
+    if outcome == Outcome.NO_FAULT or primary is None:
+        what = f"{n}-module stack" if n else "stack"
+        return f"No fault found in the evidence for this {what}: the modules report normal states and no finding needs action."
+    first = _first_sentence(primary.message)
+    if primary.module is not None and not first.lower().startswith("position"):
+        first = f"Position {primary.module}: {first[0].lower()}{first[1:]}"
+    second = OUTCOME_PHRASE.get(outcome, "")
+    if primary.confidence < 0.7:
+        second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
+    return f"{first} {second}.".replace("..", ".")

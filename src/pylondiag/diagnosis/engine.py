@@ -1,0 +1,270 @@
+"""Findings → module verdicts → stack outcome, following ``shared/spec/diagnosis-format.md``.
+
+The cause→action table of the spec is :func:`classify`; the outcome is the highest by
+``OUTCOME_PRECEDENCE`` (``reconfigure > replace > on_site_check > environment > rebalance >
+monitor > no_fault``); ``culprit_modules`` are the positions whose verdict is neither ``ok`` nor
+``monitor``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Final
+
+from pylondiag import __version__
+from pylondiag.diagnosis import actions as _actions
+from pylondiag.diagnosis import leds as _leds
+from pylondiag.model.diagnosis import (
+    OUTCOME_PRECEDENCE,
+    VERDICT_OUTCOME,
+    Cause,
+    Diagnosis,
+    EvidenceRef,
+    Finding,
+    FindingSeverity,
+    ModuleVerdict,
+    Outcome,
+    Verdict,
+)
+from pylondiag.model.stack import CaseView
+
+RULE_FAMILIES: Final[tuple[str, ...]] = (
+    "config",
+    "bms_states",
+    "events",
+    "cells",
+    "capacity",
+    "thermal",
+    "inverter_events",
+)
+"""Rule-family modules under ``pylondiag.diagnosis``, each with ``findings(view) -> list[Finding]``."""
+
+FindingsFn = Callable[[CaseView], list[Finding]]
+
+_VERDICT_RANK: Final[dict[Verdict, int]] = {
+    Verdict.RECONFIGURE: 6,
+    Verdict.REPLACE: 5,
+    Verdict.ISOLATE: 4,
+    Verdict.ON_SITE_CHECK: 3,
+    Verdict.REBALANCE: 2,
+    Verdict.MONITOR: 1,
+    Verdict.OK: 0,
+}
+_DIP_CODES: Final = frozenset(
+    {Cause.DIP_MULTIPLE_MASTERS, Cause.DIP_NO_MASTER, Cause.DIP_DUPLICATE_ADDRESS, Cause.DIP_ADDRESS_GAP}
+)
+_STACK_CONFIG: Final = frozenset(
+    {Cause.MODULE_COUNT_MISMATCH, Cause.INVERTER_COMMS_CONFIG, Cause.INVERTER_CHARGE_LIMITS}
+)
+
+
+def _load_families() -> list[tuple[str, FindingsFn]]:
+    out: list[tuple[str, FindingsFn]] = []
+    for name in RULE_FAMILIES:
+        modname = f"pylondiag.diagnosis.{name}"
+        try:
+            mod: ModuleType = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name == modname:  # family not written yet: skip it; any other import error is a bug
+                continue
+            raise
+        fn = getattr(mod, "findings", None)
+        if callable(fn):
+            out.append((name, fn))
+    return out
+
+
+_FAMILIES: list[tuple[str, FindingsFn]] | None = None
+
+
+def families() -> list[tuple[str, FindingsFn]]:
+    global _FAMILIES
+    if _FAMILIES is None:
+        _FAMILIES = _load_families()
+    return _FAMILIES
+
+
+def collect_findings(view: CaseView) -> list[Finding]:
+    """Every family's findings, in registry order, with LED observations attached as corroboration."""
+    found: list[Finding] = []
+    for _name, fn in families():
+        found.extend(fn(view))
+    return _leds.corroborate(view, found)
+
+
+class Context:
+    """Facts about the whole finding set that the cause→action table depends on."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        faults = [f for f in findings if f.severity == FindingSeverity.FAULT]
+        self.charge_limits = any(f.code == Cause.INVERTER_CHARGE_LIMITS for f in faults)
+        self.dip_fault = any(f.code in _DIP_CODES for f in faults)
+
+
+def classify(f: Finding, ctx: Context) -> tuple[Verdict | None, Outcome]:
+    """The spec's cause→action table: (module verdict or None, stack outcome) for one finding."""
+    if f.severity == FindingSeverity.INFO:
+        return None, Outcome.NO_FAULT
+    has_module = f.module is not None
+    if f.severity == FindingSeverity.WARNING:
+        return (Verdict.MONITOR if has_module else None), Outcome.MONITOR
+    c = f.code
+    mod: Verdict | None
+    if c == Cause.CELL_IMBALANCE:
+        return Verdict.REBALANCE, Outcome.REBALANCE
+    if c in (Cause.WEAK_CELL, Cause.CAPACITY_FADE, Cause.BMS_HARDWARE_FAULT):
+        return Verdict.REPLACE, Outcome.REPLACE
+    if c == Cause.CELL_OVER_VOLTAGE:
+        if ctx.charge_limits:
+            return (Verdict.MONITOR if has_module else None), Outcome.RECONFIGURE
+        return (Verdict.REBALANCE if has_module else None), Outcome.REBALANCE
+    if c == Cause.CELL_UNDER_VOLTAGE:
+        return (Verdict.ISOLATE if has_module else None), Outcome.ON_SITE_CHECK
+    if c == Cause.OVER_TEMPERATURE:
+        if has_module:
+            return Verdict.ON_SITE_CHECK, Outcome.ON_SITE_CHECK
+        return None, Outcome.ENVIRONMENT
+    if c in (Cause.UNDER_TEMPERATURE, Cause.THERMAL_INTERMITTENT):
+        return (Verdict.MONITOR if has_module else None), Outcome.ENVIRONMENT
+    if c == Cause.OVER_CURRENT:
+        return (Verdict.MONITOR if has_module else None), Outcome.RECONFIGURE
+    if c == Cause.MODULE_NOT_COMMUNICATING:
+        if ctx.dip_fault:  # settle the switches first; re-check the link afterwards
+            return (Verdict.MONITOR if has_module else None), Outcome.RECONFIGURE
+        return (Verdict.ON_SITE_CHECK if has_module else None), Outcome.ON_SITE_CHECK
+    if c in _DIP_CODES or c == Cause.MIXED_MODELS:
+        mod = Verdict.RECONFIGURE if has_module else None
+        return mod, Outcome.RECONFIGURE
+    if c in _STACK_CONFIG:
+        return None, Outcome.RECONFIGURE
+    return (Verdict.MONITOR if has_module else None), Outcome.MONITOR  # pragma: no cover - all codes above
+
+
+def _rank(o: Outcome) -> int:
+    return len(OUTCOME_PRECEDENCE) - OUTCOME_PRECEDENCE.index(o)
+
+
+def module_verdicts(view: CaseView, findings: list[Finding], ctx: Context) -> list[ModuleVerdict]:
+    positions = sorted({m.position for m in view.modules} | {f.module for f in findings if f.module})
+    out: list[ModuleVerdict] = []
+    for pos in positions:
+        mv = view.module(pos)
+        verdict = Verdict.OK
+        causes: list[Cause] = []
+        for f in findings:
+            if f.module != pos:
+                continue
+            v, _ = classify(f, ctx)
+            if v is None:
+                continue
+            if f.code not in causes:
+                causes.append(f.code)
+            if _VERDICT_RANK[v] > _VERDICT_RANK[verdict]:
+                verdict = v
+        out.append(
+            ModuleVerdict(
+                position=pos,
+                address=mv.address if mv else None,
+                model=mv.model if mv else None,
+                verdict=verdict,
+                causes=causes,
+            )
+        )
+    return out
+
+
+def stack_outcome(
+    findings: list[Finding], verdicts: list[ModuleVerdict], ctx: Context
+) -> tuple[Outcome, Finding | None]:
+    """Highest outcome by precedence, and the finding behind it (the primary cause)."""
+    best = Outcome.NO_FAULT
+    primary: Finding | None = None
+    for f in findings:
+        _, o = classify(f, ctx)
+        if o == Outcome.NO_FAULT:
+            continue
+        if (
+            primary is None
+            or _rank(o) > _rank(best)
+            or (o == best and _better(f, primary))
+        ):
+            best, primary = o, f
+    for mv in verdicts:  # a verdict always needs at least its own outcome
+        o = VERDICT_OUTCOME[mv.verdict]
+        if _rank(o) > _rank(best):  # pragma: no cover - verdicts come from findings, already counted
+            best = o
+    return best, primary
+
+
+def _better(a: Finding, b: Finding) -> bool:
+    sev = {FindingSeverity.FAULT: 2, FindingSeverity.WARNING: 1, FindingSeverity.INFO: 0}
+    return (sev[a.severity], a.confidence) > (sev[b.severity], b.confidence)
+
+
+def diagnose(view: CaseView) -> Diagnosis:
+    """Diagnose one case. Pure: the same view always gives the same document."""
+    findings = collect_findings(view)
+    ctx = Context(findings)
+    verdicts = module_verdicts(view, findings, ctx)
+    outcome, primary = stack_outcome(findings, verdicts, ctx)
+    leads = _leds.leads(view)
+    unexplained = _leds.unexplained(leads, findings)
+
+    insufficient_reasons: list[str] = []
+    if outcome == Outcome.NO_FAULT:
+        if not view.has_console() and not view.events:
+            insufficient_reasons.append("no console capture or event log was readable")
+        if unexplained:
+            insufficient_reasons.append("an alarm LED is not explained by the data")
+        if view.symptoms and view.has_console():
+            insufficient_reasons.append("the reported symptoms are not visible in the data supplied")
+        if insufficient_reasons:
+            outcome = Outcome.INSUFFICIENT_EVIDENCE
+    # An unexplained LED lead is a module to watch: verdict monitor, never a culprit.
+    lead_positions = {ld.position for ld in unexplained}
+    verdicts = [
+        mv.model_copy(update={"verdict": Verdict.MONITOR})
+        if mv.position in lead_positions and mv.verdict == Verdict.OK
+        else mv
+        for mv in verdicts
+    ]
+    culprits = sorted(mv.position for mv in verdicts if mv.verdict not in (Verdict.OK, Verdict.MONITOR))
+    primary_cause = (
+        primary.code if primary is not None and outcome not in (Outcome.NO_FAULT, Outcome.INSUFFICIENT_EVIDENCE)
+        else None
+    )
+    plan = _actions.plan(view, outcome, primary, findings, verdicts, leads=unexplained)
+    summary = _actions.summary(view, outcome, primary, findings, verdicts, unexplained, insufficient_reasons)
+    return Diagnosis(
+        case_id=view.case_id,
+        tool_version=__version__,
+        outcome=outcome,
+        primary_cause=primary_cause,
+        culprit_modules=culprits,
+        summary=summary,
+        modules=verdicts,
+        findings=_ordered(findings, ctx),
+        actions=plan.actions,
+        on_site_spec=plan.on_site_spec,
+        evidence_gaps=plan.evidence_gaps,
+        safety=plan.safety,
+    )
+
+
+def _ordered(findings: list[Finding], ctx: Context) -> list[Finding]:
+    """Most important first: by the outcome each finding drives, then severity and confidence."""
+    sev = {FindingSeverity.FAULT: 2, FindingSeverity.WARNING: 1, FindingSeverity.INFO: 0}
+
+    def key(f: Finding) -> tuple[int, int, float]:
+        return (-_rank(classify(f, ctx)[1]), -sev[f.severity], -f.confidence)
+
+    return sorted(findings, key=key)
+
+
+def with_evidence(f: Finding, extra: list[EvidenceRef]) -> Finding:
+    """A copy of ``f`` with more evidence (no duplicates)."""
+    have = {(e.source, e.line, e.key) for e in f.evidence}
+    add = [e for e in extra if (e.source, e.line, e.key) not in have]
+    return f.model_copy(update={"evidence": [*f.evidence, *add]}) if add else f

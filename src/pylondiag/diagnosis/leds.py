@@ -1,0 +1,111 @@
+"""Step 1 — LEDs: the owner's words mapped onto the real RUN/ALM states; the odd module out.
+
+Facts (``shared/domain/README.md``; ``hardware/panel_dip.md`` §2): US modules have a green RUN LED and
+a red ALM LED. ALM **flashing** = alarm, the module is still running — what owners often call
+"amber" [M: Extra 2000 manual, MLIB16]. ALM **steady** = protection or fault, a path is blocked
+[T: powerforum 5904 quoting the US3000 manual]. RUN and ALM both off = off, asleep or deep
+under-voltage protection [U/T]. The seed guide: one amber/red module while the others are green
+confirms the fault is in that unit.
+
+An alarm LED alone is a **lead, not a verdict**: it names the module to look at. It becomes part of
+a verdict only when data (console states, counters, cells, events) supports it — then the LED
+observation is attached to that finding as corroborating evidence. A lead nothing explains makes
+the module ``monitor`` and, when nothing else is found, the case ``insufficient_evidence`` with the
+exact captures to take next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from pylondiag.diagnosis import cite
+from pylondiag.model.case import Led
+from pylondiag.model.diagnosis import Finding, FindingSeverity
+from pylondiag.model.stack import CaseView
+
+LedState = Literal["normal", "alarm", "protection", "off"]
+
+OWNER_WORDS: Final[dict[Led, LedState]] = {
+    Led.GREEN: "normal",
+    Led.GREEN_FLASHING: "normal",
+    Led.AMBER: "alarm",
+    Led.AMBER_FLASHING: "alarm",
+    Led.RED_FLASHING: "alarm",
+    Led.RED: "protection",
+    Led.OFF: "off",
+}
+"""Owner word → panel state (domain/README.md: amber ≈ ALM flashing, red = ALM steady)."""
+
+MEANING: Final[dict[LedState, str]] = {
+    "normal": "normal (RUN lit or blinking, ALM off)",
+    "alarm": "ALM flashing: an alarm, the module is still running",
+    "protection": "ALM steady: a protection or fault is active and a path is blocked",
+    "off": "RUN and ALM off: the module is off, asleep, or in deep under-voltage protection",
+}
+
+CORROBORATION_BONUS: Final = 0.05
+"""Confidence added to a finding that the owner's LED observation on the same module supports."""
+
+
+@dataclass(frozen=True)
+class LedLead:
+    position: int
+    word: Led
+    state: LedState
+    stack_index: int | None
+    odd_one_out: bool
+
+    @property
+    def key(self) -> str:
+        return f"stack[{self.stack_index}].led"
+
+    def describe(self) -> str:
+        return f"position {self.position} LED '{self.word.value}' ({MEANING[self.state]})"
+
+
+def leads(view: CaseView) -> list[LedLead]:
+    """Modules whose LED, as seen by the owner, is not normal."""
+    seen = [(m, OWNER_WORDS[m.led]) for m in view.modules if m.led is not None]
+    abnormal = [(m, s) for m, s in seen if s != "normal"]
+    normal_count = len(seen) - len(abnormal)
+    return [
+        LedLead(
+            position=m.position,
+            word=m.led,
+            state=s,
+            stack_index=m.stack_index,
+            odd_one_out=normal_count > 0 and len(abnormal) < normal_count,
+        )
+        for m, s in abnormal
+        if m.led is not None
+    ]
+
+
+def unexplained(all_leads: list[LedLead], findings: list[Finding]) -> list[LedLead]:
+    """Leads that no finding of warning or fault severity supports."""
+    active = [f for f in findings if f.severity != FindingSeverity.INFO]
+    stack_fault = any(f.module is None and f.severity == FindingSeverity.FAULT for f in active)
+    explained = {f.module for f in active if f.module is not None}
+    return [ld for ld in all_leads if ld.position not in explained and not stack_fault]
+
+
+def corroborate(view: CaseView, findings: list[Finding]) -> list[Finding]:
+    """Attach the owner's LED observation to the findings about the same module."""
+    by_pos = {ld.position: ld for ld in leads(view) if ld.stack_index is not None}
+    out: list[Finding] = []
+    for f in findings:
+        ld = by_pos.get(f.module) if f.module is not None else None
+        if ld is None or f.severity == FindingSeverity.INFO:
+            out.append(f)
+            continue
+        ref = cite.key(ld.key)
+        out.append(
+            f.model_copy(
+                update={
+                    "evidence": [*f.evidence, ref],
+                    "confidence": round(min(0.99, f.confidence + CORROBORATION_BONUS), 2),
+                }
+            )
+        )
+    return out

@@ -1,0 +1,152 @@
+"""Every number a rule compares against, with its unit and its source in ``shared/domain/``.
+
+Grades as in the domain notes: [C] console capture, [M] manual, [T] third party, [U] unverified.
+Where a figure is [T]/[U] it is a named, documented parameter of the tool, not a Pylontech limit.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---------------------------------------------------------------- step 3: cells (validity envelope)
+ENVELOPE_MIN_SOC_PCT: Final = 90
+"""%: imbalance is judged only at the top of charge. LFP's flat plateau hides imbalance mid-SOC; the
+top of charge reveals it and is where the ~50 mA passive balancers work (specs.md §1 VIC536 [T];
+field_failures.md #6 GPollakDiener [C]: BAL=Y at 98-100 % SOC)."""
+
+ENVELOPE_MIN_CELL_MV: Final = 3400
+"""mV: a reading whose highest cell is at or above this is also 'top of charge' even when the SOC
+column is missing (GPollakDiener [C]: cells 3.37-3.47 V at 98-100 %; VIC536 [T]: full ≈ 3.45-3.48 V)."""
+
+ENVELOPE_MAX_C_RATE: Final = 0.1
+"""Fraction of rated capacity (C): above this current the spread includes IR sag/rise, not only state
+of charge (SIMP [T] judges spread 'under light load'; 0.1 C = 5 A on a 50 Ah US2000C)."""
+
+ENVELOPE_MIN_TEMP_MC: Final = 10_000
+ENVELOPE_MAX_TEMP_MC: Final = 40_000
+"""m°C: a 'sane' cell temperature window for judging spread; cold raises cell impedance and the BMS
+limits charge near 0 °C (specs.md operating range charge 0-50 °C [T])."""
+
+CELL_SPREAD_WARN_MV: Final = 30
+"""mV: above this max-min spread a module is imbalanced (specs.md §1 SIMP [T], SERV [T]: 'more than
+about 30 mV between cells is excessive'). Inside the envelope → monitor."""
+
+CELL_SPREAD_FAULT_MV: Final = 50
+"""mV: above this spread at the top of charge balancing is not keeping up → cell_imbalance, rebalance
+(specs.md §1 SIMP [T]: 'over 50 mV as a failed cell' — used here as the action threshold, with
+weak_cell reserved for divergence that persists over time)."""
+
+OUTLIER_MIN_MV: Final = 20
+"""mV: a cell this far below (or above) the module median is named as an outlier cell."""
+
+WEAK_CELL_MIN_HOURS: Final = 12.0
+"""h: two top-of-charge readings at least this far apart give the balancers time to act
+(~50 mA passive balancing, specs.md §1 VIC536 [T]; the GPollakDiener captures are ~22 h apart [C])."""
+
+WEAK_CELL_IMPROVEMENT_MV: Final = 10
+"""mV: an outlier whose deficit shrank by less than this between readings 'keeps diverging'
+(spec: weak_cell = a cell that keeps diverging across captures or after a rebalancing cycle)."""
+
+SAG_UNDER_LOAD_MV: Final = 50
+"""mV: a cell that sags this far below the median under load but not at rest has high internal
+resistance (field_failures.md #10, SIMP [T])."""
+
+SAG_MIN_C_RATE: Final = 0.2
+"""C: 'under load' for the sag rule."""
+
+SAG_REST_MAX_MV: Final = 20
+"""mV: the same cell at rest must be within this of the median for the sag rule."""
+
+# ---------------------------------------------------------------- capacity
+SOH_REPLACE_PCT: Final = 70
+"""%: spec: capacity_fade is 'monitor while SOH ≥ 70 %, replace below that'; field_failures.md #11
+(SIMP [T]): a cell coulomb below 70 % is failing."""
+
+SOH_MONITOR_PCT: Final = 80
+"""%: below this (and ≥ 70 %) the fade is worth watching: 'US3000C 6 000+ cycles to 80 %' (specs.md
+§1 SIMP [T]). Healthy modules read 93-100 (HRAB stat [C])."""
+
+OLD_MODULE_YEARS: Final = 4.0
+"""years: cell imbalance is most common in modules 3-4+ years old (seed guide)."""
+
+MODEL_CAPACITY_AH: Final[dict[str, float]] = {
+    "US2000": 50.0,
+    "US2000B": 50.0,
+    "US2000C": 50.0,
+    "US3000": 74.0,
+    "US3000C": 74.0,
+    "US5000": 100.0,
+    "US5000-1C": 100.0,
+}
+"""Ah per module (specs.md §2: US2000/C 50 Ah [C], US3000/C 74 Ah [T/U], US5000 100 Ah [C])."""
+
+DEFAULT_CAPACITY_AH: Final = 50.0
+"""Ah assumed when the model is unknown (the most common module, US2000-class)."""
+
+MODEL_CLASS: Final[dict[str, str]] = {
+    "US2000": "50Ah",
+    "US2000B": "50Ah",
+    "US2000C": "50Ah",
+    "US2KBPL": "50Ah",
+    "US3000": "74Ah",
+    "US3000C": "74Ah",
+    "US5000": "100Ah",
+    "US5000-1C": "100Ah",
+}
+"""Capacity class: modules of different classes must not share a stack (seed guide: 'mixing US3000C
+with US5000 is not recommended'; spec example)."""
+
+MODEL_GENERATION: Final[dict[str, int]] = {
+    "US2000": 1,
+    "US2000B": 1,
+    "US2KBPL": 1,
+    "US3000": 1,
+    "US2000C": 2,
+    "US3000C": 2,
+    "US5000": 2,
+    "US5000-1C": 3,
+}
+"""Newer = higher. The newest model must be the master (panel_dip.md §4 rule 2 [T]; field_failures #2)."""
+
+# ---------------------------------------------------------------- inverter settings vs the stack
+MAX_CHARGE_VOLTAGE_V: Final = 53.5
+"""V: top of the charge-voltage range for US2000C/US3000C/US5000 (specs.md §2: 52.5-53.5 V [U]); the
+BMS itself recommends 53.25 V (HRAB pwrsys [C]); field_failures #4: a float above the BMS's module
+limit drives over-voltage protection."""
+
+RECOMMENDED_CHARGE_VOLTAGE_V: Final = 53.25
+"""V: the BMS's own recommendation (HRAB pwrsys [C])."""
+
+RECOMMENDED_CURRENT_A: Final[dict[str, float]] = {
+    "US2000": 25.0,
+    "US2000B": 25.0,
+    "US2000C": 25.0,
+    "US3000": 37.0,
+    "US3000C": 37.0,
+    "US5000": 80.0,
+    "US5000-1C": 80.0,
+}
+"""A per module, continuous charge (specs.md §2: US2000 25 A (0.5 C) [T]; US2000C 25 A [U] and pwrsys
+recommends 25 A discharge [C]; US3000C 37 A [U]; US5000 80 A [U]). A stack of N supplies N x this."""
+
+CAPACITY_MISMATCH_FRACTION: Final = 0.05
+"""Inverter capacity setting more than 5 % away from the stack's rated Ah is a mismatch."""
+
+# ---------------------------------------------------------------- temperature
+OVER_TEMP_MC: Final = 50_000
+"""m°C: top of the charge/discharge operating range (specs.md §2 TIPP [T]: charge 0…+50 °C)."""
+
+HOT_SPOT_DELTA_MC: Final = 8_000
+"""m°C: a module this much hotter than the median of its neighbours at similar current is the odd
+one out (on_site_check), not the room. Tool parameter [U]."""
+
+CHARGE_BLOCK_TEMP_MC: Final = 0
+"""m°C: below 0 °C the BMS blocks charging (field_failures.md #5, Victron 45182 [T])."""
+
+COLD_WARN_TEMP_MC: Final = 5_000
+"""m°C: near the charge-block limit; charge current is reduced [U]."""
+
+# ---------------------------------------------------------------- stat counters
+COUNTER_RISE_MIN: Final = 1
+"""A protect counter that rises by at least this between two ``stat`` readings of the same module is
+active now (field_failures #3: 'Bat HV/OV counters climb')."""

@@ -1,0 +1,203 @@
+"""The strict ``case.yaml`` model, ``pylondiag.case/1`` (``shared/spec/case-format.md``).
+
+Unknown keys, wrong types and impossible values are errors: a typo must not silently drop an
+observation. Enum words are exactly the spec's. Reading the YAML file and turning validation
+errors into one clear message (file, line, key path, what to fix) is ``pylondiag.casedir``'s job.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CASE_SCHEMA: Final = "pylondiag.case/1"
+DEFAULT_TIMEZONE: Final = "Europe/London"
+
+
+class InverterBrand(StrEnum):
+    SUNSYNK = "sunsynk"
+    DEYE = "deye"
+    VICTRON = "victron"
+    SOLIS = "solis"
+    SOLAX = "solax"
+    GOODWE = "goodwe"
+    GROWATT = "growatt"
+    SOFAR = "sofar"
+    SMA = "sma"
+    FOXESS = "foxess"
+    LUXPOWER = "luxpower"
+    GIVENERGY = "givenergy"
+    OTHER = "other"
+
+
+class ModuleModel(StrEnum):
+    US2000 = "US2000"
+    US2000B = "US2000B"
+    US2000C = "US2000C"
+    US3000 = "US3000"
+    US3000C = "US3000C"
+    US5000 = "US5000"
+    US5000_1C = "US5000-1C"
+    OTHER = "other"
+
+
+class Led(StrEnum):
+    """The module's status LED as the owner saw it (owner words, mapped in ``diagnosis.leds``)."""
+
+    OFF = "off"
+    GREEN = "green"
+    GREEN_FLASHING = "green_flashing"
+    AMBER = "amber"
+    AMBER_FLASHING = "amber_flashing"
+    RED = "red"
+    RED_FLASHING = "red_flashing"
+
+
+class Role(StrEnum):
+    MASTER = "master"
+    SLAVE = "slave"
+
+
+class Symptom(StrEnum):
+    WHOLE_BANK_SHUTDOWN = "whole_bank_shutdown"
+    CAPACITY_DROP = "capacity_drop"
+    SOC_JUMPS = "soc_jumps"
+    INTERMITTENT_TRIPS = "intermittent_trips"
+    BMS_COMMS_ALARM = "bms_comms_alarm"
+    NOT_CHARGING = "not_charging"
+    NOT_DISCHARGING = "not_discharging"
+
+
+class HistoryEvent(StrEnum):
+    MODULES_ADDED = "modules_added"
+    MODULES_REMOVED = "modules_removed"
+    MODULE_REPLACED = "module_replaced"
+    INVERTER_REPLACED = "inverter_replaced"
+    INVERTER_FIRMWARE_UPDATE = "inverter_firmware_update"
+    REBALANCE_CYCLE = "rebalance_cycle"
+    MOVED = "moved"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+_YEAR_MONTH: Final = re.compile(r"^(\d{4})-(\d{1,2})(?:-(\d{1,2}))?$")
+_DIP: Final = re.compile(r"^[01]{4}$")
+
+
+class Site(_Strict):
+    timezone: str = DEFAULT_TIMEZONE
+    location: str | None = None
+    ambient_c: float | None = Field(default=None, ge=-50, le=70)
+    """Ambient temperature when observed, °C."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/London") from exc
+        return v
+
+
+class Inverter(_Strict):
+    brand: InverterBrand | None = None
+    model: str | None = None
+    firmware: str | None = None
+    battery_type: str | None = None
+    battery_protocol: str | None = None
+    configured_modules: int | None = Field(default=None, ge=1, le=112)
+    """Module count entered on the inverter (at most 16 per group x 7 groups)."""
+    configured_capacity_ah: float | None = Field(default=None, gt=0, le=20000)
+    charge_voltage_v: float | None = Field(default=None, ge=40, le=64)
+    """Charge (bulk/absorption) voltage, V. Outside 40-64 V cannot be a 48 V LFP setting."""
+    max_charge_current_a: float | None = Field(default=None, ge=0, le=2000)
+    max_discharge_current_a: float | None = Field(default=None, ge=0, le=2000)
+    replaced_on: date | None = None
+    firmware_updated_on: date | None = None
+
+
+class StackModule(_Strict):
+    position: int = Field(ge=1, le=112)
+    model: ModuleModel | None = None
+    serial: str | None = None
+    installed: str | None = None
+    """Year-month (``2019-06``); a full date is accepted."""
+    led: Led | None = None
+    dip: str | None = None
+    """The ADD switch as read, switch 1 first, ``1`` = ON, e.g. ``"1000"``."""
+    role: Role | None = None
+    address: int | None = Field(default=None, ge=1, le=16)
+    group: int | None = Field(default=None, ge=0, le=7)
+    notes: str | None = None
+
+    @field_validator("installed", mode="before")
+    @classmethod
+    def _year_month(cls, v: Any) -> Any:
+        if isinstance(v, date):
+            return f"{v.year:04d}-{v.month:02d}"
+        if isinstance(v, str):
+            m = _YEAR_MONTH.match(v.strip())
+            if not m or not 1 <= int(m.group(2)) <= 12:
+                raise ValueError(f"expected a year-month such as 2019-06, got {v!r}")
+            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+        if isinstance(v, int):
+            raise ValueError(f"expected a year-month such as 2019-06, got {v!r}")
+        return v
+
+    @field_validator("dip", mode="before")
+    @classmethod
+    def _dip_bits(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            raise ValueError(
+                f"write the DIP switches in quotes, e.g. dip: \"1000\" (YAML read {v!r} as a number, "
+                "which loses leading zeros)"
+            )
+        if isinstance(v, str) and not _DIP.match(v.strip()):
+            raise ValueError(f"expected four switches of 0/1, switch 1 first, e.g. \"1000\"; got {v!r}")
+        return v.strip() if isinstance(v, str) else v
+
+    @property
+    def installed_year_month(self) -> tuple[int, int] | None:
+        if self.installed is None:
+            return None
+        y, m = self.installed.split("-")[:2]
+        return int(y), int(m)
+
+
+class HistoryItem(_Strict):
+    date: date
+    event: HistoryEvent
+    detail: str | None = None
+
+
+class CaseFile(_Strict):
+    """``case.yaml``. Every key but ``schema`` is optional."""
+
+    schema_: Literal["pylondiag.case/1"] = Field(alias="schema")
+    case_id: str | None = None
+    observed_at: datetime | None = None
+    site: Site = Field(default_factory=Site)
+    inverter: Inverter | None = None
+    stack: list[StackModule] = Field(default_factory=list)
+    symptoms: list[Symptom] = Field(default_factory=list)
+    history: list[HistoryItem] = Field(default_factory=list)
+    notes: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, coerce_numbers_to_str=True)
+
+    @model_validator(mode="after")
+    def _unique_positions(self) -> CaseFile:
+        seen: set[int] = set()
+        for i, m in enumerate(self.stack):
+            if m.position in seen:
+                raise ValueError(f"stack[{i}].position {m.position} is used twice; positions must be unique")
+            seen.add(m.position)
+        return self

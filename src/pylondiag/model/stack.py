@@ -1,0 +1,209 @@
+"""``CaseView``: the one normalized view of a case that every diagnosis rule reads.
+
+Built by :func:`pylondiag.casedir.load_case` from ``case.yaml`` and the evidence files. Modules are
+named by **position** (physical slot, ``stack[].position``); console output names them by BMS
+**address**. Every console record is wrapped with the position it maps to (``None`` when the
+mapping is ambiguous, which is reported in ``address_conflicts``) and the time it was taken
+(``None`` when the capture carries no timestamp), plus ``seq``, its order across the whole case
+(captures ordered by time, then by file name; records in file order).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pylondiag.model.case import CaseFile, HistoryEvent, HistoryItem, Inverter, Led, Role, Symptom
+from pylondiag.model.console import (
+    BatTable,
+    EventLog,
+    InfoRecord,
+    PwrDetail,
+    PwrRow,
+    PwrSys,
+    PwrTable,
+    SohTable,
+    StatCounters,
+)
+from pylondiag.model.event import BatteryEvent
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+EvidenceKind = Literal["console", "inverter_log", "can", "rs485", "photo", "unknown"]
+
+
+class EvidenceFile(_View):
+    """One file of the case and what it was recognised as."""
+
+    source: str
+    """Path relative to the case directory with ``/`` separators (the file name for a single-file case)."""
+    kind: EvidenceKind
+    used: bool
+    """True when its content was read into the view."""
+    note: str | None = None
+
+
+class EvidenceGap(_View):
+    """Something missing or unusable, said in words an owner can act on."""
+
+    text: str
+    source: str | None = None
+
+
+class ModuleView(_View):
+    """One module, by position, with everything known about its identity and set-up."""
+
+    position: int
+    address: int | None = None
+    model: str | None = None
+    """From ``case.yaml``, else the console's ``info`` Device name."""
+    serial: str | None = None
+    installed: str | None = None
+    """Year-month, ``2019-06``."""
+    led: Led | None = None
+    dip: str | None = None
+    role: Role | None = None
+    group: int | None = None
+    notes: str | None = None
+    firmware: str | None = None
+    """``info`` Main Soft version, when captured."""
+    stack_index: int | None = None
+    """Index in ``case.yaml`` ``stack`` (for citations such as ``stack[2].led``), None if not listed there."""
+
+
+class Timed(_View):
+    position: int | None
+    address: int | None
+    time: datetime | None
+    seq: int
+    source: str
+
+
+class PwrSnapshot(_View):
+    table: PwrTable
+    time: datetime | None
+    seq: int
+    source: str
+
+    def present_rows(self) -> list[PwrRow]:
+        return [r for r in self.table.rows if not r.absent]
+
+
+class BatReading(Timed):
+    table: BatTable
+    assumed_address: bool = False
+    """True for a plain ``bat`` whose module was inferred, not printed."""
+
+
+class PwrDetailReading(Timed):
+    detail: PwrDetail
+
+
+class StatReading(Timed):
+    stat: StatCounters
+
+
+class SohReading(Timed):
+    table: SohTable
+
+
+class InfoReading(Timed):
+    info: InfoRecord
+
+
+class PwrSysReading(_View):
+    record: PwrSys
+    time: datetime | None
+    seq: int
+    source: str
+
+
+class LogReading(_View):
+    log: EventLog
+    time: datetime | None
+    seq: int
+    source: str
+
+
+class AddressConflict(_View):
+    address: int
+    positions: tuple[int, ...]
+
+
+class CaseView(_View):
+    """Everything known about one stack at one time, normalized."""
+
+    case_id: str
+    root: str | None = None
+    """The case directory or single file, as given."""
+    case: CaseFile | None = None
+    """The validated ``case.yaml``, when there was one."""
+    timezone: str = "Europe/London"
+    observed_at: datetime | None = None
+    modules: list[ModuleView] = Field(default_factory=list)
+    pwr: list[PwrSnapshot] = Field(default_factory=list)
+    bat: list[BatReading] = Field(default_factory=list)
+    pwr_detail: list[PwrDetailReading] = Field(default_factory=list)
+    stats: list[StatReading] = Field(default_factory=list)
+    soh: list[SohReading] = Field(default_factory=list)
+    infos: list[InfoReading] = Field(default_factory=list)
+    pwrsys: list[PwrSysReading] = Field(default_factory=list)
+    logs: list[LogReading] = Field(default_factory=list)
+    events: list[BatteryEvent] = Field(default_factory=list)
+    """BMS events derived from the console and inverter events from event logs, oldest first."""
+    files: list[EvidenceFile] = Field(default_factory=list)
+    gaps: list[EvidenceGap] = Field(default_factory=list)
+    address_conflicts: list[AddressConflict] = Field(default_factory=list)
+
+    # ---------------------------------------------------------------- helpers for rules
+    @property
+    def inverter(self) -> Inverter | None:
+        return self.case.inverter if self.case else None
+
+    @property
+    def symptoms(self) -> list[Symptom]:
+        return list(self.case.symptoms) if self.case else []
+
+    @property
+    def history(self) -> list[HistoryItem]:
+        return list(self.case.history) if self.case else []
+
+    def history_of(self, event: HistoryEvent) -> list[HistoryItem]:
+        return [h for h in self.history if h.event == event]
+
+    def module(self, position: int) -> ModuleView | None:
+        for m in self.modules:
+            if m.position == position:
+                return m
+        return None
+
+    def position_of(self, address: int | None) -> int | None:
+        if address is None:
+            return None
+        hits = [m.position for m in self.modules if m.address == address]
+        return hits[0] if len(hits) == 1 else None
+
+    def has_console(self) -> bool:
+        return bool(self.pwr or self.bat or self.pwr_detail or self.stats or self.infos)
+
+    def latest_pwr(self) -> PwrSnapshot | None:
+        return self.pwr[-1] if self.pwr else None
+
+    def bat_of(self, position: int) -> list[BatReading]:
+        return [b for b in self.bat if b.position == position]
+
+    def stat_of(self, position: int) -> StatReading | None:
+        hits = [s for s in self.stats if s.position == position]
+        return hits[-1] if hits else None
+
+    def as_of(self) -> date | None:
+        """The date the case describes: ``observed_at``, else the newest capture time."""
+        if self.observed_at is not None:
+            return self.observed_at.date()
+        times = [t for t in (*(p.time for p in self.pwr), *(b.time for b in self.bat)) if t is not None]
+        return max(times).date() if times else None
