@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Final
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pylondiag.errors import PylondiagError
 from pylondiag.model.event import EventKind, Severity
@@ -60,6 +60,13 @@ class CodeTable(BaseModel):
     """Source key -> citation (repository @ commit, file; or document)."""
     notes: str = ""
     codes: tuple[CodeEntry, ...] = Field(default=())
+
+    @model_validator(mode="after")
+    def _sources_known(self) -> CodeTable:
+        for entry in self.codes:
+            if entry.source not in self.sources:
+                raise ValueError(f"{entry.code}: source {entry.source!r} is not in this table's sources")
+        return self
 
 
 _SPACE: Final = re.compile(r"[\s_\-]+")
