@@ -41,7 +41,9 @@ def feed_in_chunks(data: bytes, size: int, source: str = "s") -> list[CommandBlo
     return blocks
 
 
-def records_of(blocks: list[CommandBlock], source: str = "s") -> tuple[list[ConsoleRecord], list[ParseWarning]]:
+def records_of(
+    blocks: list[CommandBlock], source: str = "s"
+) -> tuple[list[ConsoleRecord], list[ParseWarning]]:
     records: list[ConsoleRecord] = []
     warnings: list[ParseWarning] = []
     for b in blocks:

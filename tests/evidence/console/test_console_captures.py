@@ -71,16 +71,24 @@ def _pwr_mixed(cap: ConsoleCapture) -> None:
     assert [r.current_ma for r in present] == [-3037, -2700, -2348, -2189, -3598]
     assert [r.temperature_mc for r in present] == [29300, 29100, 29000, 28000, 26000]
     assert [(r.cell_voltage_low_mv, r.cell_voltage_high_mv) for r in present] == [
-        (3315, 3316), (3314, 3316), (3316, 3319), (3317, 3320), (3311, 3313),
+        (3315, 3316),
+        (3314, 3316),
+        (3316, 3319),
+        (3317, 3320),
+        (3311, 3313),
     ]
     assert [(r.cell_temp_low_mc, r.cell_temp_high_mc) for r in present] == [
-        (26000, 26600), (26600, 27100), (26000, 27000), (26000, 26000), (23400, 23800),
+        (26000, 26600),
+        (26600, 27100),
+        (26000, 27000),
+        (26000, 26000),
+        (23400, 23800),
     ]
     assert [r.soc_pct for r in present] == [96, 96, 96, 96, 95]
     assert {r.base_state for r in present} == {"Dischg"}
-    assert {(r.volt_state, r.curr_state, r.temp_state, r.cell_volt_state, r.cell_temp_state) for r in present} == {
-        ("Normal",) * 5
-    }
+    assert {
+        (r.volt_state, r.curr_state, r.temp_state, r.cell_volt_state, r.cell_temp_state) for r in present
+    } == {("Normal",) * 5}
     assert present[0].module_time == datetime(2026, 7, 17, 1, 20, 56)
     assert present[4].module_time == datetime(2026, 7, 17, 1, 20, 54)
     # modules 3 and 4 are the older US2000: no MOSFET sensor, printed "-" (None, never 0)
@@ -104,16 +112,44 @@ def _pwr_us2kbpl(cap: ConsoleCapture) -> None:
     assert [(r.cell_voltage_low_mv, r.cell_voltage_high_mv) for r in present] == [(3378, 3381), (3377, 3380)]
     assert [r.soc_pct for r in present] == [89, 89]
     assert {r.base_state for r in present} == {"Charge"}
-    assert [r.module_time for r in present] == [datetime(2025, 12, 21, 20, 53, 6), datetime(2025, 12, 21, 20, 53, 4)]
+    assert [r.module_time for r in present] == [
+        datetime(2025, 12, 21, 20, 53, 6),
+        datetime(2025, 12, 21, 20, 53, 4),
+    ]
     assert [r.address for r in t.rows if r.absent] == [3, 4, 5, 6, 7, 8]
     assert all(r.mos_temperature_mc is None for r in t.rows)
     assert cap.captured_at == datetime(2025, 12, 21, 20, 53, 6)
 
 
 # ---------------------------------------------------------------- pwr N
-PROTECT_26 = (
-    "BOV BHV BLV BUV POV PHV PLV PUV CBOT CBHT CBLT CBUT DBOT DBHT DBLT DBUT POT PHT COC COC2 COCA DOCA DOC DOC2 SC LCOUL"
-).split()
+PROTECT_26 = [
+    "BOV",
+    "BHV",
+    "BLV",
+    "BUV",
+    "POV",
+    "PHV",
+    "PLV",
+    "PUV",
+    "CBOT",
+    "CBHT",
+    "CBLT",
+    "CBUT",
+    "DBOT",
+    "DBHT",
+    "DBLT",
+    "DBUT",
+    "POT",
+    "PHT",
+    "COC",
+    "COC2",
+    "COCA",
+    "DOCA",
+    "DOC",
+    "DOC2",
+    "SC",
+    "LCOUL",
+]
 
 
 def _detail(cap: ConsoleCapture) -> PwrDetail:
@@ -129,8 +165,19 @@ def _detail(cap: ConsoleCapture) -> PwrDetail:
 @check("pwr_1__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt")
 def _pwr_1(cap: ConsoleCapture) -> None:
     d = _detail(cap)
-    assert (d.address, d.voltage_mv, d.current_ma, d.temperature_mc, d.soc_pct) == (1, 49769, -2185, 29300, 94)
-    assert (d.charge_times, d.basic_status, d.discharge_seconds, d.charge_seconds) == (26076, "Dischg", 3320, None)
+    assert (d.address, d.voltage_mv, d.current_ma, d.temperature_mc, d.soc_pct) == (
+        1,
+        49769,
+        -2185,
+        29300,
+        94,
+    )
+    assert (d.charge_times, d.basic_status, d.discharge_seconds, d.charge_seconds) == (
+        26076,
+        "Dischg",
+        3320,
+        None,
+    )
     assert d.coul_status == "Normal" and d.power_events == 0 and d.power_event_names == ()
     assert list(d.protect_enabled) == PROTECT_26
 
@@ -138,8 +185,19 @@ def _pwr_1(cap: ConsoleCapture) -> None:
 @check("pwr_1_charge__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt")
 def _pwr_1_charge(cap: ConsoleCapture) -> None:
     d = _detail(cap)
-    assert (d.address, d.voltage_mv, d.current_ma, d.temperature_mc, d.soc_pct) == (1, 50749, 16684, 31400, 77)
-    assert (d.charge_times, d.basic_status, d.charge_seconds, d.discharge_seconds) == (27259, "Charge", 1306, None)
+    assert (d.address, d.voltage_mv, d.current_ma, d.temperature_mc, d.soc_pct) == (
+        1,
+        50749,
+        16684,
+        31400,
+        77,
+    )
+    assert (d.charge_times, d.basic_status, d.charge_seconds, d.discharge_seconds) == (
+        27259,
+        "Charge",
+        1306,
+        None,
+    )
     assert list(d.protect_enabled) == PROTECT_26
 
 
@@ -157,7 +215,13 @@ def _pwr_2_coulfull(cap: ConsoleCapture) -> None:
 @check("pwr_3__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt")
 def _pwr_3(cap: ConsoleCapture) -> None:
     d = _detail(cap)
-    assert (d.address, d.voltage_mv, d.current_ma, d.temperature_mc, d.soc_pct) == (3, 49801, -2033, 29000, 94)
+    assert (d.address, d.voltage_mv, d.current_ma, d.temperature_mc, d.soc_pct) == (
+        3,
+        49801,
+        -2033,
+        29000,
+        94,
+    )
     assert (d.charge_times, d.basic_status, d.discharge_seconds) == (0, "Dischg", 0)
     # this module also enables the PLV/PUT power-board temperature protections
     assert list(d.protect_enabled) == [*PROTECT_26[:18], "PLT", "PUT", *PROTECT_26[18:]]
@@ -181,7 +245,21 @@ def _bat_1(cap: ConsoleCapture) -> None:
     assert [c.temperature_mc for c in t.cells] == [26400] * 5 + [26600] * 5 + [26000] * 5
     assert {c.soc_pct for c in t.cells} == {96}
     assert [c.coulomb_mah for c in t.cells] == [
-        44628, 44628, 44628, 44632, 44628, 44628, 44632, 44628, 44628, 44632, 44606, 44628, 44632, 44632, 44628,
+        44628,
+        44628,
+        44628,
+        44632,
+        44628,
+        44628,
+        44632,
+        44628,
+        44628,
+        44632,
+        44606,
+        44628,
+        44632,
+        44632,
+        44628,
     ]
     assert all(c.balancing is False for c in t.cells)
     assert {(c.base_state, c.volt_state, c.curr_state, c.temp_state) for c in t.cells} == {
@@ -194,7 +272,21 @@ def _bat_4(cap: ConsoleCapture) -> None:
     (t,) = _bat(cap)
     assert t.address == 4
     assert [c.voltage_mv for c in t.cells] == [
-        3318, 3320, 3319, 3317, 3319, 3318, 3318, 3319, 3320, 3320, 3319, 3320, 3320, 3319, 3319,
+        3318,
+        3320,
+        3319,
+        3317,
+        3319,
+        3318,
+        3318,
+        3319,
+        3320,
+        3320,
+        3319,
+        3320,
+        3320,
+        3319,
+        3319,
     ]
     assert {c.current_ma for c in t.cells} == {-2064}
     assert {c.temperature_mc for c in t.cells} == {26000}
@@ -207,11 +299,27 @@ def _bat_us2kbpl(cap: ConsoleCapture) -> None:
     assert t.address is None
     assert "SOC" not in t.columns and "BAL" not in t.columns
     assert [c.voltage_mv for c in t.cells] == [
-        3379, 3379, 3379, 3379, 3381, 3378, 3378, 3378, 3380, 3379, 3380, 3380, 3378, 3380, 3380,
+        3379,
+        3379,
+        3379,
+        3379,
+        3381,
+        3378,
+        3378,
+        3378,
+        3380,
+        3379,
+        3380,
+        3380,
+        3378,
+        3380,
+        3380,
     ]
     assert [c.temperature_mc for c in t.cells] == [14000] * 10 + [13000] * 5
     # "89%  42586 mAH" under the one Coulomb header: SOC and remaining charge
-    assert {(c.soc_pct, c.coulomb_mah, c.current_ma, c.base_state) for c in t.cells} == {(89, 42586, 4076, "Charge")}
+    assert {(c.soc_pct, c.coulomb_mah, c.current_ma, c.base_state) for c in t.cells} == {
+        (89, 42586, 4076, "Charge")
+    }
     assert all(c.balancing is None for c in t.cells)
 
 
@@ -219,11 +327,41 @@ def _bat_us2kbpl(cap: ConsoleCapture) -> None:
 def _bat_gp_0713(cap: ConsoleCapture) -> None:
     (t,) = _bat(cap)
     assert [c.voltage_mv for c in t.cells] == [
-        3448, 3439, 3426, 3441, 3372, 3382, 3426, 3368, 3441, 3451, 3446, 3461, 3345, 3469, 3467,
+        3448,
+        3439,
+        3426,
+        3441,
+        3372,
+        3382,
+        3426,
+        3368,
+        3441,
+        3451,
+        3446,
+        3461,
+        3345,
+        3469,
+        3467,
     ]
     assert t.cells[12].voltage_mv == 3345
     assert [c.cell for c in t.cells if c.balancing is False] == [12]
-    assert [c.soc_pct for c in t.cells] == [100, 100, 100, 100, 98, 98, 100, 98, 100, 100, 100, 100, 99, 100, 100]
+    assert [c.soc_pct for c in t.cells] == [
+        100,
+        100,
+        100,
+        100,
+        98,
+        98,
+        100,
+        98,
+        100,
+        100,
+        100,
+        100,
+        99,
+        100,
+        100,
+    ]
     assert t.cells[12].coulomb_mah == 48301 and t.cells[4].coulomb_mah == 47829
     assert {(c.current_ma, c.base_state) for c in t.cells} == {(0, "Idle")}
     assert [c.temperature_mc for c in t.cells] == [25600] * 5 + [25200] * 10
@@ -234,7 +372,21 @@ def _bat_gp_0713(cap: ConsoleCapture) -> None:
 def _bat_gp_0714(cap: ConsoleCapture) -> None:
     (t,) = _bat(cap)
     assert [c.voltage_mv for c in t.cells] == [
-        3500, 3494, 3493, 3490, 3413, 3468, 3489, 3451, 3498, 3500, 3497, 3505, 3377, 3498, 3505,
+        3500,
+        3494,
+        3493,
+        3490,
+        3413,
+        3468,
+        3489,
+        3451,
+        3498,
+        3500,
+        3497,
+        3505,
+        3377,
+        3498,
+        3505,
     ]
     assert t.cells[12].voltage_mv == 3377
     assert [c.cell for c in t.cells if c.balancing is False] == [12]
@@ -252,7 +404,11 @@ def _bat_gp_series(cap: ConsoleCapture) -> None:
     assert [t.cells[12].voltage_mv for t in tables] == [3333, 3491, 3443, 3412, 3374]
     assert [t.cells[4].voltage_mv for t in tables] == [3360, 3438, 3442, 3445, 3437]
     assert [[c.cell for c in t.cells if c.balancing is False] for t in tables] == [
-        [4, 7, 12], [4, 5, 7], [4, 5, 7], [5, 7, 12], [12],
+        [4, 7, 12],
+        [4, 5, 7],
+        [4, 5, 7],
+        [5, 7, 12],
+        [12],
     ]
     assert [t.cells[0].current_ma for t in tables] == [0, 1583, 855, 426, 0]
     assert [t.cells[0].base_state for t in tables] == ["Idle", "Charge", "Charge", "Charge", "Idle"]
@@ -267,33 +423,127 @@ def _soh(cap: ConsoleCapture) -> None:
     assert t.address == 1
     assert [c.cell for c in t.cells] == list(range(15))
     assert [c.voltage_mv for c in t.cells] == [
-        3378, 3378, 3378, 3377, 3378, 3378, 3377, 3378, 3377, 3378, 3379, 3378, 3378, 3378, 3379,
+        3378,
+        3378,
+        3378,
+        3377,
+        3378,
+        3378,
+        3377,
+        3378,
+        3377,
+        3378,
+        3379,
+        3378,
+        3378,
+        3378,
+        3379,
     ]
     assert {(c.soh_count, c.soh_status) for c in t.cells} == {(0, "Normal")}
 
 
 STAT_HRAB = {
-    "Data Items": 109, "HisData Items": 1800, "Charge Cnt.": 0, "Discharge Cnt.": 1369, "Charge Times": 26076,
-    "Status Cnt.": 1368, "Idle Times": 1990, "COC Times": 0, "COC2 Times": 0, "DOC Times": 0, "DOC2 Times": 0,
-    "COCA Times": 0, "DOCA Times": 0, "SC Times": 0, "Bat OV Times": 0, "Bat HV Times": 25, "Bat LV Times": 0,
-    "Bat UV Times": 0, "Bat SLP Times": 0, "Pwr OV Times": 21, "Pwr HV Times": 25, "Pwr LV Times": 0,
-    "Pwr UV Times": 0, "Pwr SLP Times": 0, "COT Times": 0, "CUT Times": 0, "DOT Times": 0, "DUT Times": 0,
-    "CHT Times": 0, "CLT Times": 0, "DHT Times": 0, "DLT Times": 0, "Shut Times": 3256, "Reset Times": 35,
-    "RV Times": 0, "Input OV Times": 6, "SOH Times": 1, "BMICERR Times": 0, "CYCLE Times": 666, "SOH": 93,
-    "Pwr Percent": 94, "Pwr Coulomb": 158824440, "Dsg Cap": 33318354, "HT@0.5C Cnt": 0, "LT@0.5C Cnt": 0,
-    "HT Cnt": 0, "LT Cnt": 0, "LV Cnt": 0, "LifeWarn Times": 0, "LifeAlarm Times": 0,
-}  # fmt: skip
+    "Data Items": 109,
+    "HisData Items": 1800,
+    "Charge Cnt.": 0,
+    "Discharge Cnt.": 1369,
+    "Charge Times": 26076,
+    "Status Cnt.": 1368,
+    "Idle Times": 1990,
+    "COC Times": 0,
+    "COC2 Times": 0,
+    "DOC Times": 0,
+    "DOC2 Times": 0,
+    "COCA Times": 0,
+    "DOCA Times": 0,
+    "SC Times": 0,
+    "Bat OV Times": 0,
+    "Bat HV Times": 25,
+    "Bat LV Times": 0,
+    "Bat UV Times": 0,
+    "Bat SLP Times": 0,
+    "Pwr OV Times": 21,
+    "Pwr HV Times": 25,
+    "Pwr LV Times": 0,
+    "Pwr UV Times": 0,
+    "Pwr SLP Times": 0,
+    "COT Times": 0,
+    "CUT Times": 0,
+    "DOT Times": 0,
+    "DUT Times": 0,
+    "CHT Times": 0,
+    "CLT Times": 0,
+    "DHT Times": 0,
+    "DLT Times": 0,
+    "Shut Times": 3256,
+    "Reset Times": 35,
+    "RV Times": 0,
+    "Input OV Times": 6,
+    "SOH Times": 1,
+    "BMICERR Times": 0,
+    "CYCLE Times": 666,
+    "SOH": 93,
+    "Pwr Percent": 94,
+    "Pwr Coulomb": 158824440,
+    "Dsg Cap": 33318354,
+    "HT@0.5C Cnt": 0,
+    "LT@0.5C Cnt": 0,
+    "HT Cnt": 0,
+    "LT Cnt": 0,
+    "LV Cnt": 0,
+    "LifeWarn Times": 0,
+    "LifeAlarm Times": 0,
+}
 STAT_DONV = {
-    "Data Items": 1689, "HisData Items": 1794, "MiscData Items": 6230, "Charge Cnt.": 4681, "Discharge Cnt.": 0,
-    "Charge Times": 1150, "Status Cnt.": 4680, "Idle Times": 23858, "COC Times": 0, "DOC Times": 0,
-    "COCA Times": 0, "DOCA Times": 0, "SC Times": 12, "Bat OV Times": 56, "Bat HV Times": 5832, "Bat LV Times": 0,
-    "Bat UV Times": 0, "Bat SLP Times": 0, "Pwr OV Times": 4688, "Pwr HV Times": 6734, "Pwr LV Times": 0,
-    "Pwr UV Times": 0, "Pwr SLP Times": 0, "COT Times": 0, "CUT Times": 0, "DOT Times": 0, "DUT Times": 0,
-    "CHT Times": 0, "CLT Times": 0, "DHT Times": 0, "DLT Times": 0, "Shut Times": 329, "Reset Times": 67,
-    "RV Times": 0, "Input OV Times": 0, "SOH Times": 0, "BMICERR Times": 0, "CYCLE Times": 430,
-    "Pwr Percent": 89, "Pwr Coulomb": 153311400, "Dsg Cap": 21506462, "HT@0.5C Cnt": 0, "LT@0.5C Cnt": 0,
-    "HT Cnt": 0, "LT Cnt": 0, "LV Cnt": 76, "LifeWarn Times": 0, "LifeAlarm Times": 0,
-}  # fmt: skip
+    "Data Items": 1689,
+    "HisData Items": 1794,
+    "MiscData Items": 6230,
+    "Charge Cnt.": 4681,
+    "Discharge Cnt.": 0,
+    "Charge Times": 1150,
+    "Status Cnt.": 4680,
+    "Idle Times": 23858,
+    "COC Times": 0,
+    "DOC Times": 0,
+    "COCA Times": 0,
+    "DOCA Times": 0,
+    "SC Times": 12,
+    "Bat OV Times": 56,
+    "Bat HV Times": 5832,
+    "Bat LV Times": 0,
+    "Bat UV Times": 0,
+    "Bat SLP Times": 0,
+    "Pwr OV Times": 4688,
+    "Pwr HV Times": 6734,
+    "Pwr LV Times": 0,
+    "Pwr UV Times": 0,
+    "Pwr SLP Times": 0,
+    "COT Times": 0,
+    "CUT Times": 0,
+    "DOT Times": 0,
+    "DUT Times": 0,
+    "CHT Times": 0,
+    "CLT Times": 0,
+    "DHT Times": 0,
+    "DLT Times": 0,
+    "Shut Times": 329,
+    "Reset Times": 67,
+    "RV Times": 0,
+    "Input OV Times": 0,
+    "SOH Times": 0,
+    "BMICERR Times": 0,
+    "CYCLE Times": 430,
+    "Pwr Percent": 89,
+    "Pwr Coulomb": 153311400,
+    "Dsg Cap": 21506462,
+    "HT@0.5C Cnt": 0,
+    "LT@0.5C Cnt": 0,
+    "HT Cnt": 0,
+    "LT Cnt": 0,
+    "LV Cnt": 76,
+    "LifeWarn Times": 0,
+    "LifeAlarm Times": 0,
+}
 
 
 @check("stat__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt")
@@ -321,8 +571,18 @@ def _stat_donv(cap: ConsoleCapture) -> None:
 def _info_hrab(cap: ConsoleCapture) -> None:
     (i,) = only(cap, InfoRecord)
     assert (i.address, i.manufacturer, i.device_name, i.board_version) == (1, "Pylon", "US2000C", "V10R04")
-    assert (i.main_soft_version, i.soft_version, i.boot_version, i.comm_version) == ("B67.5.0", "V1.7", "V2.0", "V2.0")
-    assert (i.release_date, i.barcode, i.specification, i.cell_number) == ("20-12-11", "<REDACTED>", "48V/50AH", 15)
+    assert (i.main_soft_version, i.soft_version, i.boot_version, i.comm_version) == (
+        "B67.5.0",
+        "V1.7",
+        "V2.0",
+        "V2.0",
+    )
+    assert (i.release_date, i.barcode, i.specification, i.cell_number) == (
+        "20-12-11",
+        "<REDACTED>",
+        "48V/50AH",
+        15,
+    )
     assert (i.max_discharge_current_ma, i.max_charge_current_ma) == (-90000, 90000)
     assert {f.key: f.value for f in i.fields}["Console Port rate"] == "115200"
     assert len(i.fields) == 16
@@ -331,7 +591,12 @@ def _info_hrab(cap: ConsoleCapture) -> None:
 @check("info__US2KBPL-B66.6__donverduyn_ha-pylontech-mqtt.txt")
 def _info_donv(cap: ConsoleCapture) -> None:
     (i,) = only(cap, InfoRecord)
-    assert (i.address, i.manufacturer, i.device_name, i.board_version) == (1, "Pylon", "US2KBPL", "PHANTOMSAV10R03")
+    assert (i.address, i.manufacturer, i.device_name, i.board_version) == (
+        1,
+        "Pylon",
+        "US2KBPL",
+        "PHANTOMSAV10R03",
+    )
     assert (i.main_soft_version, i.soft_version, i.release_date) == ("B66.6", "V2.4", "20-05-28")
     assert (i.barcode, i.specification, i.cell_number) == ("PPTBH02400710243", "48V/50AH", 15)
     assert (i.max_discharge_current_ma, i.max_charge_current_ma) == (-100000, 102000)
@@ -357,7 +622,12 @@ def _pwrsys(cap: ConsoleCapture) -> None:
     (p,) = only(cap, PwrSys)
     assert p.system_state == "discharging"
     assert (p.total_num, p.present_num, p.sleep_num) == (5, 5, 0)
-    assert (p.system_voltage_mv, p.system_current_ma, p.system_soc_pct, p.system_soh_pct) == (49777, -11164, 93, 94)
+    assert (p.system_voltage_mv, p.system_current_ma, p.system_soc_pct, p.system_soh_pct) == (
+        49777,
+        -11164,
+        93,
+        94,
+    )
     assert (p.remaining_capacity_mah, p.full_charge_capacity_mah) == (217324, 233850)
     assert (p.cell_voltage_high_mv, p.cell_voltage_avg_mv, p.cell_voltage_low_mv) == (3322, 3318, 3314)
     assert (p.cell_temp_high_mc, p.cell_temp_avg_mc, p.cell_temp_low_mc) == (27000, 25700, 23400)
@@ -371,7 +641,12 @@ def _pwrsys(cap: ConsoleCapture) -> None:
 def _getpwr(cap: ConsoleCapture) -> None:
     (g,) = only(cap, GetPwrRecord)
     assert (g.voltage_mv, g.current_ma, g.temperature_mc, g.remaining_mah) == (49768, -2632, 29300, 43259)
-    assert (g.base_state, g.volt_state, g.curr_state, g.temp_state) == ("Dischg", "Normal", "Normal", "Normal")
+    assert (g.base_state, g.volt_state, g.curr_state, g.temp_state) == (
+        "Dischg",
+        "Normal",
+        "Normal",
+        "Normal",
+    )
     assert [c.voltage_mv for c in g.cells] == [3317, 3318, 3318, 3318, 3317] + [3318] * 10
     assert [c.temperature_mc for c in g.cells] == [26300] * 5 + [26500] * 5 + [26000] * 5
     assert g.trailing_values == (0, 666)
@@ -386,7 +661,11 @@ def _ci(cap: ConsoleCapture) -> None:
     f = {kv.key: kv.value for kv in g.fields}
     assert len(g.fields) == 24
     assert (f["US1 Rx"], f["US1 Tx"], f["CAN Tx"], f["Exist Pack Num"], f["Probe Pwr Addr"]) == (
-        "48830643", "12209023", "73249320", "5", "255",
+        "48830643",
+        "12209023",
+        "73249320",
+        "5",
+        "255",
     )
     assert g.lines == ()
 
