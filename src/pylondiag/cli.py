@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -10,6 +12,17 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 @app.callback()
 def _root() -> None:
     """Diagnose faults in Pylontech US2000C / US3000C / US5000 battery stacks."""
+
+
+@app.command("parse")
+def parse_cmd(
+    files: list[Path] = typer.Argument(..., help="Console capture file(s) (text saved from the RS232 console)."),  # noqa: B008
+    fmt: str = typer.Option("text", "--format", help="text (summary) or json (records, provenance, warnings)."),
+) -> None:
+    """Read console captures and print what was read."""
+    from pylondiag.cli_parse import run_parse
+
+    raise typer.Exit(run_parse(files, fmt))
 
 
 def main() -> None:
