@@ -16,8 +16,8 @@ def _root() -> None:
 
 @app.command("parse")
 def parse_cmd(
-    files: list[Path] = typer.Argument(..., help="Console capture file(s) (text saved from the RS232 console)."),  # noqa: B008
-    fmt: str = typer.Option("text", "--format", help="text (summary) or json (records, provenance, warnings)."),
+    files: list[Path] = typer.Argument(..., help="Console capture file(s) saved from the RS232 console."),  # noqa: B008
+    fmt: str = typer.Option("text", "--format", help="text (summary) or json (records + provenance)."),
 ) -> None:
     """Read console captures and print what was read."""
     from pylondiag.cli_parse import run_parse

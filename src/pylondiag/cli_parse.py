@@ -99,7 +99,8 @@ def _text(cap: ConsoleCapture, out: Console) -> None:
             for row in r.rows:
                 if row.absent:
                     continue
-                states = {row.volt_state, row.curr_state, row.temp_state, row.cell_volt_state, row.cell_temp_state}
+                states = {row.volt_state, row.curr_state, row.temp_state}
+                states |= {row.cell_volt_state, row.cell_temp_state}
                 alarms = ", ".join(sorted(s for s in states if s and s != "Normal")) or "-"
                 amps = "-" if row.current_ma is None else f"{row.current_ma / 1000:.2f}"
                 t.add_row(
