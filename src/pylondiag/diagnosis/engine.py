@@ -137,8 +137,8 @@ def classify(f: Finding, ctx: Context) -> tuple[Verdict | None, Outcome]:
     if c in _DIP_CODES or c == Cause.MIXED_MODELS:
         mod = Verdict.RECONFIGURE if has_module else None
         return mod, Outcome.RECONFIGURE
-    if c in _STACK_CONFIG:
-        return None, Outcome.RECONFIGURE
+    if c in _STACK_CONFIG:  # a module named here is one whose switches must change
+        return (Verdict.RECONFIGURE if has_module else None), Outcome.RECONFIGURE
     return (Verdict.MONITOR if has_module else None), Outcome.MONITOR  # pragma: no cover - all codes above
 
 

@@ -27,7 +27,7 @@ from pylondiag.model.console import (
     SohTable,
     StatCounters,
 )
-from pylondiag.model.event import BatteryEvent
+from pylondiag.model.event import BatteryEvent, TemperatureSample
 
 
 class _View(BaseModel):
@@ -156,6 +156,8 @@ class CaseView(_View):
     logs: list[LogReading] = Field(default_factory=list)
     events: list[BatteryEvent] = Field(default_factory=list)
     """BMS events derived from the console and inverter events from event logs, oldest first."""
+    temperatures: list[TemperatureSample] = Field(default_factory=list)
+    """Battery/ambient temperatures over time from inverter logs, oldest first."""
     files: list[EvidenceFile] = Field(default_factory=list)
     gaps: list[EvidenceGap] = Field(default_factory=list)
     address_conflicts: list[AddressConflict] = Field(default_factory=list)

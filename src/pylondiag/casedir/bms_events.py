@@ -1,0 +1,176 @@
+"""BMS events (:class:`BatteryEvent`, ``origin="bms"``) derived from console records.
+
+Sources: non-Normal state words in ``pwr`` / ``pwr N`` (``Volt.St``, ``B.V.St``, ``Temp.St``,
+``Curr.St``, ``Base.St``...), non-zero ``System Fault`` / event bitfields in ``pwr N``, and BMS
+``log`` / ``data event`` entries (``hardware/console_fields.md``). Inverter events arrive in the
+same shape from :mod:`pylondiag.evidence.inverter_log`, so rules read both alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from pylondiag.model.console import EventLog, PwrDetail, PwrRow
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
+
+NORMAL_WORDS: Final = frozenset({"normal", "-", ""})
+ALARM_WORDS: Final = ("high", "low", "alarm", "warn")
+"""State words at alarm level; anything else non-Normal (Over, Under, Protect, Fault...) is protection."""
+
+
+def state_level(word: str | None) -> str | None:
+    """``None`` (normal/unknown), ``alarm`` or ``protect`` for a state word as printed."""
+    if word is None:
+        return None
+    w = word.strip().lower()
+    if w in NORMAL_WORDS:
+        return None
+    return "alarm" if any(a in w for a in ALARM_WORDS) else "protect"
+
+
+def _volt_kind(word: str, cell: bool) -> EventKind:
+    w = word.lower()
+    low = any(t in w for t in ("low", "under", "uv", "lv"))
+    if cell:
+        return EventKind.CELL_UNDER_VOLTAGE if low else EventKind.CELL_OVER_VOLTAGE
+    return EventKind.BATTERY_UNDER_VOLTAGE if low else EventKind.BATTERY_OVER_VOLTAGE
+
+
+def _temp_kind(word: str) -> EventKind:
+    w = word.lower()
+    return EventKind.UNDER_TEMPERATURE if any(t in w for t in ("low", "under")) else EventKind.OVER_TEMPERATURE
+
+
+def _curr_kind(word: str, current_ma: int | None) -> EventKind:
+    w = word.lower()
+    if "dis" in w or "dsg" in w or (current_ma is not None and current_ma < 0):
+        return EventKind.DISCHARGE_OVER_CURRENT
+    return EventKind.CHARGE_OVER_CURRENT
+
+
+def from_pwr_row(row: PwrRow, time: datetime | None) -> list[BatteryEvent]:
+    out: list[BatteryEvent] = []
+    checks: list[tuple[str, str | None, EventKind | None]] = [
+        ("Volt.St", row.volt_state, None),
+        ("B.V.St", row.cell_volt_state, None),
+        ("Temp.St", row.temp_state, None),
+        ("B.T.St", row.cell_temp_state, None),
+        ("M.T.St", row.mos_temp_state, EventKind.OVER_TEMPERATURE),
+        ("Curr.St", row.curr_state, None),
+        ("SysAlarm.St", row.system_alarm_state, EventKind.BMS_FAULT),
+    ]
+    for label, word, fixed in checks:
+        level = state_level(word)
+        if level is None or word is None:
+            continue
+        if fixed is not None:
+            kind = fixed
+        elif label in ("Volt.St", "B.V.St"):
+            kind = _volt_kind(word, cell=label == "B.V.St")
+        elif label in ("Temp.St", "B.T.St"):
+            kind = _temp_kind(word)
+        else:
+            kind = _curr_kind(word, row.current_ma)
+        out.append(
+            BatteryEvent(
+                time=time,
+                origin="bms",
+                code=f"{label}={word}",
+                text=f"address {row.address} {label} {word}",
+                kind=kind,
+                severity=Severity.FAULT if level == "protect" else Severity.WARNING,
+                module_address=row.address,
+                provenance=row.provenance,
+            )
+        )
+    base = (row.base_state or "").strip().lower()
+    if base in ("protect", "shut", "fault", "error"):
+        out.append(
+            BatteryEvent(
+                time=time,
+                origin="bms",
+                code=f"Base.St={row.base_state}",
+                text=f"address {row.address} Base.St {row.base_state}",
+                kind=EventKind.BMS_PROTECTION,
+                severity=Severity.FAULT,
+                module_address=row.address,
+                provenance=row.provenance,
+            )
+        )
+    return out
+
+
+BENIGN_POWER_EVENTS: Final = frozenset({"COULFULL"})
+"""``Power Events 0x2000 COULFULL`` = the gauge says full (HRAB pwr 2 [C]): not a fault."""
+
+
+def from_pwr_detail(d: PwrDetail, time: datetime | None) -> list[BatteryEvent]:
+    out: list[BatteryEvent] = []
+    by_key = {kv.key.strip().lower(): kv for kv in d.fields}
+    if d.system_fault:
+        kv = by_key.get("system fault")
+        out.append(
+            BatteryEvent(
+                time=time,
+                origin="bms",
+                code=f"System Fault=0x{d.system_fault:X}",
+                text=f"address {d.address} System Fault 0x{d.system_fault:X}",
+                kind=EventKind.BMS_FAULT,
+                severity=Severity.FAULT,
+                module_address=d.address,
+                provenance=kv.provenance if kv else d.provenance,
+            )
+        )
+    names = [n for n in d.power_event_names if n.upper() not in BENIGN_POWER_EVENTS]
+    if names:
+        kv = by_key.get("power events")
+        out.append(
+            BatteryEvent(
+                time=time,
+                origin="bms",
+                code=" ".join(names),
+                text=f"address {d.address} Power Events {' '.join(names)}",
+                kind=EventKind.BMS_PROTECTION,
+                severity=Severity.WARNING,
+                module_address=d.address,
+                provenance=kv.provenance if kv else d.provenance,
+            )
+        )
+    return out
+
+
+_LOG_KEYWORDS: Final[tuple[tuple[tuple[str, ...], EventKind, Severity], ...]] = (
+    (("cell over", "bat ov", "cell ov", "overvolt", "over volt"), EventKind.CELL_OVER_VOLTAGE, Severity.FAULT),
+    (("cell under", "bat uv", "undervolt", "under volt"), EventKind.CELL_UNDER_VOLTAGE, Severity.FAULT),
+    (("over temp", "high temp", "overtemp"), EventKind.OVER_TEMPERATURE, Severity.FAULT),
+    (("under temp", "low temp"), EventKind.UNDER_TEMPERATURE, Severity.FAULT),
+    (("over current", "overcurrent"), EventKind.CHARGE_OVER_CURRENT, Severity.FAULT),
+    (("bmic", "afe", "fault", "failure"), EventKind.BMS_FAULT, Severity.FAULT),
+    (("protect",), EventKind.BMS_PROTECTION, Severity.FAULT),
+)
+
+
+def from_log(log: EventLog, address: int | None, fallback_time: datetime | None) -> list[BatteryEvent]:
+    out: list[BatteryEvent] = []
+    for e in log.entries:
+        text = (e.info or e.raw or "").strip()
+        low = text.lower()
+        kind, sev = EventKind.OTHER, Severity.INFO
+        for words, k, s in _LOG_KEYWORDS:
+            if any(w in low for w in words):
+                kind, sev = k, s
+                break
+        out.append(
+            BatteryEvent(
+                time=e.time or fallback_time,
+                origin="bms",
+                code=e.code,
+                text=text,
+                kind=kind,
+                severity=sev,
+                module_address=address,
+                provenance=e.provenance,
+            )
+        )
+    return out

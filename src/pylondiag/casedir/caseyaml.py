@@ -1,0 +1,174 @@
+"""Reading ``case.yaml`` strictly, and turning every problem into one clear paragraph.
+
+The message names the file, the line (from the YAML node positions), the key path
+(``stack[2].led``) and what to fix. Raises :class:`~pylondiag.errors.CaseError`.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from enum import Enum
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from pylondiag.errors import CaseError
+from pylondiag.model.case import CASE_SCHEMA, CaseFile
+
+MAX_CASE_YAML_BYTES = 1_000_000
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (or of the deepest parent found)."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
+                    nxt = v
+                    line = k.start_mark.line + 1
+                    break
+            if nxt is None:
+                return line
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the mapping at ``loc`` (for listing allowed keys)."""
+    model: type[BaseModel] = CaseFile
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            field = next((f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return None
+        sub = _inner_model(field.annotation)
+        if sub is None:
+            return None
+        model = sub
+    return model
+
+
+def _inner_model(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    origin = typing.get_origin(ann)
+    if origin in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(ann):
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _field_enum(loc: tuple[int | str, ...]) -> list[str] | None:
+    parent = _model_at(loc[:-1]) if loc else None
+    if parent is None or not isinstance(loc[-1], str):
+        return None
+    field = parent.model_fields.get(loc[-1])
+    if field is None:
+        return None
+    for arg in (field.annotation, *typing.get_args(field.annotation)):
+        if isinstance(arg, type) and issubclass(arg, Enum):
+            return [str(e.value) for e in arg]
+    return None
+
+
+def _explain(err: Any, source: str, root: yaml.Node | None) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    path = key_path(loc) or "(top level)"
+    line = _node_line(root, loc)
+    where = f"{source}, line {line}" if line else source
+    kind = err["type"]
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        owner = _model_at(loc[:-1])
+        allowed = ", ".join(f.alias or n for n, f in owner.model_fields.items()) if owner else ""
+        fix = f"remove it or correct the spelling (allowed here: {allowed})" if allowed else "remove it"
+        return f"{where}, key {path}: unknown key. Fix: {fix}."
+    if kind == "missing":
+        if path == "schema":
+            return f"{where}: the required key 'schema' is missing. Fix: add 'schema: {CASE_SCHEMA}' as the first line."
+        return f"{where}, key {path}: required but missing. Fix: add it."
+    if kind == "literal_error" and path == "schema":
+        return f"{where}, key schema: is {got!r}, expected '{CASE_SCHEMA}'. Fix: set 'schema: {CASE_SCHEMA}'."
+    if kind == "enum":
+        allowed_words = _field_enum(loc)
+        fix = f"use one of: {', '.join(allowed_words)}" if allowed_words else "use one of the spec's words"
+        return f"{where}, key {path}: {got!r} is not an allowed value. Fix: {fix}."
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+    return f"{where}, key {path}: {msg}{shown}. Fix: correct this value as the case format describes."
+
+
+def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
+    """Validate ``case.yaml`` bytes. Raises :class:`CaseError` with one paragraph saying what to fix."""
+    if len(data) > MAX_CASE_YAML_BYTES:
+        raise CaseError(f"file is larger than {MAX_CASE_YAML_BYTES} bytes; a case.yaml is a short text file", source=source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CaseError(
+            f"not UTF-8 text (byte {exc.start} cannot be decoded). Fix: save the file as UTF-8.", source=source
+        ) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "YAML syntax error"
+        raise CaseError(
+            f"YAML syntax error: {problem}. Fix: check indentation and quoting on that line "
+            "(strings with ':' or '#' need quotes).",
+            source=source,
+            line=line,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
+    if raw is None:
+        raise CaseError(f"file is empty. Fix: it needs at least the line 'schema: {CASE_SCHEMA}'.", source=source)
+    if not isinstance(raw, dict):
+        raise CaseError(
+            f"the top level must be a mapping of keys (schema, case_id, stack, ...), not a {type(raw).__name__}. "
+            f"Fix: start the file with 'schema: {CASE_SCHEMA}'.",
+            source=source,
+            line=1,
+        )
+    try:
+        return CaseFile.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        parts = [_explain(e, source, root) for e in errors[:3]]
+        more = f" ({len(errors) - 3} more problems after fixing these.)" if len(errors) > 3 else ""
+        first = errors[0]
+        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        err = CaseError(" ".join(parts) + more, source=None)
+        err.source = source
+        err.line = _node_line(root, loc)
+        err.key = key_path(loc)
+        raise err from None

@@ -1,0 +1,58 @@
+"""Recognising an evidence file by its content (the folder is only a hint; ``case-format.md``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from pylondiag.evidence.console import looks_like_console
+from pylondiag.evidence.inverter_log import looks_like_inverter_log
+from pylondiag.model.stack import EvidenceKind
+
+_CANDUMP: Final = re.compile(
+    rb"(?m)^\s*(?:\(\d+\.\d+\)\s+\w+\s+[0-9A-Fa-f]{3,8}#[0-9A-Fa-f]*|\w+\s+[0-9A-Fa-f]{3,8}\s+\[\d\](?:\s+[0-9A-Fa-f]{2})*)\s*$"
+)
+_RS485: Final = re.compile(rb"(?m)^(?:\S+\s+)?[<>]?\s*~[0-9A-Fa-f]{12,}\r?$")
+_PHOTO_EXT: Final = frozenset({".jpg", ".jpeg", ".png", ".heic", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
+
+FOLDER_KIND: Final[dict[str, EvidenceKind]] = {
+    "console": "console",
+    "inverter": "inverter_log",
+    "can": "can",
+    "rs485": "rs485",
+    "photos": "photo",
+}
+
+
+def is_binary(data: bytes) -> bool:
+    """NUL bytes or mostly non-text bytes in the first 8 KiB."""
+    head = data[:8192]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    text_like = sum(1 for b in head if b >= 32 or b in (9, 10, 13)) + head.count(b"\x1b")
+    return text_like / len(head) < 0.85
+
+
+def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
+    """What ``data`` holds. The folder hint is tried first, then every other kind."""
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    if suffix in _PHOTO_EXT:
+        return "photo"
+    if is_binary(data):
+        return "unknown"
+    order: list[EvidenceKind] = ["console", "inverter_log", "can", "rs485"]
+    if hint in order:
+        order.remove(hint)
+        order.insert(0, hint)
+    for kind in order:
+        if kind == "console" and looks_like_console(data):
+            return kind
+        if kind == "inverter_log" and looks_like_inverter_log(data):
+            return kind
+        if kind == "can" and _CANDUMP.search(data[:65536]):
+            return kind
+        if kind == "rs485" and _RS485.search(data[:65536]):
+            return kind
+    return "unknown"

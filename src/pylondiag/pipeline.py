@@ -1,0 +1,26 @@
+"""The whole path from files to a diagnosis: ``run_case(path) -> CaseResult``.
+
+``load_case`` does all the reading (raises :class:`~pylondiag.errors.CaseError` when the case cannot be
+used at all); ``diagnose`` is pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pylondiag.casedir import load_case
+from pylondiag.diagnosis import diagnose
+from pylondiag.model.diagnosis import Diagnosis
+from pylondiag.model.stack import CaseView
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    view: CaseView
+    diagnosis: Diagnosis
+
+
+def run_case(path: Path) -> CaseResult:
+    view = load_case(Path(path))
+    return CaseResult(view=view, diagnosis=diagnose(view))
