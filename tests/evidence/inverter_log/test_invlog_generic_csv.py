@@ -69,7 +69,20 @@ def test_encodings(encode, name: str) -> None:  # type: ignore[no-untyped-def]
     assert log.encoding == name
     assert log.events[0].code == "W31"
     assert log.events[0].temperature_c == pytest.approx(3.5)
-    assert log.temperatures[0].celsius == pytest.approx(3.5)
+    assert log.temperatures == []  # an event's temperature stays on the event
+
+
+def test_rows_with_only_a_temperature_are_readings() -> None:
+    text = (
+        "time,code,message,battery_temp_c\n"
+        "2026-01-05 06:00:00,,,2.0\n"
+        "2026-01-05 06:40:00,W31,Battery_comm_warn,1.5\n"
+        "2026-01-05 07:00:00,,,39.2 °F\n"
+    )
+    log = read_inverter_log(text.encode(), "e.csv", brand="sunsynk")
+    assert [t.celsius for t in log.temperatures] == pytest.approx([2.0, 4.0])
+    assert [t.provenance.line for t in log.temperatures] == [2, 4]
+    assert len(log.events) == 1 and log.events[0].temperature_c == pytest.approx(1.5)
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])

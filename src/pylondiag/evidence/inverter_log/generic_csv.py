@@ -9,7 +9,9 @@
 Columns are found by header name (any order, any case, ``,`` ``;`` TAB or ``|`` delimited); a few
 common synonyms are accepted (``timestamp``, ``date`` + ``time``, ``description``, ``level``...).
 Required: a time column and a code or message column. Optional: ``severity``, ``temperature`` /
-``battery_temp_c`` (battery or ambient °C at that time), ``module`` (BMS address).
+``battery_temp_c`` (battery or ambient °C at that time), ``module`` (BMS address). A row with a
+temperature but neither code nor message is a reading between events (``InverterLog.temperatures``);
+an event's own temperature is ``BatteryEvent.temperature_c``.
 Title lines before the header (some app exports have them) are skipped.
 """
 
@@ -122,7 +124,7 @@ def map_header(fields: list[str]) -> dict[str, int] | None:
     for role, synonyms in _SYNONYMS.items():
         if role == "clock":
             continue
-        for syn in synonyms:
+        for syn in map(_norm, synonyms):
             if syn in names and names.index(syn) not in roles.values():
                 roles[role] = names.index(syn)
                 break
@@ -232,13 +234,13 @@ def read_rows(
         code = fields[i_code].strip() if i_code is not None else ""
         text = fields[i_msg].strip() if i_msg is not None else ""
         temperature = parse_float(fields[i_temp]) if i_temp is not None else None
-        prov = Provenance(source=source, line=line, raw=lines[line - 1])
-        if temperature is not None:
-            temperatures.append(
-                TemperatureSample(time=when, celsius=temperature, sensor=temp_name, provenance=prov)
-            )
         if not code and not text:
-            if temperature is None:
+            if temperature is not None:  # a reading between events: background for thermal correlation
+                prov = Provenance(source=source, line=line, raw=lines[line - 1])
+                temperatures.append(
+                    TemperatureSample(time=when, celsius=temperature, sensor=temp_name, provenance=prov)
+                )
+            else:
                 warnings.append(
                     ParseWarning(
                         source=source,
@@ -248,6 +250,7 @@ def read_rows(
                     )
                 )
             continue
+        prov = Provenance(source=source, line=line, raw=lines[line - 1])
         c = classify(brand, code, text)
         severity = c.severity
         if i_sev is not None:

@@ -22,6 +22,8 @@ class InverterLog(BaseModel):
     encoding: str = "utf-8"
     events: list[BatteryEvent] = Field(default_factory=list)
     temperatures: list[TemperatureSample] = Field(default_factory=list)
+    """Temperature readings that are not events (rows with a temperature and no code, sensor histories);
+    an event's own temperature is ``BatteryEvent.temperature_c``."""
     warnings: list[ParseWarning] = Field(default_factory=list)
     """Rows that could not be read (skipped, with their line) and decisions to check (ambiguous dates)."""
     notes: list[str] = Field(default_factory=list)
