@@ -207,6 +207,12 @@ class StatCounters(_Frozen):
     """Line number of each label (counters and other), for citations."""
     cycle_count: int | None = None
     soh_pct: int | None = None
+    charge_rate_secs: dict[str, int] = Field(default_factory=dict)
+    """Newer firmware: seconds spent charging per C-rate band (``ChgCurr 0~0.2C Secs`` → ``"0~0.2C"``), s."""
+    discharge_rate_secs: dict[str, int] = Field(default_factory=dict)
+    """Newer firmware: seconds spent discharging per C-rate band (``DsgCurr ... Secs``), s."""
+    soc_band_secs: dict[str, int] = Field(default_factory=dict)
+    """Newer firmware: seconds spent per SOC band (``Soc 0~20% Secs`` → ``"0~20%"``), s."""
     provenance: Provenance
 
 

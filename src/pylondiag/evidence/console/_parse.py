@@ -45,8 +45,12 @@ def parse_block(block: CommandBlock, source: str) -> tuple[list[ConsoleRecord], 
         return list(parse_error(block, ctx)), ctx.warnings
     if block.status == "incomplete" and not block.lines:
         return [], []
+    parser = _parser_for(block)
+    if block.status == "incomplete" and parser is parse_generic:
+        # An unknown answer cut short may hide its error line: claim nothing about it.
+        return [], []
     try:
-        records = list(_parser_for(block)(block, ctx))
+        records = list(parser(block, ctx))
     except Exception as exc:  # a parser bug must not take the whole capture down
         p = block.provenance
         ctx.warn(

@@ -7,8 +7,12 @@ band (``ChgCurr 0~0.2C Secs``, ``Soc 0~20% Secs``...); they are counters like th
 
 from __future__ import annotations
 
+import re
+
 from pylondiag.evidence.console._common import Ctx, command_arg, numbered, split_kv
 from pylondiag.model.console import CommandBlock, StatCounters
+
+_BAND = re.compile(r"^(ChgCurr|DsgCurr|Soc) (.+) Secs$")
 
 
 def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
@@ -43,6 +47,11 @@ def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
         last = number
     if not lines:
         return []
+    bands: dict[str, dict[str, int]] = {"ChgCurr": {}, "DsgCurr": {}, "Soc": {}}
+    for key, value in counters.items():
+        m = _BAND.match(key)
+        if m:
+            bands[m.group(1)][m.group(2)] = value
     return [
         StatCounters.model_construct(
             address=address,
@@ -51,6 +60,9 @@ def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
             lines=lines,
             cycle_count=counters.get("CYCLE Times"),
             soh_pct=counters.get("SOH"),
+            charge_rate_secs=bands["ChgCurr"],
+            discharge_rate_secs=bands["DsgCurr"],
+            soc_band_secs=bands["Soc"],
             provenance=ctx.prov(block.first_line, block.provenance.raw, last),
         )
     ]

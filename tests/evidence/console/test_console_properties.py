@@ -1,0 +1,123 @@
+"""Property tests: the reader never fails but with its own error, and a cut capture never lies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _console_helpers import feed_in_chunks
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pylondiag.errors import NotAConsoleCapture
+from pylondiag.evidence.console import ConsoleReader, looks_like_console, parse_block, read_console
+from pylondiag.model.console import ConsoleCapture
+
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+CONSOLE_BITS = [
+    b"pylon>", b"pylon_debug>", b"pwr", b"bat", b"stat", b"@", b"$$", b"\r", b"\n", b"\r\r\n", b"\n\r",
+    b"Command completed successfully", b"Power Volt   Curr", b"Battery  Volt     Curr", b" : ", b"-", b"Absent",
+    b"2026-07-17 01:20:56", b"13.07.26 19:59:48", b"Press [Enter] to be continued", b"\xfe", b"\xe2\x96", b"#",
+    b"Unknown command", b"12  3345  0", b"mAH", b"%", b"Y", b"N", b"  ", b"Index   : 3", b"0x2000 COULFULL",
+]  # fmt: skip
+console_like = st.lists(st.sampled_from(CONSOLE_BITS) | st.binary(max_size=6), max_size=60).map(b"".join)
+
+
+def read_or_own_error(data: bytes, source: str = "fuzz") -> ConsoleCapture | None:
+    try:
+        return read_console(data, source)
+    except NotAConsoleCapture as exc:
+        assert exc.source == source
+        return None
+
+
+@given(st.binary(max_size=400))
+@SETTINGS
+def test_arbitrary_bytes(data: bytes) -> None:
+    read_or_own_error(data)
+    looks_like_console(data)
+
+
+@given(console_like, st.integers(1, 7))
+@SETTINGS
+def test_console_shaped_noise_whole_equals_chunked(data: bytes, size: int) -> None:
+    cap = read_or_own_error(data)
+    whole = feed_in_chunks(data, max(len(data), 1))
+    assert feed_in_chunks(data, size) == whole
+    assert (cap is None) == (not whole)
+    for block in whole:
+        parse_block(block, "fuzz")
+
+
+def capture_files() -> list[str]:
+    from conftest import CAPTURES
+
+    folder = CAPTURES / "console"
+    return sorted(p.name for p in folder.glob("*.txt")) if folder.is_dir() else []
+
+
+def consistent(cut: Any, full: Any, path: str = "") -> None:
+    """Every value read from the cut capture is the value read from the whole one (or missing)."""
+    if isinstance(cut, dict):
+        for k, v in cut.items():
+            if k in ("end_line",):
+                continue
+            assert k in full, f"{path}.{k} not in the full read"
+            if v is None or v in ((), [], {}):
+                continue
+            consistent(v, full[k], f"{path}.{k}")
+    elif isinstance(cut, list | tuple):
+        assert len(cut) <= len(full), f"{path}: more items than the full read"
+        for i, (a, b) in enumerate(zip(cut, full, strict=False)):
+            consistent(a, b, f"{path}[{i}]")
+    else:
+        assert cut == full, f"{path}: {cut!r} != {full!r}"
+
+
+def by_line(cap: ConsoleCapture) -> dict[tuple[str, int], dict[str, Any]]:
+    return {(r.kind, r.provenance.line): r.model_dump() for r in cap.records}
+
+
+@pytest.mark.parametrize("name", capture_files() or ["<no captures folder>"])
+@given(data=st.data())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_truncated_capture_never_yields_a_wrong_value(
+    captures_dir: Path, name: str, data: st.DataObject
+) -> None:
+    raw = (captures_dir / name).read_bytes()
+    full = by_line(read_console(raw, name))
+    cut_at = data.draw(st.integers(0, len(raw)), label="cut")
+    cap = read_or_own_error(raw[:cut_at], name)
+    if cap is None:
+        return
+    for key, rec in by_line(cap).items():
+        assert key in full, f"record {key} does not exist in the full read"
+        if rec["kind"] == "help":  # a cut continuation line shortens a description, by design
+            assert set(rec["commands"]) <= set(full[key]["commands"])
+            continue
+        consistent(rec, full[key], f"{key}")
+
+
+@pytest.mark.parametrize("name", capture_files() or ["<no captures folder>"])
+@given(data=st.data())
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_junk_appended_or_interleaved(captures_dir: Path, name: str, data: st.DataObject) -> None:
+    raw = (captures_dir / name).read_bytes()
+    junk = data.draw(st.binary(min_size=1, max_size=40) | console_like, label="junk")
+    at = data.draw(st.integers(0, len(raw)), label="at")
+    mixed = raw[:at] + junk + raw[at:]
+    cap = read_or_own_error(mixed)
+    reader = ConsoleReader(name)
+    step = data.draw(st.integers(1, 64), label="step")
+    blocks = []
+    for i in range(0, len(mixed), step):
+        blocks += reader.feed(mixed[i : i + step])
+    blocks += reader.close()
+    for block in blocks:
+        parse_block(block, name)
+    assert cap is not None or not blocks
+    appended = read_or_own_error(raw + junk)
+    assert appended is not None and appended.records
