@@ -1,0 +1,297 @@
+"""The machine interface of ``shared/spec/service-api.md``. The web pages use the same service layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user
+from pylondiag.service.cases import case_json, latest_diagnosis, queue, submit_case
+from pylondiag.service.context import ctx
+from pylondiag.service.reports import report_bytes
+from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
+from pylondiag.service.settings import Limits
+from pylondiag.service.uploads import (
+    CASE_YAML,
+    ZIP_CONTENT_TYPES,
+    IncomingFile,
+    UploadRefused,
+    check_content,
+    image_type,
+    read_zip,
+    safe_relpath,
+)
+
+router = APIRouter()
+
+MAX_TEXT_FIELD_BYTES = 1024 * 1024
+
+SUBMIT_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "case": {"type": "string", "format": "binary",
+                                 "description": "a .zip of a case directory"},
+                        "case_yaml": {"type": "string", "description": "the case.yaml text"},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
+                                  "description": "evidence files; the file name is the relative path"},
+                    },
+                    "additionalProperties": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "an evidence file whose field name is its relative path "
+                        "(console/pwr.txt)",
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "201": {"description": "created: {id, access_token, url}"},
+        "400": {"description": "bad upload (traversal, not a zip, ...), with a message"},
+        "413": {"description": "over a size or count limit, or a zip bomb"},
+        "415": {"description": "content type does not fit"},
+        "422": {"description": "case.yaml cannot be read"},
+        "429": {"description": "too many submissions from this address"},
+    },
+}
+
+
+def refused(exc: UploadRefused) -> JSONResponse:
+    return JSONResponse({"detail": exc.message, "source": exc.source}, status_code=exc.status)
+
+
+async def read_form(request: Request, limits: Limits) -> FormData:
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        raise UploadRefused(
+            f"expected multipart/form-data, got {ctype.split(';')[0] or 'no content type'}", status=415
+        )
+    try:
+        return await request.form(
+            max_files=limits.max_files + 2, max_fields=limits.max_files + 200,
+            max_part_size=MAX_TEXT_FIELD_BYTES,
+        )
+    except HTTPException as exc:
+        raise UploadRefused(f"the multipart body cannot be read: {exc.detail}", status=400) from exc
+
+
+async def _bytes(value: UploadFile | str) -> bytes:
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return await value.read()
+
+
+async def incoming_from_api_form(form: FormData, limits: Limits) -> list[IncomingFile]:
+    """The contract's fields: ``case`` (zip), ``case_yaml``, ``files`` / fields named by relative path."""
+    files: list[IncomingFile] = []
+    for key, value in form.multi_items():
+        if key == "case":
+            if not isinstance(value, UploadFile):
+                raise UploadRefused("`case` must be a file upload (a .zip of the case directory)")
+            declared = (value.content_type or "").split(";")[0].strip().lower()
+            if declared not in ZIP_CONTENT_TYPES:
+                raise UploadRefused(f"`case` is declared as {declared!r}; expected application/zip",
+                                    status=415, source=value.filename)
+            files.extend(read_zip(await value.read(), limits, name=value.filename or "case.zip"))
+            continue
+        if key == "case_yaml":
+            data = await _bytes(value)
+            check_content(CASE_YAML, data, None if isinstance(value, str) else value.content_type)
+            files.append(IncomingFile(CASE_YAML, data))
+            continue
+        if key == "files":
+            if not isinstance(value, UploadFile) or not value.filename:
+                raise UploadRefused("each `files` part must be a file whose name is its relative path")
+            path = safe_relpath(value.filename)
+        elif isinstance(value, UploadFile):
+            path = safe_relpath(key)
+        else:
+            raise UploadRefused(f"unknown field {key!r}: send `case`, `case_yaml` or files")
+        data = await _bytes(value)
+        check_content(path, data, value.content_type)
+        files.append(IncomingFile(path, data))
+    if not files:
+        raise UploadRefused("empty submission: send `case` (a .zip of the case directory) or `case_yaml` "
+                            "and/or evidence files")
+    for f in files:
+        if f.path == CASE_YAML:
+            continue
+        check_content(f.path, f.data)
+    return files
+
+
+def rate_limited(wait: float) -> JSONResponse:
+    return JSONResponse({"detail": "too many submissions from this address; try again later"},
+                        status_code=429, headers={"Retry-After": str(int(wait) + 1)})
+
+
+@router.post("/api/cases", status_code=201, openapi_extra=SUBMIT_OPENAPI, tags=["cases"])
+async def submit(request: Request) -> Response:
+    """Submit a case: answers ``201 {"id", "access_token", "url"}``."""
+    c = ctx(request)
+    wait = c.submit_limiter.hit(client_key(request))
+    if wait is not None:
+        return rate_limited(wait)
+    try:
+        form = await read_form(request, c.settings.limits)
+        try:
+            files = await incoming_from_api_form(form, c.settings.limits)
+        finally:
+            await form.close()
+        record, token = await run_in_threadpool(
+            submit_case, c.db, c.store, files, source="api", limits=c.settings.limits
+        )
+    except UploadRefused as exc:
+        return refused(exc)
+    c.worker.enqueue(record.id)
+    url = f"{str(request.base_url).rstrip('/')}/c/{record.id}?token={token}"
+    return JSONResponse({"id": record.id, "access_token": token, "url": url}, status_code=201)
+
+
+@router.get("/api/cases/{case_pk}", tags=["cases"])
+def get_case_api(case_pk: str, request: Request) -> dict[str, Any]:
+    """The case: observations, file list, status (owner token or engineer)."""
+    with ctx(request).db.session() as session:
+        record, role, _ = case_for(request, session, case_pk, allow_basic=True)
+        return case_json(record, for_engineer=role == "engineer")
+
+
+@router.get("/api/cases/{case_pk}/diagnosis", tags=["cases"])
+def get_diagnosis(case_pk: str, request: Request) -> Response:
+    """The latest diagnosis, ``pylondiag.diagnosis/1`` JSON (409 while there is none yet)."""
+    with ctx(request).db.session() as session:
+        record, _, _ = case_for(request, session, case_pk, allow_basic=True)
+        doc = latest_diagnosis(record)
+        if doc is None:
+            return JSONResponse(
+                {"detail": f"no diagnosis yet (automatic diagnosis {record.diagnosis_state})",
+                 "status": record.status},
+                status_code=409,
+            )
+        status = "signed_off" if record.status == "signed_off" else "preliminary"
+        return JSONResponse(doc, headers={"X-Pylondiag-Report": status})
+
+
+def _report(case_pk: str, request: Request, fmt: str) -> Response:
+    c = ctx(request)
+    with c.db.session() as session:
+        record, _, _ = case_for(request, session, case_pk, allow_basic=True)
+        if not record.diagnoses:
+            return JSONResponse(
+                {"detail": f"no report yet (automatic diagnosis {record.diagnosis_state})"}, status_code=409
+            )
+        version = record.diagnoses[-1]
+        status = "signed_off" if record.status == "signed_off" else "preliminary"
+    data = report_bytes(c.store, record.id, version, fmt)
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    headers = {"X-Pylondiag-Report": status, "Cache-Control": "private, no-store"}
+    if fmt == "pdf":
+        headers["Content-Disposition"] = f'inline; filename="pylondiag-{record.id}-v{version.version}.pdf"'
+    return Response(data, media_type=media, headers=headers)
+
+
+@router.get("/api/cases/{case_pk}/report.pdf", tags=["cases"])
+def get_report_pdf(case_pk: str, request: Request) -> Response:
+    """The report of the latest diagnosis as PDF (``X-Pylondiag-Report: preliminary|signed_off``)."""
+    return _report(case_pk, request, "pdf")
+
+
+@router.get("/api/cases/{case_pk}/report.html", tags=["cases"])
+def get_report_html(case_pk: str, request: Request) -> Response:
+    """The same report as HTML."""
+    return _report(case_pk, request, "html")
+
+
+@router.post("/api/cases/{case_pk}/review", tags=["engineer"])
+async def review(case_pk: str, request: Request) -> Response:
+    """Engineer: amend outcome / findings / actions / on-site spec (JSON body), optionally sign off."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"detail": "send the review as application/json"}, status_code=415)
+    try:
+        body = ReviewRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        return JSONResponse({"detail": exc.errors(include_url=False, include_context=False)}, status_code=422)
+    return await run_in_threadpool(_review, case_pk, request, body)
+
+
+def _review(case_pk: str, request: Request, body: ReviewRequest) -> Response:
+    c = ctx(request)
+    with c.db.session() as session:
+        record, role, user = case_for(request, session, case_pk, allow_basic=True)
+        if role != "engineer" or user is None:
+            return JSONResponse({"detail": "only an engineer can review a case"}, status_code=403)
+        try:
+            rev, _version = apply_review(record, body, user, c.store)
+        except ReviewError as exc:
+            session.rollback()
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        session.flush()
+        out = {
+            "status": record.status,
+            "diagnosis_version": rev.diagnosis_version,
+            "changes": rev.changes,
+            "diagnosis": record.diagnoses[-1].document,
+        }
+    return JSONResponse(out)
+
+
+@router.get("/api/queue", tags=["engineer"])
+def get_queue(request: Request) -> Response:
+    """Engineer: cases waiting for review (not signed off), oldest first."""
+    with ctx(request).db.session() as session:
+        user = current_user(request, session, allow_basic=True)
+        if user is None:
+            return JSONResponse({"detail": "engineers only: log in or use HTTP Basic"}, status_code=401,
+                                headers={"WWW-Authenticate": 'Basic realm="pylondiag"'})
+        items = []
+        for r in queue(session):
+            doc = latest_diagnosis(r)
+            items.append({
+                "id": r.id,
+                "case_id": r.case_id,
+                "status": r.status,
+                "created_at": r.created_at.isoformat(),
+                "diagnosis_state": r.diagnosis_state,
+                "outcome": doc.get("outcome") if doc else None,
+            })
+    return JSONResponse({"cases": items})
+
+
+@router.get("/api/cases/{case_pk}/files/{path:path}", tags=["cases"])
+def get_file(case_pk: str, path: str, request: Request) -> Response:
+    """One stored evidence file, as submitted (owner token or engineer)."""
+    c = ctx(request)
+    with c.db.session() as session:
+        record, _, _ = case_for(request, session, case_pk, allow_basic=True)
+        stored = next((f for f in record.files if f.path == path), None)
+        if stored is None:
+            raise HTTPException(404, "no such file in this case")
+        kind = stored.kind
+    data = c.store.read(record.id, path)
+    picture = image_type(data)
+    media = f"image/{picture}" if picture else "text/plain; charset=utf-8"
+    if kind == "photo" and picture is None:
+        media = "application/octet-stream"
+    return Response(data, media_type=media, headers={"Content-Disposition": "inline",
+                                                     "Cache-Control": "private, no-store"})
+
+
+@router.get("/healthz", tags=["service"])
+def healthz(request: Request) -> Response:
+    """200 when the database answers."""
+    if ctx(request).db.ping():
+        return JSONResponse({"status": "ok"})
+    return JSONResponse({"status": "database unavailable"}, status_code=503)
+
+
+__all__ = ["NOT_FOUND", "router"]

@@ -1,0 +1,138 @@
+"""What ``pylondiag serve`` and ``pylondiag admin create-user`` do (``cli.py`` only wires them up)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import select
+
+import pylondiag
+from pylondiag.errors import PylondiagError
+from pylondiag.service.auth import ROLES, hash_password, new_owner_token, token_digest
+from pylondiag.service.cases import submit_case
+from pylondiag.service.db.models import CaseRecord, User
+from pylondiag.service.db.session import Database
+from pylondiag.service.settings import Settings
+from pylondiag.service.storage import EvidenceStore
+from pylondiag.service.uploads import IncomingFile, UploadRefused, safe_relpath
+
+DEMO_EMAIL = "demo-engineer@pylondiag.local"
+
+
+class CommandError(PylondiagError):
+    """A command that cannot do what was asked (the CLI prints it and exits 2)."""
+
+
+def examples_dir() -> Path | None:
+    """``examples/cases`` of the source tree (or of the current directory)."""
+    for base in (Path(pylondiag.__file__).resolve().parents[2], Path.cwd()):
+        candidate = base / "examples" / "cases"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def create_user(settings: Settings, email: str, role: str, password: str) -> User:
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise CommandError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if "@" not in email or len(email) > 254:
+        raise CommandError(f"{email!r} is not an e-mail address")
+    if len(password) < 10:
+        raise CommandError("the password needs at least 10 characters")
+    db = Database(settings.resolved_database_url)
+    try:
+        db.migrate()
+        with db.session() as session:
+            if session.scalars(select(User).where(User.email == email)).first():
+                raise CommandError(f"{email} already has an account")
+            user = User(email=email, password_hash=hash_password(password), role=role)
+            session.add(user)
+        return user
+    finally:
+        db.dispose()
+
+
+def _case_files(case_dir: Path) -> list[IncomingFile]:
+    files = []
+    for path in sorted(p for p in case_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(case_dir).as_posix()
+        files.append(IncomingFile(safe_relpath(rel), path.read_bytes()))
+    return files
+
+
+def load_demo(settings: Settings, base_url: str) -> tuple[str, list[tuple[str, str]]]:
+    """Load ``examples/cases`` (once) and (re)create the demo engineer with a fresh password.
+
+    Returns the password and ``(case name, private link)`` pairs; demo links get a fresh token on every
+    start because only their digests are stored.
+    """
+    db = Database(settings.resolved_database_url)
+    store = EvidenceStore(settings.data_dir)
+    links: list[tuple[str, str]] = []
+    try:
+        db.migrate()
+        password = secrets.token_urlsafe(12)
+        with db.session() as session:
+            user = session.scalars(select(User).where(User.email == DEMO_EMAIL)).first()
+            if user is None:
+                session.add(User(email=DEMO_EMAIL, password_hash=hash_password(password), role="engineer"))
+            else:
+                user.password_hash = hash_password(password)
+            loaded = {
+                r.case_id: r for r in session.scalars(select(CaseRecord).where(CaseRecord.source == "demo"))
+            }
+            examples = examples_dir()
+            for case_dir in sorted(p for p in (examples.iterdir() if examples else []) if p.is_dir()):
+                record = loaded.get(case_dir.name)
+                if record is None:
+                    try:
+                        files = _case_files(case_dir)
+                        if not any(f.path == "case.yaml" for f in files):
+                            continue
+                        record, _ = submit_case(db, store, files, source="demo", limits=settings.limits)
+                    except (UploadRefused, PylondiagError, OSError) as exc:
+                        print(f"demo: skipped {case_dir.name}: {exc}", file=sys.stderr)
+                        continue
+                token = new_owner_token()
+                fresh = session.get(CaseRecord, record.id)
+                if fresh is not None:
+                    fresh.token_sha256 = token_digest(token)
+                    if fresh.case_id == fresh.id:
+                        fresh.case_id = case_dir.name
+                links.append((case_dir.name, f"{base_url}/c/{record.id}?token={token}"))
+        return password, links
+    finally:
+        db.dispose()
+
+
+def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> None:
+    import uvicorn
+
+    from pylondiag.service.app import create_app
+
+    base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    db = Database(settings.resolved_database_url)
+    try:
+        db.migrate()
+    finally:
+        db.dispose()
+    print(f"pylondiag {pylondiag.__version__} service: data in {settings.data_dir.resolve()}", flush=True)
+    if demo:
+        password, links = load_demo(settings, base_url)
+        print("Demo: example cases loaded. Owner links:")
+        for name, link in links:
+            print(f"  {name}: {link}")
+        print(f"Engineer demo account: {DEMO_EMAIL}  password: {password}  (log in at {base_url}/login)")
+    print(f"Open {base_url}/ to submit a case; engineers log in at {base_url}/login", flush=True)
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+
+
+def settings_for(data_dir: Path, database: str | None) -> Settings:
+    settings = Settings(data_dir=data_dir, database_url=database or os.environ.get("PYLONDIAG_DATABASE_URL"))
+    return replace(settings)

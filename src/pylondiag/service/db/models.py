@@ -1,0 +1,144 @@
+"""Tables: users, cases, their evidence files, every diagnosis version and every review.
+
+The database holds metadata, observations (``case.yaml`` as JSON), diagnoses and reviews; the evidence
+bytes live as files under the data directory (``service/storage.py``), each with its SHA-256 here.
+Schema changes go through Alembic (``service/migrations``); this module and the migrations must agree
+(``tests/service/test_migrations.py`` checks it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CaseStatus(StrEnum):
+    """The contract's case statuses."""
+
+    SUBMITTED = "submitted"
+    DIAGNOSED = "diagnosed"
+    IN_REVIEW = "in_review"
+    SIGNED_OFF = "signed_off"
+
+
+class DiagnosisState(StrEnum):
+    """Where the automatic diagnosis of a case is (the worker's job state)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    ENGINEER = "engineer"
+    ADMIN = "admin"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CaseRecord(Base):
+    """One submitted case. ``id`` is public (in URLs); the owner's token is kept only as a SHA-256."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str] = mapped_column(String(200))
+    """The case's own id (``case.yaml`` ``case_id``, else the service id)."""
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.SUBMITTED.value, index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    """``api``, ``form`` or ``demo``."""
+    observations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """``case.yaml`` as submitted, parsed (``None`` when the case has none)."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    diagnosis_state: Mapped[str] = mapped_column(String(16), default=DiagnosisState.QUEUED.value, index=True)
+    diagnosis_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    diagnosis_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    signed_off_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    files: Mapped[list[EvidenceFile]] = relationship(
+        back_populates="case", order_by="EvidenceFile.path", cascade="all, delete-orphan"
+    )
+    diagnoses: Mapped[list[DiagnosisVersion]] = relationship(
+        back_populates="case", order_by="DiagnosisVersion.version", cascade="all, delete-orphan"
+    )
+    reviews: Mapped[list[Review]] = relationship(
+        back_populates="case", order_by="Review.id", cascade="all, delete-orphan"
+    )
+
+
+class EvidenceFile(Base):
+    __tablename__ = "evidence_files"
+    __table_args__ = (UniqueConstraint("case_pk", "path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_pk: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(255))
+    """Relative to the case directory, ``/`` separators (``console/pwr.txt``)."""
+    kind: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    case: Mapped[CaseRecord] = relationship(back_populates="files")
+
+
+class DiagnosisVersion(Base):
+    """Every diagnosis a case ever had: version 1 is the automatic one, later ones are amendments."""
+
+    __tablename__ = "diagnoses"
+    __table_args__ = (UniqueConstraint("case_pk", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_pk: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    """``automatic`` or ``amended``."""
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The ``pylondiag.diagnosis/1`` JSON document."""
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+    case: Mapped[CaseRecord] = relationship(back_populates="diagnoses")
+
+
+class Review(Base):
+    """One engineer action on a case: who, when, what changed (field by field), and a note."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_pk: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    action: Mapped[str] = mapped_column(String(16))
+    """``amend`` or ``sign_off``."""
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """``[{"field": "outcome", "before": ..., "after": ...}, ...]``"""
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    diagnosis_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    case: Mapped[CaseRecord] = relationship(back_populates="reviews")
+    user: Mapped[User] = relationship()

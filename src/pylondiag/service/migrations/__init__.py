@@ -1,0 +1,1 @@
+"""Alembic migrations of the service database, packaged so ``pylondiag serve`` migrates on start."""

@@ -1,0 +1,153 @@
+"""Engineer review: amend a diagnosis (outcome, cause, summary, modules, findings, actions, on-site
+specification) and sign it off. Every amendment becomes a new diagnosis version plus a ``Review`` row
+saying who changed what, when; nothing is overwritten.
+
+An amended document must still be a valid ``pylondiag.diagnosis/1`` (the model's invariants), and
+every evidence line an engineer cites must be a real line of a real file of the case.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pylondiag.model.diagnosis import (
+    Action,
+    Cause,
+    Diagnosis,
+    Finding,
+    ModuleVerdict,
+    OnSiteSpec,
+    Outcome,
+    Verdict,
+)
+from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisVersion, Review, User, utcnow
+from pylondiag.service.storage import EvidenceStore, split_lines
+
+AMENDABLE = ("outcome", "primary_cause", "summary", "modules", "findings", "actions", "on_site_spec")
+
+
+class ReviewError(Exception):
+    """A review that cannot be applied; ``status`` is the HTTP status (409 state, 422 content)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class ReviewRequest(BaseModel):
+    """The body of ``POST /api/cases/{id}/review``. Omitted fields are left as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome | None = None
+    primary_cause: Cause | None = None
+    summary: str | None = Field(default=None, min_length=1)
+    modules: list[ModuleVerdict] | None = None
+    findings: list[Finding] | None = None
+    actions: list[Action] | None = None
+    on_site_spec: OnSiteSpec | None = None
+    note: str | None = Field(default=None, max_length=5000)
+    sign_off: bool = False
+
+
+def _norm_ws(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def check_citations(doc: dict[str, Any], record: CaseRecord, store: EvidenceStore) -> None:
+    """Every ``findings[].evidence`` line exists in the case's files; fills in a missing ``quote``."""
+    paths = {f.path for f in record.files}
+    cache: dict[str, list[str]] = {}
+    for i, finding in enumerate(doc.get("findings") or []):
+        for ref in finding.get("evidence") or []:
+            source = ref.get("source")
+            if source == "case.yaml" and ref.get("key"):
+                continue
+            if source not in paths:
+                raise ReviewError(f"findings[{i}]: evidence source {source!r} is not a file of this case")
+            line = ref.get("line")
+            if line is None:
+                raise ReviewError(f"findings[{i}]: evidence in {source} needs a line number")
+            if source not in cache:
+                cache[source] = split_lines(store.read(record.id, source))
+            lines = cache[source]
+            if not 1 <= line <= len(lines):
+                raise ReviewError(f"findings[{i}]: {source} has {len(lines)} lines, not line {line}")
+            quote = ref.get("quote")
+            if not quote:
+                ref["quote"] = lines[line - 1].strip() or lines[line - 1]
+            elif ref.get("end_line") is None and _norm_ws(quote) not in _norm_ws(lines[line - 1]):
+                raise ReviewError(f"findings[{i}]: {quote!r} is not on {source} line {line}")
+
+
+def apply_review(
+    record: CaseRecord, request: ReviewRequest, user: User, store: EvidenceStore
+) -> tuple[Review, DiagnosisVersion | None]:
+    """Apply ``request`` to ``record`` (attached to a session the caller commits)."""
+    if record.status == CaseStatus.SIGNED_OFF.value:
+        raise ReviewError("this case is already signed off; its report is final", status=409)
+    if not record.diagnoses:
+        raise ReviewError(
+            f"no diagnosis to review yet (automatic diagnosis {record.diagnosis_state})", status=409
+        )
+    latest = record.diagnoses[-1]
+    before = latest.document
+    doc = copy.deepcopy(before)
+    given = request.model_dump(mode="json", include=set(request.model_fields_set) & set(AMENDABLE))
+    doc.update(given)
+    if "outcome" in given and "primary_cause" not in given and doc["outcome"] in (
+        Outcome.NO_FAULT.value,
+        Outcome.INSUFFICIENT_EVIDENCE.value,
+    ):
+        doc["primary_cause"] = None
+    doc["culprit_modules"] = sorted(
+        m["position"]
+        for m in doc.get("modules", [])
+        if m["verdict"] not in (Verdict.OK.value, Verdict.MONITOR.value)
+    )
+    check_citations(doc, record, store)
+    try:
+        validated = Diagnosis.model_validate(doc).to_json_dict()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'diagnosis'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ReviewError(f"the amended diagnosis is not valid: {problems}") from exc
+    changes = [
+        {"field": key, "before": before.get(key), "after": validated.get(key)}
+        for key in (*AMENDABLE, "culprit_modules")
+        if before.get(key) != validated.get(key)
+    ]
+    now = utcnow()
+    version: DiagnosisVersion | None = None
+    if changes:
+        version = DiagnosisVersion(
+            version=latest.version + 1, kind="amended", document=validated, created_at=now,
+            created_by=user.id,
+        )
+        record.diagnoses.append(version)
+    if not changes and not request.sign_off and not request.note:
+        raise ReviewError("nothing to change: give fields to amend, a note, or sign_off")
+    review = Review(
+        user_id=user.id,
+        user=user,
+        created_at=now,
+        action="sign_off" if request.sign_off else "amend",
+        changes=changes,
+        note=request.note,
+        diagnosis_version=(version or latest).version,
+    )
+    record.reviews.append(review)
+    record.updated_at = now
+    if request.sign_off:
+        record.status = CaseStatus.SIGNED_OFF.value
+        record.signed_off_at = now
+        record.signed_off_by = user.id
+    else:
+        record.status = CaseStatus.IN_REVIEW.value
+    return review, version

@@ -1,0 +1,489 @@
+"""The web pages: owner intake and private case page, engineer login, queue, case review; admin users.
+
+Every form carries a CSRF token (``auth.Signer.csrf_token`` of the browser's seed cookie) checked before
+anything else. Templates are Jinja2 with autoescaping; nothing the owner typed is rendered unescaped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome, Verdict
+from pylondiag.service import intake
+from pylondiag.service.access import case_for, client_key, current_user
+from pylondiag.service.api import read_form
+from pylondiag.service.auth import (
+    CSRF_FIELD,
+    ROLES,
+    SESSION_COOKIE,
+    hash_password,
+    verify_password,
+)
+from pylondiag.service.cases import latest_diagnosis, queue, submit_case
+from pylondiag.service.context import ServiceContext, ctx
+from pylondiag.service.db.models import CaseRecord, CaseStatus, User
+from pylondiag.service.reports import report_bytes
+from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
+from pylondiag.service.storage import split_lines
+from pylondiag.service.uploads import IncomingFile, UploadRefused, check_content, read_zip
+
+router = APIRouter(include_in_schema=False)
+
+UPLOAD_FIELDS = (("up_console", "console"), ("up_inverter", "inverter"), ("up_can", "can"),
+                 ("up_rs485", "rs485"), ("up_photos", "photos"))
+VIEWER_MAX_LINES = 4000
+
+
+# -- helpers --------------------------------------------------------------------------------------
+def csrf_token(request: Request) -> str:
+    return ctx(request).signer.csrf_token(request.state.csrf_seed)
+
+
+def check_csrf(request: Request, form: FormData) -> None:
+    token = form.get(CSRF_FIELD)
+    if not ctx(request).signer.csrf_ok(request.state.csrf_seed, token if isinstance(token, str) else None):
+        raise HTTPException(403, "the form's security token is missing or stale: reload the page and retry")
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    c = ctx(request)
+    with c.db.session() as session:
+        user = current_user(request, session)
+        email = user.email if user else None
+        role = user.role if user else None
+    response = c.templates.TemplateResponse(
+        request,
+        name,
+        {"csrf_token": csrf_token(request), "csrf_field": CSRF_FIELD, "user_email": email,
+         "user_role": role, **context},
+        status_code=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
+    secure = ctx(request).settings.secure_cookies
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+def _safe_name(name: str) -> str:
+    base = re.split(r"[/\\]", name)[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .") or "file"
+    return base[:100]
+
+
+def _engineer(request: Request) -> User | None:
+    with ctx(request).db.session() as session:
+        return current_user(request, session)
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+
+# -- owner ----------------------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    return render(request, "home.html")
+
+
+@router.get("/new", response_class=HTMLResponse)
+def new_case(request: Request, modules: str | None = None) -> HTMLResponse:
+    n = intake.module_count(modules)
+    if n is None:
+        return render(request, "intake_start.html", max_modules=intake.MAX_MODULES,
+                      error="Give a number from 1 to 16." if modules else None)
+    return render(request, "intake.html", **_intake_context(n, {}, []))
+
+
+def _intake_context(n: int, values: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    return {
+        "n": n, "values": values, "errors": errors, "models": intake.MODELS, "leds": intake.LEDS,
+        "brands": intake.BRANDS, "symptoms": intake.SYMPTOMS, "history_events": intake.HISTORY_EVENTS,
+        "history_rows": intake.HISTORY_ROWS,
+    }
+
+
+async def _form_files(form: FormData, request: Request) -> list[IncomingFile]:
+    limits = ctx(request).settings.limits
+    files: list[IncomingFile] = []
+    used: set[str] = set()
+    for field, folder in UPLOAD_FIELDS:
+        for value in form.getlist(field):
+            if not isinstance(value, UploadFile) or not value.filename:
+                continue
+            name = _safe_name(value.filename)
+            path = f"{folder}/{name}"
+            k = 2
+            while path in used:
+                stem, dot, ext = name.rpartition(".")
+                path = f"{folder}/{stem}-{k}.{ext}" if dot else f"{folder}/{name}-{k}"
+                k += 1
+            used.add(path)
+            data = await value.read()
+            check_content(path, data, value.content_type)
+            files.append(IncomingFile(path, data))
+    zipped = form.get("up_zip")
+    if isinstance(zipped, UploadFile) and zipped.filename:
+        for f in read_zip(await zipped.read(), limits, name=_safe_name(zipped.filename)):
+            if f.path == "case.yaml":
+                raise UploadRefused(
+                    f"{zipped.filename}: holds a case.yaml, but this form writes case.yaml itself; remove it "
+                    "from the zip (or submit the zip alone through the API)"
+                )
+            check_content(f.path, f.data)
+            if f.path in used:
+                raise UploadRefused(f"{f.path} is both in the zip and uploaded on its own")
+            used.add(f.path)
+            files.append(f)
+    return files
+
+
+@router.post("/new", response_class=HTMLResponse)
+async def submit_form(request: Request) -> Response:
+    c = ctx(request)
+    try:
+        form = await read_form(request, c.settings.limits)
+    except UploadRefused as exc:
+        return render(request, "error.html", status=exc.status, message=exc.message)
+    try:
+        check_csrf(request, form)
+        values: dict[str, Any] = {k: (v if isinstance(v, str) else "") for k, v in form.multi_items()}
+        values["symptoms"] = [v for v in form.getlist("symptoms") if isinstance(v, str)]
+        n = intake.module_count(values.get("modules")) or 1
+        try:
+            case = intake.case_from_form({**values, "symptoms": values["symptoms"]})
+        except intake.IntakeErrors as exc:
+            return render(request, "intake.html", status=422, **_intake_context(n, values, exc.errors))
+        wait = c.submit_limiter.hit(client_key(request))
+        if wait is not None:
+            return render(request, "error.html", status=429,
+                          message="Too many submissions from your address; try again in a minute.")
+        try:
+            files = await _form_files(form, request)
+            files.insert(0, IncomingFile("case.yaml", intake.case_yaml_text(case).encode()))
+            record, token = await run_in_threadpool(
+                submit_case, c.db, c.store, files, source="form", limits=c.settings.limits
+            )
+        except UploadRefused as exc:
+            return render(request, "intake.html", status=exc.status,
+                          **_intake_context(n, values, [exc.message]))
+    finally:
+        await form.close()
+    c.worker.enqueue(record.id)
+    return RedirectResponse(f"/c/{record.id}?token={token}&new=1", status_code=303)
+
+
+@router.get("/c/{case_pk}", response_class=HTMLResponse)
+def owner_case(case_pk: str, request: Request, token: str | None = None, new: str | None = None) -> Response:
+    c = ctx(request)
+    with c.db.session() as session:
+        record, role, _ = case_for(request, session, case_pk)
+        page = _case_page_context(record)
+    link = f"{str(request.base_url).rstrip('/')}/c/{case_pk}?token={token}" if token else None
+    return render(request, "owner_case.html", role=role, token=token, link=link, new=bool(new), **page)
+
+
+def _case_page_context(record: CaseRecord) -> dict[str, Any]:
+    doc = latest_diagnosis(record)
+    latest = record.diagnoses[-1] if record.diagnoses else None
+    automatic = next((d.document for d in record.diagnoses if d.kind == "automatic"), None)
+    return {
+        "case": record,
+        "files": list(record.files),
+        "diagnosis": doc,
+        "automatic": automatic,
+        "version": latest.version if latest else None,
+        "signed_off": record.status == CaseStatus.SIGNED_OFF.value,
+        "pending": record.diagnosis_state in ("queued", "running"),
+        "reviews": [
+            {"at": r.created_at, "by": r.user.email, "action": r.action, "changes": r.changes, "note": r.note,
+             "version": r.diagnosis_version}
+            for r in record.reviews
+        ],
+    }
+
+
+@router.get("/c/{case_pk}/report.{fmt}")
+def owner_report(case_pk: str, fmt: str, request: Request) -> Response:
+    """The report: for the owner once signed off; an engineer may preview it at any time."""
+    if fmt not in ("html", "pdf"):
+        raise HTTPException(404, "no such report format")
+    c = ctx(request)
+    with c.db.session() as session:
+        record, role, _ = case_for(request, session, case_pk)
+        if not record.diagnoses:
+            raise HTTPException(404, "no report yet")
+        if role == "owner" and record.status != CaseStatus.SIGNED_OFF.value:
+            raise HTTPException(404, "the report is not signed off yet")
+        version = record.diagnoses[-1]
+    data = report_bytes(c.store, record.id, version, fmt)
+    headers = {"Cache-Control": "private, no-store",
+               # the report's own HTML carries its styles inline; it runs no script
+               "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                          "font-src data:; frame-ancestors 'none'"}
+    if fmt == "pdf":
+        return Response(data, media_type="application/pdf", headers=headers)
+    return Response(data, media_type="text/html; charset=utf-8", headers=headers)
+
+
+# -- engineer -------------------------------------------------------------------------------------
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/queue") -> HTMLResponse:
+    return render(request, "login.html", next=next if next.startswith("/") and not next.startswith("//")
+                  else "/queue")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    c = ctx(request)
+    form = await request.form(max_files=0, max_fields=10)
+    check_csrf(request, form)
+    email = str(form.get("email") or "").strip().lower()
+    password = str(form.get("password") or "")
+    target = str(form.get("next") or "/queue")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/queue"
+    waits = [c.login_limiter.hit(f"ip:{client_key(request)}"), c.login_limiter.hit(f"email:{email}")]
+    if any(w is not None for w in waits):
+        return render(request, "login.html", status=429, next=target,
+                      error="Too many login attempts. Wait a minute and try again.")
+
+    def check() -> User | None:
+        with c.db.session() as session:
+            user = session.scalars(select(User).where(User.email == email)).first()
+            ok = verify_password(user.password_hash if user else None, password)
+            return user if ok else None
+
+    user = await run_in_threadpool(check)
+    if user is None:
+        return render(request, "login.html", status=401, next=target, error="Wrong e-mail or password.")
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(request, response, SESSION_COOKIE, c.signer.session_cookie(user.id, user.password_hash),
+               c.settings.session_max_age_s)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, form)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(request: Request) -> Response:
+    c = ctx(request)
+    with c.db.session() as session:
+        user = current_user(request, session)
+        if user is None:
+            return _login_redirect(request)
+        rows = [
+            {"case": r, "outcome": (latest_diagnosis(r) or {}).get("outcome"),
+             "modules": len((r.observations or {}).get("stack") or [])}
+            for r in queue(session)
+        ]
+    return render(request, "queue.html", rows=rows)
+
+
+def _citations(doc: dict[str, Any] | None) -> dict[str, set[int]]:
+    cited: dict[str, set[int]] = {}
+    for finding in (doc or {}).get("findings") or []:
+        for ref in finding.get("evidence") or []:
+            if ref.get("line"):
+                end = ref.get("end_line") or ref["line"]
+                cited.setdefault(ref["source"], set()).update(range(ref["line"], end + 1))
+    return cited
+
+
+@router.get("/cases/{case_pk}", response_class=HTMLResponse)
+def engineer_case(case_pk: str, request: Request, error: str | None = None) -> Response:
+    c = ctx(request)
+    with c.db.session() as session:
+        user = current_user(request, session)
+        if user is None:
+            return _login_redirect(request)
+        record, _, _ = case_for(request, session, case_pk)
+        page = _case_page_context(record)
+        viewer = _viewer(c, record, page["diagnosis"])
+    return render(
+        request, "engineer_case.html", viewer=viewer, anchors={f["path"]: f["anchor"] for f in viewer},
+        error=error, outcomes=[o.value for o in Outcome],
+        causes=[x.value for x in Cause], verdicts=[v.value for v in Verdict],
+        severities=[s.value for s in FindingSeverity], **page,
+    )
+
+
+def _viewer(c: ServiceContext, record: CaseRecord, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
+    cited = _citations(doc)
+    out = []
+    for idx, f in enumerate(record.files):
+        item: dict[str, Any] = {"path": f.path, "kind": f.kind, "size": f.size, "sha256": f.sha256,
+                                "anchor": f"f{idx}", "lines": None, "truncated": False}
+        if f.kind != "photo":
+            try:
+                lines = split_lines(c.store.read(record.id, f.path))
+            except OSError:
+                lines = ["(file missing from the data directory)"]
+            marks = cited.get(f.path, set())
+            item["truncated"] = len(lines) > VIEWER_MAX_LINES
+            item["lines"] = [(n, text, n in marks) for n, text in enumerate(lines[:VIEWER_MAX_LINES], 1)]
+            item["cited"] = sorted(marks)
+        out.append(item)
+    return out
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def review_from_form(form: FormData, doc: dict[str, Any]) -> ReviewRequest:
+    """The engineer's amendment form as a review (every amendable field given; unchanged ones diff away)."""
+
+    def get(key: str) -> str:
+        return str(form.get(key) or "").strip()
+
+    modules = []
+    for i, m in enumerate(doc.get("modules") or []):
+        causes = [x.strip() for x in get(f"mod{i}_causes").split(",") if x.strip()]
+        modules.append({**m, "verdict": get(f"mod{i}_verdict") or m["verdict"], "causes": causes})
+    findings = []
+    for i, f in enumerate(doc.get("findings") or []):
+        if not get(f"f{i}_keep"):
+            continue
+        findings.append({**f, "severity": get(f"f{i}_severity") or f["severity"],
+                         "message": get(f"f{i}_message") or f["message"],
+                         "confidence": float(get(f"f{i}_confidence") or f["confidence"])})
+    if get("new_code"):
+        module = get("new_module")
+        ref: dict[str, Any] = {"source": get("new_source")}
+        if get("new_source") == "case.yaml":
+            ref["key"] = get("new_key") or "notes"
+        else:
+            ref["line"] = int(get("new_line") or "0") or None
+        findings.append({
+            "code": get("new_code"), "severity": get("new_severity") or "fault",
+            "module": int(module) if module else None, "confidence": float(get("new_confidence") or "0.8"),
+            "message": get("new_message"), "evidence": [ref],
+        })
+    actions = []
+    for step, line in enumerate(_lines(get("actions")), 1):
+        on_site = line.lower().startswith("on-site:")
+        actions.append({"step": step, "text": line.split(":", 1)[1].strip() if on_site else line,
+                        "on_site": on_site})
+    work, parts, checks = _lines(get("spec_work")), _lines(get("spec_parts")), _lines(get("spec_checks"))
+    spec = {"work": work, "parts": parts, "checks_after": checks} if (work or parts or checks) else None
+    return ReviewRequest.model_validate({
+        "outcome": get("outcome") or doc.get("outcome"),
+        "primary_cause": get("primary_cause") or None,
+        "summary": get("summary") or doc.get("summary"),
+        "modules": modules,
+        "findings": findings,
+        "actions": actions,
+        "on_site_spec": spec,
+        "note": get("note") or None,
+        "sign_off": get("do") == "sign_off",
+    })
+
+
+@router.post("/cases/{case_pk}/review")
+async def review_form(case_pk: str, request: Request) -> Response:
+    c = ctx(request)
+    form = await request.form(max_files=0, max_fields=2000)
+    check_csrf(request, form)
+
+    def work() -> str | None:
+        with c.db.session() as session:
+            user = current_user(request, session)
+            if user is None:
+                raise HTTPException(404, "no such case")
+            record, _, _ = case_for(request, session, case_pk)
+            doc = latest_diagnosis(record)
+            if doc is None:
+                return "There is no diagnosis to amend yet."
+            try:
+                body = review_from_form(form, doc)
+                apply_review(record, body, user, c.store)
+            except ReviewError as exc:
+                session.rollback()
+                return exc.message
+            except ValueError as exc:  # pydantic ValidationError is a ValueError
+                session.rollback()
+                return f"The amendment is not valid: {exc}"
+            return None
+
+    problem = await run_in_threadpool(work)
+    target = f"/cases/{case_pk}"
+    if problem:
+        target += f"?error={quote(problem[:500])}"
+    return RedirectResponse(target + "#review", status_code=303)
+
+
+@router.post("/cases/{case_pk}/rerun")
+async def rerun(case_pk: str, request: Request) -> Response:
+    c = ctx(request)
+    form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, form)
+    if _engineer(request) is None:
+        raise HTTPException(404, "no such case")
+    c.worker.rerun(case_pk)
+    return RedirectResponse(f"/cases/{case_pk}", status_code=303)
+
+
+# -- admin ----------------------------------------------------------------------------------------
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, error: str | None = None) -> Response:
+    c = ctx(request)
+    with c.db.session() as session:
+        user = current_user(request, session)
+        if user is None:
+            return _login_redirect(request)
+        if user.role != "admin":
+            raise HTTPException(403, "admins only")
+        users = list(session.scalars(select(User).order_by(User.email)))
+    return render(request, "admin_users.html", users=users, roles=ROLES, error=error)
+
+
+@router.post("/admin/users")
+async def create_user_form(request: Request) -> Response:
+    c = ctx(request)
+    form = await request.form(max_files=0, max_fields=10)
+    check_csrf(request, form)
+    email = str(form.get("email") or "").strip().lower()
+    password = str(form.get("password") or "")
+    role = str(form.get("role") or "engineer")
+    with c.db.session() as session:
+        user = current_user(request, session)
+        if user is None or user.role != "admin":
+            raise HTTPException(403, "admins only")
+        problem = validate_new_user(email, password, role)
+        if problem is None and session.scalars(select(User).where(User.email == email)).first():
+            problem = f"{email} already has an account"
+        if problem is None:
+            session.add(User(email=email, password_hash=hash_password(password), role=role))
+    if problem:
+        return RedirectResponse(f"/admin/users?error={quote(problem)}", status_code=303)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+def validate_new_user(email: str, password: str, role: str) -> str | None:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+        return f"{email!r} is not an e-mail address"
+    if role not in ROLES:
+        return f"role must be one of {', '.join(ROLES)}"
+    if len(password) < 10:
+        return "the password needs at least 10 characters"
+    return None
