@@ -19,9 +19,10 @@ SETTINGS = settings(
 )
 CONSOLE_BITS = [
     b"pylon>", b"pylon_debug>", b"pwr", b"bat", b"stat", b"@", b"$$", b"\r", b"\n", b"\r\r\n", b"\n\r",
-    b"Command completed successfully", b"Power Volt   Curr", b"Battery  Volt     Curr", b" : ", b"-", b"Absent",
-    b"2026-07-17 01:20:56", b"13.07.26 19:59:48", b"Press [Enter] to be continued", b"\xfe", b"\xe2\x96", b"#",
-    b"Unknown command", b"12  3345  0", b"mAH", b"%", b"Y", b"N", b"  ", b"Index   : 3", b"0x2000 COULFULL",
+    b"Command completed successfully", b"Power Volt   Curr", b"Battery  Volt     Curr", b" : ", b"-",
+    b"Absent", b"2026-07-17 01:20:56", b"13.07.26 19:59:48", b"Press [Enter] to be continued", b"\xfe",
+    b"\xe2\x96", b"#", b"Unknown command", b"12  3345  0", b"mAH", b"%", b"Y", b"N", b"  ", b"Index   : 3",
+    b"0x2000 COULFULL",
 ]  # fmt: skip
 console_like = st.lists(st.sampled_from(CONSOLE_BITS) | st.binary(max_size=6), max_size=60).map(b"".join)
 

@@ -94,8 +94,8 @@ def test_logger_timestamp_forms(stamp: str) -> None:
 def test_other_prompt_names_comments_and_echo_without_prompt() -> None:
     data = (
         b"# logged by hand\n# Command: time\n\nPYTES>\nPYTES>time\n@\n" + TIME_ANSWER.encode() + b"\n"
-        b"Command completed successfully\n$$\nPYTES>\n## next file\nlogout\n@\nCommand completed successfully\n$$\n"
-        b"pylon>"
+        b"Command completed successfully\n$$\nPYTES>\n## next file\nlogout\n@\n"
+        b"Command completed successfully\n$$\npylon>"
     )
     blocks = feed_in_chunks(data, 1)
     assert [(b.command, b.prompt, b.status) for b in blocks] == [
@@ -144,7 +144,8 @@ def test_block_ends_at_next_prompt_without_trailer() -> None:
 def test_garbled_line_is_a_warning_and_the_rest_is_read() -> None:
     data = (
         b"pylon>bat\n@\nBattery  Volt     Curr     BAL\n0        3300     10       Y\n"
-        b"1        33#0     10       Y\n2        3302     10       N\nCommand completed successfully\n$$\npylon>"
+        b"1        33#0     10       Y\n2        3302     10       N\n"
+        b"Command completed successfully\n$$\npylon>"
     )
     cap = read_console(data, "capture.txt")
     (t,) = cap.records

@@ -48,10 +48,10 @@ def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
     if not lines:
         return []
     bands: dict[str, dict[str, int]] = {"ChgCurr": {}, "DsgCurr": {}, "Soc": {}}
-    for key, value in counters.items():
-        m = _BAND.match(key)
+    for label, count in counters.items():
+        m = _BAND.match(label)
         if m:
-            bands[m.group(1)][m.group(2)] = value
+            bands[m.group(1)][m.group(2)] = count
     return [
         StatCounters.model_construct(
             address=address,
