@@ -45,6 +45,7 @@ from pylondiag.model.stack import (
     CaseView,
     EvidenceFile,
     EvidenceGap,
+    EvidenceKind,
     InfoReading,
     LogReading,
     ModuleView,
@@ -191,7 +192,7 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
         _gap(loaded, rel, kind, f"{rel}: recognised as {what}; this version does not diagnose from bus frames — "
              "a console capture (pwr, bat N, stat N) carries the same states.")
         return
-    reason = "binary data" if b"\x00" in data[:8192] or kind == "unknown" and _mostly_binary(data) else "text"
+    reason = "binary data" if b"\x00" in data[:8192] or (kind == "unknown" and _mostly_binary(data)) else "text"
     _gap(
         loaded,
         rel,
@@ -209,8 +210,11 @@ def _mostly_binary(data: bytes) -> bool:
 
 
 def _gap(loaded: _Loaded, rel: str, kind: str, text: str) -> None:
-    k = kind if kind in ("console", "inverter_log", "can", "rs485", "photo") else "unknown"
-    loaded.files.append(EvidenceFile(source=rel, kind=k, used=False, note=text))  # type: ignore[arg-type]
+    k: EvidenceKind = "unknown"
+    for known in ("console", "inverter_log", "can", "rs485", "photo"):
+        if kind == known:
+            k = known
+    loaded.files.append(EvidenceFile(source=rel, kind=k, used=False, note=text))
     loaded.gaps.append(EvidenceGap(source=rel, text=text))
 
 

@@ -36,7 +36,7 @@ CELL_SPREAD_FAULT_MV: Final = 50
 (specs.md §1 SIMP [T]: 'over 50 mV as a failed cell' — used here as the action threshold, with
 weak_cell reserved for divergence that persists over time)."""
 
-OUTLIER_MIN_MV: Final = 20
+OUTLIER_MIN_MV: Final = 30
 """mV: a cell this far below (or above) the module median is named as an outlier cell."""
 
 WEAK_CELL_MIN_HOURS: Final = 12.0

@@ -1,0 +1,246 @@
+"""Step 2a — the BMS's live states: ``pwr`` (``Volt.St``, ``B.V.St``, ``Temp.St``, ``B.T.St``, ``M.T.St``,
+``Curr.St``, ``SysAlarm.St``), ``pwr N`` (``System Fault``), and the module temperatures.
+
+Facts (``hardware/console_fields.md``): state words are ``Normal`` or alarm words (``High``/``Low``) or
+protect words (``Over``/``Under``/``Protect``); ``System Fault`` is a bitfield of hardware faults
+(``0x0`` = none). Temperatures: the BMS blocks charging below 0 °C (field_failures.md #5 [T]); the
+operating range tops out at 50 °C (specs.md [T]). Spec: one module much hotter than its neighbours at
+the same current → ``on_site_check``; the whole stack hot or cold with the room → ``environment``.
+
+Only the **latest** ``pwr`` snapshot counts as "now"; older snapshots are history (events family).
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Final
+
+from pylondiag.diagnosis import cite
+from pylondiag.diagnosis.thresholds import (
+    CHARGE_BLOCK_TEMP_MC,
+    COLD_WARN_TEMP_MC,
+    HOT_SPOT_DELTA_MC,
+    OVER_TEMP_MC,
+)
+from pylondiag.model.case import Symptom
+from pylondiag.model.console import PwrRow
+from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
+from pylondiag.model.stack import CaseView
+
+KIND_CAUSE: Final[dict[EventKind, Cause]] = {
+    EventKind.CELL_OVER_VOLTAGE: Cause.CELL_OVER_VOLTAGE,
+    EventKind.BATTERY_OVER_VOLTAGE: Cause.CELL_OVER_VOLTAGE,
+    EventKind.CELL_UNDER_VOLTAGE: Cause.CELL_UNDER_VOLTAGE,
+    EventKind.BATTERY_UNDER_VOLTAGE: Cause.CELL_UNDER_VOLTAGE,
+    EventKind.OVER_TEMPERATURE: Cause.OVER_TEMPERATURE,
+    EventKind.UNDER_TEMPERATURE: Cause.UNDER_TEMPERATURE,
+    EventKind.CHARGE_OVER_CURRENT: Cause.OVER_CURRENT,
+    EventKind.DISCHARGE_OVER_CURRENT: Cause.OVER_CURRENT,
+    EventKind.BMS_FAULT: Cause.BMS_HARDWARE_FAULT,
+}
+"""BatteryEvent kind → spec cause code (shared by the events family)."""
+
+_STACK_WIDE: Final = frozenset({Cause.OVER_TEMPERATURE, Cause.UNDER_TEMPERATURE})
+
+_MEANING: Final[dict[Cause, str]] = {
+    Cause.CELL_OVER_VOLTAGE: "over-voltage",
+    Cause.CELL_UNDER_VOLTAGE: "under-voltage",
+    Cause.OVER_TEMPERATURE: "over-temperature",
+    Cause.UNDER_TEMPERATURE: "low temperature",
+    Cause.OVER_CURRENT: "over-current",
+    Cause.BMS_HARDWARE_FAULT: "BMS fault",
+}
+
+
+def findings(view: CaseView) -> list[Finding]:
+    out = _state_findings(view)
+    out += _temperature_findings(view, already={(f.code, f.module) for f in out})
+    out += _ambient(view, already={f.code for f in out})
+    return out
+
+
+def _now_events(view: CaseView) -> list[BatteryEvent]:
+    """BMS events that come from the latest ``pwr`` snapshot and the ``pwr N`` details."""
+    snap = view.latest_pwr()
+    lines = {(snap.source, r.provenance.line) for r in snap.present_rows()} if snap else set()
+    detail_lines = {
+        (d.source, kv.provenance.line) for d in view.pwr_detail for kv in d.detail.fields
+    } | {(d.source, d.detail.provenance.line) for d in view.pwr_detail}
+    return [
+        e
+        for e in view.events
+        if e.origin == "bms" and (e.provenance.source, e.provenance.line) in (lines | detail_lines)
+    ]
+
+
+def _state_findings(view: CaseView) -> list[Finding]:
+    groups: dict[tuple[Cause, int | None], list[BatteryEvent]] = {}
+    for e in _now_events(view):
+        cause = KIND_CAUSE.get(e.kind)
+        if cause is None:
+            continue
+        groups.setdefault((cause, view.position_of(e.module_address)), []).append(e)
+    n_present = len(view.latest_pwr().present_rows()) if view.latest_pwr() else 0  # type: ignore[union-attr]
+    out: list[Finding] = []
+    by_cause: dict[Cause, list[int | None]] = {}
+    for (cause, pos), _ in groups.items():
+        by_cause.setdefault(cause, []).append(pos)
+    done_stack: set[Cause] = set()
+    for (cause, pos), evs in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1] or 0)):
+        fault = any(e.severity == Severity.FAULT for e in evs)
+        stack_wide = cause in _STACK_WIDE and n_present >= 2 and len(by_cause[cause]) * 2 >= n_present
+        if stack_wide:
+            if cause in done_stack:
+                continue
+            done_stack.add(cause)
+            all_evs = [e for (c, _p), es in groups.items() if c == cause for e in es]
+            out.append(
+                Finding(
+                    code=cause,
+                    severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
+                    module=None,
+                    confidence=0.75,
+                    message=(
+                        f"{len(by_cause[cause])} of {n_present} modules report {_MEANING[cause]} at once "
+                        f"({', '.join(sorted({e.code or '' for e in all_evs}))}): the whole stack follows its "
+                        "surroundings, not one faulty module."
+                    ),
+                    evidence=[cite.line(e.provenance) for e in all_evs[:6]],
+                )
+            )
+            continue
+        words = ", ".join(sorted({e.code or "" for e in evs}))
+        level = "protection (a path is blocked)" if fault else "alarm"
+        addr = evs[0].module_address
+        out.append(
+            Finding(
+                code=cause,
+                severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
+                module=pos,
+                confidence=0.8 if fault else 0.6,
+                message=(
+                    f"The BMS of address {addr} reports {_MEANING[cause]} {level} now: {words}."
+                    + (" Its neighbours are normal, so the fault is in this module." if n_present > 1 else "")
+                ),
+                evidence=[cite.line(e.provenance) for e in evs[:4]],
+            )
+        )
+    return out
+
+
+def _temp(row: PwrRow) -> int | None:
+    vals = [v for v in (row.cell_temp_high_mc, row.temperature_mc) if v is not None]
+    return max(vals) if vals else None
+
+
+def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
+    snap = view.latest_pwr()
+    if snap is None:
+        return []
+    rows = [r for r in snap.present_rows() if _temp(r) is not None]
+    out: list[Finding] = []
+    hot = [r for r in rows if (_temp(r) or 0) >= OVER_TEMP_MC]
+    if len(rows) >= 2 and len(hot) * 2 >= len(rows) and (Cause.OVER_TEMPERATURE, None) not in already:
+        out.append(
+            Finding(
+                code=Cause.OVER_TEMPERATURE,
+                severity=FindingSeverity.FAULT,
+                module=None,
+                confidence=0.7,
+                message=(
+                    f"{len(hot)} of {len(rows)} modules are at or above {OVER_TEMP_MC // 1000} °C "
+                    f"(up to {max(_temp(r) or 0 for r in hot) / 1000:.1f} °C): the stack is hot with its room. "
+                    "Fix: ventilate or shade the battery location; keep it below about 30 °C."
+                ),
+                evidence=[cite.line(r.provenance) for r in hot[:6]],
+            )
+        )
+    elif len(rows) >= 3:
+        for r in rows:
+            others = [_temp(o) or 0 for o in rows if o is not r]
+            med = statistics.median(others)
+            t = _temp(r) or 0
+            pos = view.position_of(r.address)
+            if t - med >= HOT_SPOT_DELTA_MC and pos is not None and (Cause.OVER_TEMPERATURE, pos) not in already:
+                currents = [abs(o.current_ma or 0) for o in rows]
+                out.append(
+                    Finding(
+                        code=Cause.OVER_TEMPERATURE,
+                        severity=FindingSeverity.FAULT if t >= OVER_TEMP_MC else FindingSeverity.WARNING,
+                        module=pos,
+                        confidence=0.7 if max(currents) - min(currents) < 5000 else 0.5,
+                        message=(
+                            f"Address {r.address} is at {t / 1000:.1f} °C while its neighbours sit around "
+                            f"{med / 1000:.1f} °C at similar current: one module much hotter than the rest points "
+                            "at that module (a loose terminal, blocked airflow, or a failing cell or BMS), not the room."
+                        ),
+                        evidence=[cite.line(r.provenance)],
+                    )
+                )
+    cold = [r for r in snap.present_rows() if r.cell_temp_low_mc is not None and r.cell_temp_low_mc < COLD_WARN_TEMP_MC]
+    if cold and (Cause.UNDER_TEMPERATURE, None) not in already and not any(
+        c == Cause.UNDER_TEMPERATURE for c, _ in already
+    ):
+        coldest = min(r.cell_temp_low_mc or 0 for r in cold)
+        blocked = coldest < CHARGE_BLOCK_TEMP_MC
+        symptom = Symptom.NOT_CHARGING in view.symptoms
+        out.append(
+            Finding(
+                code=Cause.UNDER_TEMPERATURE,
+                severity=FindingSeverity.FAULT if blocked or symptom else FindingSeverity.WARNING,
+                module=None if len(cold) * 2 >= len(snap.present_rows()) else view.position_of(cold[0].address),
+                confidence=0.8 if blocked else 0.55,
+                message=(
+                    f"Cells are at {coldest / 1000:.1f} °C (lowest Tlow in `pwr`, {len(cold)} module(s)): "
+                    + (
+                        "below 0 °C the BMS blocks charging (charge current limit 0 A). "
+                        if blocked
+                        else "close to 0 °C the BMS reduces and then blocks charging. "
+                    )
+                    + "Fix: keep the battery location above about 5 °C (insulate or heat it); don't force-charge."
+                ),
+                evidence=[cite.line(r.provenance) for r in cold[:6]],
+            )
+        )
+    return out
+
+
+def _ambient(view: CaseView, already: set[Cause]) -> list[Finding]:
+    """``site.ambient_c`` and the owner's symptoms, when the console says nothing about temperature."""
+    if view.case is None or view.case.site.ambient_c is None:
+        return []
+    amb = view.case.site.ambient_c
+    out: list[Finding] = []
+    if amb < CHARGE_BLOCK_TEMP_MC / 1000 + 0.001 and Cause.UNDER_TEMPERATURE not in already:
+        refs = [cite.key("site.ambient_c")]
+        if Symptom.NOT_CHARGING in view.symptoms:
+            refs.append(cite.key("symptoms"))
+        out.append(
+            Finding(
+                code=Cause.UNDER_TEMPERATURE,
+                severity=FindingSeverity.FAULT if Symptom.NOT_CHARGING in view.symptoms else FindingSeverity.WARNING,
+                module=None,
+                confidence=0.65,
+                message=(
+                    f"The ambient temperature at the stack was {amb:g} °C: at or below 0 °C the BMS blocks charging "
+                    "to protect the cells. Fix: insulate or heat the battery location to keep it above about 5 °C."
+                ),
+                evidence=refs,
+            )
+        )
+    elif amb >= OVER_TEMP_MC / 1000 - 10 and Cause.OVER_TEMPERATURE not in already:
+        out.append(
+            Finding(
+                code=Cause.OVER_TEMPERATURE,
+                severity=FindingSeverity.WARNING,
+                module=None,
+                confidence=0.5,
+                message=(
+                    f"The ambient temperature at the stack was {amb:g} °C: near the top of the operating range. "
+                    "Fix: ventilate or shade the battery location."
+                ),
+                evidence=[cite.key("site.ambient_c")],
+            )
+        )
+    return out

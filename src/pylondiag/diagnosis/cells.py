@@ -1,0 +1,393 @@
+"""Step 3 — cells: imbalance inside a validity envelope; weak cell vs recoverable imbalance.
+
+Facts:
+- LFP's voltage curve is flat mid-SOC, so the plateau hides imbalance; the top of charge reveals it,
+  and the BMS's passive balancers (~50 mA per cell) only work there (``hardware/specs.md`` §1 VIC536
+  [T]; ``field_failures.md`` #6 [C]: BAL=Y on all cells while Idle at 98-100 % SOC, spread ≈80 mV).
+- Spread above ~30 mV is imbalance; above ~50 mV balancing is not keeping up (specs.md §1 SIMP, SERV [T]).
+- A cell that keeps diverging across captures, or returns after a rebalancing cycle, is a weak cell
+  (spec cause table); one that sags > 50 mV under load but not at rest has high resistance
+  (field_failures.md #10 [T]).
+- Older and deep-cycled modules are more prone (seed guide) — used as context only.
+
+The envelope (:func:`envelope`): top of charge (SOC ≥ 90 % or highest cell ≥ 3.40 V), current ≤ 0.1 C,
+cell temperatures 10-40 °C. Outside it a large spread is said with low confidence (``warning`` →
+monitor) and the evidence gaps ask for a reading inside it; it never becomes a fault.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pylondiag.diagnosis import cite
+from pylondiag.diagnosis.isolation import module_capacity_ah
+from pylondiag.diagnosis.thresholds import (
+    CELL_SPREAD_FAULT_MV,
+    CELL_SPREAD_WARN_MV,
+    ENVELOPE_MAX_C_RATE,
+    ENVELOPE_MAX_TEMP_MC,
+    ENVELOPE_MIN_CELL_MV,
+    ENVELOPE_MIN_SOC_PCT,
+    ENVELOPE_MIN_TEMP_MC,
+    OLD_MODULE_YEARS,
+    OUTLIER_MIN_MV,
+    SAG_MIN_C_RATE,
+    SAG_REST_MAX_MV,
+    SAG_UNDER_LOAD_MV,
+    WEAK_CELL_IMPROVEMENT_MV,
+    WEAK_CELL_MIN_HOURS,
+)
+from pylondiag.model.case import HistoryEvent
+from pylondiag.model.console import BatCell
+from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
+from pylondiag.model.stack import BatReading, CaseView
+
+
+@dataclass(frozen=True)
+class CellStats:
+    """One ``bat`` reading, summarised."""
+
+    reading: BatReading
+    cells: tuple[BatCell, ...]
+    spread_mv: int
+    median_mv: float
+    lo: BatCell
+    hi: BatCell
+    soc_pct: int | None
+    current_ma: int | None
+    temp_lo_mc: int | None
+    temp_hi_mc: int | None
+    in_envelope: bool
+    why_not: tuple[str, ...]
+
+    def deficit(self, cell: int) -> float | None:
+        for c in self.cells:
+            if c.cell == cell and c.voltage_mv is not None:
+                return self.median_mv - c.voltage_mv
+        return None
+
+    def outliers(self) -> list[BatCell]:
+        """Cells at least OUTLIER_MIN_MV below the median, lowest first."""
+        low = [c for c in self.cells if c.voltage_mv is not None and self.median_mv - c.voltage_mv >= OUTLIER_MIN_MV]
+        return sorted(low, key=lambda c: c.voltage_mv or 0)
+
+    def conditions(self) -> str:
+        parts = []
+        if self.soc_pct is not None:
+            parts.append(f"{self.soc_pct} % SOC")
+        if self.current_ma is not None:
+            parts.append("idle" if abs(self.current_ma) < 200 else f"{self.current_ma / 1000:+.1f} A")
+        if self.temp_hi_mc is not None:
+            parts.append(f"{self.temp_hi_mc / 1000:.1f} °C")
+        return ", ".join(parts)
+
+
+def envelope(
+    soc: int | None, max_cell_mv: int | None, current_ma: int | None, temps: tuple[int | None, int | None], cap_ah: float
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether a reading can show imbalance, and the reasons when it cannot."""
+    why: list[str] = []
+    top = (soc is not None and soc >= ENVELOPE_MIN_SOC_PCT) or (
+        max_cell_mv is not None and max_cell_mv >= ENVELOPE_MIN_CELL_MV
+    )
+    if not top:
+        why.append(
+            f"not at the top of charge ({soc} % SOC)" if soc is not None else "not at the top of charge"
+        )
+    if current_ma is not None and abs(current_ma) > ENVELOPE_MAX_C_RATE * cap_ah * 1000:
+        why.append(f"under {abs(current_ma) / 1000:.1f} A of current")
+    lo, hi = temps
+    if lo is not None and lo < ENVELOPE_MIN_TEMP_MC:
+        why.append(f"cold ({lo / 1000:.1f} °C)")
+    if hi is not None and hi > ENVELOPE_MAX_TEMP_MC:
+        why.append(f"hot ({hi / 1000:.1f} °C)")
+    return not why, tuple(why)
+
+
+def summarise(view: CaseView, r: BatReading) -> CellStats | None:
+    cells = tuple(c for c in r.table.cells if c.voltage_mv is not None)
+    if len(cells) < 2:
+        return None
+    volts = [c.voltage_mv for c in cells if c.voltage_mv is not None]
+    lo = min(cells, key=lambda c: c.voltage_mv or 0)
+    hi = max(cells, key=lambda c: c.voltage_mv or 0)
+    socs = [c.soc_pct for c in cells if c.soc_pct is not None]
+    soc = max(socs) if socs else _pwr_soc(view, r)
+    currents = [c.current_ma for c in cells if c.current_ma is not None]
+    current = max(currents, key=abs) if currents else None
+    temps = [c.temperature_mc for c in cells if c.temperature_mc is not None]
+    t = (min(temps) if temps else None, max(temps) if temps else None)
+    m = view.module(r.position) if r.position is not None else None
+    ok, why = envelope(soc, hi.voltage_mv, current, t, module_capacity_ah(m.model if m else None))
+    return CellStats(
+        reading=r,
+        cells=cells,
+        spread_mv=max(volts) - min(volts),
+        median_mv=statistics.median(volts),
+        lo=lo,
+        hi=hi,
+        soc_pct=soc,
+        current_ma=current,
+        temp_lo_mc=t[0],
+        temp_hi_mc=t[1],
+        in_envelope=ok,
+        why_not=why,
+    )
+
+
+def _pwr_soc(view: CaseView, r: BatReading) -> int | None:
+    for snap in reversed(view.pwr):
+        if snap.source != r.source:
+            continue
+        for row in snap.table.rows:
+            if row.address == r.address and row.soc_pct is not None:
+                return row.soc_pct
+    return None
+
+
+def _t(s: CellStats) -> datetime | None:
+    return s.reading.time
+
+
+def _age_context(view: CaseView, position: int) -> str:
+    m = view.module(position)
+    bits: list[str] = []
+    as_of = view.as_of() or date.today()
+    if m and m.installed:
+        y, mo = (int(x) for x in m.installed.split("-")[:2])
+        years = (as_of.year - y) + (as_of.month - mo) / 12
+        if years >= OLD_MODULE_YEARS:
+            bits.append(f"installed {m.installed} ({years:.0f} years old, the age at which imbalance is common)")
+    st = view.stat_of(position)
+    if st and st.stat.cycle_count:
+        bits.append(f"{st.stat.cycle_count} full cycles")
+    return f" Context: {', '.join(bits)}." if bits else ""
+
+
+def _bal_note(s: CellStats) -> str:
+    flags = [c for c in s.cells if c.balancing is not None]
+    if not flags:
+        return ""
+    on = [c.cell for c in flags if c.balancing]
+    off = [c.cell for c in flags if not c.balancing]
+    if not on:
+        return " No cell is balancing (BAL=N on all)."
+    if not off:
+        return f" The balancers are on for all {len(on)} cells (BAL=Y)."
+    return (
+        f" The balancers are on for {len(on)} cells (BAL=Y) and off for cell{'s' if len(off) > 1 else ''} "
+        f"{', '.join(map(str, off))}: the high cells are bled down towards the low one."
+    )
+
+
+def _cell_refs(s: CellStats, cells: list[BatCell]) -> list[EvidenceRef]:
+    refs = [cite.line(c.provenance) for c in cells]
+    if s.hi not in cells:
+        refs.append(cite.line(s.hi.provenance))
+    return refs
+
+
+def _describe(s: CellStats) -> str:
+    outl = s.outliers()
+    if outl:
+        main = outl[0]
+        others = [c for c in s.cells if c is not main and c.voltage_mv is not None]
+        o_lo = min(c.voltage_mv or 0 for c in others)
+        o_hi = max(c.voltage_mv or 0 for c in others)
+        text = (
+            f"Cell {main.cell} at {(main.voltage_mv or 0) / 1000:.3f} V while the other cells span "
+            f"{o_lo / 1000:.3f}-{o_hi / 1000:.3f} V (spread {s.spread_mv} mV) at {s.conditions()}"
+        )
+        if len(outl) > 1:
+            rest = ", ".join(f"cell {c.cell} ({(c.voltage_mv or 0) / 1000:.3f} V)" for c in outl[1:4])
+            text += f"; {rest} also lag{'s' if len(outl) == 2 else ''}"
+        return text + "."
+    return (
+        f"Cell spread {s.spread_mv} mV (cell {s.lo.cell} {(s.lo.voltage_mv or 0) / 1000:.3f} V to cell {s.hi.cell} "
+        f"{(s.hi.voltage_mv or 0) / 1000:.3f} V) at {s.conditions()}."
+    )
+
+
+def findings(view: CaseView) -> list[Finding]:
+    out: list[Finding] = []
+    by_pos: dict[int, list[CellStats]] = {}
+    for r in view.bat:
+        if r.position is None:
+            continue
+        s = summarise(view, r)
+        if s is not None:
+            by_pos.setdefault(r.position, []).append(s)
+    for pos, series in sorted(by_pos.items()):
+        out += _module_findings(view, pos, series)
+    return out
+
+
+def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[Finding]:
+    inside = [s for s in series if s.in_envelope]
+    sag = _sag(pos, series)
+    if sag is not None:
+        return [sag]
+    if not inside:
+        worst = max(series, key=lambda s: s.spread_mv)
+        if worst.spread_mv <= CELL_SPREAD_FAULT_MV:
+            return []
+        under_load = any("current" in w for w in worst.why_not)
+        return [
+            Finding(
+                code=Cause.CELL_IMBALANCE,
+                severity=FindingSeverity.WARNING,
+                module=pos,
+                confidence=0.35 if under_load else 0.45,
+                message=(
+                    f"{_describe(worst)} This reading is outside the validity envelope "
+                    f"({'; '.join(worst.why_not)}), so the spread is not judged as a fault: mid-SOC and under "
+                    "current it includes load effects, and the LFP plateau hides state of charge. Re-check at the "
+                    "top of charge, idle."
+                ),
+                evidence=_cell_refs(worst, worst.outliers()[:2] or [worst.lo]),
+            )
+        ]
+    dated = sorted((s for s in inside if s.reading.time is not None), key=lambda s: (_t(s), s.reading.seq))
+    current = dated[-1] if dated else max(inside, key=lambda s: s.reading.seq)
+    if current.spread_mv <= CELL_SPREAD_WARN_MV:
+        return []
+    desc = _describe(current)
+    context = _age_context(view, pos)
+    bal = _bal_note(current)
+    refs = _cell_refs(current, current.outliers()[:3] or [current.lo])
+    if current.spread_mv <= CELL_SPREAD_FAULT_MV:
+        return [
+            Finding(
+                code=Cause.CELL_IMBALANCE,
+                severity=FindingSeverity.WARNING,
+                module=pos,
+                confidence=0.6,
+                message=(
+                    f"{desc} That is above the {CELL_SPREAD_WARN_MV} mV a healthy module keeps but within what "
+                    f"the balancers can still correct (≤ {CELL_SPREAD_FAULT_MV} mV).{bal}{context}"
+                ),
+                evidence=refs,
+            )
+        ]
+    # Fault-level spread at the top of charge: weak cell or recoverable imbalance?
+    verdict = _weak_or_imbalance(view, current, dated)
+    code, conf, why, extra_refs = verdict
+    single = len(inside) == 1 and not extra_refs
+    if single and code == Cause.CELL_IMBALANCE:
+        why += " A single reading: one more after the rebalancing cycle confirms it."
+    return [
+        Finding(
+            code=code,
+            severity=FindingSeverity.FAULT,
+            module=pos,
+            confidence=conf,
+            message=f"{desc}{bal} {why}{context}".replace("  ", " "),
+            evidence=refs + extra_refs,
+        )
+    ]
+
+
+def _weak_or_imbalance(
+    view: CaseView, current: CellStats, dated: list[CellStats]
+) -> tuple[Cause, float, str, list[EvidenceRef]]:
+    outl = current.outliers()
+    low = outl[0] if outl else current.lo
+    cycles = sorted(view.history_of(HistoryEvent.REBALANCE_CYCLE), key=lambda h: h.date)
+    if cycles:
+        last = cycles[-1].date
+        cur_day = current.reading.time.date() if current.reading.time else None
+        if cur_day is None or cur_day >= last:
+            before = [s for s in dated if s.reading.time is not None and s.reading.time.date() < last]
+            if before:
+                prev = before[-1]
+                d0, d1 = prev.deficit(low.cell), current.deficit(low.cell)
+                if d0 is not None and d1 is not None and d0 - d1 >= WEAK_CELL_IMPROVEMENT_MV:
+                    return (
+                        Cause.CELL_IMBALANCE,
+                        0.75,
+                        f"It improved after the rebalancing cycle of {last} (cell {low.cell} was {d0:.0f} mV below "
+                        f"the median, now {d1:.0f} mV): another cycle should finish the job.",
+                        [cite.line(_cell(prev, low.cell).provenance)],
+                    )
+            idx = view.history.index(cycles[-1])
+            return (
+                Cause.WEAK_CELL,
+                0.8,
+                f"The imbalance is back after the rebalancing cycle of {last} (history): balancing does not hold "
+                f"cell {low.cell}, so it is a weak cell and the module needs replacing.",
+                [cite.key(f"history[{idx}]")],
+            )
+    # Repeat captures over time, same outlier, no recovery.
+    earlier = [
+        s
+        for s in dated
+        if s is not current
+        and s.reading.time is not None
+        and current.reading.time is not None
+        and (current.reading.time - s.reading.time).total_seconds() >= WEAK_CELL_MIN_HOURS * 3600
+        and s.spread_mv > CELL_SPREAD_FAULT_MV
+    ]
+    if earlier and outl:
+        prev = earlier[0]
+        prev_out = prev.outliers()
+        if prev_out and prev_out[0].cell == low.cell:
+            d0, d1 = prev.deficit(low.cell), current.deficit(low.cell)
+            assert current.reading.time is not None and prev.reading.time is not None
+            hours = (current.reading.time - prev.reading.time).total_seconds() / 3600
+            if d0 is not None and d1 is not None and d0 - d1 < WEAK_CELL_IMPROVEMENT_MV:
+                return (
+                    Cause.WEAK_CELL,
+                    0.7,
+                    f"{hours:.0f} h earlier cell {low.cell} was already the low cell ({d0:.0f} mV below the median, "
+                    f"now {d1:.0f} mV) and it has not recovered with the balancers working: a cell that keeps "
+                    "diverging is a weak cell (replace the module; one more rebalancing cycle can confirm it first).",
+                    [cite.line(_cell(prev, low.cell).provenance)],
+                )
+    return (
+        Cause.CELL_IMBALANCE,
+        0.8 if len(dated) > 1 else 0.7,
+        f"That is beyond the {CELL_SPREAD_FAULT_MV} mV the ~50 mA balancers keep up with: a controlled "
+        "rebalancing (100 % held for 6-8 h) should bring it back.",
+        [],
+    )
+
+
+def _cell(s: CellStats, index: int) -> BatCell:
+    return next(c for c in s.cells if c.cell == index)
+
+
+def _sag(pos: int, series: list[CellStats]) -> Finding | None:
+    """A cell that sags > 50 mV below the median under load (≥ 0.2 C) but is normal at rest."""
+    loaded = [
+        s
+        for s in series
+        if s.current_ma is not None and s.current_ma < 0 and s.outliers()
+        and s.median_mv - (s.outliers()[0].voltage_mv or 0) >= SAG_UNDER_LOAD_MV
+    ]
+    rest = [s for s in series if s.current_ma is not None and abs(s.current_ma) < 500]
+    for s in loaded:
+        cap_ma = abs(s.current_ma or 0)
+        # the C-rate check uses 50 Ah when unknown (most common module); heavier modules need more current
+        if cap_ma < SAG_MIN_C_RATE * 50_000:
+            continue
+        cell = s.outliers()[0]
+        for r in rest:
+            d = r.deficit(cell.cell)
+            if d is not None and d <= SAG_REST_MAX_MV:
+                return Finding(
+                    code=Cause.WEAK_CELL,
+                    severity=FindingSeverity.FAULT,
+                    module=pos,
+                    confidence=0.7,
+                    message=(
+                        f"Cell {cell.cell} sags to {(cell.voltage_mv or 0) / 1000:.3f} V, "
+                        f"{s.median_mv - (cell.voltage_mv or 0):.0f} mV below the median, under "
+                        f"{abs(s.current_ma or 0) / 1000:.1f} A of discharge, but sits within {d:.0f} mV of the others "
+                        "at rest: its internal resistance has risen. A high-resistance cell is not recoverable by "
+                        "balancing."
+                    ),
+                    evidence=[cite.line(cell.provenance), cite.line(_cell(r, cell.cell).provenance)],
+                )
+    return None

@@ -1,0 +1,185 @@
+"""Step 2b — history: ``stat`` lifetime counters, the BMS event log, and which module tripped first.
+
+Facts (``hardware/console_fields.md``; ``field_failures.md`` #3, #9, #10): ``stat`` counters are
+**lifetime** totals — a healthy US2000C shows ``Bat HV 25``, ``Pwr OV 21``, ``Shut 3256`` (HRAB [C]),
+so a non-zero count alone is not a fault. What matters is a counter that **rises** between two
+readings (the protection is active now: "Bat HV/OV counters climb"), or one module far above its
+neighbours (the odd one out). ``BMICERR Times`` counts battery-monitor-IC errors: a hardware
+indicator. When the whole bank shut down, the module whose protection event comes first is the one
+that tripped it (seed guide: one module's trip can shut down the whole bank).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pylondiag.diagnosis import cite
+from pylondiag.diagnosis.bms_states import KIND_CAUSE
+from pylondiag.diagnosis.thresholds import COUNTER_RISE_MIN
+from pylondiag.model.case import Symptom
+from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
+from pylondiag.model.event import Severity
+from pylondiag.model.stack import CaseView, StatReading
+
+PROTECT_COUNTERS: Final[dict[str, tuple[Cause, FindingSeverity]]] = {
+    "Bat OV Times": (Cause.CELL_OVER_VOLTAGE, FindingSeverity.FAULT),
+    "Pwr OV Times": (Cause.CELL_OVER_VOLTAGE, FindingSeverity.WARNING),
+    "Bat UV Times": (Cause.CELL_UNDER_VOLTAGE, FindingSeverity.FAULT),
+    "Pwr UV Times": (Cause.CELL_UNDER_VOLTAGE, FindingSeverity.FAULT),
+    "COT Times": (Cause.OVER_TEMPERATURE, FindingSeverity.WARNING),
+    "DOT Times": (Cause.OVER_TEMPERATURE, FindingSeverity.WARNING),
+    "CUT Times": (Cause.UNDER_TEMPERATURE, FindingSeverity.WARNING),
+    "DUT Times": (Cause.UNDER_TEMPERATURE, FindingSeverity.WARNING),
+    "COC Times": (Cause.OVER_CURRENT, FindingSeverity.WARNING),
+    "DOC Times": (Cause.OVER_CURRENT, FindingSeverity.WARNING),
+    "COC2 Times": (Cause.OVER_CURRENT, FindingSeverity.WARNING),
+    "DOC2 Times": (Cause.OVER_CURRENT, FindingSeverity.WARNING),
+    "SC Times": (Cause.OVER_CURRENT, FindingSeverity.WARNING),
+    "BMICERR Times": (Cause.BMS_HARDWARE_FAULT, FindingSeverity.FAULT),
+}
+"""Protection counters of ``stat`` → (cause, severity when the counter rises between readings)."""
+
+ODD_ONE_OUT_MIN: Final = 10
+"""Counts: a module's lifetime protect counter at least this high ..."""
+ODD_ONE_OUT_FACTOR: Final = 5
+"""... and this many times the highest of the other modules (≥ 3 modules read) is the odd one out."""
+
+
+def findings(view: CaseView) -> list[Finding]:
+    out = _rising(view)
+    out += _odd_one_out(view, {(f.code, f.module) for f in out})
+    out += _bmic_single(view, {(f.code, f.module) for f in out})
+    out += _first_trip(view)
+    return out
+
+
+def _ref(st: StatReading, label: str) -> EvidenceRef:
+    line = st.stat.lines.get(label)
+    value = st.stat.counters.get(label)
+    if line is None:
+        return cite.line(st.stat.provenance)
+    return cite.at(st.source, line, f"{label} : {value}" if value is not None else label)
+
+
+def _rising(view: CaseView) -> list[Finding]:
+    out: list[Finding] = []
+    by_pos: dict[int, list[StatReading]] = {}
+    for st in view.stats:
+        if st.position is not None:
+            by_pos.setdefault(st.position, []).append(st)
+    for pos, series in sorted(by_pos.items()):
+        if len(series) < 2:
+            continue
+        first, last = series[0], series[-1]
+        for label, (cause, sev) in PROTECT_COUNTERS.items():
+            a, b = first.stat.counters.get(label), last.stat.counters.get(label)
+            if a is None or b is None or b - a < COUNTER_RISE_MIN:
+                continue
+            out.append(
+                Finding(
+                    code=cause,
+                    severity=sev,
+                    module=pos,
+                    confidence=0.75 if sev == FindingSeverity.FAULT else 0.6,
+                    message=(
+                        f"`stat` {label} rose from {a} to {b} between two readings of this module: the protection "
+                        "is being triggered now, not only in its past."
+                    ),
+                    evidence=[_ref(first, label), _ref(last, label)],
+                )
+            )
+    return out
+
+
+def _odd_one_out(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
+    latest: dict[int, StatReading] = {}
+    for st in view.stats:
+        if st.position is not None:
+            latest[st.position] = st
+    if len(latest) < 3:
+        return []
+    out: list[Finding] = []
+    for label in ("Bat OV Times", "Bat UV Times", "BMICERR Times"):
+        cause, _ = PROTECT_COUNTERS[label]
+        for pos, st in latest.items():
+            v = st.stat.counters.get(label)
+            others = [o.stat.counters.get(label) or 0 for p, o in latest.items() if p != pos]
+            if v is None or v < ODD_ONE_OUT_MIN or v < ODD_ONE_OUT_FACTOR * max(max(others), 1):
+                continue
+            if (cause, pos) in already:
+                continue
+            out.append(
+                Finding(
+                    code=cause,
+                    severity=FindingSeverity.WARNING,
+                    module=pos,
+                    confidence=0.55,
+                    message=(
+                        f"`stat` {label} is {v} on this module against at most {max(others)} on the others: this "
+                        "module reaches its protection limit far more often than its neighbours."
+                    ),
+                    evidence=[_ref(st, label)],
+                )
+            )
+    return out
+
+
+def _bmic_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
+    out: list[Finding] = []
+    for st in view.stats:
+        v = st.stat.counters.get("BMICERR Times")
+        if not v or st.position is None or (Cause.BMS_HARDWARE_FAULT, st.position) in already:
+            continue
+        already.add((Cause.BMS_HARDWARE_FAULT, st.position))
+        out.append(
+            Finding(
+                code=Cause.BMS_HARDWARE_FAULT,
+                severity=FindingSeverity.WARNING,
+                module=st.position,
+                confidence=0.5,
+                message=(
+                    f"`stat` BMICERR Times is {v}: the BMS has logged errors talking to its cell-monitor chip. "
+                    "Alone this is a warning; capture `stat` again in a week — a rising count means BMS hardware."
+                ),
+                evidence=[_ref(st, "BMICERR Times")],
+            )
+        )
+    return out
+
+
+def _first_trip(view: CaseView) -> list[Finding]:
+    """With a whole-bank shutdown: the earliest BMS protection event with a known module and time."""
+    if Symptom.WHOLE_BANK_SHUTDOWN not in view.symptoms:
+        return []
+    timed = [
+        e
+        for e in view.events
+        if e.origin == "bms"
+        and e.severity == Severity.FAULT
+        and e.time is not None
+        and e.module_address is not None
+        and e.kind in KIND_CAUSE
+        and e.provenance.source not in {s.source for s in view.pwr[-1:]}  # live states: bms_states
+    ]
+    if not timed:
+        return []
+    first = min(timed, key=lambda e: e.time.timestamp() if e.time else 0.0)
+    pos = view.position_of(first.module_address)
+    if pos is None:
+        return []
+    later = [e for e in timed if e is not first and e.module_address != first.module_address]
+    return [
+        Finding(
+            code=KIND_CAUSE[first.kind],
+            severity=FindingSeverity.FAULT,
+            module=pos,
+            confidence=0.65,
+            message=(
+                f"The bank shut down and the first protection in the BMS log is on address {first.module_address} "
+                f"({first.text or first.code}, {first.time:%Y-%m-%d %H:%M})"
+                + (f"; {len(later)} event(s) on other modules followed" if later else "")
+                + ". That module tripped the bank."
+            ),
+            evidence=[cite.line(first.provenance), cite.key("symptoms")],
+        )
+    ]
