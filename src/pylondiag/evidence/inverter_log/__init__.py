@@ -3,7 +3,10 @@
 The shape of a file is recognised by its content (header row or line pattern), never by its name.
 Supported shapes, each documented with its public source in ``docs/inverter-logs.md``:
 
-* ``generic_csv`` — the generic event CSV of the case format (always accepted);
+* ``home_assistant_history`` — Home Assistant's History "Download data" CSV (entity_id,state,last_changed);
+* ``luxpower_event_list`` — the Lux Power / EG4 portal's event list (JSON);
+* ``victron_serialbattery_log`` — the Victron Venus OS dbus-serialbattery driver log;
+* ``generic_csv`` — the generic event CSV of the case format (always accepted).
 
 Codes are read with the brand's table (:mod:`pylondiag.evidence.inverter_log.codes`).
 """
@@ -14,7 +17,12 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pylondiag.errors import NotAnInverterLog
-from pylondiag.evidence.inverter_log import generic_csv
+from pylondiag.evidence.inverter_log import (
+    generic_csv,
+    home_assistant,
+    luxpower_events,
+    victron_serialbattery,
+)
 from pylondiag.evidence.inverter_log._context import Context
 from pylondiag.evidence.inverter_log._text import decode, split_lines
 from pylondiag.evidence.inverter_log.codes import CodeEntry, canonical_brand, lookup
@@ -34,6 +42,9 @@ _Detector = Callable[[list[str]], bool]
 _Reader = Callable[[Context], InverterLog]
 
 _SHAPES: list[tuple[str, _Detector, _Reader]] = [
+    (home_assistant.SHAPE, lambda lines: home_assistant.find_header(lines) is not None, home_assistant.read),
+    (luxpower_events.SHAPE, luxpower_events.detect, luxpower_events.read),
+    (victron_serialbattery.SHAPE, victron_serialbattery.detect, victron_serialbattery.read),
     (generic_csv.SHAPE, lambda lines: generic_csv.find_header(lines) is not None, generic_csv.read),
 ]
 """Most specific first: the generic CSV accepts the widest range of headers, so it is tried last."""
@@ -78,7 +89,8 @@ def read_inverter_log(
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         raise NotAnInverterLog(
             "not an inverter event log in any supported shape: expected a header row such as "
-            f"'time,code,message,severity' (first line: {first[:80]!r})",
+            "'time,code,message,severity' (generic event CSV) or 'entity_id,state,last_changed' (Home "
+            f"Assistant history), see docs/inverter-logs.md (first line: {first[:80]!r})",
             source=source,
             line=1,
         )

@@ -24,8 +24,10 @@ _KEYWORDS: Final[tuple[tuple[re.Pattern[str], EventKind], ...]] = tuple(
             r"no bms|bms ?cable|batt\w*[_ ]?lost|batt\w*[_ ]?com)",
             EventKind.BMS_COMMS_LOST,
         ),
-        (r"cell\w*[\s_-]*(over|high)[\s_-]*volt|cell\w*[\s_-]*ov\b|cov\b", EventKind.CELL_OVER_VOLTAGE),
-        (r"cell\w*[\s_-]*(under|low)[\s_-]*volt|cell\w*[\s_-]*uv\b|cuv\b", EventKind.CELL_UNDER_VOLTAGE),
+        (r"cell\w*[\s_-]*((over|high)[\s_-]*volt|volt\w*[\s_-]*(high|over))|cell\w*[\s_-]*ov\b|cov\b",
+         EventKind.CELL_OVER_VOLTAGE),
+        (r"cell\w*[\s_-]*((under|low)[\s_-]*volt|volt\w*[\s_-]*(low|under))|cell\w*[\s_-]*uv\b|cuv\b",
+         EventKind.CELL_UNDER_VOLTAGE),
         (r"(over|high)[\s_-]*volt|volt\w*[\s_-]*(high|over)|\bov\b|ovp\b", EventKind.BATTERY_OVER_VOLTAGE),
         (r"(under|low)[\s_-]*volt|volt\w*[\s_-]*(low|under)|\buv\b|uvp\b", EventKind.BATTERY_UNDER_VOLTAGE),
         (
