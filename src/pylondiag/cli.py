@@ -25,6 +25,18 @@ def parse_cmd(
     raise typer.Exit(run_parse(files, fmt))
 
 
+@app.command("diagnose")
+def diagnose_cmd(
+    case: Path = typer.Argument(..., help="A case directory (case.yaml, console/, inverter/ ...) or one evidence file."),  # noqa: B008
+    fmt: str = typer.Option("text", "--format", help="text (terminal report), json (the spec's document), html or pdf."),
+    output: Path | None = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),  # noqa: B008
+) -> None:
+    """Diagnose a case: which module is at fault, why, and what to do. Exit 0 = a diagnosis; 2 = unusable input."""
+    from pylondiag.cli_diagnose import run_diagnose
+
+    raise typer.Exit(run_diagnose(case, fmt, output))
+
+
 admin_app = typer.Typer(no_args_is_help=True, help="Manage engineer and admin accounts of the web service.")
 app.add_typer(admin_app, name="admin")
 
