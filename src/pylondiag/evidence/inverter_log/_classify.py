@@ -15,19 +15,28 @@ _CLEARED: Final = re.compile(
     re.I,
 )
 
+# BMS communication: a comms word *and* a battery word ("Meter communication failed" is not a battery event).
+_COMMS: Final = re.compile(
+    r"comm|\bcom\b|com[_ ]?fail|\bcan\b|rs485|connect|no reply|time-?out|\blost\b|\blose\b|link|no bms",
+    re.I,
+)
+_BATTERY: Final = re.compile(r"bms|batt|lithium|li-ion", re.I)
+_NOT_COMMS: Final = re.compile(r"direction|reverse|polarity", re.I)
+
 # Ordered: the first pattern that matches names the kind. Words as inverter apps write them.
 _KEYWORDS: Final[tuple[tuple[re.Pattern[str], EventKind], ...]] = tuple(
     (re.compile(p, re.I), k)
     for p, k in (
         (
-            r"(comm|com\b|com[_ ]?fail|communication|can\b|rs485|connection lost|bms[_ ]?lost|bms[_ ]?lose|"
-            r"no bms|bms ?cable|batt\w*[_ ]?lost|batt\w*[_ ]?com)",
-            EventKind.BMS_COMMS_LOST,
+            r"cell\w*[\s_-]*((over|high)[\s_-]*volt|volt\w*[\s_-]*(high|over))|(over|high)[\s_-]*cell[\s_-]*volt|"
+            r"cell\w*[\s_-]*ov\b|cov\b",
+            EventKind.CELL_OVER_VOLTAGE,
         ),
-        (r"cell\w*[\s_-]*((over|high)[\s_-]*volt|volt\w*[\s_-]*(high|over))|cell\w*[\s_-]*ov\b|cov\b",
-         EventKind.CELL_OVER_VOLTAGE),
-        (r"cell\w*[\s_-]*((under|low)[\s_-]*volt|volt\w*[\s_-]*(low|under))|cell\w*[\s_-]*uv\b|cuv\b",
-         EventKind.CELL_UNDER_VOLTAGE),
+        (
+            r"cell\w*[\s_-]*((under|low)[\s_-]*volt|volt\w*[\s_-]*(low|under))|(under|low)[\s_-]*cell[\s_-]*volt|"
+            r"cell\w*[\s_-]*uv\b|cuv\b",
+            EventKind.CELL_UNDER_VOLTAGE,
+        ),
         (r"(over|high)[\s_-]*volt|volt\w*[\s_-]*(high|over)|\bov\b|ovp\b", EventKind.BATTERY_OVER_VOLTAGE),
         (r"(under|low)[\s_-]*volt|volt\w*[\s_-]*(low|under)|\buv\b|uvp\b", EventKind.BATTERY_UNDER_VOLTAGE),
         (
@@ -81,6 +90,8 @@ def severity_word(word: str) -> Severity | None:
 
 
 def _by_text(text: str) -> EventKind:
+    if _COMMS.search(text) and _BATTERY.search(text) and not _NOT_COMMS.search(text):
+        return EventKind.BMS_COMMS_LOST
     for pattern, kind in _KEYWORDS:
         if pattern.search(text):
             return kind
