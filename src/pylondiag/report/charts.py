@@ -1,0 +1,664 @@
+"""The report's charts: matplotlib drawn to static SVG, inlined in the HTML (and so in the PDF).
+
+One plotting library for every chart. Text stays text (``svg.fonttype = none``, DejaVu Sans), ids are
+salted per chart so several charts can share one HTML page, and nothing in the SVG points outside it.
+Every function returns a :class:`Chart` or None when there is nothing to draw.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import matplotlib
+import numpy as np
+from matplotlib import dates as mdates
+from matplotlib.axes import Axes
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from pylondiag.model.event import BatteryEvent, Severity
+from pylondiag.report.data import CellReading, CounterSet, TempReading
+from pylondiag.report.levels import CHARGE_TEMP_MAX_C, CHARGE_TEMP_MIN_C, cell_levels
+
+MAX_BAR_MODULES: Final = 6
+"""More modules than this and per-module bar charts become unreadable: draw the stack heatmap instead."""
+HEATMAP_CLIP_MV: Final = 50
+"""Colour scale of the heatmap: deviation from the module's median cell, clipped at ±50 mV."""
+EVENT_DETAIL_LIMIT: Final = 600
+"""More events than this and the timeline shows counts per bin and kind instead of single markers."""
+MAX_EVENT_BINS: Final = 120
+"""At most this many time bins when events are counted (a year → 4-day bins): bounds the SVG's size."""
+COUNT_CLASSES: Final = (((1, 1), 7.0), ((2, 3), 16.0), ((4, 9), 30.0), ((10, 29), 50.0), ((30, 10**9), 80.0))
+"""Binned event counts → marker area (pt²): 1, 2–3, 4–9, 10–29, 30 or more."""
+TEMP_DETAIL_LIMIT: Final = 400
+"""More temperature samples than this and the overlay becomes a daily min–max band."""
+HIGHLIGHT_SPREAD_MV: Final = 15
+"""Colour the lowest/highest cell only when the spread is at least this (below it, every module has ties)."""
+MIN_SERIES_POINTS: Final = 3
+"""A module needs this many timed ``pwr`` readings before temperatures are drawn over time."""
+PROTECT_NEAR_MV: Final = 100
+"""Protection levels are drawn when a cell is within this many mV of them (else they squash the bars)."""
+
+INK: Final = "#1f2933"
+MUTED: Final = "#7b8794"
+BAR: Final = "#5b7db1"
+LOW: Final = "#d9822b"
+HIGH: Final = "#8e44ad"
+ALARM: Final = "#e0a100"
+PROTECT: Final = "#c0392b"
+CULPRIT: Final = "#c0392b"
+CULPRIT_STYLES: Final = ("-", "--", ":", "-.")
+SEVERITY_COLOUR: Final[dict[Severity, str]] = {
+    Severity.FAULT: "#c0392b",
+    Severity.WARNING: "#e0a100",
+    Severity.INFO: "#7b8794",
+}
+
+_RC: Final[Any] = {
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.edgecolor": MUTED,
+    "axes.labelcolor": INK,
+    "axes.titlesize": 8.5,
+    "axes.titleweight": "bold",
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.image_inline": True,
+}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: inline SVG markup, a title and a one-line caption (both plain text)."""
+
+    key: str
+    title: str
+    caption: str
+    svg: str
+
+
+# ------------------------------------------------------------------ SVG output
+_ID_RE: Final = re.compile(r'\sid="([^"]+)"')
+_REF_RE: Final = re.compile(r"#([A-Za-z_][\w.-]*)")
+
+
+def to_svg(fig: Figure, key: str, label: str) -> str:
+    """The figure as an inline ``<svg>`` element: no XML prolog, no namespaces, no unused ids."""
+    buf = io.StringIO()
+    with matplotlib.rc_context(_salted(key)):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r'\sxmlns(:\w+)?="[^"]*"', "", svg)
+    svg = re.sub(r"<defs>\s*<style[^<]*</style>\s*</defs>", "", svg)
+    svg = svg.replace("<svg", f'<svg class="chart" role="img" aria-label="{_attr(label)}"', 1)
+    referenced = set(_REF_RE.findall(svg))
+    svg = _ID_RE.sub(lambda m: m.group(0) if m.group(1) in referenced else "", svg)
+    # Path data: drop the line breaks matplotlib puts between commands (smaller file, same drawing).
+    svg = re.sub(r" \n(?=[LMCQZz] |z)", " ", svg)
+    return svg.strip()
+
+
+def _salted(key: str) -> Any:
+    return {**_RC, "svg.hashsalt": f"pylondiag-{key}"}
+
+
+def _attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _figure(width_in: float, height_in: float) -> Figure:
+    with matplotlib.rc_context(_RC):
+        return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+# ------------------------------------------------------------------ cell voltages
+def cell_voltage_chart(
+    readings: Mapping[int, CellReading],
+    *,
+    models: Mapping[int, str | None] | None = None,
+    culprits: Iterable[int] = (),
+) -> Chart | None:
+    """Per-module cell-voltage bars (≤ 6 modules) or the stack heatmap (more), from ``bat N`` tables."""
+    usable = {p: r for p, r in sorted(readings.items()) if any(v is not None for v in r.voltages_mv)}
+    if not usable:
+        return None
+    models = models or {}
+    culprit_set = set(culprits)
+    if len(usable) > MAX_BAR_MODULES:
+        return _cell_heatmap(usable, culprit_set)
+    return _cell_bars(usable, models, culprit_set)
+
+
+def _cell_bars(
+    readings: Mapping[int, CellReading], models: Mapping[int, str | None], culprits: set[int]
+) -> Chart:
+    n = len(readings)
+    cols = 1 if n == 1 else 2
+    rows = (n + cols - 1) // cols
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 2.3 * rows)
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        for ax, (pos, reading) in zip(axes.flat, readings.items(), strict=False):
+            _one_module_bars(ax, pos, reading, models.get(pos), pos in culprits)
+        fig.legend(
+            handles=[
+                Line2D([], [], color=ALARM, ls="--", lw=1, label="alarm level"),
+                Line2D([], [], color=PROTECT, ls="-", lw=1, label="protection level"),
+                Line2D([], [], color=LOW, marker="s", ls="", label="lowest cell"),
+                Line2D([], [], color=HIGH, marker="s", ls="", label="highest cell"),
+                Line2D([], [], color=INK, marker="v", ls="", ms=4, label="balancing (BAL=Y)"),
+            ],
+            loc="outside lower center",
+            ncols=5,
+            frameon=False,
+            fontsize=7,
+        )
+    caption = (
+        "Each bar is one cell as the console printed it (index as printed). The shaded band is the "
+        "spread between the lowest and highest cell; dashed lines are the model's alarm levels, solid "
+        "lines its protection levels (drawn when a cell comes near them)."
+    )
+    return Chart(
+        "cells", "Cell voltages per module", caption, to_svg(fig, "cells", "Cell voltages per module")
+    )
+
+
+def _one_module_bars(ax: Axes, pos: int, reading: CellReading, model: str | None, culprit: bool) -> None:
+    levels = cell_levels(model)
+    ids = reading.cell_ids or tuple(range(len(reading.voltages_mv)))
+    volts = [v for v in reading.voltages_mv if v is not None]
+    lo, hi = min(volts), max(volts)
+    mark = hi - lo >= HIGHLIGHT_SPREAD_MV
+    colours = [LOW if mark and v == lo else HIGH if mark and v == hi else BAR for v in reading.voltages_mv]
+    heights = [v if v is not None else np.nan for v in reading.voltages_mv]
+    bottom = min(lo - 40, levels.low_alarm_mv - 30)
+    top = max(hi + 40, levels.high_alarm_mv + 30)
+    if lo - levels.under_protect_mv < PROTECT_NEAR_MV:
+        bottom = min(bottom, levels.under_protect_mv - 30)
+    if levels.over_protect_mv - hi < PROTECT_NEAR_MV:
+        top = max(top, levels.over_protect_mv + 30)
+    x = np.arange(len(heights))
+    ax.bar(x, [h - bottom for h in heights], bottom=bottom, color=colours, width=0.75)
+    ax.axhspan(lo, hi, color=HIGH, alpha=0.08, lw=0)
+    for level, colour, style in (
+        (levels.high_alarm_mv, ALARM, "--"),
+        (levels.low_alarm_mv, ALARM, "--"),
+        (levels.over_protect_mv, PROTECT, "-"),
+        (levels.under_protect_mv, PROTECT, "-"),
+    ):
+        if bottom <= level <= top:
+            ax.axhline(level, color=colour, ls=style, lw=0.9)
+    bal_x = [i for i, b in enumerate(reading.balancing) if b]
+    if bal_x:
+        ax.plot(bal_x, [hi + 15] * len(bal_x), "v", color=INK, ms=3.5)
+    ax.set_ylim(bottom, top)
+    ax.set_xticks(x, [str(i) for i in ids], fontsize=6.5)
+    ax.set_ylabel("mV")
+    ax.tick_params(axis="y", labelsize=7)
+    head = f"Position {pos}" + (f" · {model}" if model else "") + f" · spread {hi - lo} mV"
+    state = [f"SOC {reading.soc_pct}%"] if reading.soc_pct is not None else []
+    if reading.base_state:
+        state.append(reading.base_state)
+    if reading.current_ma:
+        state.append(f"{reading.current_ma / 1000:+.1f} A")
+    ax.set_title(head, color=CULPRIT if culprit else INK, loc="left", fontsize=8)
+    if state:
+        ax.text(
+            1.0,
+            1.01,
+            " · ".join(state),
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=6.5,
+            color=MUTED,
+        )
+    if culprit:
+        for spine in ax.spines.values():
+            spine.set_color(CULPRIT)
+            spine.set_linewidth(1.4)
+
+
+def _cell_heatmap(readings: Mapping[int, CellReading], culprits: set[int]) -> Chart:
+    positions = list(readings)
+    width = max(len(r.voltages_mv) for r in readings.values())
+    volts = np.full((len(positions), width), np.nan)
+    dev = np.full((len(positions), width), np.nan)
+    for row, pos in enumerate(positions):
+        vals = np.array([np.nan if v is None else v for v in readings[pos].voltages_mv], dtype=float)
+        volts[row, : len(vals)] = vals
+        dev[row, : len(vals)] = vals - np.nanmedian(vals)
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.6, 0.9 + 0.3 * len(positions))
+        ax = fig.subplots()
+        norm = TwoSlopeNorm(vcenter=0.0, vmin=-HEATMAP_CLIP_MV, vmax=HEATMAP_CLIP_MV)
+        img = _grid(ax, np.clip(dev, -HEATMAP_CLIP_MV, HEATMAP_CLIP_MV), cmap="RdBu_r", norm=norm)
+        for r, pos in enumerate(positions):
+            reading = readings[pos]
+            for c, v in enumerate(volts[r]):
+                if np.isnan(v):
+                    continue
+                strong = abs(dev[r, c]) > HEATMAP_CLIP_MV * 0.6
+                ax.text(
+                    c,
+                    r,
+                    f"{int(v)}",
+                    ha="center",
+                    va="center",
+                    fontsize=5.3,
+                    color="white" if strong else INK,
+                )
+            for c, flag in enumerate(reading.balancing):
+                if flag:
+                    ax.plot(c + 0.36, r - 0.3, "v", color=INK, ms=2.2)
+        ids = next(iter(readings.values())).cell_ids or tuple(range(width))
+        ax.set_xticks(range(width), [str(i) for i in ids[:width]], fontsize=6.5)
+        ax.set_xlabel("cell (index as printed)")
+        ax.set_yticks(range(len(positions)), [f"pos {p}" for p in positions], fontsize=6.5)
+        for label, pos in zip(ax.get_yticklabels(), positions, strict=True):
+            if pos in culprits:
+                label.set_color(CULPRIT)
+                label.set_fontweight("bold")
+        spreads = [readings[p].spread_mv for p in positions]
+        ax2 = ax.secondary_yaxis("right")
+        ax2.set_yticks(
+            range(len(positions)), [f"{s} mV" if s is not None else "–" for s in spreads], fontsize=6.5
+        )
+        ax2.set_ylabel("spread")
+        ax.spines[:].set_visible(False)
+        ax.tick_params(length=0)
+        bar = fig.colorbar(img, ax=ax, location="bottom", shrink=0.5, aspect=40, pad=0.02)
+        bar.set_label("mV from the module's median cell", fontsize=7)
+        bar.ax.tick_params(labelsize=6.5)
+    caption = (
+        f"{len(positions)} modules: one row per module (position), one column per cell, value in mV. "
+        "Colour is the distance from that module's median cell (red above, blue below); ▾ marks a "
+        "balancing cell (BAL=Y); the right-hand column gives each module's spread."
+    )
+    return Chart(
+        "cells", "Cell voltages — stack heatmap", caption, to_svg(fig, "cells", "Cell voltage heatmap")
+    )
+
+
+def _grid(ax: Axes, values: Any, **kwargs: Any) -> Any:
+    """A heatmap as vector cells (no embedded raster), row 0 at the top, cell (r, c) centred on (c, r)."""
+    rows, cols = values.shape
+    mesh = ax.pcolormesh(
+        np.arange(cols + 1) - 0.5,
+        np.arange(rows + 1) - 0.5,
+        np.ma.masked_invalid(values),
+        edgecolors="white",
+        linewidth=0.6,
+        **kwargs,
+    )
+    ax.set_xlim(-0.5, cols - 0.5)
+    ax.set_ylim(rows - 0.5, -0.5)
+    return mesh
+
+
+# ------------------------------------------------------------------ temperatures
+def temperature_chart(temps: Sequence[TempReading], *, culprits: Iterable[int] = ()) -> Chart | None:
+    """Module temperatures from ``pwr`` rows: a time series when there are several snapshots, else ranges."""
+    usable = [t for t in temps if _celsius(t.cell_low_mc, t.cell_high_mc, t.bms_mc, t.mos_mc)]
+    if not usable:
+        return None
+    culprit_set = set(culprits)
+    times: dict[int, set[datetime]] = defaultdict(set)
+    for t in usable:
+        if t.time is not None:
+            times[t.position].add(t.time)
+    if max((len(v) for v in times.values()), default=0) >= MIN_SERIES_POINTS:
+        return _temperature_series(usable, culprit_set)
+    latest: dict[int, TempReading] = {}
+    for t in usable:
+        latest[t.position] = t
+    return _temperature_ranges(dict(sorted(latest.items())), culprit_set)
+
+
+def _celsius(*values: int | None) -> list[float]:
+    return [v / 1000 for v in values if v is not None]
+
+
+def _temperature_ranges(latest: Mapping[int, TempReading], culprits: set[int]) -> Chart:
+    positions = list(latest)
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 2.4)
+        ax = fig.subplots()
+        x = np.arange(len(positions))
+        for i, pos in enumerate(positions):
+            t = latest[pos]
+            colour = CULPRIT if pos in culprits else BAR
+            if t.cell_low_mc is not None and t.cell_high_mc is not None:
+                ax.vlines(i, t.cell_low_mc / 1000, t.cell_high_mc / 1000, color=colour, lw=5, alpha=0.7)
+            if t.bms_mc is not None:
+                ax.plot(i, t.bms_mc / 1000, "o", color=INK, ms=3.5)
+            if t.mos_mc is not None:
+                ax.plot(i, t.mos_mc / 1000, "x", color=HIGH, ms=4)
+        _temp_reference(ax)
+        ax.set_xticks(x, [f"pos {p}" for p in positions], fontsize=7)
+        ax.set_ylabel("°C")
+        ax.set_xlim(-0.7, len(positions) - 0.3)
+        ax.legend(
+            handles=[
+                Line2D([], [], color=BAR, lw=5, alpha=0.7, label="cell range (low–high)"),
+                Line2D([], [], color=INK, marker="o", ls="", ms=3.5, label="BMS temperature"),
+                Line2D([], [], color=HIGH, marker="x", ls="", ms=4, label="MOSFET"),
+                Line2D([], [], color=PROTECT, ls=":", lw=1, label="charge window 0–50 °C"),
+            ],
+            fontsize=6.5,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
+    caption = "Latest pwr reading per module: cell temperature range, BMS and MOSFET temperature."
+    return Chart("temps", "Temperatures", caption, to_svg(fig, "temps", "Module temperatures"))
+
+
+def _temperature_series(temps: Sequence[TempReading], culprits: set[int]) -> Chart:
+    series: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for t in temps:
+        if t.time is None:
+            continue
+        values = _celsius(t.cell_high_mc, t.bms_mc)
+        if values:
+            series[t.position].append((t.time, values[0]))
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 2.5)
+        ax = fig.subplots()
+        for pos, points in sorted(series.items()):
+            points.sort()
+            xs, ys = zip(*points, strict=True)
+            culprit = pos in culprits
+            style = CULPRIT_STYLES[sorted(culprits).index(pos) % len(CULPRIT_STYLES)] if culprit else "-"
+            ax.plot(
+                xs,
+                ys,
+                ls=style,
+                color=CULPRIT if culprit else BAR,
+                lw=1.4 if culprit else 0.7,
+                alpha=1.0 if culprit else 0.55,
+                label=f"pos {pos}" if culprit else None,
+            )
+        _temp_reference(ax)
+        _date_axis(ax)
+        ax.set_ylabel("°C (highest cell)")
+        if any(p in culprits for p in series):
+            ax.legend(fontsize=6.5, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    caption = (
+        f"Highest cell temperature of each module over time ({len(series)} modules); culprit modules in red, "
+        "dotted lines at the 0–50 °C charge window."
+    )
+    return Chart(
+        "temps", "Temperatures over time", caption, to_svg(fig, "temps", "Module temperatures over time")
+    )
+
+
+def _temp_reference(ax: Axes) -> None:
+    lo, hi = ax.get_ylim()
+    for level in (CHARGE_TEMP_MIN_C, CHARGE_TEMP_MAX_C):
+        if lo - 8 <= level <= hi + 8:
+            ax.axhline(level, color=PROTECT, ls=":", lw=1)
+
+
+def _date_axis(ax: Axes) -> None:
+    locator = mdates.AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.tick_params(axis="x", labelsize=7)
+
+
+# ------------------------------------------------------------------ events
+@dataclass(frozen=True)
+class TemperaturePoint:
+    time: datetime
+    celsius: float
+
+
+def event_timeline(
+    events: Sequence[BatteryEvent],
+    *,
+    cited: Iterable[tuple[str, int]] = (),
+    temperatures: Sequence[TemperaturePoint] = (),
+    overlay_temperature: bool = False,
+) -> Chart | None:
+    """Events over time, one row per kind, colour by severity, shape by origin.
+
+    ``cited`` are (source, line) pairs the diagnosis' findings quote: those events are ringed and their
+    time span shaded (the cluster a rule found). With ``overlay_temperature`` the temperatures (from
+    the events themselves and from ``temperatures``) are drawn on a second axis.
+    """
+    timed = sorted((e for e in events if e.time is not None), key=lambda e: _naive(e.time))
+    if not timed:
+        return None
+    cited_set = set(cited)
+    kinds = sorted({e.kind.value for e in timed}, key=lambda k: (k == "other", k))
+    row = {k: i for i, k in enumerate(kinds)}
+    aggregated = len(timed) > EVENT_DETAIL_LIMIT
+    bin_days = _bin_days(timed)
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 1.3 + 0.28 * len(kinds))
+        ax = fig.subplots()
+        if aggregated:
+            _events_binned(ax, timed, row, bin_days)
+        else:
+            for origin, marker in (("bms", "s"), ("inverter", "o")):
+                for sev, colour in SEVERITY_COLOUR.items():
+                    pts = [e for e in timed if _origin(e) == origin and e.severity == sev]
+                    if pts:
+                        ax.scatter(
+                            _num([_naive(e.time) for e in pts]),
+                            [row[e.kind.value] for e in pts],
+                            s=14,
+                            marker=marker,
+                            color=colour,
+                            alpha=0.8,
+                            lw=0,
+                        )
+        hits = [e for e in timed if (e.provenance.source, e.provenance.line) in cited_set]
+        if hits:
+            xs = _num([_naive(e.time) for e in hits])
+            ax.scatter(xs, [row[e.kind.value] for e in hits], s=42, facecolors="none", edgecolors=INK, lw=0.9)
+            if len(hits) > 1:
+                ax.axvspan(min(xs), max(xs), color=ALARM, alpha=0.12, lw=0)
+        ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=6.5)
+        ax.set_ylim(-0.7, len(kinds) - 0.3)
+        _date_axis(ax)
+        ax.grid(axis="y", color="#e4e7eb", lw=0.6)
+        handles = [
+            Line2D([], [], color=SEVERITY_COLOUR[Severity.FAULT], marker="o", ls="", label="fault"),
+            Line2D([], [], color=SEVERITY_COLOUR[Severity.WARNING], marker="o", ls="", label="warning"),
+            Line2D([], [], color=SEVERITY_COLOUR[Severity.INFO], marker="o", ls="", label="info"),
+            Line2D([], [], color=MUTED, marker="s", ls="", label="BMS"),
+            Line2D([], [], color=MUTED, marker="o", ls="", label="inverter"),
+        ]
+        if hits:
+            handles.append(
+                Line2D([], [], color=INK, marker="o", mfc="none", ls="", label="cited by a finding")
+            )
+        temps = _temperature_points(timed, temperatures) if overlay_temperature else []
+        if temps:
+            ax_t = ax.twinx()
+            ax_t.spines["right"].set_visible(True)
+            temp_label = _temperature_overlay(ax_t, temps)
+            ax.set_zorder(ax_t.get_zorder() + 1)  # events in front of the temperature
+            ax.patch.set_visible(False)
+            ax_t.set_ylabel("°C", color=LOW)
+            ax_t.tick_params(axis="y", colors=LOW, labelsize=7)
+            _temp_reference(ax_t)
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=LOW,
+                    lw=3 if "band" in temp_label or "–" in temp_label else 1,
+                    label=temp_label,
+                )
+            )
+        fig.legend(
+            handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=6.5
+        )
+    first, last = _naive(timed[0].time), _naive(timed[-1].time)
+    caption = f"{len(timed)} events from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if aggregated:
+        per = "day" if bin_days == 1 else f"{bin_days} days"
+        caption += (
+            f" (too many to draw one by one: marker size is the number of events per {per}: "
+            "1, 2–3, 4–9, 10–29, 30 or more)"
+        )
+    caption += "."
+    if hits:
+        caption += f" {len(hits)} events cited by the findings are ringed; their span is shaded."
+    if temps:
+        caption += " Temperature (orange, right axis) is overlaid because a thermal finding was made."
+    return Chart("events", "Event timeline", caption, to_svg(fig, "events", "Event timeline"))
+
+
+def _bin_days(timed: Sequence[BatteryEvent]) -> int:
+    """Days per bin so that the whole span fits in at most ``MAX_EVENT_BINS`` bins (1 day up to 90 days)."""
+    span = (_naive(timed[-1].time) - _naive(timed[0].time)).days + 1
+    return max(1, -(-span // MAX_EVENT_BINS))
+
+
+def _events_binned(ax: Axes, timed: Sequence[BatteryEvent], row: Mapping[str, int], days: int) -> None:
+    start = _naive(timed[0].time).date()
+    counts: Counter[tuple[int, str, Severity]] = Counter()
+    for e in timed:
+        counts[((_naive(e.time).date() - start).days // days, e.kind.value, e.severity)] += 1
+    by_sev: dict[Severity, list[tuple[datetime, int, int]]] = defaultdict(list)
+    for (bin_no, kind, sev), n in counts.items():
+        centre = datetime.combine(start, datetime.min.time()) + timedelta(days=bin_no * days + days / 2)
+        by_sev[sev].append((centre, row[kind], n))
+    for sev in (Severity.INFO, Severity.WARNING, Severity.FAULT):
+        pts = by_sev.get(sev, [])
+        # One scatter per size class: matplotlib writes one SVG path per distinct marker size.
+        for (low, high), size in COUNT_CLASSES:
+            cls = [p for p in pts if low <= p[2] <= high]
+            if cls:
+                ax.scatter(
+                    _num([p[0] for p in cls]),
+                    [p[1] for p in cls],
+                    s=size,
+                    color=SEVERITY_COLOUR[sev],
+                    alpha=0.7,
+                    lw=0,
+                )
+
+
+def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint]) -> str:
+    """Temperatures on ``ax``: the samples when few, else the daily min–max band. Returns a legend label."""
+    if len(temps) <= TEMP_DETAIL_LIMIT:
+        ax.plot(
+            _num([_naive(p.time) for p in temps]),
+            [p.celsius for p in temps],
+            color=LOW,
+            lw=0.9,
+            marker=".",
+            ms=2,
+        )
+        return "temperature"
+    days: dict[Any, list[float]] = defaultdict(list)
+    for p in temps:
+        days[_naive(p.time).date()].append(p.celsius)
+    xs = _num([datetime.combine(d, datetime.min.time()) + timedelta(hours=12) for d in sorted(days)])
+    lows = [min(days[d]) for d in sorted(days)]
+    highs = [max(days[d]) for d in sorted(days)]
+    ax.fill_between(xs, lows, highs, color=LOW, alpha=0.3, lw=0, step="mid")
+    return "temperature (daily min–max)"
+
+
+def _temperature_points(
+    events: Sequence[BatteryEvent], extra: Sequence[TemperaturePoint]
+) -> list[TemperaturePoint]:
+    points = [
+        TemperaturePoint(e.time, e.temperature_c) for e in events if e.time and e.temperature_c is not None
+    ]
+    points.extend(extra)
+    points.sort(key=lambda p: _naive(p.time))
+    return points
+
+
+def _origin(event: BatteryEvent) -> str:
+    return "bms" if event.origin == "bms" else "inverter"
+
+
+def _num(times: Sequence[datetime] | datetime) -> Any:
+    """Matplotlib date numbers (floats), which its typed API accepts."""
+    return mdates.date2num(times)  # type: ignore[no-untyped-call]
+
+
+def _naive(t: datetime | None) -> datetime:
+    """Local wall time for drawing (events already carry the site's offset)."""
+    assert t is not None
+    return t.replace(tzinfo=None)
+
+
+# ------------------------------------------------------------------ stat counters
+NON_EVENT_COUNTERS: Final = frozenset(
+    {
+        "Data Items",
+        "HisData Items",
+        "Charge Cnt.",
+        "Discharge Cnt.",
+        "Charge Times",
+        "Status Cnt.",
+        "Idle Times",
+        "CYCLE Times",
+        "SOH",
+        "Pwr Percent",
+        "Pwr Coulomb",
+        "Dsg Cap",
+        "Device address",
+    }
+)
+"""``stat`` labels that count activity or hold a level, not alarm/protection events (HRAB stat [C])."""
+
+
+def counter_chart(counters: Sequence[CounterSet], *, culprits: Iterable[int] = ()) -> Chart | None:
+    """Lifetime ``stat`` alarm/protection counters: a counters × modules grid with the counts written in."""
+    latest: dict[int, CounterSet] = {}
+    for cs in counters:
+        latest[cs.position] = cs
+    if not latest:
+        return None
+    positions = sorted(latest)
+    labels = sorted(
+        {k for c in latest.values() for k, v in c.counters.items() if v and k not in NON_EVENT_COUNTERS}
+    )
+    if not labels:
+        return None
+    grid = np.array([[latest[p].counters.get(k, 0) for p in positions] for k in labels], dtype=float)
+    culprit_set = set(culprits)
+    with matplotlib.rc_context(_RC):
+        fig = _figure(min(7.6, 2.2 + 0.42 * len(positions)), 0.8 + 0.22 * len(labels))
+        ax = fig.subplots()
+        _grid(ax, np.log1p(grid), cmap="Oranges", vmin=0)
+        peak = float(np.log1p(grid.max())) or 1.0
+        for r in range(len(labels)):
+            for col in range(len(positions)):
+                v = int(grid[r, col])
+                dark = np.log1p(v) > peak * 0.6
+                ax.text(col, r, str(v), ha="center", va="center", fontsize=6, color="white" if dark else INK)
+        ax.set_yticks(range(len(labels)), labels, fontsize=6.5)
+        ax.set_xticks(range(len(positions)), [f"pos {p}" for p in positions], fontsize=6.5, rotation=0)
+        ax.xaxis.tick_top()
+        for label, pos in zip(ax.get_xticklabels(), positions, strict=True):
+            if pos in culprit_set:
+                label.set_color(CULPRIT)
+                label.set_fontweight("bold")
+        ax.spines[:].set_visible(False)
+        ax.tick_params(length=0)
+    caption = "Lifetime alarm and protection counters from stat (only counters that are not zero somewhere)."
+    return Chart("counters", "BMS event counters (stat)", caption, to_svg(fig, "counters", "stat counters"))

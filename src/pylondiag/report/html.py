@@ -1,0 +1,217 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no network fetches).
+
+Page one is for the owner (outcome, the stack as it stands, what to do now, safety, what to send
+next); the rest is the evidence for the engineer and, when work on site is needed, the on-site
+specification. Templates are Jinja2 with autoescape on: no user text reaches the page unescaped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Final
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from pylondiag.model.diagnosis import Diagnosis, EvidenceRef, Finding, Verdict
+from pylondiag.report import charts
+from pylondiag.report.data import ReportData
+from pylondiag.report.onsite import on_site_section, safety_lines
+from pylondiag.report.words import (
+    OUTCOME_HEADLINE,
+    OUTCOME_MEANING,
+    OUTCOME_TONE,
+    SEVERITY_TONE,
+    THERMAL_CAUSES,
+    VERDICT_LABEL,
+    VERDICT_TONE,
+    cause_label,
+    led_label,
+)
+
+_TICKS: Final = re.compile(r"`([^`\n]+)`")
+
+
+def codeticks(text: str) -> Markup:
+    """Escape ``text``, then show the diagnosis' `backticked` console commands as code."""
+    return Markup(_TICKS.sub(r"<code>\1</code>", str(escape(text))))
+
+
+@cache
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("pylondiag.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["ticks"] = codeticks
+    return env
+
+
+@dataclass(frozen=True)
+class StackRow:
+    position: int
+    address: int | None
+    model: str | None
+    led: str | None
+    led_label: str
+    verdict: str
+    verdict_label: str
+    tone: str
+    causes: tuple[str, ...]
+    culprit: bool
+    role: str | None
+    notes: str | None
+
+
+def render_html(
+    diagnosis: Diagnosis,
+    view: Any | None = None,
+    *,
+    generated_at: datetime | None = None,
+    for_print: bool = False,
+) -> str:
+    """The report as one HTML document.
+
+    ``view`` is the case's normalized ``CaseView`` (or already-flattened :class:`ReportData`); without it
+    the report shows what the diagnosis alone holds (no charts, no raw facts).
+    """
+    data = report_data(view)
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(**context(diagnosis, data, generated_at=generated_at), for_print=for_print)
+    )
+
+
+def report_data(view: Any | None) -> ReportData:
+    if view is None:
+        return ReportData()
+    if isinstance(view, ReportData):
+        return view
+    from pylondiag.report.view import from_view
+
+    return from_view(view)
+
+
+def context(
+    diagnosis: Diagnosis, data: ReportData, *, generated_at: datetime | None = None
+) -> dict[str, Any]:
+    when = generated_at or datetime.now(UTC)
+    culprits = set(diagnosis.culprit_modules)
+    return {
+        "d": diagnosis,
+        "outcome_code": diagnosis.outcome.value,
+        "headline": OUTCOME_HEADLINE[diagnosis.outcome],
+        "meaning": OUTCOME_MEANING[diagnosis.outcome],
+        "tone": OUTCOME_TONE[diagnosis.outcome],
+        "primary_cause": cause_label(diagnosis.primary_cause) if diagnosis.primary_cause else None,
+        "stack": stack_rows(diagnosis, data),
+        "actions": sorted(diagnosis.actions, key=lambda a: a.step),
+        "safety": safety_lines(diagnosis),
+        "gaps": diagnosis.evidence_gaps,
+        "findings": [finding_view(f) for f in diagnosis.findings],
+        "charts": build_charts(diagnosis, data, culprits),
+        "facts": data.modules,
+        "data": data,
+        "onsite": on_site_section(diagnosis, data),
+        "report_date": when.strftime("%Y-%m-%d"),
+        "report_time": when.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        "observed_at": data.observed_at.strftime("%Y-%m-%d %H:%M") if data.observed_at else None,
+    }
+
+
+def stack_rows(diagnosis: Diagnosis, data: ReportData) -> list[StackRow]:
+    """Every module, top to bottom (position order): the diagnosis' verdicts with the owner's observations."""
+    verdicts = {m.position: m for m in diagnosis.modules}
+    positions = sorted(set(verdicts) | {m.position for m in data.modules})
+    culprits = set(diagnosis.culprit_modules)
+    rows = []
+    for pos in positions:
+        v = verdicts.get(pos)
+        facts = data.module(pos)
+        verdict = v.verdict if v else Verdict.OK
+        rows.append(
+            StackRow(
+                position=pos,
+                address=(v.address if v and v.address is not None else facts.address if facts else None),
+                model=(v.model if v and v.model else facts.model if facts else None),
+                led=facts.led if facts else None,
+                led_label=led_label(facts.led if facts else None),
+                verdict=verdict.value if v else "unknown",
+                verdict_label=VERDICT_LABEL[verdict] if v else "not judged",
+                tone=VERDICT_TONE[verdict] if v else "unknown",
+                causes=tuple(cause_label(c) for c in v.causes) if v else (),
+                culprit=pos in culprits,
+                role=facts.role if facts else None,
+                notes=facts.notes if facts else None,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class FindingView:
+    code: str
+    label: str
+    severity: str
+    tone: str
+    module: int | None
+    confidence_pct: int
+    message: str
+    evidence: tuple[tuple[str, str | None], ...]
+    """(where, quote): ``source:line[-end]`` or ``case.yaml → key``."""
+
+
+def finding_view(f: Finding) -> FindingView:
+    return FindingView(
+        code=f.code.value,
+        label=cause_label(f.code),
+        severity=f.severity.value,
+        tone=SEVERITY_TONE[f.severity],
+        module=f.module,
+        confidence_pct=round(f.confidence * 100),
+        message=f.message,
+        evidence=tuple((where(e), e.quote) for e in f.evidence),
+    )
+
+
+def where(ref: EvidenceRef) -> str:
+    if ref.line is None:
+        return f"{ref.source} → {ref.key}"
+    span = f"{ref.line}" if ref.end_line in (None, ref.line) else f"{ref.line}–{ref.end_line}"
+    return f"{ref.source}, line {span}"
+
+
+def build_charts(diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> list[dict[str, Any]]:
+    models = {m.position: m.model for m in data.modules}
+    for m in diagnosis.modules:
+        models[m.position] = m.model or models.get(m.position)
+    thermal = any(f.code in THERMAL_CAUSES for f in diagnosis.findings)
+    cited = [(e.source, e.line) for f in diagnosis.findings for e in f.evidence if e.line is not None]
+    temp_points = [charts.TemperaturePoint(t, c) for t, c in data.temperature_series]
+    temp_points += [
+        charts.TemperaturePoint(
+            t.time, (t.cell_high_mc if t.cell_high_mc is not None else t.bms_mc or 0) / 1000
+        )
+        for t in data.temps
+        if t.time is not None and (t.cell_high_mc is not None or t.bms_mc is not None)
+    ]
+    built = [
+        charts.cell_voltage_chart(data.latest_cells(), models=models, culprits=culprits),
+        charts.temperature_chart(data.temps, culprits=culprits),
+        charts.event_timeline(
+            data.events, cited=cited, temperatures=temp_points, overlay_temperature=thermal
+        ),
+        charts.counter_chart(data.counters, culprits=culprits),
+    ]
+    return [
+        {"key": c.key, "title": c.title, "caption": c.caption, "svg": Markup(c.svg)}
+        for c in built
+        if c is not None
+    ]

@@ -1,0 +1,34 @@
+"""The PDF report: the HTML report laid out on A4 by WeasyPrint (page numbers, case id, date on each page).
+
+Needs Pango and the DejaVu fonts (Debian ``libpango-1.0-0``, ``fonts-dejavu-core``; ``scripts/setup.sh``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from pylondiag.errors import PylondiagError
+from pylondiag.model.diagnosis import Diagnosis
+from pylondiag.report.html import render_html
+
+
+def render_pdf(
+    diagnosis: Diagnosis, view: Any | None = None, *, generated_at: datetime | None = None
+) -> bytes:
+    """The report as PDF bytes (A4), from the same HTML as :func:`render_html`."""
+    html = render_html(diagnosis, view, generated_at=generated_at, for_print=True)
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except OSError as exc:  # Pango missing: say what to install instead of a traceback
+        raise PylondiagError(
+            f"PDF output needs Pango and the DejaVu fonts (run scripts/setup.sh): {exc}"
+        ) from exc
+    # The report is self-contained: only inline data: URLs may load, nothing is fetched from anywhere.
+    # WeasyPrint logs every CSS property it does not know at WARNING; a report is not the place for them.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    pdf = HTML(string=html, base_url=None, url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+    assert pdf is not None
+    return bytes(pdf)

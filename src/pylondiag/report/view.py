@@ -1,0 +1,114 @@
+"""Report data from the normalized ``CaseView`` (``pylondiag.model.stack``): a plain copy, no judgement."""
+
+from __future__ import annotations
+
+from pylondiag.model.console import InfoRecord, PwrRow, StatCounters
+from pylondiag.model.stack import CaseView
+from pylondiag.report.data import (
+    CounterSet,
+    ModuleFacts,
+    ReportData,
+    TempReading,
+    cell_reading,
+    merge_modules,
+    temp_reading,
+)
+
+
+def from_view(view: CaseView) -> ReportData:
+    observed = [
+        ModuleFacts(
+            position=m.position,
+            address=m.address,
+            model=m.model,
+            serial=m.serial,
+            installed=m.installed,
+            led=m.led.value if m.led else None,
+            dip=m.dip,
+            role=m.role.value if m.role else None,
+            group=m.group,
+            notes=m.notes,
+            firmware=m.firmware,
+        )
+        for m in view.modules
+    ]
+    info: dict[int, InfoRecord] = {i.position: i.info for i in view.infos if i.position is not None}
+    stat: dict[int, StatCounters] = {s.position: s.stat for s in view.stats if s.position is not None}
+    temps: list[TempReading] = []
+    latest_row: dict[int, PwrRow] = {}
+    for snap in view.pwr:
+        for row in snap.present_rows():
+            pos = view.position_of(row.address)
+            if pos is None:
+                continue
+            temps.append(temp_reading(row, pos, snap.time))
+            latest_row[pos] = row
+    cells = tuple(
+        cell_reading(b.table, b.position, b.time)
+        for b in view.bat
+        if b.position is not None and b.table.cells
+    )
+    counters = tuple(
+        CounterSet(s.position, dict(s.stat.counters), s.source, s.stat.provenance.line)
+        for s in view.stats
+        if s.position is not None
+    )
+    return ReportData(
+        modules=merge_modules(observed, info, stat, latest_row),
+        cells=cells,
+        temps=tuple(temps),
+        counters=counters,
+        events=tuple(view.events),
+        temperature_series=tuple((t.time, t.celsius) for t in view.temperatures),
+        inverter=_inverter(view),
+        site=_site(view),
+        observed_at=view.observed_at,
+        notes=view.case.notes if view.case else None,
+        symptoms=tuple(s.value.replace("_", " ") for s in view.symptoms),
+        history=tuple(
+            (h.date.isoformat(), h.event.value.replace("_", " "), h.detail or "") for h in view.history
+        ),
+        files=tuple((f.source, f.kind, "read" if f.used else "not used", f.note or "") for f in view.files),
+    )
+
+
+_INVERTER_LABELS: tuple[tuple[str, str, str], ...] = (
+    ("brand", "Brand", ""),
+    ("model", "Model", ""),
+    ("firmware", "Firmware", ""),
+    ("battery_type", "Battery type", ""),
+    ("battery_protocol", "BMS protocol", ""),
+    ("configured_modules", "Modules configured", ""),
+    ("configured_capacity_ah", "Capacity configured", " Ah"),
+    ("charge_voltage_v", "Charge voltage", " V"),
+    ("max_charge_current_a", "Max charge current", " A"),
+    ("max_discharge_current_a", "Max discharge current", " A"),
+    ("replaced_on", "Inverter replaced on", ""),
+    ("firmware_updated_on", "Firmware updated on", ""),
+)
+
+
+def _inverter(view: CaseView) -> tuple[tuple[str, str], ...]:
+    inv = view.inverter
+    if inv is None:
+        return ()
+    out = []
+    for attr, label, unit in _INVERTER_LABELS:
+        value = getattr(inv, attr)
+        if value is None:
+            continue
+        text = value.value if hasattr(value, "value") else str(value)
+        out.append((label, f"{text}{unit}"))
+    return tuple(out)
+
+
+def _site(view: CaseView) -> tuple[tuple[str, str], ...]:
+    if view.case is None:
+        return ()
+    site = view.case.site
+    out = [("Time zone", site.timezone)]
+    if site.location:
+        out.append(("Location", site.location))
+    if site.ambient_c is not None:
+        out.append(("Ambient when observed", f"{site.ambient_c:g} °C"))
+    return tuple(out)
