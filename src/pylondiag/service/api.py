@@ -72,7 +72,7 @@ def refused(exc: UploadRefused) -> JSONResponse:
 
 async def read_form(request: Request, limits: Limits) -> FormData:
     ctype = request.headers.get("content-type", "")
-    if not ctype.startswith("multipart/form-data"):
+    if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise UploadRefused(
             f"expected multipart/form-data, got {ctype.split(';')[0] or 'no content type'}", status=415
         )

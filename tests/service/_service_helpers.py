@@ -1,0 +1,98 @@
+"""Helpers shared by the service tests (constants, waiting, the PostgreSQL cluster handle)."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from pylondiag.service.settings import Limits
+
+ENGINEER_EMAIL = "eng@example.com"
+ENGINEER_PASSWORD = "a long engineer password"
+IMBALANCE_CAPTURE = (
+    "bat_balancing_imbalance__US2000C__GPollakDiener_Pylontech-Battery-Investigation_20260713.txt"
+)
+
+TEST_LIMITS = Limits(
+    max_request_bytes=3_000_000,
+    max_file_bytes=1_000_000,
+    max_files=20,
+    max_total_bytes=2_000_000,
+    submissions_per_window=1000,
+    logins_per_window=1000,
+)
+
+FOUR_MODULE_CASE = """\
+schema: pylondiag.case/1
+case_id: "test-four"
+observed_at: 2026-07-13T09:00
+site:
+  location: garage
+inverter:
+  brand: sunsynk
+  battery_type: lithium
+  battery_protocol: "00"
+  configured_modules: 4
+stack:
+  - {position: 1, model: US2000C, installed: 2019-06, led: green_flashing, dip: "0000", role: master}
+  - {position: 2, model: US2000C, installed: 2019-06, led: green_flashing, dip: "0000", role: slave}
+  - {position: 3, model: US2000C, installed: 2019-06, led: amber, dip: "0000", role: slave}
+  - {position: 4, model: US2000C, installed: 2019-06, led: green_flashing, dip: "0000", role: slave}
+symptoms: [capacity_drop]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------------
+class PgCluster:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=pylondiag dbname=postgres"
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql+psycopg://pylondiag@127.0.0.1:{self.port}/{dbname}"
+
+    def create_db(self) -> str:
+        import psycopg
+
+        name = f"t_{secrets.token_hex(6)}"
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return name
+
+    def drop_db(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def worker_of(client: TestClient) -> Any:
+    return client.app.state.ctx.worker  # type: ignore[attr-defined]
+
+
+def drain(client: TestClient) -> None:
+    assert worker_of(client).drain(timeout=120)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
