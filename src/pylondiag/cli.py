@@ -41,8 +41,8 @@ def diagnose_cmd(
 def report_cmd(
     diagnosis: Path = typer.Argument(..., help="A diagnosis JSON file (from `diagnose CASE --format json`)."),  # noqa: B008
     fmt: str = typer.Option("html", "--format", help="html (one self-contained file) or pdf (A4)."),
-    output: Path | None = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),  # noqa: B008
-    case: Path | None = typer.Option(None, "--case", help="The case directory, to show its charts and raw facts."),  # noqa: B008
+    output: Path | None = typer.Option(None, "--output", help="Write the report here instead of stdout."),  # noqa: B008
+    case: Path | None = typer.Option(None, "--case", help="The case directory: adds charts and raw facts."),  # noqa: B008
 ) -> None:
     """Re-render a saved diagnosis as an HTML or PDF report. Exit 0 = written; 2 = unusable input."""
     from pylondiag.cli_report import run_report
