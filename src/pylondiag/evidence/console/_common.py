@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
+from pylondiag.evidence.console._build import make_key_value, make_provenance
 from pylondiag.model.console import CommandBlock, KeyValue, ParseWarning, Provenance
 
 ABSENT_TOKENS = frozenset({"-", "--", ""})
@@ -33,7 +34,7 @@ class Ctx:
         self.warnings.append(ParseWarning(source=self.source, line=line, message=message, raw=raw))
 
     def prov(self, line: int, raw: str, end_line: int | None = None) -> Provenance:
-        return Provenance.model_construct(source=self.source, line=line, end_line=end_line, raw=raw)
+        return make_provenance(source=self.source, line=line, end_line=end_line, raw=raw)
 
 
 def numbered(block: CommandBlock) -> Iterator[tuple[int, str]]:
@@ -106,7 +107,7 @@ def key_value(line: int, raw: str, ctx: Ctx) -> KeyValue | None:
     kv = split_kv(raw)
     if kv is None:
         return None
-    return KeyValue.model_construct(key=kv[0], value=kv[1], provenance=ctx.prov(line, raw))
+    return make_key_value(key=kv[0], value=kv[1], provenance=ctx.prov(line, raw))
 
 
 def find_datetime(text: str) -> datetime | None:

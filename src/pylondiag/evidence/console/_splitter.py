@@ -15,8 +15,9 @@ import re
 from datetime import datetime
 from typing import Literal
 
+from pylondiag.evidence.console._build import make_block, make_provenance
 from pylondiag.evidence.console._lines import LineSplitter
-from pylondiag.model.console import CommandBlock, ParseWarning, Provenance
+from pylondiag.model.console import CommandBlock, ParseWarning
 
 KNOWN_PROMPTS = frozenset({"pylon>", "pylon_debug>"})
 COMPLETED = "Command completed successfully"
@@ -265,7 +266,7 @@ class ConsoleReader:
         if not blk.completed and status == "ok":
             status = "incomplete"
         self._out.append(
-            CommandBlock.model_construct(
+            make_block(
                 command=blk.command,
                 prompt=blk.prompt,
                 status=status,
@@ -273,7 +274,7 @@ class ConsoleReader:
                 first_line=blk.echo_line,
                 line_numbers=tuple(blk.line_numbers),
                 logged_at=blk.logged_at,
-                provenance=Provenance.model_construct(
+                provenance=make_provenance(
                     source=self.source, line=blk.echo_line, end_line=blk.last_line, raw=blk.echo_raw
                 ),
             )

@@ -9,8 +9,9 @@ left blank (``Absent`` rows, columns a module does not have) are None.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue, opt_int
@@ -56,13 +57,27 @@ def read_row(
 
     Raises :class:`BadValue` for a value of the wrong type.
     """
+    values, extra, left, _layout = _read_general(tokens, cols, has_soc_column)
+    return values, extra, left
+
+
+Layout = list[tuple[str, str, str, int, int]]
+"""Per column read: (header, field, how, first token index, token count)."""
+
+
+def _read_general(
+    tokens: list[str], cols: tuple[Column, ...], has_soc_column: bool
+) -> tuple[dict[str, Any], dict[str, str], int, Layout]:
     values: dict[str, Any] = {}
     extra: dict[str, str] = {}
+    layout: Layout = []
     i = 0
     n = len(tokens)
     for header, field, kind in cols:
         if i >= n:
             break
+        start = i
+        how: str = kind
         tok = tokens[i]
         i += 1
         if kind == "int":
@@ -80,21 +95,17 @@ def read_row(
             else:
                 raise BadValue(f"expected a date and a time in column {header!r}, found {tok!r}")
         elif kind == "flag":
-            if tok == "Y":
-                values[field] = True
-            elif tok == "N":
-                values[field] = False
-            elif tok in ABSENT_TOKENS:
-                values[field] = None
-            else:
-                raise BadValue(f"expected Y or N in column {header!r}, found {tok!r}")
+            values[field] = _flag(tok, header)
         elif kind == "soc_coulomb":
             # bat "Coulomb": "44628 mAH"; firmware without a SOC column prints "89%  42586 mAH".
             if tok.endswith("%") and not has_soc_column:
+                how = "soc_pct+coulomb"
                 values["soc_pct"] = opt_int(tok)
                 if i < n and tokens[i][:1].isdigit():
                     values[field] = opt_int(tokens[i])
                     i += 1
+                else:
+                    how = "soc_pct"
             elif tok.endswith("%"):
                 raise BadValue(f"expected mAH in column {header!r}, found {tok!r}")
             else:
@@ -107,4 +118,123 @@ def read_row(
                 val = f"{tok} {tokens[i]}"
                 i += 1
             extra[header] = val
-    return values, extra, n - i
+        layout.append((header, field, how, start, i - start))
+    return values, extra, n - i, layout
+
+
+def _flag(tok: str, header: str = "BAL") -> bool | None:
+    if tok == "Y":
+        return True
+    if tok == "N":
+        return False
+    if tok in ABSENT_TOKENS:
+        return None
+    raise BadValue(f"expected Y or N in column {header!r}, found {tok!r}")
+
+
+def _int_strict(tok: str) -> int:
+    return int(tok)
+
+
+def _str(tok: str) -> str | None:
+    return None if tok in ABSENT_TOKENS else tok
+
+
+def _pct(tok: str) -> int | None:
+    if not tok.endswith("%"):
+        raise BadValue(tok)
+    return opt_int(tok)
+
+
+def _dash(tok: str) -> None:
+    if tok not in ABSENT_TOKENS:
+        raise BadValue(tok)
+    return None
+
+
+_NS: dict[str, Any] = {
+    "_i": opt_int, "_n": _int_strict, "_s": _str, "_t": _time, "_f": _flag, "_p": _pct, "_d": _dash,
+    "U": UNITS, "_B": BadValue,
+}  # fmt: skip
+
+
+def _compile(layout: Layout) -> Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]]:
+    """A row reader for rows shaped like the one ``layout`` was learnt from (same token count)."""
+    checks: list[str] = []
+    items: list[str] = []
+    extras: list[str] = []
+    n = layout[-1][3] + layout[-1][4] if layout else 0
+    for header, field, how, s, k in layout:
+        if how in ("int", "unknown") and k == 1 and s + 1 < n:
+            # this row had no unit after the value; a later row with one must take the careful path
+            checks.append(f"t[{s + 1}] in U")
+        if how == "int":
+            items.append(f"{field!r}: _i(t[{s}])")
+            if k == 2:
+                checks.append(f"t[{s + 1}] not in U")
+        elif how == "str":
+            items.append(f"{field!r}: _s(t[{s}])")
+        elif how == "time":
+            items.append(f"{field!r}: _t(t[{s}], t[{s + 1}])" if k == 2 else f"{field!r}: _d(t[{s}])")
+        elif how == "flag":
+            items.append(f"{field!r}: _f(t[{s}])")
+        elif how == "soc_coulomb":
+            items.append(f"{field!r}: _n(t[{s}])")
+            if k == 2:
+                checks.append(f"t[{s + 1}] not in U")
+        elif how in ("soc_pct+coulomb", "soc_pct"):
+            items.append(f"'soc_pct': _p(t[{s}])")
+            if how == "soc_pct+coulomb":
+                items.append(f"{field!r}: _n(t[{s + 1}])")
+            if k == (3 if how == "soc_pct+coulomb" else 2):
+                checks.append(f"t[{s + k - 1}] not in U")
+        else:
+            value = f"t[{s}]" if k == 1 else f"t[{s}] + ' ' + t[{s + 1}]"
+            extras.append(f"{header!r}: {value}")
+            if k == 2:
+                checks.append(f"t[{s + 1}] not in U")
+    src = "def row(t):\n"
+    if checks:
+        src += f"    if {' or '.join(checks)}:\n        raise _B('layout')\n"
+    src += f"    return {{{', '.join(items)}}}, {{{', '.join(extras)}}}\n"
+    ns = dict(_NS)
+    exec(compile(src, "<console table row>", "exec"), ns)
+    fn: Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]] = ns["row"]
+    return fn
+
+
+class TableReader:
+    """Reads rows of one table: the first row of each token count is read column by column and
+    its layout compiled; later rows of that count take the compiled path (any surprise in them
+    falls back to the column-by-column read, so both give the same result)."""
+
+    __slots__ = ("_fast", "cols", "has_soc")
+
+    def __init__(self, cols: tuple[Column, ...], has_soc_column: bool = True) -> None:
+        self.cols = cols
+        self.has_soc = has_soc_column
+        self._fast: dict[int, Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]]] = {}
+
+    def read(self, tokens: list[str]) -> tuple[dict[str, Any], dict[str, str], int]:
+        n = len(tokens)
+        fast = self._fast.get(n)
+        if fast is not None:
+            try:
+                values, extra = fast(tokens)
+                return values, extra, 0
+            except (BadValue, ValueError):
+                pass
+        values, extra, left, layout = _read_general(tokens, self.cols, self.has_soc)
+        if left == 0 and fast is None and len(self._fast) < 8:
+            self._fast[n] = _compile(layout)
+        return values, extra, left
+
+
+@lru_cache(maxsize=64)
+def table_reader(headers: tuple[str, ...], known_id: str, has_soc_column: bool = True) -> TableReader:
+    """The (cached, pure) reader for one header row; ``known_id`` names the column map in KNOWN."""
+    return TableReader(plan(headers, KNOWN[known_id]), has_soc_column)
+
+
+KNOWN: dict[str, Mapping[str, tuple[str, Kind]]] = {}
+"""Column maps by table name, filled by the modules that own them (pwr, bat)."""

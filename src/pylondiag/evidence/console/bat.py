@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pylondiag.evidence.console._build import make_bat_cell
 from pylondiag.evidence.console._common import BadValue, Ctx, command_arg, numbered, opt_int
-from pylondiag.evidence.console._table import Column, Kind, header_tokens, plan, read_row
+from pylondiag.evidence.console._table import KNOWN, Kind, header_tokens, table_reader
 from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
 
 BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
@@ -28,7 +29,7 @@ BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
     "BAL": ("balancing", "flag"),
 }
 
-_plans: dict[tuple[str, ...], tuple[Column, ...]] = {}
+KNOWN["bat"] = BAT_COLUMNS
 
 
 def is_cell_header(tokens: list[str]) -> bool:
@@ -40,11 +41,8 @@ class CellTableReader:
 
     def __init__(self, raw_header: str, ctx: Ctx, what: str) -> None:
         self.headers = header_tokens(raw_header)
-        cols = _plans.get(self.headers)
-        if cols is None:
-            cols = _plans[self.headers] = plan(self.headers, BAT_COLUMNS)
-        self.cols = cols
         self.has_soc = "SOC" in self.headers
+        self.table = table_reader(self.headers, "bat", self.has_soc)
         self.ctx = ctx
         self.what = what
         self.cells: list[BatCell] = []
@@ -55,7 +53,7 @@ class CellTableReader:
             self.ctx.warn(number, raw, f"expected a {self.what} row starting with the cell index")
             return False
         try:
-            values, extra, left = read_row(tokens, self.cols, self.has_soc)
+            values, extra, left = self.table.read(tokens)
         except BadValue as exc:
             self.ctx.warn(number, raw, f"{self.what} row skipped: {exc}")
             return False
@@ -63,9 +61,7 @@ class CellTableReader:
             self.ctx.warn(
                 number, raw, f"{self.what} row has {left} value(s) more than the header has columns"
             )
-        self.cells.append(
-            BatCell.model_construct(extra=extra, provenance=self.ctx.prov(number, raw), **values)
-        )
+        self.cells.append(make_bat_cell(extra=extra, provenance=self.ctx.prov(number, raw), **values))
         return True
 
 

@@ -13,9 +13,10 @@ Lines that fit neither are kept as raw entries (``index`` None) rather than drop
 
 from __future__ import annotations
 
+from pylondiag.evidence.console._build import make_provenance
 from pylondiag.evidence.console._common import Ctx, command_arg, numbered, parse_console_time, split_kv
 from pylondiag.evidence.console.bat import CellTableReader, is_cell_header
-from pylondiag.model.console import BatCell, CommandBlock, EventLog, LogEntry, Provenance
+from pylondiag.model.console import BatCell, CommandBlock, EventLog, LogEntry
 
 _INDEX_KEYS = frozenset({"Index", "Item Index", "Rec Item Index"})
 
@@ -86,7 +87,7 @@ def parse_log(block: CommandBlock, ctx: Ctx) -> list[EventLog]:
         entries.append(
             LogEntry.model_construct(
                 raw=raw,
-                provenance=Provenance.model_construct(source=ctx.source, line=number, end_line=None, raw=raw),
+                provenance=make_provenance(source=ctx.source, line=number, end_line=None, raw=raw),
             )
         )
     if cur is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pylondiag.evidence.console._build import make_bat_cell
 from pylondiag.evidence.console._common import BadValue, Ctx, key_value, numbered, opt_int
 from pylondiag.evidence.console._splitter import ERROR_PREFIXES
 from pylondiag.model.console import (
@@ -86,7 +87,7 @@ def parse_getpwr(block: CommandBlock, ctx: Ctx) -> list[GetPwrRecord]:
                     values[key] = val or None
             elif len(f) >= 2:
                 cells.append(
-                    BatCell.model_construct(
+                    make_bat_cell(
                         cell=len(cells),
                         voltage_mv=opt_int(f[0]),
                         temperature_mc=opt_int(f[1]),

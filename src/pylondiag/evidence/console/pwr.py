@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pylondiag.evidence.console._build import make_pwr_row
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -19,7 +20,7 @@ from pylondiag.evidence.console._common import (
     key_value,
     numbered,
 )
-from pylondiag.evidence.console._table import Column, Kind, header_tokens, plan, read_row
+from pylondiag.evidence.console._table import KNOWN, Kind, TableReader, header_tokens, table_reader
 from pylondiag.model.console import CommandBlock, KeyValue, PwrDetail, PwrRow, PwrTable
 
 PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
@@ -48,7 +49,7 @@ PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
     "SysAlarm.St": ("system_alarm_state", "str"),
 }
 
-_plans: dict[tuple[str, ...], tuple[Column, ...]] = {}
+KNOWN["pwr"] = PWR_COLUMNS
 
 
 def _is_header(tokens: list[str]) -> bool:
@@ -56,7 +57,7 @@ def _is_header(tokens: list[str]) -> bool:
 
 
 def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
-    cols: tuple[Column, ...] | None = None
+    table: TableReader | None = None
     headers: tuple[str, ...] = ()
     head_line, head_raw = 0, ""
     rows: list[PwrRow] = []
@@ -64,7 +65,7 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
     last = 0
 
     def flush() -> None:
-        if cols is not None:
+        if table is not None:
             tables.append(
                 PwrTable.model_construct(
                     columns=headers, rows=tuple(rows), provenance=ctx.prov(head_line, head_raw, last)
@@ -78,13 +79,11 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         if _is_header(tokens):
             flush()
             headers = header_tokens(raw)
-            cols = _plans.get(headers)
-            if cols is None:
-                cols = _plans[headers] = plan(headers, PWR_COLUMNS)
+            table = table_reader(headers, "pwr")
             head_line, head_raw, last = number, raw, number
             rows = []
             continue
-        if cols is None:
+        if table is None:
             ctx.warn(number, raw, "expected the pwr header row (Power Volt Curr ...)")
             continue
         if not tokens[0].isdigit():
@@ -93,14 +92,14 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         address = int(tokens[0])
         if "Absent" in tokens:
             rows.append(
-                PwrRow.model_construct(
+                make_pwr_row(
                     address=address, absent=True, base_state="Absent", provenance=ctx.prov(number, raw)
                 )
             )
             last = number
             continue
         try:
-            values, extra, left = read_row(tokens, cols)
+            values, extra, left = table.read(tokens)
         except BadValue as exc:
             ctx.warn(number, raw, f"pwr row skipped: {exc}")
             continue
@@ -109,7 +108,7 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
                 number, raw, f"pwr row has {left} value(s) more than the header has columns; kept the rest"
             )
         values["address"] = address
-        rows.append(PwrRow.model_construct(extra=extra, provenance=ctx.prov(number, raw), **values))
+        rows.append(make_pwr_row(extra=extra, provenance=ctx.prov(number, raw), **values))
         last = number
     flush()
     return tables

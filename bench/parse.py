@@ -1,0 +1,227 @@
+"""Console-reader throughput benchmark (not a timed test).
+
+Builds a large console session (default 50 MB) in memory from real-shaped output — ``pwr`` stack
+tables, ``bat N`` cell tables, ``pwr N`` details, ``stat`` counters, ``info``, logger timestamps,
+noise bytes and the ``\\r\\r\\n`` / ``\\r\\n`` line ends of real consoles, written from the shapes of the
+captures in ``shared/captures/console`` (values randomised, seeded) — then, in the same run:
+
+* parses it (``ConsoleReader.feed`` in 64 KiB chunks + ``parse_block`` on every block) → MB/s;
+* runs ``bytes.splitlines`` over the same bytes → MB/s, and prints the ratio;
+* streams a session of the same size generated on the fly through the reader in a child process
+  (nothing kept) and prints that process's peak RSS, for 1x and 2x the size: memory stays flat.
+
+Usage: ``.venv/bin/python bench/parse.py [--mb 50] [--profile]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+from pylondiag.evidence.console import ConsoleReader, parse_block
+
+CHUNK = 64 * 1024
+STAT_LABELS = (
+    "Data Items", "HisData Items", "Charge Cnt.", "Discharge Cnt.", "Charge Times", "Status Cnt.", "Idle Times",
+    "COC Times", "COC2 Times", "DOC Times", "DOC2 Times", "COCA Times", "DOCA Times", "SC Times", "Bat OV Times",
+    "Bat HV Times", "Bat LV Times", "Bat UV Times", "Bat SLP Times", "Pwr OV Times", "Pwr HV Times",
+    "Pwr LV Times", "Pwr UV Times", "Pwr SLP Times", "COT Times", "CUT Times", "DOT Times", "DUT Times",
+    "CHT Times", "CLT Times", "DHT Times", "DLT Times", "Shut Times", "Reset Times", "RV Times",
+    "Input OV Times", "SOH Times", "BMICERR Times", "CYCLE Times", "SOH", "Pwr Percent", "Pwr Coulomb",
+    "Dsg Cap", "HT@0.5C Cnt", "LT@0.5C Cnt", "HT Cnt", "LT Cnt", "LV Cnt", "LifeWarn Times", "LifeAlarm Times",
+)  # fmt: skip
+
+
+def _pwr(rng: random.Random, stamp: str) -> list[str]:
+    out = [
+        "Power Volt   Curr   Tempr  Tlow   Thigh  Vlow   Vhigh  Base.St  Volt.St  Curr.St  Temp.St  Coulomb  "
+        "Time                 B.V.St   B.T.St   MosTempr M.T.St"
+    ]
+    for a in range(1, 17):
+        if a <= 5:
+            v = rng.randint(49000, 53000)
+            out.append(
+                f"{a:<6}{v:<7}{rng.randint(-9000, 9000):<7}{rng.randint(15000, 35000):<7}"
+                f"{rng.randint(15000, 30000):<7}{rng.randint(15000, 30000):<7}{v // 15 - 3:<7}{v // 15 + 3:<7}"
+                f"{'Dischg':<9}{'Normal':<9}{'Normal':<9}{'Normal':<9}{str(rng.randint(10, 100)) + '%':<9}"
+                f"{stamp}  {'Normal':<9}Normal  {rng.randint(15000, 35000):<9}Normal"
+            )
+        else:
+            out.append(f"{a:<6}" + "-      " * 7 + "Absent   " + "-        " * 5 + " " * 20 + "-        -")
+    return out
+
+
+def _bat(rng: random.Random) -> list[str]:
+    out = [
+        "Battery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  SOC          "
+        "Coulomb      BAL         "
+    ]
+    cur = rng.randint(-3000, 3000)
+    for c in range(15):
+        out.append(
+            f"{c:<9}{rng.randint(3200, 3500):<9}{cur:<9}{rng.randint(20000, 30000):<9}{'Charge':<13}"
+            f"{'Normal':<13}{'Normal':<13}{'Normal':<13}{str(rng.randint(90, 100)) + '%':<13}"
+            f"{rng.randint(40000, 49000)} mAH      {rng.choice('YN')}"
+        )
+    return out
+
+
+def _detail(rng: random.Random, n: int) -> list[str]:
+    return [
+        " ----------------------------", f" Power  {n}", "",
+        f" Voltage         : {rng.randint(49000, 53000):<12}mV", f" Current         : {rng.randint(-9000, 9000):<12}mA",
+        f" Temperature     : {rng.randint(15000, 35000):<12}mC", f" Coulomb         : {rng.randint(10, 100):<12}%",
+        " Total Coulomb   : 50000       mAH", " Max Voltage     : 54000       mV",
+        f" Charge Times    : {rng.randint(0, 30000)}", " Basic Status    : Dischg",
+        f" Discharge Sec.  : {rng.randint(0, 9999):<8}s", " Volt Status     : Normal", " Current Status  : Normal",
+        " Tmpr. Status    : Normal", " Coul. Status    : Normal", " Soh. Status     : Normal",
+        " Heater Status   : OFF",
+        " Protect ENA     : BOV BHV BLV BUV POV PHV PLV PUV CBOT CBHT CBLT CBUT DBOT DBHT DBLT DBUT POT PHT COC",
+        " Bat Events      : 0x0", " Power Events    : 0x2000     COULFULL", " System Fault    : 0x0",
+        " ----------------------------",
+    ]  # fmt: skip
+
+
+def _stat(rng: random.Random) -> list[str]:
+    return ["Device address           1"] + [f"{label:<16}: {rng.randint(0, 99999):>8}" for label in STAT_LABELS]
+
+
+def _info() -> list[str]:
+    return [
+        "Device address      : 1", "Manufacturer        : Pylon", "Device name         : US2000C",
+        "Board version       : V10R04", "Main Soft version   : B67.5.0", "Soft  version       : V1.7",
+        "Boot  version       : V2.0", "Comm version        : V2.0", "Release Date        : 20-12-11",
+        "Barcode             : XXXXXXXXXXXXXXXX", "", "Specification       : 48V/50AH", "Cell Number         : 15",
+        "Max Dischg Curr     : -90000mA", "Max Charge Curr     : 90000mA", "EPONPort rate       : 1200",
+        "Console Port rate   : 115200",
+    ]  # fmt: skip
+
+
+def session(seed: int, size: int) -> Iterator[bytes]:
+    """Real-shaped console output, ``size`` bytes or a little more, in pieces of about 64 KiB."""
+    rng = random.Random(seed)
+    made = 0
+    buf: list[bytes] = []
+    pending = 0
+    n = 0
+    while made < size:
+        n += 1
+        kind = rng.choices(("pwr", "bat", "detail", "stat", "info"), weights=(3, 6, 2, 1, 1))[0]
+        stamp = f"2026-07-{1 + n % 28:02d} {n % 24:02d}:{n % 60:02d}:{(7 * n) % 60:02d}"
+        eol = "\r\r\n" if n % 2 else "\r\n"
+        if kind == "pwr":
+            cmd, body = "pwr", _pwr(rng, stamp)
+        elif kind == "bat":
+            a = rng.randint(1, 5)
+            cmd, body = f"bat {a}", _bat(rng)
+        elif kind == "detail":
+            a = rng.randint(1, 5)
+            cmd, body = f"pwr {a}", _detail(rng, a)
+        elif kind == "stat":
+            cmd, body = "stat", _stat(rng)
+        else:
+            cmd, body = "info", _info()
+        head = f"{n % 28 + 1:02d}.07.26 {n % 24:02d}:{n % 60:02d}:{(3 * n) % 60:02d}{eol}" if n % 5 == 0 else ""
+        noise = "\ufffd" if n % 7 == 0 else ""
+        text = (
+            f"{head}{noise}pylon>{cmd}{eol}@{eol}"
+            + eol.join(body)
+            + f"{eol}Command completed successfully{eol}$${eol}"
+        )
+        piece = text.encode()
+        buf.append(piece)
+        pending += len(piece)
+        made += len(piece)
+        if pending >= CHUNK:
+            yield b"".join(buf)
+            buf, pending = [], 0
+    buf.append(b"pylon>")
+    yield b"".join(buf)
+
+
+def parse_stream(chunks: Iterator[bytes] | list[bytes], source: str = "bench") -> tuple[int, int, int]:
+    """Feed everything, parse every block, keep nothing: (blocks, records, warnings)."""
+    reader = ConsoleReader(source)
+    blocks = records = warnings = 0
+    for chunk in chunks:
+        for block in reader.feed(chunk):
+            r, w = parse_block(block, source)
+            blocks += 1
+            records += len(r)
+            warnings += len(w)
+    for block in reader.close():
+        r, w = parse_block(block, source)
+        blocks += 1
+        records += len(r)
+        warnings += len(w)
+    return blocks, records, warnings + len(reader.warnings)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(mb: float) -> None:
+    size = int(mb * 1e6)
+    t0 = time.perf_counter()
+    blocks, records, warnings = parse_stream(session(1, size))
+    dt = time.perf_counter() - t0
+    print(f"{mb:g} {dt:.3f} {blocks} {records} {warnings} {_peak_rss_mb():.1f}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=float, default=50.0, help="session size in MB (default 50)")
+    ap.add_argument("--profile", action="store_true", help="print the top of a cProfile of the parse")
+    ap.add_argument("--child", type=float, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child is not None:
+        _child(args.child)
+        return 0
+
+    size = int(args.mb * 1e6)
+    chunks = list(session(1, size))
+    data = b"".join(chunks)
+    mb = len(data) / 1e6
+    pieces = [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
+    print(f"session: {mb:.1f} MB, {data.count(b'pylon>')} prompts")
+
+    t0 = time.perf_counter()
+    n_lines = len(data.splitlines())
+    t_split = time.perf_counter() - t0
+
+    prof = cProfile.Profile() if args.profile else None
+    t0 = time.perf_counter()
+    if prof:
+        prof.enable()
+    blocks, records, warnings = parse_stream(pieces)
+    if prof:
+        prof.disable()
+    t_parse = time.perf_counter() - t0
+
+    print(f"bytes.splitlines: {mb / t_split:9.1f} MB/s  ({n_lines} lines, {t_split:.3f} s)")
+    print(f"console parse:    {mb / t_parse:9.1f} MB/s  ({blocks} blocks, {records} records, {warnings} warnings, "
+          f"{t_parse:.3f} s)")  # fmt: skip
+    print(f"ratio: parse takes {t_parse / t_split:.1f}x the time of bytes.splitlines on the same data")
+    print(f"peak RSS of this process (whole session held in memory): {_peak_rss_mb():.0f} MB")
+    del data, chunks, pieces
+    for factor in (1, 2):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(args.mb * factor)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        print(f"streamed {float(out[0]):g} MB (generated on the fly, nothing kept): {float(out[0]) / float(out[1]):.1f} "
+              f"MB/s, peak RSS {out[5]} MB")  # fmt: skip
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
