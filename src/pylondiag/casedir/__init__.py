@@ -246,7 +246,14 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
             }
             if m.address is not None:
                 addr_positions.setdefault(m.address, []).append(m.position)
-    conflicts = [AddressConflict(address=a, positions=tuple(ps)) for a, ps in sorted(addr_positions.items()) if len(ps) > 1]
+    group_of = {m.position: (m.group or 0) for m in (case.stack if case else [])}
+    conflicts = []
+    for a, ps in sorted(addr_positions.items()):
+        per_group: dict[int, list[int]] = {}
+        for p in ps:
+            per_group.setdefault(group_of.get(p, 0), []).append(p)
+        conflicts += [AddressConflict(address=a, positions=tuple(g)) for g in per_group.values() if len(g) > 1]
+    cross_group = sorted(a for a, ps in addr_positions.items() if len({group_of.get(p, 0) for p in ps}) > 1)
     have_addresses = bool(addr_positions)
     plain_module = _plain_console_module(case)
 
@@ -349,6 +356,14 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
                     "each module's address (its row in `pwr`, counting along the link chain from the master)."
                 )
             )
+    if cross_group and (pwr or bat or stats):
+        gaps.append(
+            EvidenceGap(
+                text="In a multi-group (LV-HUB) system each group numbers its modules from 1, so console address "
+                f"{', '.join(map(str, cross_group))} exists in more than one group; readings at such an address were "
+                "not assigned to a position. Capture each group's console separately (one file per group master)."
+            )
+        )
     if case and case.stack and not have_addresses and (pwr or bat or stats) and len(case.stack) > 1:
         gaps.append(
             EvidenceGap(

@@ -89,6 +89,8 @@ def _state_findings(view: CaseView) -> list[Finding]:
     done_stack: set[Cause] = set()
     for (cause, pos), evs in sorted(groups.items(), key=lambda kv: (kv[0][0].value, kv[0][1] or 0)):
         fault = any(e.severity == Severity.FAULT for e in evs)
+        if cause == Cause.UNDER_TEMPERATURE and (Symptom.NOT_CHARGING in view.symptoms or _below_zero(view)):
+            fault = True  # charging is blocked: the cold is acting now (field_failures.md #5)
         stack_wide = cause in _STACK_WIDE and n_present >= 2 and len(by_cause[cause]) * 2 >= n_present
         if stack_wide:
             if cause in done_stack:
@@ -129,6 +131,12 @@ def _state_findings(view: CaseView) -> list[Finding]:
     return out
 
 
+def _below_zero(view: CaseView) -> bool:
+    snap = view.latest_pwr()
+    rows = snap.present_rows() if snap else []
+    return any(r.cell_temp_low_mc is not None and r.cell_temp_low_mc < CHARGE_BLOCK_TEMP_MC for r in rows)
+
+
 def _temp(row: PwrRow) -> int | None:
     vals = [v for v in (row.cell_temp_high_mc, row.temperature_mc) if v is not None]
     return max(vals) if vals else None
@@ -162,7 +170,8 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
             med = statistics.median(others)
             t = _temp(r) or 0
             pos = view.position_of(r.address)
-            if t - med >= HOT_SPOT_DELTA_MC and pos is not None and (Cause.OVER_TEMPERATURE, pos) not in already:
+            hot_spot = t - med >= HOT_SPOT_DELTA_MC and pos is not None
+            if hot_spot and ((Cause.OVER_TEMPERATURE, pos) not in already or t >= OVER_TEMP_MC):
                 currents = [abs(o.current_ma or 0) for o in rows]
                 out.append(
                     Finding(

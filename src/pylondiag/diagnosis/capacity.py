@@ -18,7 +18,7 @@ def _soh_ref(st: StatReading) -> list[EvidenceRef]:
     line = st.stat.lines.get("SOH")
     if line is None:
         return [cite.line(st.stat.provenance)]
-    return [cite.at(st.source, line, f"SOH {st.stat.soh_pct}")]
+    return [cite.at(st.source, line, "SOH")]  # the label: spacing around the value varies by firmware
 
 
 def _cycles(st: StatReading) -> str:

@@ -58,7 +58,8 @@ def _ref(st: StatReading, label: str) -> EvidenceRef:
     value = st.stat.counters.get(label)
     if line is None:
         return cite.line(st.stat.provenance)
-    return cite.at(st.source, line, f"{label} : {value}" if value is not None else label)
+    del value  # the label is quoted: spacing around the value varies by firmware
+    return cite.at(st.source, line, label)
 
 
 def _rising(view: CaseView) -> list[Finding]:
