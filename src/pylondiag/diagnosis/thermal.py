@@ -1,0 +1,474 @@
+"""Thermal correlation (method step 2): do the battery's trips cluster at temperature extremes?
+
+Facts used (``shared/domain``): the BMS blocks charging below 0 °C and derates near it
+(``hardware/field_failures.md`` #5, Victron 45182 [T]); a cold master module can sleep or shut down on
+a cold morning and the inverter then reports BMS comms loss (``inverters/codes_deye_sunsynk.md``, F58
+"cold-morning sleep/undervoltage shutdown of master module" [T]); hot afternoons and unventilated
+cabinets raise over-temperature alarms (same table, F51 [T]). Spec: ``thermal_intermittent`` = trips
+that cluster at temperature extremes, outcome ``environment`` when no module is at fault.
+
+The test: time is cut into hours (the exposure); an hour is "cold" when its temperature is in the
+coldest quarter of the hours with a temperature reading (or, with no temperature at all, when it is an
+early-morning hour 03:00-09:00 local), "hot" likewise at the other end (12:00-18:00). Fisher's exact
+test (one-sided, hypergeometric tail) asks whether hours with a trip are over-represented among the
+cold (hot) hours. Counting hours, not events, keeps one burst of repeated alarms from looking like a
+pattern. Minimum evidence: :data:`MIN_TRIPS` trips on :data:`MIN_TRIP_DAYS` different days over at
+least :data:`MIN_EXPOSURE_HOURS` hours, p below :data:`ALPHA` (Bonferroni-corrected for the tests
+run) and a rate ratio of at least :data:`MIN_RATE_RATIO`. Evenly spread trips or a handful of them
+do not fire.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from pylondiag.diagnosis import cite
+from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
+from pylondiag.model.stack import CaseView
+
+# ---------------------------------------------------------------- named thresholds
+MIN_TRIPS: Final = 5
+"""Trips (events) needed before a cluster is looked for: fewer cannot show a pattern."""
+MIN_TRIP_DAYS: Final = 3
+"""Distinct days with a trip: one bad morning is an incident, not a pattern."""
+MIN_EXPOSURE_HOURS: Final = 48
+"""Hours observed (with a temperature, for the temperature test) before a test is run."""
+ALPHA: Final = 0.01
+"""Family-wise significance level; divided by the number of tests run (Bonferroni)."""
+MIN_RATE_RATIO: Final = 2.0
+"""Trip-hour rate in the extreme hours must be at least this many times the rate in the other hours."""
+EXTREME_QUANTILE: Final = 0.25
+"""Coldest / hottest quarter of the observed hours."""
+COLD_HOURS: Final = frozenset(range(3, 9))
+"""Local hours 03:00-08:59: the coldest part of the day (tool parameter [U]; only without temperatures)."""
+HOT_HOURS: Final = frozenset(range(12, 18))
+"""Local hours 12:00-17:59: the hottest part of the day (tool parameter [U])."""
+KIND_SHARE_FOR_CAUSE: Final = 0.5
+"""When at least this share of the clustered trips are low-(high-)temperature alarms the cause is
+``under_temperature`` (``over_temperature``) rather than ``thermal_intermittent``."""
+TEMP_MATCH_S: Final = 3 * 3600
+"""s: a reading this close to an hour still gives that hour its temperature (carried forward)."""
+
+TRIP_KINDS: Final = frozenset(
+    {
+        EventKind.BMS_COMMS_LOST,
+        EventKind.CELL_OVER_VOLTAGE,
+        EventKind.CELL_UNDER_VOLTAGE,
+        EventKind.BATTERY_OVER_VOLTAGE,
+        EventKind.BATTERY_UNDER_VOLTAGE,
+        EventKind.OVER_TEMPERATURE,
+        EventKind.UNDER_TEMPERATURE,
+        EventKind.CHARGE_OVER_CURRENT,
+        EventKind.DISCHARGE_OVER_CURRENT,
+        EventKind.BMS_PROTECTION,
+        EventKind.BMS_FAULT,
+        EventKind.LOW_SOC_SHUTDOWN,
+    }
+)
+"""Event kinds that are a trip or alarm of the battery (not 'cleared', not 'other')."""
+
+Side = Literal["cold", "hot"]
+_SIDES: Final[tuple[Side, Side]] = ("cold", "hot")
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+# ---------------------------------------------------------------- statistics (pure)
+def fisher_greater(a: int, b: int, c: int, d: int) -> float:
+    """One-sided Fisher's exact test p-value for the 2x2 table ``[[a, b], [c, d]]``.
+
+    P(X >= a) where X is hypergeometric with the table's margins: the chance of at least ``a``
+    trip-hours among the extreme hours if trips fell on hours at random.
+    """
+    row1, col1, n = a + b, a + c, a + b + c + d
+    if n == 0 or row1 == 0 or col1 == 0:
+        return 1.0
+    lo, hi = max(0, col1 - (n - row1)), min(row1, col1)
+    if a <= lo:
+        return 1.0
+
+    def logp(k: int) -> float:
+        return _lchoose(row1, k) + _lchoose(n - row1, col1 - k) - _lchoose(n, col1)
+
+    terms = [logp(k) for k in range(a, hi + 1)]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def _lchoose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+@dataclass(frozen=True)
+class ClusterTest:
+    """One test: do trip-hours fall in the extreme hours more than chance allows?"""
+
+    side: Side
+    basis: Literal["temperature", "time_of_day"]
+    extreme_hours: int
+    other_hours: int
+    trip_hours_extreme: int
+    trip_hours_other: int
+    trips_extreme: int
+    trips_total: int
+    p_value: float
+    threshold_c: float | None = None
+    """Temperature bound of the extreme hours (<= for cold, >= for hot), when by temperature."""
+
+    @property
+    def rate_ratio(self) -> float:
+        rate_in = self.trip_hours_extreme / self.extreme_hours if self.extreme_hours else 0.0
+        rate_out = self.trip_hours_other / self.other_hours if self.other_hours else 0.0
+        if rate_out == 0.0:
+            return math.inf if rate_in > 0 else 0.0
+        return rate_in / rate_out
+
+    def significant(self, n_tests: int = 1) -> bool:
+        return self.p_value < ALPHA / max(1, n_tests) and self.rate_ratio >= MIN_RATE_RATIO
+
+    def describe(self) -> str:
+        total_hours = self.extreme_hours + self.other_hours
+        if self.basis == "temperature":
+            bound = "≤" if self.side == "cold" else "≥"
+            name = "coldest" if self.side == "cold" else "hottest"
+            where = f"the {name} quarter of hours ({bound} {self.threshold_c:.1f} °C)"
+        else:
+            span = "03:00-09:00" if self.side == "cold" else "12:00-18:00"
+            where = f"the {'early-morning' if self.side == 'cold' else 'afternoon'} hours ({span} local)"
+        ratio = "∞" if math.isinf(self.rate_ratio) else f"{self.rate_ratio:.1f}"
+        return (
+            f"{self.trips_extreme} of {self.trips_total} trips fell in {where}, which are "
+            f"{self.extreme_hours} of the {total_hours} hours observed: {ratio}x the rate of the other hours "
+            f"(Fisher's exact test, one-sided, p = {self.p_value:.2g})"
+        )
+
+
+def hourly_counts(trip_s: IntArray, start_hour: int, n_hours: int) -> IntArray:
+    """Trips per hour; hour ``i`` is ``[start_hour + i, start_hour + i + 1)`` (hours since the epoch, UTC)."""
+    idx = trip_s // 3600 - start_hour
+    idx = idx[(idx >= 0) & (idx < n_hours)]
+    counts: IntArray = np.bincount(idx, minlength=n_hours).astype(np.int64)
+    return counts
+
+
+def hourly_temperature(temp_s: IntArray, temp_c: FloatArray, start_hour: int, n_hours: int) -> FloatArray:
+    """Mean temperature per hour; hours without a reading take the last reading within
+    :data:`TEMP_MATCH_S` (else NaN)."""
+    out = np.full(n_hours, np.nan)
+    if temp_s.size == 0:
+        return out
+    order = np.argsort(temp_s, kind="stable")
+    ts, tc = temp_s[order], temp_c[order]
+    ok = np.isfinite(tc)
+    ts, tc = ts[ok], tc[ok]
+    idx = ts // 3600 - start_hour
+    inside = (idx >= 0) & (idx < n_hours)
+    sums = np.bincount(idx[inside], weights=tc[inside], minlength=n_hours)
+    cnt = np.bincount(idx[inside], minlength=n_hours)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(cnt > 0, sums / np.maximum(cnt, 1), np.nan)
+    missing = np.isnan(out)
+    if missing.any() and ts.size:
+        centres = (np.arange(n_hours, dtype=np.int64) + start_hour) * 3600 + 1800
+        j = np.searchsorted(ts, centres, side="right") - 1
+        valid = missing & (j >= 0)
+        jj = np.clip(j, 0, ts.size - 1)
+        near = valid & (centres - ts[jj] <= TEMP_MATCH_S)
+        out = np.where(near, tc[jj], out)
+    return out
+
+
+def temperature_test(
+    trips: IntArray, hours_temp: FloatArray, side: Side, trips_per_hour: IntArray
+) -> ClusterTest | None:
+    """Fisher's test of trip-hours among the coldest / hottest quarter of hours that have a temperature."""
+    known = ~np.isnan(hours_temp)
+    if int(known.sum()) < MIN_EXPOSURE_HOURS:
+        return None
+    temps = hours_temp[known]
+    tph = trips_per_hour[known]
+    if side == "cold":
+        bound = float(np.quantile(temps, EXTREME_QUANTILE))
+        extreme = temps <= bound
+    else:
+        bound = float(np.quantile(temps, 1.0 - EXTREME_QUANTILE))
+        extreme = temps >= bound
+    if extreme.all() or not extreme.any():
+        return None
+    return _table(side, "temperature", extreme, tph, int(trips.size), bound)
+
+
+def time_of_day_test(
+    local_hour: IntArray, trips_per_hour: IntArray, side: Side, n_trips: int
+) -> ClusterTest | None:
+    """Fisher's test of trip-hours among early-morning (cold) or afternoon (hot) local hours."""
+    if local_hour.size < MIN_EXPOSURE_HOURS:
+        return None
+    window = COLD_HOURS if side == "cold" else HOT_HOURS
+    extreme = np.isin(local_hour, np.array(sorted(window)))
+    return _table(side, "time_of_day", extreme, trips_per_hour, n_trips, None)
+
+
+def _table(
+    side: Side,
+    basis: Literal["temperature", "time_of_day"],
+    extreme: npt.NDArray[np.bool_],
+    tph: IntArray,
+    n_trips: int,
+    bound: float | None,
+) -> ClusterTest:
+    has = tph > 0
+    a = int((extreme & has).sum())
+    b = int((extreme & ~has).sum())
+    c = int((~extreme & has).sum())
+    d = int((~extreme & ~has).sum())
+    return ClusterTest(
+        side=side,
+        basis=basis,
+        extreme_hours=a + b,
+        other_hours=c + d,
+        trip_hours_extreme=a,
+        trip_hours_other=c,
+        trips_extreme=int(tph[extreme].sum()),
+        trips_total=n_trips,
+        p_value=fisher_greater(a, b, c, d),
+        threshold_c=bound,
+    )
+
+
+def local_hours(start_hour: int, n_hours: int, zone: ZoneInfo) -> IntArray:
+    """Local clock hour (0-23) of each UTC hour ``start_hour + i``."""
+    out = np.empty(n_hours, dtype=np.int64)
+    base = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=start_hour)
+    for i in range(n_hours):
+        out[i] = (base + timedelta(hours=i)).astimezone(zone).hour
+    return out
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """The result of :func:`correlate`: the tests run and the most convincing one."""
+
+    tests: tuple[ClusterTest, ...]
+    n_trips: int
+    trip_days: int
+    hours: int
+
+    @property
+    def enough(self) -> bool:
+        return (
+            self.n_trips >= MIN_TRIPS and self.trip_days >= MIN_TRIP_DAYS and self.hours >= MIN_EXPOSURE_HOURS
+        )
+
+    def best(self) -> ClusterTest | None:
+        """The significant test with the smallest p-value, or None (also when the evidence is too thin)."""
+        if not self.enough:
+            return None
+        hits = [t for t in self.tests if t.significant(len(self.tests))]
+        return min(hits, key=lambda t: t.p_value) if hits else None
+
+
+def correlate(
+    trip_s: IntArray,
+    temp_s: IntArray,
+    temp_c: FloatArray,
+    zone: ZoneInfo,
+    *,
+    span: tuple[int, int] | None = None,
+    trip_local_day: IntArray | None = None,
+) -> Correlation:
+    """Run the cold and hot tests on trips (UTC seconds) against temperatures (UTC seconds, °C).
+
+    With at least :data:`MIN_EXPOSURE_HOURS` hours that have a temperature, temperature decides which
+    hours are extreme; otherwise the local time of day does. ``span`` (UTC seconds) is the observed
+    period, by default from the first to the last trip or reading.
+    """
+    trip_s = np.asarray(trip_s, dtype=np.int64)
+    if span is None:
+        firsts = [int(x.min()) for x in (trip_s, temp_s) if x.size]
+        lasts = [int(x.max()) for x in (trip_s, temp_s) if x.size]
+        if not firsts:
+            return Correlation((), 0, 0, 0)
+        span = (min(firsts), max(lasts))
+    start_hour, end_hour = span[0] // 3600, span[1] // 3600
+    n_hours = int(end_hour - start_hour + 1)
+    days = trip_local_day if trip_local_day is not None else trip_s // 86400
+    n_days = int(np.unique(days).size) if days.size else 0
+    tph = hourly_counts(trip_s, int(start_hour), n_hours)
+    tests: list[ClusterTest] = []
+    temps = hourly_temperature(
+        np.asarray(temp_s, dtype=np.int64), np.asarray(temp_c, dtype=np.float64), int(start_hour), n_hours
+    )
+    if int((~np.isnan(temps)).sum()) >= MIN_EXPOSURE_HOURS:
+        for side in _SIDES:
+            t = temperature_test(trip_s, temps, side, tph)
+            if t is not None:
+                tests.append(t)
+    else:
+        lh = local_hours(int(start_hour), n_hours, zone)
+        for side in _SIDES:
+            t = time_of_day_test(lh, tph, side, int(trip_s.size))
+            if t is not None:
+                tests.append(t)
+    return Correlation(tuple(tests), int(trip_s.size), n_days, n_hours)
+
+
+# ---------------------------------------------------------------- the rule family
+def _trips(view: CaseView) -> list[BatteryEvent]:
+    return [
+        e
+        for e in view.events
+        if e.time is not None and e.kind in TRIP_KINDS and e.severity is not Severity.INFO
+    ]
+
+
+def _epoch(t: datetime, zone: ZoneInfo) -> int:
+    return int((t if t.tzinfo is not None else t.replace(tzinfo=zone)).timestamp())
+
+
+def findings(view: CaseView) -> list[Finding]:
+    """Trips clustered at cold or hot extremes → ``under_temperature`` / ``over_temperature`` /
+    ``thermal_intermittent`` (stack-level: outcome ``environment``); otherwise low/high-temperature
+    alarms from the inverter log as warnings."""
+    zone = ZoneInfo(view.timezone)
+    trips = _trips(view)
+    if not trips:
+        return []
+    trip_s = np.array([_epoch(e.time, zone) for e in trips if e.time], dtype=np.int64)
+    readings: list[tuple[int, float, EvidenceRef | None]] = [
+        (_epoch(t.time, zone), t.celsius, cite.line(t.provenance)) for t in view.temperatures
+    ]
+    readings += [
+        (_epoch(e.time, zone), e.temperature_c, cite.line(e.provenance))
+        for e in view.events
+        if e.time is not None and e.temperature_c is not None
+    ]
+    temp_s = np.array([r[0] for r in readings], dtype=np.int64)
+    temp_c = np.array([r[1] for r in readings], dtype=np.float64)
+    local_days = np.array([e.time.astimezone(zone).toordinal() for e in trips if e.time], dtype=np.int64)
+    times = [_epoch(e.time, zone) for e in view.events if e.time is not None] + [int(x) for x in temp_s]
+    span = (min(times), max(times))
+    result = correlate(trip_s, temp_s, temp_c, zone, span=span, trip_local_day=local_days)
+    best = result.best()
+    if best is not None:
+        return [_cluster_finding(view, best, trips, trip_s, readings, zone)]
+    return _direct_alarms(view, trips, result)
+
+
+def _in_extreme(
+    best: ClusterTest,
+    trips: Sequence[BatteryEvent],
+    trip_s: IntArray,
+    readings: list[tuple[int, float, EvidenceRef | None]],
+    zone: ZoneInfo,
+) -> list[BatteryEvent]:
+    if best.basis == "time_of_day":
+        window = COLD_HOURS if best.side == "cold" else HOT_HOURS
+        return [e for e in trips if e.time is not None and e.time.astimezone(zone).hour in window]
+    assert best.threshold_c is not None
+    if not readings:
+        return []
+    rs = np.array([r[0] for r in readings], dtype=np.int64)
+    rc = np.array([r[1] for r in readings], dtype=np.float64)
+    order = np.argsort(rs)
+    rs, rc = rs[order], rc[order]
+    out = []
+    for e, s in zip(trips, trip_s, strict=True):
+        j = int(np.searchsorted(rs, s, side="right")) - 1
+        if j < 0 or s - rs[j] > TEMP_MATCH_S:
+            continue
+        t = rc[j]
+        if (best.side == "cold" and t <= best.threshold_c) or (best.side == "hot" and t >= best.threshold_c):
+            out.append(e)
+    return out
+
+
+def _cluster_finding(
+    view: CaseView,
+    best: ClusterTest,
+    trips: list[BatteryEvent],
+    trip_s: IntArray,
+    readings: list[tuple[int, float, EvidenceRef | None]],
+    zone: ZoneInfo,
+) -> Finding:
+    clustered = _in_extreme(best, trips, trip_s, readings, zone) or trips
+    temp_kind = EventKind.UNDER_TEMPERATURE if best.side == "cold" else EventKind.OVER_TEMPERATURE
+    share = sum(1 for e in clustered if e.kind is temp_kind) / len(clustered)
+    if share >= KIND_SHARE_FOR_CAUSE:
+        code = Cause.UNDER_TEMPERATURE if best.side == "cold" else Cause.OVER_TEMPERATURE
+    else:
+        code = Cause.THERMAL_INTERMITTENT
+    where = "cold" if best.side == "cold" else "hot"
+    advice = (
+        "Keep the stack above about 5 °C: move it indoors or out of the garage's coldest corner, insulate "
+        "the cabinet, or add a thermostatic heater; Pylontech modules stop charging below 0 °C."
+        if best.side == "cold"
+        else "Keep the stack below about 35 °C: ventilate the cabinet, keep it out of direct sun and away "
+        "from the inverter's exhaust."
+    )
+    unverified = sorted({e.code for e in clustered if not e.code_verified and e.code})
+    caveat = (
+        f" Some codes rest on unverified code-table entries ({', '.join(unverified)})." if unverified else ""
+    )
+    evidence = [cite.line(e.provenance) for e in clustered[:4]]
+    if best.basis == "temperature":
+        cold_refs = sorted(((r[1], r[2]) for r in readings if r[2] is not None), key=lambda x: x[0])
+        pick = cold_refs[0] if best.side == "cold" else cold_refs[-1]
+        if pick[1] is not None:
+            evidence.append(pick[1])
+    modules = {e.module_address for e in clustered}
+    module = view.position_of(next(iter(modules))) if len(modules) == 1 and None not in modules else None
+    return Finding(
+        code=code,
+        severity=FindingSeverity.FAULT,
+        module=module,
+        confidence=0.9 if best.p_value < 1e-4 else 0.75,
+        message=(
+            f"The battery's trips cluster when it is {where}: {best.describe()}. "
+            f"This is the surroundings, not a failing module.{caveat} {advice}"
+        ),
+        evidence=evidence,
+    )
+
+
+def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlation) -> list[Finding]:
+    """Low/high-temperature alarms in an inverter log that do not (yet) show a significant pattern."""
+    out: list[Finding] = []
+    for kind, code, word in (
+        (EventKind.UNDER_TEMPERATURE, Cause.UNDER_TEMPERATURE, "low-temperature"),
+        (EventKind.OVER_TEMPERATURE, Cause.OVER_TEMPERATURE, "high-temperature"),
+    ):
+        hits = [e for e in trips if e.kind is kind and e.origin == "inverter"]
+        if not hits:
+            continue
+        why = f"{len(hits)} {word} alarm(s) in the inverter log" + (
+            f" — too few to test for a pattern (needs {MIN_TRIPS} trips on {MIN_TRIP_DAYS} days)"
+            if not result.enough
+            else " — they do not cluster significantly at temperature extremes"
+        )
+        unverified = (
+            " (the code rests on an unverified code-table entry)"
+            if any(not e.code_verified for e in hits)
+            else ""
+        )
+        out.append(
+            Finding(
+                code=code,
+                severity=FindingSeverity.WARNING,
+                module=None,
+                confidence=0.5,
+                message=f"{why}{unverified}. Re-check after the next cold/hot spell, with the battery "
+                "temperature logged.",
+                evidence=[cite.line(e.provenance) for e in hits[:3]],
+            )
+        )
+    return out
