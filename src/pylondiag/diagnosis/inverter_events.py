@@ -1,0 +1,443 @@
+"""Inverter event logs (method step 2): comms failures after a change; trips against the inverter's limits.
+
+Rules and their facts (``shared/domain/inverters/``):
+
+* **Comms after a change** (``settings.md``: "comms fault (F58 / W31 / Battery COM Fail / BMS Lost /
+  W000 / ID157 / #67) that starts right after an inverter replacement, factory reset or firmware
+  update ⇒ check these settings first (battery type reverted to lead-acid/voltage mode, protocol
+  index shifted, CAN vs RS485 port swapped)"). BMS-comms events that *begin* after
+  ``inverter_replaced`` / ``inverter_firmware_update`` (``case.yaml`` history or ``inverter.*_on``),
+  or after a change the log itself records (mode change, firmware/version mismatch), plus a battery
+  type / protocol setting that does not match :data:`PYLONTECH_SETTINGS` → ``inverter_comms_config``
+  with the exact setting for that brand. Codes that by themselves mean "wrong battery selected" (Solis
+  BatName-FAIL, Fox BMS type/manufacturer mismatch, Solis lead-acid temperature codes) are the same
+  finding without a change date.
+* **Over-voltage / over-current against the inverter's limits**: over-voltage events with a charge
+  voltage above :data:`~pylondiag.diagnosis.thresholds.MAX_CHARGE_VOLTAGE_V` → ``inverter_charge_limits``;
+  charge over-current with a charge-current limit above what the modules take
+  (:data:`~pylondiag.diagnosis.thresholds.RECOMMENDED_CURRENT_A` x modules) → ``inverter_charge_limits``;
+  discharge over-current with a discharge limit above it → ``over_current``. Without the setting the
+  events are a warning naming the setting to check.
+
+A finding that rests on a code the code table marks unverified says so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from pylondiag.diagnosis import cite
+from pylondiag.diagnosis.thresholds import (
+    MAX_CHARGE_VOLTAGE_V,
+    RECOMMENDED_CHARGE_VOLTAGE_V,
+    RECOMMENDED_CURRENT_A,
+)
+from pylondiag.evidence.inverter_log.codes import canonical_brand, normalize_code
+from pylondiag.model.case import HistoryEvent
+from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
+from pylondiag.model.stack import CaseView
+
+FAULT, WARNING = FindingSeverity.FAULT, FindingSeverity.WARNING
+
+
+@dataclass(frozen=True)
+class PylontechSetting:
+    """What a brand must be set to for a Pylontech US stack (``inverters/settings.md``)."""
+
+    instruction: str
+    """The exact setting to choose, in the inverter's own words."""
+    protocol_ok: tuple[str, ...]
+    """Lower-case words/values of ``inverter.battery_protocol`` that are right (any one matches)."""
+    type_ok: tuple[str, ...] = ("lith", "li-ion", "li ion", "lifepo", "lfp", "bms", "pylon", "li")
+    """Lower-case words of ``inverter.battery_type`` that mean the lithium / BMS mode."""
+    confidence: str = "MEDIUM"
+    """settings.md's confidence in the setting."""
+
+
+PYLONTECH_SETTINGS: Final[dict[str, PylontechSetting]] = {
+    "sunsynk": PylontechSetting(
+        "Battery Setting → Batt Mode 'Lithium' (use BMS), Lithium Mode 00 = PYLON CAN (12 = PYLON RS485 if "
+        "cabled to RS485); BMS cable into the inverter's BMS port, 500 kbit/s",
+        ("0", "00", "12", "pylon", "pylon can", "pylon rs485", "pylontech"),
+        confidence="HIGH",
+    ),
+    "victron": PylontechSetting(
+        "GX: Settings → Services → VE.Can / BMS-Can port profile 'CAN-bus BMS LV (500 kbit/s)', DVCC on, "
+        "battery monitor = the Pylontech battery; Pylontech type-B CAN cable and terminators",
+        ("can-bus bms", "canbus bms", "bms-can", "bms can", "500"),
+        type_ok=("can", "bms", "pylon", "lith", "li"),
+        confidence="HIGH",
+    ),
+    "goodwe": PylontechSetting(
+        "SolarGo / PV Master: battery type Lithium, battery model 'Pylon' (the US2000/US3000/US5000 entry)",
+        ("pylon",),
+    ),
+    "solax": PylontechSetting(
+        "Installer menu: battery type Lithium, battery brand 'Pylontech' (LV models), BMS cable on the CAN "
+        "BMS port",
+        ("pylon",),
+    ),
+    "solis": PylontechSetting(
+        "Storage mode → battery select: battery model 'Pylon LV' (a mismatch shows as BatName-FAIL)",
+        ("pylon",),
+    ),
+    "sofar": PylontechSetting(
+        "Battery protocol 'PYLON' (HYD: BatConfig protocol 1 = Pie Energy/PYLON; ME3000SP: Battery type "
+        "PYLON)",
+        ("pylon", "1", "pie"),
+    ),
+    "growatt": PylontechSetting(
+        "SPH/SPA: battery type Lithium with the lithium (CAN) protocol; SPF: program 05 = 'L52'/'LI' "
+        "(Pylontech), program 36 protocol as Growatt's Pylontech note says",
+        ("li", "l52", "lithium", "pylon", "can"),
+        type_ok=("li", "l52", "lith", "bms"),
+        confidence="LOW-MEDIUM",
+    ),
+    "foxess": PylontechSetting(
+        "Battery brand set to Pylontech (Fox defaults to its own HV batteries; a wrong brand shows as BMS "
+        "Type/Manufacturer Mismatch)",
+        ("pylon",),
+        confidence="LOW",
+    ),
+    "luxpower": PylontechSetting(
+        "Battery type 'Lithium', battery brand 'Pylontech', communication type CAN (BAT RJ45 port)",
+        ("pylon", "can"),
+    ),
+    "sma": PylontechSetting(
+        "Battery type 'Li-Ion_Ext-BMS', CAN BMS at 500 kbit/s on the Sunny Island's BMS port",
+        ("li-ion_ext-bms", "ext-bms", "extbms", "ext bms"),
+        type_ok=("li-ion", "ext-bms", "ext bms", "lith"),
+        confidence="LOW",
+    ),
+}
+"""Per brand (canonical code-table name): the Pylontech setting. GivEnergy: no public source → none."""
+
+WRONG_TYPE_WORDS: Final = ("lead", "agm", "gel", "flooded", "acid", "voltage", "no battery", "user")
+"""A battery-type setting with one of these words is not the lithium/BMS mode (settings.md: 'reverted
+to lead-acid/voltage mode')."""
+
+CONFIG_CODES: Final[dict[str, frozenset[str]]] = {
+    "solis": frozenset({"8214", "8224", "8225"}),
+    "foxess": frozenset({normalize_code("FC8.b0"), normalize_code("FC8.b2")}),
+}
+"""Codes that by themselves mean the wrong battery brand/type is selected (codes_solis.md 8214
+BatName-FAIL and 8224/8225 lead-acid-only codes; codes_foxess.md FC8.b0/b2 type/manufacturer mismatch)."""
+
+CHANGE_TEXT: Final = re.compile(
+    r"mode[_ ]?change|firmware|version (mismatch|inconsisten)|software version", re.I
+)
+"""Log entries that record a configuration or firmware change (Deye F13 Working_Mode_Change, Lux W008,
+Growatt 405/106, Sofar ID183-185)."""
+
+MIN_COMMS_EVENTS: Final = 1
+"""BMS-comms events after the change needed (one is enough when the settings are wrong)."""
+MIN_LIMIT_EVENTS: Final = 1
+"""Over-voltage / over-current events needed before the inverter's limits are questioned."""
+
+_OV: Final = frozenset({EventKind.BATTERY_OVER_VOLTAGE, EventKind.CELL_OVER_VOLTAGE})
+
+
+def findings(view: CaseView) -> list[Finding]:
+    events = [e for e in view.events if e.origin == "inverter" and e.time is not None]
+    if not events:
+        return []
+    return _comms_after_change(view, events) + _limits(view, events)
+
+
+# ---------------------------------------------------------------- comms after a change
+def _brand(view: CaseView, events: list[BatteryEvent]) -> str | None:
+    inv = view.inverter
+    if inv is not None and inv.brand is not None:
+        name = canonical_brand(inv.brand.value)
+        if name:
+            return name
+    brands = {e.brand for e in events if e.brand}
+    return brands.pop() if len(brands) == 1 else None
+
+
+def setting_mismatch(brand: str | None, battery_type: str | None, protocol: str | None) -> list[str]:
+    """Which given settings are wrong for a Pylontech stack (``battery_type`` / ``battery_protocol``)."""
+    wrong: list[str] = []
+    bt = (battery_type or "").strip().lower()
+    spec = PYLONTECH_SETTINGS.get(brand or "")
+    if bt and (
+        any(w in bt for w in WRONG_TYPE_WORDS)
+        or (spec is not None and not any(w in bt for w in spec.type_ok))
+    ):
+        wrong.append("battery_type")
+    proto = (protocol or "").strip().lower()
+    if (
+        proto
+        and spec is not None
+        and not any(proto == ok or (not ok.isdigit() and ok in proto) for ok in spec.protocol_ok)
+    ):
+        wrong.append("battery_protocol")
+    return wrong
+
+
+def _change(
+    view: CaseView, events: list[BatteryEvent], zone: ZoneInfo
+) -> tuple[datetime, EvidenceRef, str] | None:
+    """The latest inverter change: (start of that day or time, citation, words)."""
+    found: list[tuple[datetime, EvidenceRef, str]] = []
+    for i, h in enumerate(view.history):
+        if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE):
+            found.append(
+                (_day_start(h.date, zone), cite.key(f"history[{i}]"), h.event.value.replace("_", " "))
+            )
+    inv = view.inverter
+    if inv is not None and inv.replaced_on:
+        found.append(
+            (_day_start(inv.replaced_on, zone), cite.key("inverter.replaced_on"), "inverter replacement")
+        )
+    if inv is not None and inv.firmware_updated_on:
+        found.append(
+            (
+                _day_start(inv.firmware_updated_on, zone),
+                cite.key("inverter.firmware_updated_on"),
+                "firmware update",
+            )
+        )
+    for e in events:
+        if e.time is not None and (CHANGE_TEXT.search(e.text) or CHANGE_TEXT.search(e.code or "")):
+            found.append(
+                (e.time, cite.line(e.provenance), f"'{(e.code + ' ') if e.code else ''}{e.text}' in the log")
+            )
+    return max(found, key=lambda x: x[0]) if found else None
+
+
+def _day_start(d: date, zone: ZoneInfo) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=zone)
+
+
+def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
+    zone = ZoneInfo(view.timezone)
+    brand = _brand(view, events)
+    spec = PYLONTECH_SETTINGS.get(brand or "")
+    comms = [e for e in events if e.kind is EventKind.BMS_COMMS_LOST and e.severity is not Severity.INFO]
+    config_codes = CONFIG_CODES.get(brand or "", frozenset())
+    config_hits = [e for e in events if e.code and normalize_code(e.code) in config_codes]
+    inv = view.inverter
+    wrong = setting_mismatch(brand, inv.battery_type if inv else None, inv.battery_protocol if inv else None)
+    setting_refs = [cite.key(f"inverter.{k}") for k in wrong]
+    how = _instruction(brand, spec)
+    out: list[Finding] = []
+
+    change = _change(view, events, zone)
+    after = [e for e in comms if change is None or (e.time is not None and e.time >= change[0])]
+    before = [e for e in comms if change is not None and e.time is not None and e.time < change[0]]
+    began_after = change is not None and len(after) >= MIN_COMMS_EVENTS and not before
+    unverified = _unverified(after or comms)
+
+    if config_hits:
+        first = config_hits[0]
+        out.append(
+            Finding(
+                code=Cause.INVERTER_COMMS_CONFIG,
+                severity=FAULT,
+                module=None,
+                confidence=0.85,
+                message=(
+                    f"The inverter reports '{first.code} {first.text}'"
+                    f"{f' ({len(config_hits)} times)' if len(config_hits) > 1 else ''}: the battery "
+                    "brand/type "
+                    f"selected does not match the Pylontech BMS. Fix: {how}."
+                ),
+                evidence=[cite.line(e.provenance) for e in config_hits[:3]] + setting_refs,
+            )
+        )
+        return out
+    if began_after and change is not None:
+        if wrong:
+            detail = ", ".join(_describe_setting(k, inv) for k in wrong)
+            msg = (
+                f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
+                f"{_when(after[0])}, none before) and the inverter's {detail} is not the Pylontech setting. "
+                f"Fix: {how}.{unverified}"
+            )
+            sev, conf = FAULT, 0.9
+        elif inv is not None and (inv.battery_type or inv.battery_protocol):
+            msg = (
+                f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
+                f"{_when(after[0])}, none before) although the battery settings given look right. After a "
+                "swap "
+                "or update check the cable is in the BMS (CAN) port, not RS485, that DIP switch 1 (baud) "
+                "matches, "
+                f"and that the settings really read: {how}.{unverified}"
+            )
+            sev, conf = WARNING, 0.5
+        else:
+            msg = (
+                f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
+                f"{_when(after[0])}, none before): an update or a new inverter typically resets the battery "
+                "type "
+                f"to lead-acid or shifts the protocol index. Check and set: {how}.{unverified}"
+            )
+            sev, conf = FAULT, 0.65
+        out.append(
+            Finding(
+                code=Cause.INVERTER_COMMS_CONFIG,
+                severity=sev,
+                module=None,
+                confidence=conf,
+                message=msg,
+                evidence=[cite.line(e.provenance) for e in after[:3]] + [change[1], *setting_refs],
+            )
+        )
+    elif wrong and comms:
+        detail = ", ".join(_describe_setting(k, inv) for k in wrong)
+        out.append(
+            Finding(
+                code=Cause.INVERTER_COMMS_CONFIG,
+                severity=FAULT,
+                module=None,
+                confidence=0.8,
+                message=(
+                    f"{len(comms)} BMS communication failure(s) in the inverter log and the inverter's "
+                    f"{detail} is "
+                    f"not the Pylontech setting. Fix: {how}.{_unverified(comms)}"
+                ),
+                evidence=[cite.line(e.provenance) for e in comms[:3]] + setting_refs,
+            )
+        )
+    return out
+
+
+def _instruction(brand: str | None, spec: PylontechSetting | None) -> str:
+    if spec is None:
+        return (
+            "set the battery type to lithium (BMS-controlled) and the BMS protocol / brand to Pylontech (no "
+            f"brand-specific setting is documented for {brand or 'this inverter'}; see its manual)"
+        )
+    return f"{spec.instruction} (settings.md, confidence {spec.confidence})"
+
+
+def _describe_setting(key: str, inv: object) -> str:
+    value = getattr(inv, key, None)
+    return f"{'battery type' if key == 'battery_type' else 'BMS protocol'} '{value}'"
+
+
+def _when(e: BatteryEvent) -> str:
+    return e.time.strftime("%Y-%m-%d %H:%M") if e.time else "?"
+
+
+def _unverified(events: list[BatteryEvent]) -> str:
+    codes = sorted({e.code for e in events if not e.code_verified and e.code})
+    return f" (Rests on code(s) {', '.join(codes)}, unverified in the code table.)" if codes else ""
+
+
+# ---------------------------------------------------------------- limits
+def _stack_current_a(view: CaseView) -> tuple[float | None, int]:
+    """Continuous current the stack takes/supplies (A), and the module count it is based on."""
+    mods = [m for m in view.modules if m.stack_index is not None] or view.modules
+    if not mods:
+        return None, 0
+    return sum(RECOMMENDED_CURRENT_A.get(m.model or "", RECOMMENDED_CURRENT_A["US2000C"]) for m in mods), len(
+        mods
+    )
+
+
+def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
+    inv = view.inverter
+    out: list[Finding] = []
+    ov = [e for e in events if e.kind in _OV and e.severity is not Severity.INFO]
+    if len(ov) >= MIN_LIMIT_EVENTS:
+        volts = inv.charge_voltage_v if inv else None
+        ev = [cite.line(e.provenance) for e in ov[:3]]
+        if volts is not None and volts > MAX_CHARGE_VOLTAGE_V:
+            out.append(
+                Finding(
+                    code=Cause.INVERTER_CHARGE_LIMITS,
+                    severity=FAULT,
+                    module=None,
+                    confidence=0.85,
+                    message=(
+                        f"{len(ov)} over-voltage event(s) in the inverter log while its charge voltage is "
+                        "set to "
+                        f"{volts:g} V, above the stack's {MAX_CHARGE_VOLTAGE_V:g} V. Fix: set the charge "
+                        f"(bulk/absorption and float) voltage to {RECOMMENDED_CHARGE_VOLTAGE_V:g} V or "
+                        "less, or let "
+                        f"the BMS set it over CAN.{_unverified(ov)}"
+                    ),
+                    evidence=[*ev, cite.key("inverter.charge_voltage_v")],
+                )
+            )
+        else:
+            known = (
+                f"the inverter's charge voltage {volts:g} V is within the stack's limit, so a single high "
+                "cell "
+                "(an imbalanced module) is the likely cause: read 'bat N' at the top of charge"
+                if volts is not None
+                else "the inverter's charge voltage is not known. Check it is at most "
+                f"{MAX_CHARGE_VOLTAGE_V:g} V (the BMS recommends {RECOMMENDED_CHARGE_VOLTAGE_V:g} V); "
+                "if it is, read 'bat N' at the top of charge for a high cell"
+            )
+            out.append(
+                Finding(
+                    code=Cause.CELL_OVER_VOLTAGE,
+                    severity=WARNING,
+                    module=None,
+                    confidence=0.5,
+                    message=(
+                        f"{len(ov)} over-voltage event(s) in the inverter log; {known}.{_unverified(ov)}"
+                    ),
+                    evidence=ev,
+                )
+            )
+    stack_a, n = _stack_current_a(view)
+    for kind, attr, code, word in (
+        (EventKind.CHARGE_OVER_CURRENT, "max_charge_current_a", Cause.INVERTER_CHARGE_LIMITS, "charge"),
+        (EventKind.DISCHARGE_OVER_CURRENT, "max_discharge_current_a", Cause.OVER_CURRENT, "discharge"),
+    ):
+        hits = [e for e in events if e.kind is kind and e.severity is not Severity.INFO]
+        if len(hits) < MIN_LIMIT_EVENTS:
+            continue
+        ev = [cite.line(e.provenance) for e in hits[:3]]
+        limit = getattr(inv, attr, None) if inv else None
+        if limit is not None and stack_a is not None and limit > stack_a:
+            out.append(
+                Finding(
+                    code=code,
+                    severity=FAULT,
+                    module=None,
+                    confidence=0.8,
+                    message=(
+                        f"{len(hits)} {word} over-current event(s) in the inverter log while its maximum "
+                        f"{word} "
+                        f"current is {limit:g} A, more than the {stack_a:g} A the {n} module(s) handle "
+                        f"continuously. Fix: set the maximum {word} current to {stack_a:g} A or less (or add "
+                        f"modules).{_unverified(hits)}"
+                    ),
+                    evidence=[*ev, cite.key(f"inverter.{attr}")],
+                )
+            )
+        else:
+            if limit is None:
+                target = (
+                    f"{stack_a:g} A"
+                    if stack_a is not None
+                    else "25 A per US2000C, 37 A per US3000C, 80 A per US5000"
+                )
+                why = f"the inverter's maximum {word} current is not known. Check it is at most {target}"
+            else:
+                why = f"the inverter's maximum {word} current ({limit:g} A) is within what the modules handle"
+            out.append(
+                Finding(
+                    code=Cause.OVER_CURRENT,
+                    severity=WARNING,
+                    module=None,
+                    confidence=0.5,
+                    message=(
+                        f"{len(hits)} {word} over-current event(s) in the inverter log; {why}. Large loads, "
+                        "or a "
+                        f"cold battery whose BMS lowers its limit, trip it.{_unverified(hits)}"
+                    ),
+                    evidence=ev,
+                )
+            )
+    return out
