@@ -19,7 +19,7 @@ import matplotlib
 import numpy as np
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
-from matplotlib.colors import TwoSlopeNorm
+from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -244,8 +244,9 @@ def _cell_heatmap(readings: Mapping[int, CellReading], culprits: set[int]) -> Ch
     with matplotlib.rc_context(_RC):
         fig = _figure(7.6, 0.9 + 0.3 * len(positions))
         ax = fig.subplots()
-        norm = TwoSlopeNorm(vcenter=0.0, vmin=-HEATMAP_CLIP_MV, vmax=HEATMAP_CLIP_MV)
-        img = _grid(ax, np.clip(dev, -HEATMAP_CLIP_MV, HEATMAP_CLIP_MV), cmap="RdBu_r", norm=norm)
+        # Discrete 10 mV steps: easier to read than a continuous scale, and a vector colour bar.
+        norm = BoundaryNorm(np.arange(-HEATMAP_CLIP_MV, HEATMAP_CLIP_MV + 1, 10), ncolors=256)
+        img = _grid(ax, np.clip(dev, -HEATMAP_CLIP_MV + 0.1, HEATMAP_CLIP_MV - 0.1), cmap="RdBu_r", norm=norm)
         for r, pos in enumerate(positions):
             reading = readings[pos]
             for c, v in enumerate(volts[r]):
@@ -281,6 +282,8 @@ def _cell_heatmap(readings: Mapping[int, CellReading], culprits: set[int]) -> Ch
         ax.spines[:].set_visible(False)
         ax.tick_params(length=0)
         bar = fig.colorbar(img, ax=ax, location="bottom", shrink=0.5, aspect=40, pad=0.02)
+        if bar.solids is not None:
+            bar.solids.set_rasterized(False)  # vector, like the rest: no embedded PNG
         bar.set_label("mV from the module's median cell", fontsize=7)
         bar.ax.tick_params(labelsize=6.5)
     caption = (
@@ -414,7 +417,7 @@ def _temp_reference(ax: Axes) -> None:
 
 
 def _date_axis(ax: Axes) -> None:
-    locator = mdates.AutoDateLocator(maxticks=8)  # type: ignore[no-untyped-call]
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.tick_params(axis="x", labelsize=7)

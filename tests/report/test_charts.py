@@ -1,0 +1,153 @@
+"""Charts: the right kind for the data, readable at 16 modules, clean inline SVG."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import report_samples as samples
+
+from pylondiag.model.console import Provenance
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
+from pylondiag.report import charts
+from pylondiag.report.data import CellReading, CounterSet, TempReading
+
+
+def reading(pos: int, volts: tuple[int, ...], bal: tuple[bool, ...] = ()) -> CellReading:
+    return CellReading(
+        position=pos,
+        voltages_mv=volts,
+        balancing=bal or (False,) * len(volts),
+        cell_ids=tuple(range(len(volts))),
+    )
+
+
+def assert_clean_svg(svg: str) -> None:
+    assert svg.startswith("<svg ") and svg.endswith("</svg>")
+    assert "<?xml" not in svg and "<!DOCTYPE" not in svg
+    assert "http" not in svg
+    assert 'class="chart"' in svg and 'viewBox="' in svg
+    assert "<image" not in svg, "heatmaps are vector cells, not embedded rasters"
+
+
+def test_few_modules_get_bars_with_spread_and_the_low_cell_marked() -> None:
+    readings = {p: reading(p, samples.healthy(p)) for p in (1, 2)}
+    readings[3] = reading(3, samples.REAL_IMBALANCE_MV, samples.REAL_BAL)
+    chart = charts.cell_voltage_chart(readings, models={3: "US3000C"}, culprits=[3])
+    assert chart is not None
+    assert chart.title == "Cell voltages per module"
+    assert_clean_svg(chart.svg)
+    assert "spread 124 mV" in chart.svg
+    assert "Position 3 · US3000C" in chart.svg
+    assert charts.LOW in chart.svg, "the lowest cell of the imbalanced module is coloured"
+    assert "balancing (BAL=Y)" in chart.svg
+
+
+def test_many_modules_switch_to_the_heatmap() -> None:
+    n = charts.MAX_BAR_MODULES + 1
+    readings = {p: reading(p, samples.healthy(p)) for p in range(1, n + 1)}
+    readings[5] = reading(5, samples.REAL_IMBALANCE_MV, samples.REAL_BAL)
+    chart = charts.cell_voltage_chart(readings, culprits=[5])
+    assert chart is not None
+    assert "heatmap" in chart.title
+    assert_clean_svg(chart.svg)
+    for v in samples.REAL_IMBALANCE_MV:
+        assert f">{v}<" in chart.svg, f"cell value {v} written in its heatmap cell"
+    assert "124 mV" in chart.svg  # the spread column
+    assert f"{n} modules" in chart.caption
+
+
+def test_exactly_the_bar_limit_still_draws_bars() -> None:
+    readings = {p: reading(p, samples.healthy(p)) for p in range(1, charts.MAX_BAR_MODULES + 1)}
+    chart = charts.cell_voltage_chart(readings)
+    assert chart is not None and chart.title == "Cell voltages per module"
+
+
+def test_nothing_to_draw_gives_none() -> None:
+    assert charts.cell_voltage_chart({}) is None
+    assert charts.cell_voltage_chart({1: reading(1, ())}) is None
+    assert charts.temperature_chart([]) is None
+    assert charts.event_timeline([]) is None
+    assert charts.counter_chart([]) is None
+    assert charts.counter_chart([CounterSet(1, {"Charge Times": 5, "Bat HV Times": 0})]) is None
+
+
+def test_protection_level_drawn_only_near_the_cells() -> None:
+    near = charts.cell_voltage_chart({1: reading(1, (3400,) * 14 + (3620,))}, models={1: "US5000"})
+    far = charts.cell_voltage_chart({1: reading(1, (3300,) * 15)}, models={1: "US5000"})
+    assert near is not None and far is not None
+    assert near.svg.count(charts.PROTECT) > far.svg.count(charts.PROTECT)
+
+
+def temp(pos: int, t: datetime | None, c: float) -> TempReading:
+    mc = int(c * 1000)
+    return TempReading(position=pos, time=t, bms_mc=mc, cell_low_mc=mc - 1000, cell_high_mc=mc + 1000)
+
+
+def test_temperatures_as_ranges_or_over_time() -> None:
+    one = charts.temperature_chart([temp(1, None, 20), temp(2, None, 24)])
+    assert one is not None and one.title == "Temperatures"
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    series = charts.temperature_chart(
+        [temp(1, start + timedelta(hours=h), 5 + h) for h in range(5)], culprits=[1]
+    )
+    assert series is not None and series.title == "Temperatures over time"
+    assert "pos 1" in series.svg
+
+
+def event(
+    i: int, t: datetime, kind: EventKind = EventKind.UNDER_TEMPERATURE, temp_c: float | None = None
+) -> BatteryEvent:
+    return BatteryEvent(
+        time=t,
+        origin="inverter",
+        kind=kind,
+        severity=Severity.FAULT,
+        temperature_c=temp_c,
+        provenance=Provenance(source="inverter/log.csv", line=i + 2),
+    )
+
+
+def test_timeline_rings_cited_events_and_overlays_temperature_only_when_asked() -> None:
+    start = datetime(2026, 1, 1, 6, tzinfo=UTC)
+    evs = [event(i, start + timedelta(days=i), temp_c=-2.0 + i) for i in range(10)]
+    cited = [("inverter/log.csv", 2), ("inverter/log.csv", 3)]
+    plain = charts.event_timeline(evs, cited=cited)
+    hot = charts.event_timeline(evs, cited=cited, overlay_temperature=True)
+    assert plain is not None and hot is not None
+    assert "2 events cited by the findings" in plain.caption
+    assert "Temperature" not in plain.caption and "°C" not in plain.svg
+    assert "Temperature (orange, right axis)" in hot.caption
+    assert "°C" in hot.svg
+
+
+def test_a_year_of_events_is_binned_and_stays_small() -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    evs = [event(i, start + timedelta(hours=i * 1.75), temp_c=5.0) for i in range(5000)]
+    chart = charts.event_timeline(evs, overlay_temperature=True)
+    assert chart is not None
+    assert "too many to draw one by one" in chart.caption
+    assert "per 4 days" in chart.caption  # 365 days / 120 bins
+    assert len(chart.svg) < 300_000
+    assert "daily min–max" in chart.svg
+
+
+def test_counters_skip_activity_counts_and_show_protections() -> None:
+    sets = [
+        CounterSet(1, {"Charge Times": 26076, "Bat HV Times": 25, "COC Times": 0, "CYCLE Times": 600}),
+        CounterSet(2, {"Charge Times": 100, "Bat HV Times": 0, "COC Times": 2}),
+    ]
+    chart = charts.counter_chart(sets, culprits=[1])
+    assert chart is not None
+    assert "Bat HV Times" in chart.svg and "COC Times" in chart.svg
+    assert "Charge Times" not in chart.svg and "CYCLE Times" not in chart.svg
+    assert ">25<" in chart.svg
+
+
+def test_chart_ids_do_not_collide_between_charts() -> None:
+    d, data = samples.big_stack()
+    from pylondiag.report.html import build_charts
+
+    built = build_charts(d, data, set(d.culprit_modules))
+    ids = [i for c in built for i in re.findall(r'\sid="([^"]+)"', str(c["svg"]))]
+    assert len(ids) == len(set(ids))
