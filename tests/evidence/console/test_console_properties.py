@@ -122,3 +122,94 @@ def test_junk_appended_or_interleaved(captures_dir: Path, name: str, data: st.Da
     assert cap is not None or not blocks
     appended = read_or_own_error(raw + junk)
     assert appended is not None and appended.records
+
+
+BAT_HEADER = "Battery Volt Curr Tempr Base State Volt. State Curr. State Temp. State SOC Coulomb BAL"
+PWR_HEADER = "Power Volt Curr Tempr Tlow Tlow.Id Base.St Coulomb Time B.V.St MosTempr M.T.St SysAlarm.St Frob"
+BAT_ROW = ["3", "3316", "-2964", "26400", "Dischg", "Normal", "Normal", "Normal", "96%", "44628", "mAH", "N"]
+BAT_ROW_NO_SOC = [
+    "3",
+    "3316",
+    "-2964",
+    "26400",
+    "Dischg",
+    "Normal",
+    "Normal",
+    "Normal",
+    "89%",
+    "44628",
+    "mAH",
+]
+PWR_ROW = [
+    "1",
+    "49726",
+    "-3037",
+    "29300",
+    "26000",
+    "12",
+    "Dischg",
+    "96%",
+    "2026-07-17",
+    "01:20:56",
+    "Normal",
+    "27100",
+    "Normal",
+    "Normal",
+    "7",
+    "mV",
+]
+TOKENS = st.sampled_from(
+    ["1", "3300", "-5", "-", "--", "96%", "9%", "%", "mAH", "mV", "Y", "N", "Normal", "2026-07-17",
+     "01:20:56", "x", "12a", "0x10", "+7"]
+)  # fmt: skip
+
+
+def mutated(template: list[str]) -> st.SearchStrategy[list[str]]:
+    """The template row with a few tokens replaced, dropped or inserted."""
+
+    def apply(edits: list[tuple[int, int, str]]) -> list[str]:
+        row = list(template)
+        for op, pos, tok in edits:
+            pos %= len(row) + 1
+            if op == 0 and pos < len(row):
+                row[pos] = tok
+            elif op == 1 and pos < len(row) and len(row) > 1:
+                del row[pos]
+            else:
+                row.insert(pos, tok)
+        return row
+
+    return st.lists(st.tuples(st.integers(0, 2), st.integers(0, 20), TOKENS), max_size=3).map(apply)
+
+
+@pytest.mark.parametrize(
+    ("header", "table", "has_soc", "template"),
+    [
+        (BAT_HEADER, "bat", True, BAT_ROW),
+        (BAT_HEADER.replace(" SOC ", " ").replace(" BAL", ""), "bat", False, BAT_ROW_NO_SOC),
+        (PWR_HEADER, "pwr", True, PWR_ROW),
+    ],
+)
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_compiled_row_layouts_agree_with_column_by_column(
+    header: str, table: str, has_soc: bool, template: list[str], data: st.DataObject
+) -> None:
+    import pylondiag.evidence.console.bat
+    import pylondiag.evidence.console.pwr  # noqa: F401  (registers the column maps)
+    from pylondiag.evidence.console._common import BadValue
+    from pylondiag.evidence.console._table import KNOWN, TableReader, header_tokens, plan, read_row
+
+    cols = plan(header_tokens(header), KNOWN[table])
+    rows = data.draw(st.lists(mutated(template) | st.lists(TOKENS, min_size=1, max_size=16), max_size=12))
+    reader = TableReader(cols, has_soc)
+    for tokens in [template, *rows, template, *rows]:  # the second pass takes the compiled layouts
+        try:
+            expected: object = read_row(tokens, cols, has_soc)
+        except BadValue:
+            expected = BadValue
+        try:
+            got: object = reader.read(tokens)
+        except BadValue:
+            got = BadValue
+        assert got == expected, tokens

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-from pylondiag.evidence.console._build import make_key_value, make_provenance
+from pylondiag.evidence.console._build import make_key_value, make_provenance_fast
 from pylondiag.model.console import CommandBlock, KeyValue, ParseWarning, Provenance
 
 ABSENT_TOKENS = frozenset({"-", "--", ""})
@@ -34,7 +34,7 @@ class Ctx:
         self.warnings.append(ParseWarning(source=self.source, line=line, message=message, raw=raw))
 
     def prov(self, line: int, raw: str, end_line: int | None = None) -> Provenance:
-        return make_provenance(source=self.source, line=line, end_line=end_line, raw=raw)
+        return make_provenance_fast(self.source, line, raw, end_line)
 
 
 def numbered(block: CommandBlock) -> Iterator[tuple[int, str]]:

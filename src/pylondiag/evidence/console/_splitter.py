@@ -43,6 +43,8 @@ _ERROR_PREFIXES: tuple[tuple[str, Status], ...] = (
 
 
 ERROR_PREFIXES = tuple(prefix for prefix, _status in _ERROR_PREFIXES)
+# First characters of every line the splitter must look at inside an answer.
+_SPECIAL_FIRST = frozenset("@$" + COMPLETED[0] + PAGING[0] + "".join(p[0] for p in ERROR_PREFIXES))
 
 
 def parse_logger_timestamp(text: str) -> tuple[datetime, str] | None:
@@ -126,10 +128,25 @@ class ConsoleReader:
     def feed(self, data: bytes) -> list[CommandBlock]:
         if self._closed:
             return []
-        for number, text in self._lines.feed(data):
-            self._line(number, text)
+        self._run(self._lines.feed(data))
         out, self._out = self._out, []
         return out
+
+    def _run(self, lines: list[tuple[int, str]]) -> None:
+        special = _SPECIAL_FIRST
+        for number, raw in lines:
+            blk = self._open
+            if blk is not None and not blk.completed:
+                s = raw.strip()
+                if not s:
+                    continue
+                if s[0] not in special and ">" not in s:
+                    # plain payload line (the common case): no marker, prompt or error word
+                    blk.lines.append(raw)
+                    blk.line_numbers.append(number)
+                    blk.last_line = number
+                    continue
+            self._line(number, raw)
 
     def close(self) -> list[CommandBlock]:
         """End of data: flush the last block (``incomplete`` if it never completed)."""
@@ -137,8 +154,7 @@ class ConsoleReader:
             return []
         self._closed = True
         done, tail = self._lines.close()
-        for number, text in done:
-            self._line(number, text)
+        self._run(done)
         if tail is not None:
             number, text = tail
             # An unterminated last line may be cut short: use it only to recognise a prompt.

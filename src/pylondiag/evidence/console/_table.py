@@ -152,14 +152,23 @@ def _dash(tok: str) -> None:
     return None
 
 
+_FLAGS: dict[str, bool | None] = {"Y": True, "N": False, **dict.fromkeys(ABSENT_TOKENS)}
+
+
 _NS: dict[str, Any] = {
     "_i": opt_int, "_n": _int_strict, "_s": _str, "_t": _time, "_f": _flag, "_p": _pct, "_d": _dash,
-    "U": UNITS, "_B": BadValue,
+    "U": UNITS, "_B": BadValue, "A": ABSENT_TOKENS, "F": _FLAGS,
 }  # fmt: skip
 
 
-def _compile(layout: Layout) -> Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]]:
-    """A row reader for rows shaped like the one ``layout`` was learnt from (same token count)."""
+def _compile(
+    layout: Layout, sample: list[str]
+) -> Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]]:
+    """A row reader for rows shaped like the one ``layout`` was learnt from (same token count).
+
+    Conversions are inlined; anything unexpected raises (ValueError, KeyError, BadValue) and the
+    caller reads that row column by column instead, so both paths give the same values.
+    """
     checks: list[str] = []
     items: list[str] = []
     extras: list[str] = []
@@ -169,23 +178,29 @@ def _compile(layout: Layout) -> Callable[[list[str]], tuple[dict[str, Any], dict
             # this row had no unit after the value; a later row with one must take the careful path
             checks.append(f"t[{s + 1}] in U")
         if how == "int":
-            items.append(f"{field!r}: _i(t[{s}])")
+            # int() refuses "-" (ValueError): such rows take the careful path, which gives None
+            if sample[s].endswith("%"):
+                items.append(f"{field!r}: int(t[{s}][:-1])")
+                checks.append(f"t[{s}][-1:] != '%'")
+            else:
+                items.append(f"{field!r}: int(t[{s}])")
+                checks.append(f"t[{s}][-1:] == '%'")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
         elif how == "str":
-            items.append(f"{field!r}: _s(t[{s}])")
+            items.append(f"{field!r}: None if t[{s}] in A else t[{s}]")
         elif how == "time":
             items.append(f"{field!r}: _t(t[{s}], t[{s + 1}])" if k == 2 else f"{field!r}: _d(t[{s}])")
         elif how == "flag":
-            items.append(f"{field!r}: _f(t[{s}])")
+            items.append(f"{field!r}: F[t[{s}]]")
         elif how == "soc_coulomb":
-            items.append(f"{field!r}: _n(t[{s}])")
+            items.append(f"{field!r}: int(t[{s}])")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
         elif how in ("soc_pct+coulomb", "soc_pct"):
             items.append(f"'soc_pct': _p(t[{s}])")
             if how == "soc_pct+coulomb":
-                items.append(f"{field!r}: _n(t[{s + 1}])")
+                items.append(f"{field!r}: int(t[{s + 1}])")
             if k == (3 if how == "soc_pct+coulomb" else 2):
                 checks.append(f"t[{s + k - 1}] not in U")
         else:
@@ -222,11 +237,11 @@ class TableReader:
             try:
                 values, extra = fast(tokens)
                 return values, extra, 0
-            except (BadValue, ValueError):
+            except (BadValue, ValueError, KeyError):
                 pass
         values, extra, left, layout = _read_general(tokens, self.cols, self.has_soc)
         if left == 0 and fast is None and len(self._fast) < 8:
-            self._fast[n] = _compile(layout)
+            self._fast[n] = _compile(layout, tokens)
         return values, extra, left
 
 

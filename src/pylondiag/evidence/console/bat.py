@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pylondiag.evidence.console._build import make_bat_cell
+from pylondiag.evidence.console._build import bat_cell_from
 from pylondiag.evidence.console._common import BadValue, Ctx, command_arg, numbered, opt_int
 from pylondiag.evidence.console._table import KNOWN, Kind, header_tokens, table_reader
 from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
@@ -61,7 +61,9 @@ class CellTableReader:
             self.ctx.warn(
                 number, raw, f"{self.what} row has {left} value(s) more than the header has columns"
             )
-        self.cells.append(make_bat_cell(extra=extra, provenance=self.ctx.prov(number, raw), **values))
+        values["extra"] = extra
+        values["provenance"] = self.ctx.prov(number, raw)
+        self.cells.append(bat_cell_from(values))
         return True
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pylondiag.evidence.console._build import make_pwr_row
+from pylondiag.evidence.console._build import make_pwr_row, pwr_row_from
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -108,7 +108,9 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
                 number, raw, f"pwr row has {left} value(s) more than the header has columns; kept the rest"
             )
         values["address"] = address
-        rows.append(make_pwr_row(extra=extra, provenance=ctx.prov(number, raw), **values))
+        values["extra"] = extra
+        values["provenance"] = ctx.prov(number, raw)
+        rows.append(pwr_row_from(values))
         last = number
     flush()
     return tables
