@@ -5,7 +5,7 @@ from __future__ import annotations
 from pylondiag.model.console import Provenance
 from pylondiag.model.diagnosis import EvidenceRef
 
-_MAX_QUOTE_TOKENS = 14
+_MAX_QUOTE_TOKENS = 40
 
 
 def line(prov: Provenance, quote: str | None = None) -> EvidenceRef:

@@ -32,7 +32,7 @@ from pylondiag.diagnosis.thresholds import (
     RECOMMENDED_CHARGE_VOLTAGE_V,
     RECOMMENDED_CURRENT_A,
 )
-from pylondiag.model.case import HistoryEvent, Role, Symptom
+from pylondiag.model.case import HistoryEvent, Inverter, Role, Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.stack import CaseView, ModuleView
 
@@ -82,6 +82,7 @@ def findings(view: CaseView) -> list[Finding]:
     out += _missing_from_pwr(view)
     out += _mixed_models(view)
     out += _inverter_rules(view)
+    out += _comms(view)
     return out
 
 
@@ -536,15 +537,12 @@ def _inverter_rules(view: CaseView) -> list[Finding]:
                     evidence=[cite.key("inverter.max_charge_current_a"), cite.key("stack")],
                 )
             )
-    out += _comms(view)
     return out
 
 
 def _comms(view: CaseView) -> list[Finding]:
     """Battery type / protocol after an inverter swap or firmware update (settings.md; field_failures #15)."""
-    inv = view.inverter
-    if inv is None:
-        return []
+    inv = view.inverter or Inverter()
     out: list[Finding] = []
     bt = (inv.battery_type or "").strip().lower()
     wrong_type = bool(bt) and (

@@ -1,0 +1,163 @@
+"""Step 3 rules: spread thresholds (positive / negative / boundary), the validity envelope, weak cell
+vs recoverable imbalance across captures and rebalancing cycles, sag under load, BAL flags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pylondiag.diagnosis.thresholds import CELL_SPREAD_FAULT_MV, CELL_SPREAD_WARN_MV
+from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome
+
+
+def _bat_case(make_case: Any, shapes: Any, mod: Any, *, case: dict[str, Any] | None = None, logged: str | None = None) -> Any:
+    s = shapes.Session(logged=logged).add(f"bat {mod.addr}", shapes.bat(mod))
+    return make_case(case, {"console/bat.txt": s.text()})
+
+
+def _cell_findings(d: Any) -> list[Any]:
+    return [f for f in d.findings if f.code in (Cause.CELL_IMBALANCE, Cause.WEAK_CELL)]
+
+
+@pytest.mark.parametrize(
+    ("spread", "severity"),
+    [
+        (10, None),
+        (CELL_SPREAD_WARN_MV, None),
+        (CELL_SPREAD_WARN_MV + 1, FindingSeverity.WARNING),
+        (CELL_SPREAD_FAULT_MV, FindingSeverity.WARNING),
+        (CELL_SPREAD_FAULT_MV + 1, FindingSeverity.FAULT),
+        (120, FindingSeverity.FAULT),
+    ],
+)
+def test_spread_thresholds_at_top_of_charge(make_case, shapes, diagnose_case, spread, severity):
+    mod = shapes.Mod(1, shapes.cells(3450, {7: -spread}, jitter=(0,)), soc=100)
+    d = diagnose_case(_bat_case(make_case, shapes, mod))
+    found = _cell_findings(d)
+    if severity is None:
+        assert found == []
+        assert d.outcome == Outcome.NO_FAULT
+    else:
+        assert [f.severity for f in found] == [severity]
+        assert found[0].module == 1
+        assert f"spread {spread} mV" in found[0].message
+        assert d.outcome == (Outcome.REBALANCE if severity == FindingSeverity.FAULT else Outcome.MONITOR)
+        # the low cell's own console line is cited
+        assert any(e.quote and e.quote.startswith("7 ") for e in found[0].evidence)
+
+
+def test_fault_spread_gives_rebalance_actions(make_case, shapes, diagnose_case):
+    mod = shapes.Mod(1, shapes.cells(3450, {9: -80}), soc=100)
+    d = diagnose_case(_bat_case(make_case, shapes, mod))
+    assert d.outcome == Outcome.REBALANCE and d.primary_cause == Cause.CELL_IMBALANCE and d.culprit_modules == [1]
+    text = " ".join(a.text for a in d.actions)
+    assert "100 %" in text and "6-8 hours" in text and "`bat 1`" in text and "`stat 1`" in text
+
+
+@pytest.mark.parametrize(
+    ("soc", "base", "current_ma", "temp_mc", "inside"),
+    [
+        (100, "Idle", 0, 25000, True),
+        (90, "Idle", 0, 25000, True),  # SOC boundary: inside
+        (55, "Dischg", -20000, 25000, False),  # mid-SOC under load: the plateau + IR sag
+        (55, "Idle", 0, 25000, False),  # mid-SOC at rest: still the plateau
+        (100, "Charge", 5000, 25000, True),  # 0.1 C of 50 Ah: inside
+        (100, "Charge", 5001, 25000, False),  # just over 0.1 C
+        (100, "Idle", 0, 10400, True),  # 10.0 °C after the 0.4 °C sensor offset of cells 5-14
+        (100, "Idle", 0, 10399, False),  # just below 10 °C
+    ],
+)
+def test_validity_envelope(make_case, shapes, diagnose_case, soc, base, current_ma, temp_mc, inside):
+    """The same 80 mV spread is a fault only inside the envelope; outside it is a monitor with low confidence."""
+    top = 3380 if soc >= 90 and soc < 100 else (3450 if soc == 100 else 3290)
+    mod = shapes.Mod(1, shapes.cells(top, {3: -80}, jitter=(0,)), soc=soc, base=base, curr=current_ma, temp=temp_mc)
+    d = diagnose_case(_bat_case(make_case, shapes, mod))
+    (f,) = _cell_findings(d)
+    if inside:
+        assert f.severity == FindingSeverity.FAULT and d.outcome == Outcome.REBALANCE
+    else:
+        assert f.severity == FindingSeverity.WARNING and f.confidence < 0.5
+        assert "outside the validity envelope" in f.message
+        assert d.outcome == Outcome.MONITOR and d.culprit_modules == []
+        assert "low confidence" in d.summary
+
+
+def test_soc_just_below_envelope_without_high_cell(make_case, shapes, diagnose_case):
+    mod = shapes.Mod(1, shapes.cells(3330, {3: -80}, jitter=(0,)), soc=89)
+    d = diagnose_case(_bat_case(make_case, shapes, mod))
+    (f,) = _cell_findings(d)
+    assert f.severity == FindingSeverity.WARNING
+
+
+def _two_readings(shapes, low_before: int, low_after: int, stamps: tuple[str, str]) -> dict[str, str]:
+    out = {}
+    for i, (low, stamp) in enumerate(zip((low_before, low_after), stamps, strict=True)):
+        mod = shapes.Mod(2, shapes.cells(3460, {6: -low}, jitter=(0,)), soc=100)
+        out[f"console/{i}.txt"] = shapes.Session(logged=stamp).add("bat 2", shapes.bat(mod)).text()
+    return out
+
+
+def test_same_cell_not_recovering_across_captures_is_weak(make_case, shapes, diagnose_case, stack_of):
+    files = _two_readings(shapes, 90, 96, ("01.11.26 18:00:00", "02.11.26 17:00:00"))
+    d = diagnose_case(make_case({"stack": stack_of(2)}, files))
+    (f,) = _cell_findings(d)
+    assert f.code == Cause.WEAK_CELL and f.module == 2
+    assert d.outcome == Outcome.REPLACE and d.culprit_modules == [2]
+    assert len({e.source for e in f.evidence}) == 2  # both captures cited
+
+
+def test_same_cell_improving_across_captures_is_imbalance(make_case, shapes, diagnose_case, stack_of):
+    files = _two_readings(shapes, 110, 70, ("01.11.26 18:00:00", "02.11.26 17:00:00"))
+    d = diagnose_case(make_case({"stack": stack_of(2)}, files))
+    (f,) = _cell_findings(d)
+    assert f.code == Cause.CELL_IMBALANCE and d.outcome == Outcome.REBALANCE
+
+
+def test_captures_too_close_in_time_do_not_prove_a_weak_cell(make_case, shapes, diagnose_case, stack_of):
+    files = _two_readings(shapes, 90, 96, ("01.11.26 18:00:00", "02.11.26 05:00:00"))  # 11 h < 12 h
+    d = diagnose_case(make_case({"stack": stack_of(2)}, files))
+    (f,) = _cell_findings(d)
+    assert f.code == Cause.CELL_IMBALANCE
+
+
+def test_imbalance_back_after_rebalance_cycle_is_weak(make_case, shapes, diagnose_case, stack_of):
+    mod = shapes.Mod(2, shapes.cells(3460, {6: -85}, jitter=(0,)), soc=100)
+    case = {"stack": stack_of(2), "history": [{"date": "2026-10-01", "event": "rebalance_cycle"}]}
+    d = diagnose_case(_bat_case(make_case, shapes, mod, case=case, logged="20.11.26 10:00:00"))
+    (f,) = _cell_findings(d)
+    assert f.code == Cause.WEAK_CELL
+    assert any(e.key == "history[0]" for e in f.evidence)
+
+
+def test_improving_after_rebalance_cycle_stays_imbalance(make_case, shapes, diagnose_case, stack_of):
+    files = _two_readings(shapes, 120, 80, ("20.09.26 18:00:00", "20.11.26 18:00:00"))
+    case = {"stack": stack_of(2), "history": [{"date": "2026-10-01", "event": "rebalance_cycle"}]}
+    d = diagnose_case(make_case(case, files))
+    (f,) = _cell_findings(d)
+    assert f.code == Cause.CELL_IMBALANCE and "improved" in f.message
+
+
+def test_cell_sagging_under_load_only_is_weak(make_case, shapes, diagnose_case):
+    load = shapes.Mod(1, shapes.cells(3290, {11: -70}, jitter=(0,)), soc=55, base="Dischg", curr=-15000)
+    rest = shapes.Mod(1, shapes.cells(3330, {11: -5}, jitter=(0,)), soc=55)
+    s = shapes.Session().add("bat 1", shapes.bat(load)).add("bat 1", shapes.bat(rest))
+    d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    (f,) = _cell_findings(d)
+    assert f.code == Cause.WEAK_CELL and "internal resistance" in f.message
+
+
+def test_bal_flags_are_explained(make_case, shapes, diagnose_case):
+    mod = shapes.Mod(1, shapes.cells(3450, {12: -100}, jitter=(0,)), soc=100, bal="YYYYYYYYYYYYNYY")
+    d = diagnose_case(_bat_case(make_case, shapes, mod))
+    (f,) = _cell_findings(d)
+    assert "BAL=Y" in f.message and "off for cell 12" in f.message
+
+
+def test_age_and_cycles_are_context(make_case, shapes, diagnose_case, stack_of):
+    mod = shapes.Mod(1, shapes.cells(3450, {9: -80}), soc=100)
+    s = shapes.Session().add("bat 1", shapes.bat(mod)).add("stat 1", shapes.stat(1, cycles=1900))
+    case = {"observed_at": "2026-11-20T10:00", "stack": stack_of(1, p1={"installed": "2019-04"})}
+    d = diagnose_case(make_case(case, {"console/s.txt": s.text()}))
+    (f,) = _cell_findings(d)
+    assert "installed 2019-04" in f.message and "1900 full cycles" in f.message

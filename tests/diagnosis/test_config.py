@@ -1,0 +1,186 @@
+"""Step 4 rules against the real hardware: master by link port, baud bit, group bits, addresses,
+missing modules, module count/capacity, mixed models, inverter charge limits and comms settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pylondiag.diagnosis.thresholds import MAX_CHARGE_VOLTAGE_V
+from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome, Verdict
+
+
+def codes(d: Any) -> set[Cause]:
+    return {f.code for f in d.findings if f.severity != FindingSeverity.INFO}
+
+
+def _healthy_pwr(shapes: Any, n: int, absent: tuple[int, ...] = ()) -> str:
+    mods = [shapes.Mod(a, shapes.cells(3350), soc=80) for a in range(1, n + 1) if a not in absent]
+    return shapes.Session().add("pwr", shapes.pwr_old(mods, 16, "2026-11-20 09:00:00")).text()
+
+
+def test_healthy_config_is_quiet(make_case, diagnose_case, stack_of, shapes):
+    inv = {"brand": "deye", "battery_type": "Lithium", "battery_protocol": "00", "configured_modules": 4,
+           "configured_capacity_ah": 200, "charge_voltage_v": 53.2, "max_charge_current_a": 100}  # fmt: skip
+    d = diagnose_case(make_case({"stack": stack_of(4), "inverter": inv}, {"console/p.txt": _healthy_pwr(shapes, 4)}))
+    assert codes(d) == set() and d.outcome == Outcome.NO_FAULT
+
+
+def test_two_masters_names_the_one_to_change(make_case, diagnose_case, stack_of):
+    st = stack_of(4, p3={"role": "master"})
+    d = diagnose_case(make_case({"stack": st}))
+    f = next(f for f in d.findings if f.code == Cause.DIP_MULTIPLE_MASTERS)
+    assert f.module == 3 and "Link Port 0" in f.message
+    assert d.outcome == Outcome.RECONFIGURE and d.culprit_modules == [3]
+    assert {e.key for e in f.evidence} >= {"stack[2].role"}
+    assert d.on_site_spec is not None
+
+
+def test_no_master(make_case, diagnose_case, stack_of):
+    st = stack_of(3, p1={"role": "slave"})
+    d = diagnose_case(make_case({"stack": st}))
+    assert Cause.DIP_NO_MASTER in codes(d) and d.outcome == Outcome.RECONFIGURE
+
+
+def test_slave_with_group_bits_copied_from_other_brand(make_case, diagnose_case, stack_of):
+    st = stack_of(3, p2={"dip": "0100"})
+    d = diagnose_case(make_case({"stack": st}))
+    f = next(f for f in d.findings if f.module == 2)
+    assert f.code == Cause.DIP_MULTIPLE_MASTERS
+    assert "switches 2, 3 and 4 OFF" in f.message
+    assert d.culprit_modules == [2]
+
+
+def test_single_group_master_with_group_number(make_case, diagnose_case, stack_of):
+    d = diagnose_case(make_case({"stack": stack_of(2, p1={"dip": "0010"})}))
+    f = next(f for f in d.findings if f.module == 1)
+    assert f.code == Cause.DIP_ADDRESS_GAP and "group must be 0" in f.message
+
+
+def test_baud_bit_differs_on_one_module(make_case, diagnose_case, stack_of):
+    d = diagnose_case(make_case({"stack": stack_of(3, p3={"dip": "1000"})}))
+    f = next(f for f in d.findings if f.code == Cause.INVERTER_COMMS_CONFIG)
+    assert f.module == 3 and "switch 1" in f.message and "9600" in f.message
+    assert d.culprit_modules == [3] and d.outcome == Outcome.RECONFIGURE
+
+
+def test_baud_bit_same_everywhere_is_fine(make_case, diagnose_case, stack_of):
+    st = stack_of(3, p1={"dip": "1000"}, p2={"dip": "1000"}, p3={"dip": "1000"})
+    d = diagnose_case(make_case({"stack": st}))
+    assert Cause.INVERTER_COMMS_CONFIG not in codes(d)
+
+
+def test_lvhub_groups(make_case, diagnose_case, stack_of):
+    good = stack_of(
+        4, p1={"dip": "0100", "group": 1}, p2={"group": 1, "address": 2},
+        p3={"dip": "0010", "group": 2, "role": "master", "address": 1}, p4={"group": 2, "address": 2},
+    )  # fmt: skip
+    assert codes(diagnose_case(make_case({"stack": good}))) == set()
+    dup = [dict(m) for m in good]
+    dup[2]["dip"] = "0100"
+    d = diagnose_case(make_case({"stack": dup}))
+    assert Cause.DIP_DUPLICATE_ADDRESS in codes(d) and d.culprit_modules == [3]
+    gap = [dict(m) for m in good]
+    gap[2]["dip"], gap[2]["group"] = "0110", 3  # groups 1 and 3: not sequential
+    d = diagnose_case(make_case({"stack": gap}))
+    f = next(f for f in d.findings if f.code == Cause.DIP_ADDRESS_GAP)
+    assert f.module == 3 and "switch 2 ON" not in f.message and "set group 2" in f.message
+
+
+def test_duplicate_address_in_case_yaml_is_reported_not_guessed(make_case, diagnose_case, stack_of, shapes):
+    st = stack_of(3, p3={"address": 2})
+    d = diagnose_case(make_case({"stack": st}, {"console/p.txt": _healthy_pwr(shapes, 3)}))
+    assert Cause.DIP_DUPLICATE_ADDRESS in codes(d)
+    assert any("could not be assigned" in g for g in d.evidence_gaps)
+
+
+def test_address_gap(make_case, diagnose_case, stack_of):
+    d = diagnose_case(make_case({"stack": stack_of(3, p3={"address": 4})}))
+    assert Cause.DIP_ADDRESS_GAP in codes(d)
+
+
+def test_module_absent_from_pwr(make_case, diagnose_case, stack_of, shapes):
+    d = diagnose_case(make_case({"stack": stack_of(4)}, {"console/p.txt": _healthy_pwr(shapes, 4, absent=(4,))}))
+    f = next(f for f in d.findings if f.code == Cause.MODULE_NOT_COMMUNICATING)
+    assert f.module == 4 and "Absent" in (f.evidence[0].quote or "")
+    assert d.outcome == Outcome.ON_SITE_CHECK and d.culprit_modules == [4]
+
+
+@pytest.mark.parametrize(("configured", "mismatch"), [(4, False), (3, True), (5, True)])
+def test_module_count(make_case, diagnose_case, stack_of, configured, mismatch):
+    d = diagnose_case(make_case({"stack": stack_of(4), "inverter": {"configured_modules": configured}}))
+    assert (Cause.MODULE_COUNT_MISMATCH in codes(d)) is mismatch
+    if mismatch:
+        assert d.outcome == Outcome.RECONFIGURE and d.culprit_modules == []
+
+
+@pytest.mark.parametrize(("ah", "mismatch"), [(200, False), (210, False), (189.9, True), (211, True), (150, True)])
+def test_capacity_setting_boundary(make_case, diagnose_case, stack_of, ah, mismatch):
+    """4 x US2000C = 200 Ah; ±5 % (190-210 Ah) is accepted."""
+    d = diagnose_case(make_case({"stack": stack_of(4), "inverter": {"configured_capacity_ah": ah}}))
+    assert (Cause.MODULE_COUNT_MISMATCH in codes(d)) is mismatch
+
+
+@pytest.mark.parametrize(("volts", "fault"), [(53.2, False), (MAX_CHARGE_VOLTAGE_V, False), (53.6, True), (56.0, True)])
+def test_charge_voltage_limit(make_case, diagnose_case, stack_of, volts, fault):
+    d = diagnose_case(make_case({"stack": stack_of(2), "inverter": {"charge_voltage_v": volts}}))
+    assert (Cause.INVERTER_CHARGE_LIMITS in codes(d)) is fault
+
+
+@pytest.mark.parametrize(("amps", "fault"), [(100, False), (100.1, True)])
+def test_charge_current_limit(make_case, diagnose_case, stack_of, amps, fault):
+    """4 x US2000C take 4 x 25 A continuously."""
+    d = diagnose_case(make_case({"stack": stack_of(4), "inverter": {"max_charge_current_a": amps}}))
+    assert (Cause.INVERTER_CHARGE_LIMITS in codes(d)) is fault
+
+
+def test_over_voltage_driven_by_inverter_is_reconfigure(make_case, diagnose_case, stack_of, shapes):
+    mods = [shapes.Mod(a, shapes.cells(3480), soc=100) for a in (1, 2)]
+    mods[0].bv_st, mods[0].volt_st = "Over", "Over"
+    s = shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2026-11-20 09:00:00"))
+    d = diagnose_case(make_case({"stack": stack_of(2), "inverter": {"charge_voltage_v": 55.2}}, {"console/p.txt": s.text()}))
+    assert d.outcome == Outcome.RECONFIGURE and d.primary_cause == Cause.INVERTER_CHARGE_LIMITS
+    assert next(m for m in d.modules if m.position == 1).verdict == Verdict.MONITOR
+
+
+def test_mixed_capacity_classes(make_case, diagnose_case, stack_of):
+    st = stack_of(4, "US3000C", p4={"model": "US5000"})
+    d = diagnose_case(make_case({"stack": st}))
+    assert d.primary_cause == Cause.MIXED_MODELS and d.culprit_modules == [4]
+
+
+def test_same_class_different_generation_is_not_mixed(make_case, diagnose_case, stack_of):
+    st = stack_of(3, "US2000C", p3={"model": "US2000B"})
+    d = diagnose_case(make_case({"stack": st}))
+    assert Cause.MIXED_MODELS not in codes(d)
+
+
+def test_older_generation_as_master_is_a_warning(make_case, diagnose_case, stack_of):
+    st = stack_of(3, "US2000C", p1={"model": "US2000B"})
+    d = diagnose_case(make_case({"stack": st}))
+    f = next(f for f in d.findings if f.code == Cause.MIXED_MODELS)
+    assert f.severity == FindingSeverity.WARNING and "newest" in f.message and d.culprit_modules == []
+
+
+@pytest.mark.parametrize(("btype", "wrong"), [("Lithium", False), ("Lead-acid", True), ("AGM", True), ("Li-BMS", False)])
+def test_battery_type(make_case, diagnose_case, stack_of, btype, wrong):
+    d = diagnose_case(make_case({"stack": stack_of(2), "inverter": {"brand": "victron", "battery_type": btype}}))
+    assert (Cause.INVERTER_COMMS_CONFIG in codes(d)) is wrong
+
+
+def test_deye_protocol_index(make_case, diagnose_case, stack_of):
+    bad = {"brand": "deye", "battery_type": "Lithium", "battery_protocol": "03"}
+    assert Cause.INVERTER_COMMS_CONFIG in codes(diagnose_case(make_case({"stack": stack_of(2), "inverter": bad})))
+    good = {**bad, "battery_protocol": "12"}
+    assert Cause.INVERTER_COMMS_CONFIG not in codes(diagnose_case(make_case({"stack": stack_of(2), "inverter": good})))
+
+
+def test_comms_alarm_after_inverter_swap(make_case, diagnose_case, stack_of):
+    case = {"stack": stack_of(2), "symptoms": ["bms_comms_alarm"],
+            "history": [{"date": "2026-11-01", "event": "inverter_replaced"}]}  # fmt: skip
+    d = diagnose_case(make_case(case))
+    f = next(f for f in d.findings if f.code == Cause.INVERTER_COMMS_CONFIG)
+    assert f.module is None and "history[0]" in {e.key for e in f.evidence}
+    no_swap = diagnose_case(make_case({"stack": stack_of(2), "symptoms": ["bms_comms_alarm"]}))
+    assert Cause.INVERTER_COMMS_CONFIG not in codes(no_swap)

@@ -1,0 +1,77 @@
+"""Every example case gives its expected diagnosis; the real captures give the known answers.
+
+Real captures are read in place (``captures_dir``), copied into a temporary case at test time,
+never committed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pylondiag.model.diagnosis import Cause, Outcome
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
+CASES = sorted(p for p in EXAMPLES.iterdir() if p.is_dir()) if EXAMPLES.exists() else []
+
+
+def test_examples_cover_every_outcome_and_most_causes():
+    expected = [json.loads((c / "expected.json").read_text()) for c in CASES]
+    assert len(CASES) >= 10
+    assert {e["outcome"] for e in expected} == {o.value for o in Outcome}
+    codes = {c for e in expected for c in e["required_codes"]}
+    assert len(codes) >= 12, sorted(codes)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_example_case(case: Path, diagnose_case):
+    exp = json.loads((case / "expected.json").read_text())
+    d = diagnose_case(case)  # the spec's validator checks every evidence line and quote
+    assert d.outcome.value == exp["outcome"]
+    assert (d.primary_cause.value if d.primary_cause else None) == exp["primary_cause"]
+    assert d.culprit_modules == exp["culprit_modules"]
+    assert set(exp["required_codes"]) <= {f.code.value for f in d.findings}
+    for f in d.findings:
+        for e in f.evidence:
+            if e.line is not None:
+                text = (case / e.source).read_bytes().decode("utf-8", "replace").splitlines()[e.line - 1]
+                assert " ".join((e.quote or "").split()).lower() in " ".join(text.split()).lower()
+
+
+def _case_from(captures_dir: Path, tmp_path: Path, pattern: str) -> Path:
+    d = tmp_path / pattern.strip("*")
+    (d / "console").mkdir(parents=True)
+    files = sorted(captures_dir.glob(pattern))
+    assert files, pattern
+    for f in files:
+        shutil.copyfile(f, d / "console" / f.name)
+    return d
+
+
+def test_gpollakdiener_weak_or_imbalanced_cell_12_and_4(captures_dir, tmp_path, diagnose_case):
+    d = diagnose_case(_case_from(captures_dir, tmp_path, "*GPollakDiener*"))
+    cell = [f for f in d.findings if f.code in (Cause.CELL_IMBALANCE, Cause.WEAK_CELL)]
+    assert len(cell) == 1
+    f = cell[0]
+    assert f.message.startswith("Cell 12 ") and "cell 4 " in f.message
+    assert d.culprit_modules == [f.module]
+    # cell 12's own rows are cited, with BAL=N
+    assert any(e.quote and e.quote.startswith("12 ") and e.quote.endswith(" N") for e in f.evidence)
+    assert any(e.quote and e.quote.startswith("4 ") for e in f.evidence)
+
+
+def test_gpollakdiener_single_capture_is_imbalance(captures_dir, tmp_path, diagnose_case):
+    d = diagnose_case(_case_from(captures_dir, tmp_path, "*GPollakDiener*20260713.txt"))
+    assert d.primary_cause == Cause.CELL_IMBALANCE and d.outcome == Outcome.REBALANCE
+    assert "spread 124 mV" in d.findings[0].message
+
+
+@pytest.mark.parametrize("pattern", ["*Hrabovszki1023*", "*donverduyn*"])
+def test_healthy_real_captures_give_no_fault(captures_dir, tmp_path, diagnose_case, pattern):
+    d = diagnose_case(_case_from(captures_dir, tmp_path, pattern))
+    assert d.outcome == Outcome.NO_FAULT and d.culprit_modules == []
+    assert all(f.severity.value == "info" for f in d.findings)
+    assert len(d.modules) >= 2

@@ -1,0 +1,185 @@
+"""Step 2 rules (live BMS states, temperatures, stat counters, first trip) and capacity fade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pylondiag.diagnosis.thresholds import HOT_SPOT_DELTA_MC, SOH_MONITOR_PCT, SOH_REPLACE_PCT
+from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome, Verdict
+
+WHEN = "2026-11-20 09:00:00"
+
+
+def _pwr_case(make_case: Any, shapes: Any, mods: list[Any], case: dict[str, Any] | None = None, new_fw: bool = False) -> Any:
+    table = (shapes.pwr_new if new_fw else shapes.pwr_old)(mods, 16, WHEN)
+    return make_case(case, {"console/pwr.txt": shapes.Session().add("pwr", table).text()})
+
+
+def _mods(shapes: Any, n: int, **kw: Any) -> list[Any]:
+    return [shapes.Mod(a, shapes.cells(3330), soc=70, **kw) for a in range(1, n + 1)]
+
+
+@pytest.mark.parametrize(
+    ("field", "word", "code", "severity", "outcome"),
+    [
+        ("bv_st", "Under", Cause.CELL_UNDER_VOLTAGE, FindingSeverity.FAULT, Outcome.ON_SITE_CHECK),
+        ("volt_st", "Low", Cause.CELL_UNDER_VOLTAGE, FindingSeverity.WARNING, Outcome.MONITOR),
+        ("bv_st", "Over", Cause.CELL_OVER_VOLTAGE, FindingSeverity.FAULT, Outcome.REBALANCE),
+        ("bv_st", "High", Cause.CELL_OVER_VOLTAGE, FindingSeverity.WARNING, Outcome.MONITOR),
+        ("curr_st", "Over", Cause.OVER_CURRENT, FindingSeverity.FAULT, Outcome.RECONFIGURE),
+    ],
+)
+def test_state_words(make_case, diagnose_case, shapes, field, word, code, severity, outcome):
+    mods = _mods(shapes, 3)
+    setattr(mods[1], field, word)
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    f = next(f for f in d.findings if f.code == code)
+    assert f.module == 2 and f.severity == severity and word in (f.evidence[0].quote or "")
+    assert d.outcome == outcome
+
+
+def test_under_voltage_module_is_isolated(make_case, diagnose_case, shapes, stack_of):
+    mods = _mods(shapes, 3)
+    mods[1].volt_st, mods[1].bv_st = "Under", "Under"
+    d = diagnose_case(_pwr_case(make_case, shapes, mods, {"stack": stack_of(3, p2={"led": "red"}),
+                                                           "symptoms": ["whole_bank_shutdown"]}))  # fmt: skip
+    m2 = next(m for m in d.modules if m.position == 2)
+    assert m2.verdict == Verdict.ISOLATE and d.culprit_modules == [2] and d.on_site_spec is not None
+    f = next(f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE)
+    assert "stack[1].led" in {e.key for e in f.evidence}  # the LED corroborates the data
+    text = " ".join(a.text for a in d.actions)
+    assert "module count to 2" in text and "start button on the master only" in text
+    assert any("2.0 V" in s for s in d.safety)
+
+
+def test_all_healthy_states_no_fault(make_case, diagnose_case, shapes):
+    d = diagnose_case(_pwr_case(make_case, shapes, _mods(shapes, 3), new_fw=True))
+    assert d.outcome == Outcome.NO_FAULT and d.findings == []
+
+
+def test_system_fault_is_bms_hardware(make_case, diagnose_case, shapes):
+    mods = _mods(shapes, 2)
+    s = shapes.Session().add("pwr 2", shapes.pwr_detail(mods[1], system_fault="0x0040"))
+    d = diagnose_case(make_case(None, {"console/p.txt": s.text()}))
+    assert d.primary_cause == Cause.BMS_HARDWARE_FAULT and d.outcome == Outcome.REPLACE and d.culprit_modules == [2]
+
+
+@pytest.mark.parametrize(("delta", "found"), [(HOT_SPOT_DELTA_MC, True), (HOT_SPOT_DELTA_MC - 100, False)])
+def test_hot_spot_boundary(make_case, diagnose_case, shapes, delta, found):
+    mods = _mods(shapes, 4, temp=27000)
+    mods[2].temp = 27000 + delta
+    mods[2].thigh = mods[2].temp
+    for m in mods:
+        m.thigh = m.temp if m is mods[2] else 27000
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    hits = [f for f in d.findings if f.code == Cause.OVER_TEMPERATURE]
+    assert bool(hits) is found
+    if found:
+        assert hits[0].module == 3 and hits[0].severity == FindingSeverity.WARNING  # 35 °C: watch it
+
+
+def test_hot_module_over_limit_is_on_site(make_case, diagnose_case, shapes):
+    mods = _mods(shapes, 4, temp=27000)
+    mods[2].temp = mods[2].thigh = 54000
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    assert d.outcome == Outcome.ON_SITE_CHECK and d.culprit_modules == [3]
+
+
+def test_whole_stack_hot_is_environment(make_case, diagnose_case, shapes):
+    mods = _mods(shapes, 3, temp=51000)
+    for m in mods:
+        m.thigh = 52000
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    assert d.outcome == Outcome.ENVIRONMENT and d.culprit_modules == [] and d.primary_cause == Cause.OVER_TEMPERATURE
+
+
+@pytest.mark.parametrize(("tlow", "severity"), [(-100, FindingSeverity.FAULT), (4000, FindingSeverity.WARNING), (5000, None)])
+def test_cold_cells(make_case, diagnose_case, shapes, tlow, severity):
+    mods = _mods(shapes, 3, temp=8000)
+    for m in mods:
+        m.tlow = tlow
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    hits = [f for f in d.findings if f.code == Cause.UNDER_TEMPERATURE]
+    if severity is None:
+        assert hits == []
+    else:
+        assert hits[0].severity == severity and hits[0].module is None
+        if severity == FindingSeverity.FAULT:
+            assert d.outcome == Outcome.ENVIRONMENT and d.culprit_modules == []
+
+
+def test_ambient_below_zero_with_no_charging(make_case, diagnose_case, stack_of):
+    case = {"site": {"ambient_c": -4}, "symptoms": ["not_charging"], "stack": stack_of(2)}
+    d = diagnose_case(make_case(case))
+    assert d.outcome == Outcome.ENVIRONMENT and d.primary_cause == Cause.UNDER_TEMPERATURE
+
+
+# ---------------------------------------------------------------- capacity
+@pytest.mark.parametrize(
+    ("soh", "severity"),
+    [(99, None), (SOH_MONITOR_PCT, None), (SOH_MONITOR_PCT - 1, FindingSeverity.WARNING),
+     (SOH_REPLACE_PCT, FindingSeverity.WARNING), (SOH_REPLACE_PCT - 1, FindingSeverity.FAULT), (0, FindingSeverity.FAULT)],
+)  # fmt: skip
+def test_soh_thresholds(make_case, diagnose_case, shapes, soh, severity):
+    s = shapes.Session().add("stat 1", shapes.stat(1, soh=soh))
+    d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    hits = [f for f in d.findings if f.code == Cause.CAPACITY_FADE]
+    if severity is None:
+        assert hits == []
+    else:
+        assert hits[0].severity == severity
+        assert d.outcome == (Outcome.REPLACE if severity == FindingSeverity.FAULT else Outcome.MONITOR)
+        if soh == 0:
+            assert "end of life" in hits[0].message
+
+
+def test_soh_status_abnormal(make_case, diagnose_case, shapes):
+    m = shapes.Mod(3, shapes.cells(3330), soc=60)
+    s = shapes.Session().add("pwr 3", shapes.pwr_detail(m, soh_status="Abnormal"))
+    d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    assert d.primary_cause == Cause.CAPACITY_FADE and d.culprit_modules == [3]
+
+
+# ---------------------------------------------------------------- stat counters / events
+def test_lifetime_counters_alone_are_not_a_fault(make_case, diagnose_case, shapes):
+    s = shapes.Session().add("stat 1", shapes.stat(1, Bat_OV_Times=56, Pwr_OV_Times=4688, SC_Times=12))
+    d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    assert d.outcome == Outcome.NO_FAULT
+
+
+def test_rising_counter_is_active_protection(make_case, diagnose_case, shapes):
+    a = shapes.Session(logged="01.11.26 10:00:00").add("stat 2", shapes.stat(2, Bat_UV_Times=3))
+    b = shapes.Session(logged="15.11.26 10:00:00").add("stat 2", shapes.stat(2, Bat_UV_Times=9))
+    d = diagnose_case(make_case(None, {"console/a.txt": a.text(), "console/b.txt": b.text()}))
+    f = next(f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE)
+    assert f.module == 2 and "from 3 to 9" in f.message and len(f.evidence) == 2
+
+
+def test_counter_odd_one_out(make_case, diagnose_case, shapes):
+    s = shapes.Session()
+    for a, ov in ((1, 0), (2, 1), (3, 40)):
+        s.add(f"stat {a}", shapes.stat(a, Bat_OV_Times=ov))
+    d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    f = next(f for f in d.findings if f.code == Cause.CELL_OVER_VOLTAGE)
+    assert f.module == 3 and f.severity == FindingSeverity.WARNING
+
+
+def test_first_module_to_trip_is_named(make_case, diagnose_case, shapes, stack_of):
+    """Two `pwr` captures: at 06:40 only address 3 is in under-voltage protection; at 06:45 the whole
+    bank is down. Address 3 tripped first."""
+    early = _mods(shapes, 3)
+    early[2].bv_st = "Under"
+    late = _mods(shapes, 3)
+    for m in late:
+        m.volt_st, m.bv_st, m.base = "Under", "Under", "Idle"
+    a = shapes.Session(logged="19.11.26 06:40:05").add("pwr", shapes.pwr_old(early, 8, "2026-11-19 06:40:02"))
+    b = shapes.Session(logged="19.11.26 06:45:05").add("pwr", shapes.pwr_old(late, 8, "2026-11-19 06:45:02"))
+    case = {"stack": stack_of(3), "symptoms": ["whole_bank_shutdown"]}
+    d = diagnose_case(make_case(case, {"console/0640.txt": a.text(), "console/0645.txt": b.text()}))
+    first = [f for f in d.findings if "tripped the bank" in f.message]
+    assert len(first) == 1 and first[0].module == 3 and first[0].code == Cause.CELL_UNDER_VOLTAGE
+    assert first[0].evidence[0].source == "console/0640.txt"
+    without_symptom = diagnose_case(make_case({"stack": stack_of(3)}, {"console/0640.txt": a.text(), "console/0645.txt": b.text()}))
+    assert not [f for f in without_symptom.findings if "tripped the bank" in f.message]
