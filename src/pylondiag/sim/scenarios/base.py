@@ -1,0 +1,183 @@
+"""What a scenario is: the stack as built, what was injected, what the owner saw, and its label.
+
+A scenario builder returns a :class:`Setup`; :func:`simulate` runs it (stack + inverter), taking
+console captures at the planned times through the same :class:`ConsoleSession` the emulator
+serves. The label is the builder's statement of what it injected — never derived from a diagnosis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pylondiag.sim.console.session import ConsoleSession, ConsoleView
+from pylondiag.sim.inverter import Inverter, InverterSettings, daily_profile
+from pylondiag.sim.module import ModuleSpec
+from pylondiag.sim.stack import Stack
+
+CHUNK_STEPS = 5
+"""Control inputs are held for 5 one-minute steps (BMS transitions still cut a chunk at once)."""
+
+
+@dataclass
+class Label:
+    """The expected answer (spec outcomes and cause codes); culprits are physical positions."""
+
+    outcome: str
+    primary_cause: str | None
+    culprit_modules: list[int]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "outcome": self.outcome,
+            "primary_cause": self.primary_cause,
+            "culprit_modules": sorted(self.culprit_modules),
+        }
+
+
+@dataclass
+class Capture:
+    """A console capture: at ``at`` hours after the start, on the console of ``plugged``."""
+
+    at_h: float
+    filename: str
+    commands: list[str]
+    chain: int = 0
+    plugged: int = 0
+    """Index into the chain (0 = its master)."""
+
+
+@dataclass
+class Setup:
+    name: str
+    modules: list[ModuleSpec]
+    """In link-chain order of the first chain (address order)."""
+    chains: list[list[int]]
+    start: datetime
+    hours: float
+    inverter: InverterSettings
+    ambient: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+    """Ambient °C for an array of hours since start."""
+    label: Label
+    initial_soc: float = 0.6
+    pv_peak_w: float = 4000.0
+    base_load_w: float = 350.0
+    evening_w: float = 1500.0
+    surge_w: float = 0.0
+    surges_per_day: float = 0.0
+    captures: list[Capture] = field(default_factory=list)
+    site_location: str = "garage"
+    symptoms: list[str] = field(default_factory=list)
+    history: list[dict[str, str]] = field(default_factory=list)
+    notes: str | None = None
+    owner_led_words: dict[int, str] = field(default_factory=dict)
+    """Position → LED word the owner reports, overriding what the simulation shows."""
+    omit_leds: bool = False
+    roles: dict[int, str] = field(default_factory=dict)
+    """Position → role as wired/set; default master = chain masters."""
+    dips: dict[int, str] = field(default_factory=dict)
+    groups: dict[int, int] = field(default_factory=dict)
+    write_console: bool = True
+    write_inverter_log: bool = True
+    write_stack: bool = True
+    base_counters: list[dict[str, int]] = field(default_factory=list)
+    soh_counts: list[list[int]] = field(default_factory=list)
+    check: Callable[[SimResult], bool] | None = None
+    """Did the injected fault manifest? (The builder retries with a stronger fault if not.)"""
+
+
+@dataclass
+class SimResult:
+    setup: Setup
+    stack: Stack
+    inverter: Inverter
+    consoles: dict[str, bytes]
+    max_flags: NDArray[np.int64]
+    """OR of every module's flags over the whole run."""
+    min_cell_mv: NDArray[np.float64]
+    max_temp_c: NDArray[np.float64]
+
+
+def simulate(setup: Setup, seed: int) -> SimResult:
+    rng = np.random.default_rng([seed, 7])
+    stack = Stack(
+        setup.modules,
+        seed=seed,
+        start=setup.start,
+        ambient_c=float(setup.ambient(np.array([0.0]))[0]),
+        soc=setup.initial_soc,
+    )
+    minutes = int(setup.hours * 60)
+    demand = daily_profile(
+        rng,
+        setup.start,
+        minutes,
+        pv_peak_w=setup.pv_peak_w,
+        base_load_w=setup.base_load_w,
+        evening_w=setup.evening_w,
+    )
+    surge = np.zeros(minutes, dtype=bool)
+    if setup.surge_w and setup.surges_per_day:
+        hod = ((setup.start.hour * 60 + np.arange(minutes)) / 60.0) % 24
+        surge = (rng.random(minutes) < setup.surges_per_day / 600.0) & (hod > 7) & (hod < 22)
+        demand = demand - np.where(surge, setup.surge_w, 0.0)
+    inverter = Inverter(setup.inverter, demand, surge)
+    ambient = setup.ambient(np.arange(minutes) / 60.0)
+    captures = sorted(setup.captures, key=lambda c: c.at_h)
+    consoles: dict[str, bytes] = {}
+    max_flags = np.zeros(len(setup.modules), dtype=np.int64)
+    min_cell = np.full(len(setup.modules), 5000.0)
+    max_temp = np.full(len(setup.modules), -50.0)
+    master_talks = setup.modules[setup.chains[0][0]].talking
+    k = 0
+    ci = 0
+    while k < minutes:
+        while ci < len(captures) and k >= int(captures[ci].at_h * 60):
+            _take(setup, stack, captures[ci], consoles)
+            ci += 1
+        limit = min(minutes, int(captures[ci].at_h * 60)) if ci < len(captures) else minutes
+        n = max(1, min(1 if stack.near_top() else CHUNK_STEPS, limit - k))
+        i = inverter.current(stack, k, n)
+        done = stack.advance(i, ambient[k : k + n])
+        k += done
+        inverter.observe(stack, master_talks)
+        max_flags |= stack.flags
+        min_cell = np.minimum(min_cell, stack.cell_mv().min(axis=1))
+        max_temp = np.maximum(max_temp, stack.temp_c)
+    while ci < len(captures):
+        _take(setup, stack, captures[ci], consoles)
+        ci += 1
+    return SimResult(setup, stack, inverter, consoles, max_flags, min_cell, max_temp)
+
+
+def _take(setup: Setup, stack: Stack, cap: Capture, consoles: dict[str, bytes]) -> None:
+    chain = setup.chains[cap.chain]
+    master = setup.modules[chain[cap.plugged]]
+    view = ConsoleView(
+        stack,
+        chain,
+        plugged=cap.plugged,
+        clock_offset_s=[float(-3 * j) for j in range(len(setup.modules))],
+        base_counters=setup.base_counters,
+        soh_counts=setup.soh_counts,
+    )
+    session = ConsoleSession(view, master.spec.dialect, require_wakeup=False)
+    header = (
+        f"# captured {stack.time:%Y-%m-%d %H:%M} on the console of the module at position {master.position}\n"
+    )
+    out = header.encode() + session.banner()
+    for c in cap.commands:
+        out += session.run(c)
+    consoles[cap.filename] = consoles.get(cap.filename, b"") + out
+
+
+def hours_at(day: int, hour: float) -> float:
+    return day * 24 + hour
+
+
+def plus(start: datetime, h: float) -> datetime:
+    return start + timedelta(hours=h)
