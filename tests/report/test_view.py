@@ -1,0 +1,59 @@
+"""Reports from a real case (load_case → diagnose → HTML) over the real console captures, read in place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pylondiag.pipeline import run_case
+from pylondiag.report import render_html
+from pylondiag.report.view import from_view
+from pylondiag.report.words import OUTCOME_HEADLINE
+
+IMBALANCE = "bat_balancing_imbalance__US2000C__GPollakDiener_Pylontech-Battery-Investigation_20260713.txt"
+STAT = "stat__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt"
+PWR = "pwr__US2000C-B67.5.0-mixed-US2000__Hrabovszki1023_pylontech-console.txt"
+
+
+@pytest.fixture
+def case(tmp_path: Path, captures_dir: Path) -> Path:
+    """A case directory whose console files are symlinks to the real captures (never copies)."""
+    (tmp_path / "console").mkdir()
+    for name in (IMBALANCE, STAT, PWR):
+        (tmp_path / "console" / name).symlink_to(captures_dir / name)
+    (tmp_path / "case.yaml").write_text(
+        "schema: pylondiag.case/1\n"
+        'case_id: "real-<b>1</b>"\n'
+        "site: {location: garage, ambient_c: 4}\n"
+        "inverter: {brand: sunsynk, battery_protocol: '00'}\n"
+        "stack:\n"
+        "  - {position: 1, model: US2000C, led: red_flashing, address: 1, role: master, dip: '0000'}\n",
+        encoding="utf-8",
+    )
+    return tmp_path
+
+
+def test_view_is_copied_not_judged(case: Path) -> None:
+    result = run_case(case)
+    data = from_view(result.view)
+    m1 = data.module(1)
+    assert m1 is not None and m1.model == "US2000C" and m1.led == "red_flashing" and m1.dip == "0000"
+    assert m1.soh_pct == 93 and m1.cycles == 666  # the real stat capture: SOH 93, CYCLE Times 666
+    cells = data.latest_cells()
+    assert cells and max(r.spread_mv or 0 for r in cells.values()) == 3469 - 3345
+    assert ("BMS protocol", "00") in data.inverter
+    assert ("Location", "garage") in data.site
+    assert {f[0] for f in data.files} == {f"console/{n}" for n in (IMBALANCE, STAT, PWR)}
+
+
+def test_real_case_report_shows_diagnosis_and_evidence(case: Path) -> None:
+    result = run_case(case)
+    d = result.diagnosis
+    html = render_html(d, result.view)
+    assert OUTCOME_HEADLINE[d.outcome] in html
+    assert 'id="chart-cells"' in html and 'id="chart-counters"' in html
+    assert "real-&lt;b&gt;1&lt;/b&gt;" in html and "<b>1</b>" not in html
+    for f in d.findings:
+        for ref in f.evidence:
+            assert ref.source in html
