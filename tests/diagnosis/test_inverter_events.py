@@ -190,3 +190,22 @@ def test_comms_on_the_change_day_count_as_after() -> None:
     found = inverter_events.findings(_view(events, {"brand": "sunsynk", "battery_type": "lead acid"}))
     assert [f.code for f in found] == [Cause.INVERTER_COMMS_CONFIG]
     assert "begin after" in found[0].message
+
+
+# ---------------------------------------------------------------- example cases (end to end, spec validator)
+@pytest.mark.parametrize(
+    "name", ["inv-comms-after-swap-solis", "inv-lux-discharge-over-current", "inv-sofar-charge-voltage"]
+)
+def test_example_case(name: str, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    case = Path(__file__).resolve().parents[2] / "examples" / "cases" / name
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    d = diagnose_case(case)
+    assert d.outcome.value == expected["outcome"]
+    assert (d.primary_cause.value if d.primary_cause else None) == expected["primary_cause"]
+    assert d.culprit_modules == expected["culprit_modules"]
+    assert set(expected["required_codes"]) <= {f.code.value for f in d.findings}
+    # the inverter log itself is cited, not only case.yaml
+    assert any(e.source.startswith("inverter/") for f in d.findings for e in f.evidence)

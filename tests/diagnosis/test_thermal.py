@@ -197,3 +197,19 @@ def test_rule_few_low_temperature_alarms_are_a_warning() -> None:
 
 def test_rule_no_events_no_findings() -> None:
     assert thermal.findings(CaseView(case_id="t")) == []
+
+
+# ---------------------------------------------------------------- example cases (end to end, spec validator)
+@pytest.mark.parametrize("name", ["inv-cold-mornings-deye", "inv-ha-history-goodwe-cold"])
+def test_example_case(name: str, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    case = Path(__file__).resolve().parents[2] / "examples" / "cases" / name
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    d = diagnose_case(case)
+    assert d.outcome.value == expected["outcome"]
+    assert (d.primary_cause.value if d.primary_cause else None) == expected["primary_cause"]
+    assert d.culprit_modules == expected["culprit_modules"]
+    assert set(expected["required_codes"]) <= {f.code.value for f in d.findings}
+    assert any(e.source.startswith("inverter/") for f in d.findings for e in f.evidence)

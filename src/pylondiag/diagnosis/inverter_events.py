@@ -211,6 +211,12 @@ def _change(
     return max(found, key=lambda x: x[0]) if found else None
 
 
+_CHANGE_WORDS: Final = {
+    HistoryEvent.INVERTER_REPLACED: "inverter replacement",
+    HistoryEvent.INVERTER_FIRMWARE_UPDATE: "inverter firmware update",
+}
+
+
 def _day_start(d: date, zone: ZoneInfo) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=zone)
 

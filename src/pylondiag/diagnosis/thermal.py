@@ -144,10 +144,14 @@ class ClusterTest:
         else:
             span = "03:00-09:00" if self.side == "cold" else "12:00-18:00"
             where = f"the {'early-morning' if self.side == 'cold' else 'afternoon'} hours ({span} local)"
-        ratio = "∞" if math.isinf(self.rate_ratio) else f"{self.rate_ratio:.1f}"
+        rate = (
+            "and no trip fell in the other hours"
+            if math.isinf(self.rate_ratio)
+            else f"{self.rate_ratio:.1f}x the rate of the other hours"
+        )
         return (
             f"{self.trips_extreme} of {self.trips_total} trips fell in {where}, which are "
-            f"{self.extreme_hours} of the {total_hours} hours observed: {ratio}x the rate of the other hours "
+            f"{self.extreme_hours} of the {total_hours} hours observed, {rate} "
             f"(Fisher's exact test, one-sided, p = {self.p_value:.2g})"
         )
 
