@@ -118,7 +118,13 @@ def _explain(err: Any, source: str, root: yaml.Node | None) -> str:
         return f"{where}, key schema: is {got!r}, expected '{CASE_SCHEMA}'. Fix: set 'schema: {CASE_SCHEMA}'."
     if kind == "enum":
         allowed_words = _field_enum(loc)
-        fix = f"use one of: {', '.join(allowed_words)}" if allowed_words else "use one of the spec's words"
+        expected = (err.get("ctx") or {}).get("expected")
+        if allowed_words:
+            fix = f"use one of: {', '.join(allowed_words)}"
+        elif expected:
+            fix = f"use one of: {str(expected).replace(chr(39), '')}"
+        else:
+            fix = "use one of the spec's words"
         return f"{where}, key {path}: {got!r} is not an allowed value. Fix: {fix}."
     msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
     shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""

@@ -1,0 +1,228 @@
+"""The case reader: strict case.yaml with clear errors, content sniffing, gaps, address mapping."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pylondiag.casedir import load_case
+from pylondiag.casedir.caseyaml import parse_case_yaml
+from pylondiag.errors import CaseError
+
+PWR = (
+    "pylon>pwr\n@\n"
+    "Power Volt   Curr   Tempr  Tlow   Thigh  Vlow   Vhigh  Base.St  Volt.St  Curr.St  Temp.St  Coulomb  "
+    "Time                 B.V.St   B.T.St\n"
+    "1     50691  3806   17000  13000  14000  3378   3381   Charge   Normal   Normal   Normal   89%      "
+    "2026-11-20 09:53:06  Normal   Normal\n"
+    "2     50673  4087   16000  13000  14000  3377   3380   Charge   Normal   Normal   Normal   89%      "
+    "2026-11-20 09:53:04  Normal   Normal\n"
+    "3     -      -      -      -      -      -      -      Absent   -        -        -        -        "
+    "-                    -        -\n"
+    "Command completed successfully\n$$\npylon>"
+)
+BAT_PLAIN = (
+    "pylon>bat\n@\nBattery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  Coulomb\n"
+    + "".join(f"{i:<9}3379     0        14000    Idle         Normal       Normal       Normal        89%      42586 mAH\n" for i in range(15))
+    + "Command completed successfully\n$$\npylon>"
+)
+
+
+def write(d: Path, files: dict[str, str | bytes]) -> Path:
+    for rel, content in files.items():
+        p = d / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content.encode() if isinstance(content, str) else content)
+    return d
+
+
+def yaml_of(**kw: object) -> str:
+    return yaml.safe_dump({"schema": "pylondiag.case/1", **kw}, sort_keys=False)
+
+
+# ---------------------------------------------------------------- case.yaml errors
+@pytest.mark.parametrize(
+    ("text", "line", "key", "says"),
+    [
+        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    led: orange\n", 4, "stack[0].led", "green_flashing"),
+        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    colour: red\n", 4, "stack[0].colour", "allowed here"),
+        ("schema: pylondiag.case/1\nsymptoms: [slow_charging]\n", 2, "symptoms[0]", "not_charging"),
+        ("schema: pylondiag.case/1\ninverter:\n  brand: huawei\n", 3, "inverter.brand", "sunsynk"),
+        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: 0000\n", 4, "stack[0].dip", "quotes"),
+        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: '0002'\n", 4, "stack[0].dip", "0/1"),
+        ("schema: pylondiag.case/1\nstack:\n  - position: 0\n", 3, "stack[0].position", "greater than or equal"),
+        ("schema: pylondiag.case/1\ninverter:\n  charge_voltage_v: 530\n", 3, "inverter.charge_voltage_v", "64"),
+        ("schema: pylondiag.case/1\nstack:\n  - model: US2000C\n", 3, "stack[0].position", "required"),
+        ("schema: pylondiag.case/2\n", 1, "schema", "pylondiag.case/1"),
+        ("case_id: x\n", 1, "schema", "schema: pylondiag.case/1"),
+        ("schema: pylondiag.case/1\nhistory:\n  - date: yesterday\n    event: moved\n", 3, "history[0].date", "date"),
+        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    installed: June 2019\n", 4, "stack[0].installed", "2019-06"),
+        ("schema: pylondiag.case/1\nsite:\n  timezone: Mars/Olympus\n", 3, "site.timezone", "IANA"),
+    ],
+)
+def test_case_yaml_errors_name_line_key_and_fix(text, line, key, says):
+    with pytest.raises(CaseError) as ei:
+        parse_case_yaml(text.encode(), "case.yaml")
+    e = ei.value
+    assert e.line == line, str(e)
+    assert e.key == key, str(e)
+    assert says in str(e) and "Fix:" in str(e) and "case.yaml" in str(e)
+
+
+def test_duplicate_positions_are_an_error():
+    text = "schema: pylondiag.case/1\nstack:\n  - position: 1\n  - position: 1\n"
+    with pytest.raises(CaseError, match="used twice"):
+        parse_case_yaml(text.encode())
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"schema: pylondiag.case/1\nstack: [\n", "YAML syntax error"),
+        (b"", "empty"),
+        (b"- a\n- b\n", "mapping"),
+        (b"\xff\xfeschema", "UTF-8"),
+    ],
+)
+def test_unreadable_case_yaml(data, says):
+    with pytest.raises(CaseError, match=says):
+        parse_case_yaml(data)
+
+
+def test_valid_case_yaml_round_trip():
+    text = yaml_of(
+        case_id="c1", observed_at="2026-11-20T08:15",
+        site={"timezone": "Europe/London", "ambient_c": 4},
+        inverter={"brand": "sunsynk", "battery_protocol": 0, "configured_modules": 4},
+        stack=[{"position": 1, "model": "US3000C", "installed": "2019-06", "led": "amber", "dip": "0000",
+                "role": "master", "address": 1, "serial": 12345}],
+        symptoms=["whole_bank_shutdown"], history=[{"date": "2026-09-12", "event": "modules_added"}],
+    )  # fmt: skip
+    c = parse_case_yaml(text.encode())
+    assert c.stack[0].installed == "2019-06" and c.stack[0].serial == "12345"
+    assert c.inverter is not None and c.inverter.battery_protocol == "0"
+
+
+# ---------------------------------------------------------------- directories and files
+def test_missing_path():
+    with pytest.raises(CaseError, match="no such file"):
+        load_case(Path("/nonexistent/case"))
+
+
+def test_empty_directory(tmp_path):
+    v = load_case(tmp_path)
+    assert v.modules == [] and not v.has_console() and v.gaps == []
+
+
+def test_single_file_case(tmp_path):
+    f = write(tmp_path, {"pwr.txt": PWR}) / "pwr.txt"
+    v = load_case(f)
+    assert v.case_id == "pwr" and [m.position for m in v.modules] == [1, 2]
+    assert v.pwr[0].source == "pwr.txt"
+
+
+def test_binary_junk_and_unrecognised_text_are_gaps(tmp_path):
+    write(tmp_path, {"console/pwr.txt": PWR, "console/junk.bin": os.urandom(4096), "inverter/notes.txt": "hello\n",
+                     "console/empty.txt": ""})  # fmt: skip
+    v = load_case(tmp_path)
+    assert v.pwr, "the good file is still read"
+    text = " ".join(g.text for g in v.gaps)
+    assert "console/junk.bin: not recognised (binary data)" in text
+    assert "inverter/notes.txt: not recognised (text)" in text
+    assert "console/empty.txt: the file is empty" in text
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_is_a_gap(tmp_path):
+    write(tmp_path, {"console/locked.txt": PWR})
+    (tmp_path / "console/locked.txt").chmod(0)
+    try:
+        v = load_case(tmp_path)
+    finally:
+        (tmp_path / "console/locked.txt").chmod(0o644)
+    assert any("cannot be read" in g.text for g in v.gaps)
+
+
+def test_file_in_wrong_folder_is_read_by_content(tmp_path):
+    write(tmp_path, {"inverter/pwr.txt": PWR})
+    v = load_case(tmp_path)
+    assert v.pwr and any("its content is a console" in g.text for g in v.gaps)
+
+
+def test_can_frames_recognised_but_not_analysed(tmp_path):
+    write(tmp_path, {"can/dump.log": "(1700000000.000000) can0 351#1402E803E8030000\n(1700000000.100000) can0 355#63006400\n"})
+    v = load_case(tmp_path)
+    assert v.files[0].kind == "can" and "recognised as CAN frames" in v.gaps[0].text
+
+
+def test_thousand_files(tmp_path):
+    files: dict[str, str | bytes] = {f"console/junk_{i:04d}.txt": f"line {i}\n" for i in range(999)}
+    files["console/pwr.txt"] = PWR
+    write(tmp_path, files)
+    t0 = time.perf_counter()
+    v = load_case(tmp_path)
+    assert time.perf_counter() - t0 < 20
+    assert len(v.files) == 1000 and v.pwr
+
+
+def test_metadata_and_hidden_files_are_not_evidence(tmp_path):
+    write(tmp_path, {"expected.json": "{}", ".DS_Store": b"\x00\x01", "README.md": "# case"})
+    v = load_case(tmp_path)
+    assert v.files == [] and v.gaps == []
+
+
+def test_case_directory_is_not_modified(tmp_path):
+    write(tmp_path, {"case.yaml": yaml_of(stack=[{"position": 1}]), "console/pwr.txt": PWR})
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    load_case(tmp_path)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
+
+
+# ---------------------------------------------------------------- address → position
+def test_addresses_map_to_positions(tmp_path):
+    stack = [{"position": 1, "address": 2}, {"position": 2, "address": 1}]
+    write(tmp_path, {"case.yaml": yaml_of(stack=stack), "console/pwr.txt": PWR})
+    v = load_case(tmp_path)
+    assert v.position_of(1) == 2 and v.position_of(2) == 1
+
+
+def test_no_stack_position_is_address(tmp_path):
+    write(tmp_path, {"console/pwr.txt": PWR})
+    v = load_case(tmp_path)
+    assert [(m.position, m.address) for m in v.modules] == [(1, 1), (2, 2)]
+
+
+def test_duplicate_addresses_are_ambiguous_not_guessed(tmp_path):
+    stack = [{"position": 1, "address": 1}, {"position": 2, "address": 1}]
+    write(tmp_path, {"case.yaml": yaml_of(stack=stack), "console/pwr.txt": PWR, "console/bat.txt": BAT_PLAIN})
+    v = load_case(tmp_path)
+    assert v.address_conflicts[0].positions == (1, 2)
+    assert v.bat[0].position is None
+    assert any("could not be assigned" in g.text for g in v.gaps)
+
+
+def test_plain_bat_goes_to_the_only_module(tmp_path):
+    write(tmp_path, {"case.yaml": yaml_of(stack=[{"position": 6}]), "console/bat.txt": BAT_PLAIN})
+    v = load_case(tmp_path)
+    assert v.bat[0].position == 6 and v.bat[0].assumed_address
+    assert any("without a module number" in g.text for g in v.gaps)
+
+
+def test_captures_ordered_by_time(tmp_path):
+    a = "14.07.26 18:09:43\n" + BAT_PLAIN
+    b = "13.07.26 19:59:48\n" + BAT_PLAIN
+    write(tmp_path, {"console/a.txt": a, "console/b.txt": b})
+    v = load_case(tmp_path)
+    assert [r.source for r in v.bat] == ["console/b.txt", "console/a.txt"]
+    assert v.bat[0].time is not None and v.bat[0].time.tzinfo is not None
+
+
+def test_dangling_symlink_is_a_gap_not_a_crash(tmp_path):
+    write(tmp_path, {"console/pwr.txt": PWR})
+    (tmp_path / "console" / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    v = load_case(tmp_path)
+    assert v.pwr and any("console/gone.txt: cannot be read" in g.text for g in v.gaps)
