@@ -18,6 +18,8 @@ from pylondiag.errors import CaseError
 from pylondiag.model.case import CASE_SCHEMA, CaseFile
 
 MAX_CASE_YAML_BYTES = 1_000_000
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (much faster), else the pure-Python one."""
 
 
 def key_path(loc: tuple[int | str, ...]) -> str:
@@ -142,8 +144,7 @@ def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
             f"not UTF-8 text (byte {exc.start} cannot be decoded). Fix: save the file as UTF-8.", source=source
         ) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (C or Python SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -168,6 +169,7 @@ def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
     try:
         return CaseFile.model_validate(raw)
     except ValidationError as exc:
+        root = yaml.compose(text, Loader=_LOADER)  # node positions, only needed to explain an error
         errors = exc.errors()
         parts = [_explain(e, source, root) for e in errors[:3]]
         more = f" ({len(errors) - 3} more problems after fixing these.)" if len(errors) > 3 else ""
