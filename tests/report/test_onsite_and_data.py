@@ -23,11 +23,7 @@ def test_replacement_part_is_the_culprits_model() -> None:
     assert spec is not None
     assert any(p.startswith("1 × US2000C replacement module for position 2") for p in spec.parts)
     assert spec.parts[0] == "Power cable set for one module"  # the diagnosis' own parts come first
-    assert spec.work[:2] == (
-        "Remove module 2 from the stack",
-        "Fit the replacement and re-make the link chain",
-    )
-    assert "Switch the stack off and take module 2 out." in spec.work  # on-site actions join the work
+    assert spec.work == ("Remove module 2 from the stack", "Fit the replacement and re-make the link chain")
     assert spec.checks_after == ("pwr shows 3 modules", "bat 2 spread below 30 mV after a full charge")
 
 
@@ -53,8 +49,11 @@ def test_link_causes_bring_a_cable_and_safety_is_complete() -> None:
     spec = on_site_section(d, data)
     assert spec is not None
     assert any("RJ45 link cable" in p for p in spec.parts)
-    assert spec.safety[: len(d.safety)] == tuple(d.safety)
-    assert set(GENERIC_SAFETY) <= set(spec.safety)
+    assert spec.safety == tuple(d.safety)
+    reconf, reconf_data = samples.reconfigure()
+    assert reconf.safety == []
+    spec2 = on_site_section(reconf, reconf_data)
+    assert spec2 is not None and spec2.safety == GENERIC_SAFETY  # never an empty safety list
 
 
 def test_dip_reference_only_for_dip_causes() -> None:
@@ -66,6 +65,15 @@ def test_dip_reference_only_for_dip_causes() -> None:
     d2, data2 = samples.on_site_check()
     spec2 = on_site_section(d2, data2)
     assert spec2 is not None and spec2.dip_reference is None
+
+
+def test_without_a_work_list_the_on_site_actions_are_the_work() -> None:
+    d, data = samples.replace()
+    assert d.on_site_spec is not None
+    d = d.model_copy(update={"on_site_spec": d.on_site_spec.model_copy(update={"work": []})})
+    spec = on_site_section(d, data)
+    assert spec is not None
+    assert spec.work == tuple(a.text for a in d.actions if a.on_site)
 
 
 def test_actions_only_on_site_make_a_specification() -> None:

@@ -65,10 +65,10 @@ def on_site_section(diagnosis: Diagnosis, data: ReportData) -> OnSiteSection | N
     if not needs_site_visit(diagnosis):
         return None
     spec = diagnosis.on_site_spec
-    work = list(spec.work) if spec else []
-    for action in sorted(diagnosis.actions, key=lambda a: a.step):
-        if action.on_site and action.text not in work:
-            work.append(action.text)
+    # The diagnosis' own work list when it wrote one; otherwise its on-site actions, in step order.
+    work = list(spec.work) if spec and spec.work else []
+    if not work:
+        work = [a.text for a in sorted(diagnosis.actions, key=lambda a: a.step) if a.on_site]
     parts = list(spec.parts) if spec else []
     causes = {f.code for f in diagnosis.findings}
     for verdict in diagnosis.modules:
@@ -110,10 +110,6 @@ def on_site_section(diagnosis: Diagnosis, data: ReportData) -> OnSiteSection | N
         for m in data.modules
         if m.dip or m.role or m.group is not None
     )
-    safety = list(safety_lines(diagnosis))
-    for line in GENERIC_SAFETY:
-        if line not in safety:
-            safety.append(line)
     return OnSiteSection(
         work=tuple(work),
         parts=tuple(parts),
@@ -122,5 +118,5 @@ def on_site_section(diagnosis: Diagnosis, data: ReportData) -> OnSiteSection | N
         inverter_found=data.inverter,
         dip_reference=DIP_REFERENCE if causes & DIP_CAUSES else None,
         checks_after=tuple(spec.checks_after) if spec else (),
-        safety=tuple(safety),
+        safety=safety_lines(diagnosis),
     )
