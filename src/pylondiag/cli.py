@@ -53,6 +53,10 @@ def report_cmd(
 admin_app = typer.Typer(no_args_is_help=True, help="Manage engineer and admin accounts of the web service.")
 app.add_typer(admin_app, name="admin")
 
+from pylondiag.sim.cli import sim_app  # noqa: E402  (the simulator's sub-app: list, case, serve)
+
+app.add_typer(sim_app, name="sim")
+
 
 @app.command("serve")
 def serve_cmd(

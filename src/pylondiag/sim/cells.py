@@ -41,7 +41,8 @@ R_SPREAD = 0.04
 R_SPREAD_PER_YEAR = 0.02
 SELF_DISCHARGE_PER_DAY = 0.001
 """Mean self-discharge, fraction of capacity per day (≈3 %/month, specs.md §1 [U])."""
-SELF_DISCHARGE_SPREAD_PER_DAY = 0.0002
+SELF_DISCHARGE_SPREAD_PER_DAY = 0.00003
+"""Cell-to-cell std-dev of self-discharge (fraction/day) in a new module; ×(1 + 0.3·years) — assumption."""
 CYCLE_LIFE_TO_80PCT = 6000
 """US3000C "6 000+ cycles to 80 %" (specs.md §1 [T])."""
 CALENDAR_FADE_PER_YEAR = 0.012
@@ -95,6 +96,6 @@ class CellParams:
         # Bigger modules have proportionally bigger cells: resistance scales with 50 Ah / capacity.
         r_base = NEW_R_MOHM * 1e-3 * (50.0 / nominal_ah) * resistance_growth(age_years, cycles)
         r = r_base[:, None] * (1 + np.abs(rng.standard_normal(shape)) * r_sd[:, None])
-        sd_sd = SELF_DISCHARGE_SPREAD_PER_DAY * (1 + age_years)[:, None]
+        sd_sd = SELF_DISCHARGE_SPREAD_PER_DAY * (1 + 0.3 * age_years)[:, None]
         sd = np.clip(SELF_DISCHARGE_PER_DAY + rng.standard_normal(shape) * sd_sd, 0.0002, None)
         return cls(capacity_ah=cap, r_ohm=r, self_discharge_per_day=sd)

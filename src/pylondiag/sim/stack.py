@@ -302,14 +302,12 @@ class Stack:
             return "Charge"
         if self.current_a[i] * 1000 < -CONNECTED_MA:
             return "Dischg"
-        if self.balancing[i].any():
-            return "Balance"
-        return "Idle"
+        return "Idle"  # balancing shows as Idle with BAL=Y (GPollakDiener captures [C])
 
     def _update_states(self) -> None:
         for i, rec in enumerate(self.records):
             st = self.base_state(i)
-            plain = "Idle" if st == "Balance" else st
+            plain = st
             if plain != rec.last_state:
                 rec.last_state = plain
                 rec.state_since = self.time

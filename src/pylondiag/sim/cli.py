@@ -1,0 +1,91 @@
+"""`pylondiag sim …`: list scenarios, write a simulated case, serve a simulated console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+sim_app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Simulated Pylontech stacks: labelled cases and a console emulator.",
+)
+
+
+@sim_app.command("list")
+def list_cmd() -> None:
+    """Print the scenario names, one per line."""
+    from pylondiag.sim import list_scenarios
+
+    for name in list_scenarios():
+        typer.echo(name)
+
+
+@sim_app.command("case")
+def case_cmd(
+    scenario: str = typer.Argument(..., help="Scenario name (see `pylondiag sim list`)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same case."),
+    out: Path = typer.Option(..., "--out", help="Directory to write the case into."),  # noqa: B008
+) -> None:
+    """Simulate SCENARIO and write a full case directory plus its label.json."""
+    from pylondiag.sim import list_scenarios, write_case
+
+    if scenario not in list_scenarios():
+        typer.echo(f"error: unknown scenario {scenario!r}; `pylondiag sim list` prints the names", err=True)
+        raise typer.Exit(2)
+    path = write_case(scenario, seed, out)
+    typer.echo(str(path))
+
+
+@sim_app.command("serve")
+def serve_cmd(
+    scenario: str = typer.Option("healthy", "--scenario", help="Scenario to simulate."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    tcp: str | None = typer.Option(None, "--tcp", help="HOST:PORT to listen on, e.g. 127.0.0.1:2323."),
+    pty: bool = typer.Option(False, "--pty", help="Open a pseudo-terminal and print its path."),
+    baud_pace: bool = typer.Option(False, "--baud-pace", help="Send output at the real 115200 baud rate."),
+    wakeup: bool | None = typer.Option(
+        None,
+        "--wakeup/--no-wakeup",
+        help="Require the 1200-baud wake-up frame (default: as the firmware does).",
+    ),
+    speed: float = typer.Option(
+        1.0, "--speed", help="Simulated minutes per wall-clock minute while serving."
+    ),
+) -> None:
+    """Serve the console of a simulated stack over TCP or a pty until interrupted."""
+    from pylondiag.sim import list_scenarios
+    from pylondiag.sim import serve as srv
+
+    if scenario not in list_scenarios():
+        typer.echo(f"error: unknown scenario {scenario!r}; `pylondiag sim list` prints the names", err=True)
+        raise typer.Exit(2)
+    if (tcp is None) == (not pty):
+        typer.echo("error: give exactly one of --tcp HOST:PORT or --pty", err=True)
+        raise typer.Exit(2)
+    live = srv.live_stack(scenario, seed, speed)
+    live.start()
+    try:
+        if tcp is not None:
+            host, _, port_s = tcp.rpartition(":")
+            if not host or not port_s.isdigit():
+                typer.echo(f"error: --tcp wants HOST:PORT, got {tcp!r}", err=True)
+                raise typer.Exit(2)
+            srv.serve_tcp(
+                live,
+                host,
+                int(port_s),
+                pace=baud_pace,
+                require_wakeup=wakeup,
+                ready=lambda p: typer.echo(f"serving {scenario} (seed {seed}) on {host}:{p}", err=True),
+            )
+        else:
+            master, path = srv.open_pty()
+            typer.echo(path)
+            typer.echo(f"serving {scenario} (seed {seed}) on {path}", err=True)
+            srv.serve_pty(live, master, pace=baud_pace, require_wakeup=wakeup)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.stop()
