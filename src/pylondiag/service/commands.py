@@ -13,7 +13,7 @@ from sqlalchemy import select
 import pylondiag
 from pylondiag.errors import PylondiagError
 from pylondiag.service.auth import ROLES, hash_password, new_owner_token, token_digest
-from pylondiag.service.cases import submit_case
+from pylondiag.service.cases import parse_case_yaml, submit_case
 from pylondiag.service.db.models import CaseRecord, User
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Settings
@@ -83,28 +83,32 @@ def load_demo(settings: Settings, base_url: str) -> tuple[str, list[tuple[str, s
                 session.add(User(email=DEMO_EMAIL, password_hash=hash_password(password), role="engineer"))
             else:
                 user.password_hash = hash_password(password)
-            loaded = {
-                r.case_id: r for r in session.scalars(select(CaseRecord).where(CaseRecord.source == "demo"))
-            }
-            examples = examples_dir()
-            for case_dir in sorted(p for p in (examples.iterdir() if examples else []) if p.is_dir()):
-                record = loaded.get(case_dir.name)
-                if record is None:
-                    try:
-                        files = _case_files(case_dir)
-                        if not any(f.path == "case.yaml" for f in files):
-                            continue
-                        record, _ = submit_case(db, store, files, source="demo", limits=settings.limits)
-                    except (UploadRefused, PylondiagError, OSError) as exc:
-                        print(f"demo: skipped {case_dir.name}: {exc}", file=sys.stderr)
-                        continue
-                token = new_owner_token()
-                fresh = session.get(CaseRecord, record.id)
+        with db.session() as session:
+            demo_cases = session.scalars(select(CaseRecord).where(CaseRecord.source == "demo"))
+            loaded = {r.case_id: r.id for r in demo_cases}
+        examples = examples_dir()
+        for case_dir in sorted(p for p in (examples.iterdir() if examples else []) if p.is_dir()):
+            if not (case_dir / "case.yaml").is_file():
+                continue
+            try:
+                files = _case_files(case_dir)
+                yaml_bytes = next(f.data for f in files if f.path == "case.yaml")
+                declared = parse_case_yaml(yaml_bytes).get("case_id")
+                name = str(declared) if declared else case_dir.name
+                pk = loaded.get(name)
+                if pk is None:
+                    record, _ = submit_case(db, store, files, source="demo", limits=settings.limits)
+                    pk = record.id
+            except (UploadRefused, PylondiagError, OSError) as exc:
+                print(f"demo: skipped {case_dir.name}: {exc}", file=sys.stderr)
+                continue
+            token = new_owner_token()
+            with db.session() as session:
+                fresh = session.get(CaseRecord, pk)
                 if fresh is not None:
                     fresh.token_sha256 = token_digest(token)
-                    if fresh.case_id == fresh.id:
-                        fresh.case_id = case_dir.name
-                links.append((case_dir.name, f"{base_url}/c/{record.id}?token={token}"))
+                    fresh.case_id = name
+            links.append((case_dir.name, f"{base_url}/c/{pk}?token={token}"))
         return password, links
     finally:
         db.dispose()
