@@ -178,10 +178,16 @@ def _travel(times: Sequence[datetime | None]) -> float:
     return sum(abs((y - x).total_seconds()) for x, y in pairwise(seq))
 
 
-def _localize(naive: list[datetime | None], zone: ZoneInfo) -> list[datetime | None]:
-    """Attach the site zone; the repeated autumn hour takes ``fold`` from the log's order."""
-    sample = [t for t in naive[:_DIRECTION_SAMPLE] if t is not None and t.tzinfo is None]
-    ascending = sum(y >= x for x, y in pairwise(sample)) >= sum(y < x for x, y in pairwise(sample))
+def _localize(
+    naive: list[datetime | None], zone: ZoneInfo, ascending: bool | None = None
+) -> list[datetime | None]:
+    """Attach the site zone; the repeated autumn hour takes ``fold`` from the log's order.
+
+    ``ascending`` (oldest first) is found from the first rows when not given.
+    """
+    if ascending is None:
+        sample = [t for t in naive[:_DIRECTION_SAMPLE] if t is not None and t.tzinfo is None]
+        ascending = sum(y >= x for x, y in pairwise(sample)) >= sum(y < x for x, y in pairwise(sample))
     hour_kind: dict[tuple[int, int, int, int], bool] = {}
     out: list[datetime | None] = []
     fold = 0 if ascending else 1

@@ -13,6 +13,7 @@ the object path resolves that hour from the log's order.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from pylondiag.errors import NotAnInverterLog
 from pylondiag.evidence.inverter_log import generic_csv
 from pylondiag.evidence.inverter_log._classify import classify, severity_word
 from pylondiag.evidence.inverter_log._text import decode, split_lines
+from pylondiag.evidence.inverter_log._times import _DIRECTION_SAMPLE, _localize
 from pylondiag.evidence.inverter_log.codes import canonical_brand
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 
@@ -34,6 +36,9 @@ KINDS: Final[tuple[EventKind, ...]] = tuple(EventKind)
 SEVERITIES: Final[tuple[Severity, ...]] = tuple(Severity)
 _KIND_INDEX: Final = {k: i for i, k in enumerate(KINDS)}
 _SEV_INDEX: Final = {s: i for i, s in enumerate(SEVERITIES)}
+
+_MIN_STAMP: Final = len("2026-01-01 00:00")
+_NEG_OFFSET: Final = re.compile(r"\d:\d\d(?::\d\d(?:\.\d+)?)?-\d\d")
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -95,15 +100,31 @@ class EventTable:
 
 
 def _zone_offsets(local_s: IntArray, zone: ZoneInfo) -> IntArray:
-    """UTC offset (s) for each naive local time, computed once per distinct local hour."""
+    """UTC offset (s) for each naive local time, computed once per distinct local hour.
+
+    Rows in an hour the clock change makes ambiguous (or skips) are resolved like the row-wise reader
+    does, from the log's order (:func:`~pylondiag.evidence.inverter_log._times._localize`).
+    """
     hours = local_s // 3600
     unique, inverse = np.unique(hours, return_inverse=True)
     offsets = np.empty(unique.shape[0], dtype=np.int64)
+    ambiguous = np.zeros(unique.shape[0], dtype=np.bool_)
     for i, h in enumerate(unique.tolist()):
         naive = datetime.fromtimestamp(h * 3600, UTC).replace(tzinfo=None)
-        off = naive.replace(tzinfo=zone).utcoffset()
-        offsets[i] = int(off.total_seconds()) if off is not None else 0
+        off0, off1 = (naive.replace(tzinfo=zone, fold=f).utcoffset() for f in (0, 1))
+        offsets[i] = int(off0.total_seconds()) if off0 is not None else 0
+        ambiguous[i] = off0 != off1
     result: IntArray = offsets[inverse]
+    rows = np.nonzero(ambiguous[inverse])[0]
+    if rows.size:
+        steps = np.diff(local_s[:_DIRECTION_SAMPLE])
+        ascending = bool((steps >= 0).sum() >= (steps < 0).sum())
+        sub: list[datetime | None] = [
+            datetime.fromtimestamp(int(local_s[i]), UTC).replace(tzinfo=None) for i in rows.tolist()
+        ]
+        for i, aware in zip(rows.tolist(), _localize(sub, zone, ascending), strict=True):
+            off = aware.utcoffset() if aware is not None else None
+            result[i] = int(off.total_seconds()) if off is not None else result[i]
     return result
 
 
@@ -118,56 +139,73 @@ def _fast_generic(data: bytes, source: str, brand: str | None, zone: ZoneInfo) -
     if "clock" in roles:
         return None
     body = lines[header + 1 :]
-    rows = list(csv.reader(body, delimiter=delimiter))
-    if len(rows) != len(body):
-        return None  # a quoted field spans lines: line numbers need the row-wise reader
+    while body and not body[-1].strip():
+        body.pop()
+    n = len(body)
+    ncols = len(lines[header].split(delimiter))
     width = max(roles.values()) + 1
-    if any(len(r) < width for r in rows):
-        return None
+    columns: list[Sequence[str]]
+    flat = delimiter.join(body).split(delimiter) if '"' not in text else []
+    if '"' not in text and len(flat) == n * ncols and ncols >= width:
+        # no quoting and every row as wide as the header: one split, columns by slicing
+        columns = [flat[i::ncols] for i in range(width)]
+    else:
+        rows = list(csv.reader(body, delimiter=delimiter))
+        if len(rows) != n or (rows and min(map(len, rows)) < width):
+            return None  # quoted line breaks or short rows: the row-wise reader reports them by line
+        columns = list(zip(*rows, strict=False)) if rows else [()] * width
     i_time, i_code, i_msg = roles["time"], roles.get("code"), roles.get("message")
     i_sev, i_temp = roles.get("severity"), roles.get("temperature")
-    columns = list(zip(*rows, strict=False)) if rows else [()] * width
     stamps = columns[i_time]
+    joined = "\x1f".join(stamps)
+    if stamps and (
+        min(map(len, stamps)) < _MIN_STAMP or "+" in joined or "Z" in joined or _NEG_OFFSET.search(joined)
+    ):
+        return None  # offsets, 'Z' or partial times: the row-wise reader handles (and reports) them
     try:
-        naive = np.array(stamps, dtype="datetime64[s]").astype(np.int64)
+        parsed = np.array(stamps, dtype="datetime64[s]")
     except ValueError:
         return None  # not all plain ISO local times
-    codes = columns[i_code] if i_code is not None else ("",) * len(rows)
-    texts = columns[i_msg] if i_msg is not None else ("",) * len(rows)
-    pairs: dict[tuple[str, str], tuple[int, int]] = {}
-    kind = np.empty(len(rows), dtype=np.int8)
-    sev = np.empty(len(rows), dtype=np.int8)
-    keep = np.ones(len(rows), dtype=np.bool_)
-    for i, pair in enumerate(zip(codes, texts, strict=True)):
-        got = pairs.get(pair)
-        if got is None:
-            c, t = pair[0].strip(), pair[1].strip()
-            if not c and not t:
-                got = (-1, -1)
-            else:
-                cl = classify(brand, c, t)
-                got = (_KIND_INDEX[cl.kind], _SEV_INDEX[cl.severity])
-            pairs[pair] = got
-        kind[i], sev[i] = got
-    keep &= kind >= 0
+    if np.isnat(parsed).any():
+        return None
+    naive = parsed.astype(np.int64)
+    codes = columns[i_code] if i_code is not None else ("",) * n
+    texts = columns[i_msg] if i_msg is not None else ("",) * n
+    # classify each distinct (code, message) once, then map rows to it with an index array
+    pair_index: dict[tuple[str, str], int] = {}
+    row_pair = np.fromiter(
+        (pair_index.setdefault(p, len(pair_index)) for p in zip(codes, texts, strict=True)), np.int64, count=n
+    )
+    pair_kind = np.empty(len(pair_index), dtype=np.int8)
+    pair_sev = np.empty(len(pair_index), dtype=np.int8)
+    for (c, t), j in pair_index.items():
+        c, t = c.strip(), t.strip()
+        if not c and not t:
+            pair_kind[j], pair_sev[j] = -1, 0
+            continue
+        cl = classify(brand, c, t)
+        pair_kind[j], pair_sev[j] = _KIND_INDEX[cl.kind], _SEV_INDEX[cl.severity]
+    kind = pair_kind[row_pair]
+    sev = pair_sev[row_pair]
+    keep = kind >= 0
     if i_sev is not None:
-        words: dict[str, int] = {}
-        for i, w in enumerate(columns[i_sev]):
-            idx = words.get(w)
-            if idx is None:
-                s = severity_word(w)
-                idx = words[w] = -1 if s is None else _SEV_INDEX[s]
-            if idx >= 0:
-                sev[i] = idx
-    temperature = np.full(len(rows), np.nan)
+        word_index: dict[str, int] = {}
+        row_word = np.fromiter(
+            (word_index.setdefault(w, len(word_index)) for w in columns[i_sev]), np.int64, count=n
+        )
+        word_sev = np.array(
+            [-1 if (s := severity_word(w)) is None else _SEV_INDEX[s] for w in word_index], dtype=np.int8
+        )
+        given = word_sev[row_word]
+        sev = np.where(given >= 0, given, sev).astype(np.int8)
+    temperature = np.full(n, np.nan)
     if i_temp is not None:
-        raw_t = columns[i_temp]
         try:
-            temperature = np.array([x if x.strip() else "nan" for x in raw_t], dtype=np.float64)
+            temperature = np.array([x if x.strip() else "nan" for x in columns[i_temp]], dtype=np.float64)
         except ValueError:
             return None
     offsets = _zone_offsets(naive, zone)
-    line = np.arange(header + 2, header + 2 + len(rows), dtype=np.int32)
+    line = np.arange(header + 2, header + 2 + n, dtype=np.int32)
     return EventTable(
         source=source,
         utc_s=(naive - offsets)[keep],
