@@ -33,11 +33,18 @@ def _shapes():
 
 def info(addr: int) -> list[str]:
     return [
-        f"Device address      : {addr}", "Manufacturer        : Pylon", "Device name         : US3000C",
-        "Board version       : PHANTOMSAV10R03", "Main Soft version   : B69.25", "Soft  version       : V2.8",
-        f"Barcode             : PPTBP01{addr:08d}", "Specification       : 48V/74AH", "Cell Number         : 15",
-        "Max Dischg Curr     : -100000mA", "Max Charge Curr     : 102000mA",
-    ]  # fmt: skip
+        f"Device address      : {addr}",
+        "Manufacturer        : Pylon",
+        "Device name         : US3000C",
+        "Board version       : PHANTOMSAV10R03",
+        "Main Soft version   : B69.25",
+        "Soft  version       : V2.8",
+        f"Barcode             : PPTBP01{addr:08d}",
+        "Specification       : 48V/74AH",
+        "Cell Number         : 15",
+        "Max Dischg Curr     : -100000mA",
+        "Max Charge Curr     : 102000mA",
+    ]
 
 
 def build(root: Path) -> Path:
@@ -54,10 +61,24 @@ def build(root: Path) -> Path:
         s.add(f"pwr {m.addr}", sh.pwr_detail(m))
         s.add(f"info {m.addr}", info(m.addr))
     (case / "console" / "session.txt").write_bytes(s.text().encode())
-    stack = [{"position": a, "model": "US3000C", "installed": "2021-04", "led": "green", "dip": "0000",
-              "role": "master" if a == 1 else "slave", "address": a} for a in range(1, 17)]  # fmt: skip
-    body = {"schema": "pylondiag.case/1", "case_id": "bench-16", "stack": stack,
-            "inverter": {"brand": "victron", "configured_modules": 16, "configured_capacity_ah": 1184}}  # fmt: skip
+    stack = [
+        {
+            "position": a,
+            "model": "US3000C",
+            "installed": "2021-04",
+            "led": "green",
+            "dip": "0000",
+            "role": "master" if a == 1 else "slave",
+            "address": a,
+        }
+        for a in range(1, 17)
+    ]
+    body = {
+        "schema": "pylondiag.case/1",
+        "case_id": "bench-16",
+        "stack": stack,
+        "inverter": {"brand": "victron", "configured_modules": 16, "configured_capacity_ah": 1184},
+    }
     (case / "case.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
     return case
 
@@ -77,12 +98,22 @@ def main() -> None:
             run_case(case)
             n += 1
         dt = time.perf_counter() - t0
-    print(json.dumps({
-        "case": "16 modules, console session with pwr + 16 x (bat, stat, pwr N, info)",
-        "session_bytes": size, "session_lines": lines, "cases": n,
-        "ms_per_case": round(1000 * dt / n, 2), "cases_per_s": round(n / dt, 1), "target_cases_per_s": 50,
-        "outcome": first.outcome.value, "primary_cause": first.primary_cause.value,
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "case": "16 modules, console session with pwr + 16 x (bat, stat, pwr N, info)",
+                "session_bytes": size,
+                "session_lines": lines,
+                "cases": n,
+                "ms_per_case": round(1000 * dt / n, 2),
+                "cases_per_s": round(n / dt, 1),
+                "target_cases_per_s": 50,
+                "outcome": first.outcome.value,
+                "primary_cause": first.primary_cause.value,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -20,8 +20,11 @@ EXAMPLE = REPO / "examples" / "cases" / "rebalance-us2000c-cell-imbalance"
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pylondiag.cli", "diagnose", *map(str, args)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "120"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "COLUMNS": "120"},
+    )
 
 
 def test_json_is_exactly_one_document(validator):
@@ -30,7 +33,9 @@ def test_json_is_exactly_one_document(validator):
     doc = json.loads(r.stdout)  # the whole of stdout is one JSON document
     Diagnosis.model_validate(doc)
     assert doc["outcome"] == "rebalance" and doc["culprit_modules"] == [3]
-    v = subprocess.run([sys.executable, str(validator), str(EXAMPLE), "-"], input=r.stdout, capture_output=True, text=True)
+    v = subprocess.run(
+        [sys.executable, str(validator), str(EXAMPLE), "-"], input=r.stdout, capture_output=True, text=True
+    )
     assert v.returncode == 0, v.stdout
 
 
@@ -89,7 +94,9 @@ def test_awkward_directories_still_diagnose(tmp_path, validator, kind):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["outcome"] == "insufficient_evidence" and doc["evidence_gaps"]
-    v = subprocess.run([sys.executable, str(validator), str(tmp_path), "-"], input=r.stdout, capture_output=True, text=True)
+    v = subprocess.run(
+        [sys.executable, str(validator), str(tmp_path), "-"], input=r.stdout, capture_output=True, text=True
+    )
     assert v.returncode == 0, v.stdout
 
 
@@ -101,5 +108,7 @@ def test_single_file_case(tmp_path, captures_dir, validator):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["findings"][0]["evidence"][0]["source"] == src.name
-    v = subprocess.run([sys.executable, str(validator), str(f), "-"], input=r.stdout, capture_output=True, text=True)
+    v = subprocess.run(
+        [sys.executable, str(validator), str(f), "-"], input=r.stdout, capture_output=True, text=True
+    )
     assert v.returncode == 0, v.stdout

@@ -81,7 +81,8 @@ def run_diagnose(case: Path, fmt: str, output: Path | None) -> int:
         return EXIT_UNUSABLE
     except Exception as exc:  # a bug: say so in one paragraph, never a traceback
         _say(
-            f"internal error while diagnosing {case}: {type(exc).__name__}: {exc}. This is a bug in pylondiag; "
+            f"internal error while diagnosing {case}: {type(exc).__name__}: {exc}. This is a bug in "
+            "pylondiag; "
             "please report it with the case attached."
         )
         return EXIT_BUG
@@ -102,7 +103,10 @@ def run_diagnose(case: Path, fmt: str, output: Path | None) -> int:
             else:
                 output.write_text(rendered, encoding="utf-8")
         except OSError as exc:
-            _say(f"error: cannot write {output}: {exc.strerror or exc}. Fix: choose a writable path for --output.")
+            _say(
+                f"error: cannot write {output}: {exc.strerror or exc}. Fix: choose a writable path for "
+                "--output."
+            )
             return EXIT_UNUSABLE
         _say(f"{result.diagnosis.outcome.value}: {fmt} report written to {output}")
         return EXIT_OK

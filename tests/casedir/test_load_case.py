@@ -26,8 +26,13 @@ PWR = (
     "Command completed successfully\n$$\npylon>"
 )
 BAT_PLAIN = (
-    "pylon>bat\n@\nBattery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  Coulomb\n"
-    + "".join(f"{i:<9}3379     0        14000    Idle         Normal       Normal       Normal        89%      42586 mAH\n" for i in range(15))
+    "pylon>bat\n@\nBattery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  "
+    "Coulomb\n"
+    + "".join(
+        f"{i:<9}3379     0        14000    Idle         Normal       Normal       Normal        89%      "
+        "42586 mAH\n"
+        for i in range(15)
+    )
     + "Command completed successfully\n$$\npylon>"
 )
 
@@ -48,19 +53,49 @@ def yaml_of(**kw: object) -> str:
 @pytest.mark.parametrize(
     ("text", "line", "key", "says"),
     [
-        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    led: orange\n", 4, "stack[0].led", "green_flashing"),
-        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    colour: red\n", 4, "stack[0].colour", "allowed here"),
+        (
+            "schema: pylondiag.case/1\nstack:\n  - position: 1\n    led: orange\n",
+            4,
+            "stack[0].led",
+            "green_flashing",
+        ),
+        (
+            "schema: pylondiag.case/1\nstack:\n  - position: 1\n    colour: red\n",
+            4,
+            "stack[0].colour",
+            "allowed here",
+        ),
         ("schema: pylondiag.case/1\nsymptoms: [slow_charging]\n", 2, "symptoms[0]", "not_charging"),
         ("schema: pylondiag.case/1\ninverter:\n  brand: huawei\n", 3, "inverter.brand", "sunsynk"),
         ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: 0000\n", 4, "stack[0].dip", "quotes"),
         ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: '0002'\n", 4, "stack[0].dip", "0/1"),
-        ("schema: pylondiag.case/1\nstack:\n  - position: 0\n", 3, "stack[0].position", "greater than or equal"),
-        ("schema: pylondiag.case/1\ninverter:\n  charge_voltage_v: 530\n", 3, "inverter.charge_voltage_v", "64"),
+        (
+            "schema: pylondiag.case/1\nstack:\n  - position: 0\n",
+            3,
+            "stack[0].position",
+            "greater than or equal",
+        ),
+        (
+            "schema: pylondiag.case/1\ninverter:\n  charge_voltage_v: 530\n",
+            3,
+            "inverter.charge_voltage_v",
+            "64",
+        ),
         ("schema: pylondiag.case/1\nstack:\n  - model: US2000C\n", 3, "stack[0].position", "required"),
         ("schema: pylondiag.case/2\n", 1, "schema", "pylondiag.case/1"),
         ("case_id: x\n", 1, "schema", "schema: pylondiag.case/1"),
-        ("schema: pylondiag.case/1\nhistory:\n  - date: yesterday\n    event: moved\n", 3, "history[0].date", "date"),
-        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    installed: June 2019\n", 4, "stack[0].installed", "2019-06"),
+        (
+            "schema: pylondiag.case/1\nhistory:\n  - date: yesterday\n    event: moved\n",
+            3,
+            "history[0].date",
+            "date",
+        ),
+        (
+            "schema: pylondiag.case/1\nstack:\n  - position: 1\n    installed: June 2019\n",
+            4,
+            "stack[0].installed",
+            "2019-06",
+        ),
         ("schema: pylondiag.case/1\nsite:\n  timezone: Mars/Olympus\n", 3, "site.timezone", "IANA"),
     ],
 )
@@ -95,13 +130,25 @@ def test_unreadable_case_yaml(data, says):
 
 def test_valid_case_yaml_round_trip():
     text = yaml_of(
-        case_id="c1", observed_at="2026-11-20T08:15",
+        case_id="c1",
+        observed_at="2026-11-20T08:15",
         site={"timezone": "Europe/London", "ambient_c": 4},
         inverter={"brand": "sunsynk", "battery_protocol": 0, "configured_modules": 4},
-        stack=[{"position": 1, "model": "US3000C", "installed": "2019-06", "led": "amber", "dip": "0000",
-                "role": "master", "address": 1, "serial": 12345}],
-        symptoms=["whole_bank_shutdown"], history=[{"date": "2026-09-12", "event": "modules_added"}],
-    )  # fmt: skip
+        stack=[
+            {
+                "position": 1,
+                "model": "US3000C",
+                "installed": "2019-06",
+                "led": "amber",
+                "dip": "0000",
+                "role": "master",
+                "address": 1,
+                "serial": 12345,
+            }
+        ],
+        symptoms=["whole_bank_shutdown"],
+        history=[{"date": "2026-09-12", "event": "modules_added"}],
+    )
     c = parse_case_yaml(text.encode())
     assert c.stack[0].installed == "2019-06" and c.stack[0].serial == "12345"
     assert c.inverter is not None and c.inverter.battery_protocol == "0"
@@ -126,8 +173,15 @@ def test_single_file_case(tmp_path):
 
 
 def test_binary_junk_and_unrecognised_text_are_gaps(tmp_path):
-    write(tmp_path, {"console/pwr.txt": PWR, "console/junk.bin": os.urandom(4096), "inverter/notes.txt": "hello\n",
-                     "console/empty.txt": ""})  # fmt: skip
+    write(
+        tmp_path,
+        {
+            "console/pwr.txt": PWR,
+            "console/junk.bin": os.urandom(4096),
+            "inverter/notes.txt": "hello\n",
+            "console/empty.txt": "",
+        },
+    )
     v = load_case(tmp_path)
     assert v.pwr, "the good file is still read"
     text = " ".join(g.text for g in v.gaps)
@@ -154,7 +208,13 @@ def test_file_in_wrong_folder_is_read_by_content(tmp_path):
 
 
 def test_can_frames_recognised_but_not_analysed(tmp_path):
-    write(tmp_path, {"can/dump.log": "(1700000000.000000) can0 351#1402E803E8030000\n(1700000000.100000) can0 355#63006400\n"})
+    write(
+        tmp_path,
+        {
+            "can/dump.log": "(1700000000.000000) can0 351#1402E803E8030000\n(1700000000.100000) can0 "
+            "355#63006400\n"
+        },
+    )
     v = load_case(tmp_path)
     assert v.files[0].kind == "can" and "recognised as CAN frames" in v.gaps[0].text
 

@@ -89,8 +89,14 @@ def diagnose_case(check_doc: Callable[[Path, dict[str, Any]], list[str]]) -> Cal
 def stack(n: int, model: str = "US2000C", **per: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for i in range(1, n + 1):
-        m: dict[str, Any] = {"position": i, "model": model, "dip": "0000", "role": "master" if i == 1 else "slave",
-                             "address": i, "led": "green"}  # fmt: skip
+        m: dict[str, Any] = {
+            "position": i,
+            "model": model,
+            "dip": "0000",
+            "role": "master" if i == 1 else "slave",
+            "address": i,
+            "led": "green",
+        }
         m.update(per.get(f"p{i}", {}))
         out.append(m)
     return out

@@ -11,7 +11,9 @@ from pylondiag.diagnosis.thresholds import CELL_SPREAD_FAULT_MV, CELL_SPREAD_WAR
 from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome
 
 
-def _bat_case(make_case: Any, shapes: Any, mod: Any, *, case: dict[str, Any] | None = None, logged: str | None = None) -> Any:
+def _bat_case(
+    make_case: Any, shapes: Any, mod: Any, *, case: dict[str, Any] | None = None, logged: str | None = None
+) -> Any:
     s = shapes.Session(logged=logged).add(f"bat {mod.addr}", shapes.bat(mod))
     return make_case(case, {"console/bat.txt": s.text()})
 
@@ -50,7 +52,11 @@ def test_spread_thresholds_at_top_of_charge(make_case, shapes, diagnose_case, sp
 def test_fault_spread_gives_rebalance_actions(make_case, shapes, diagnose_case):
     mod = shapes.Mod(1, shapes.cells(3450, {9: -80}), soc=100)
     d = diagnose_case(_bat_case(make_case, shapes, mod))
-    assert d.outcome == Outcome.REBALANCE and d.primary_cause == Cause.CELL_IMBALANCE and d.culprit_modules == [1]
+    assert (
+        d.outcome == Outcome.REBALANCE
+        and d.primary_cause == Cause.CELL_IMBALANCE
+        and d.culprit_modules == [1]
+    )
     text = " ".join(a.text for a in d.actions)
     assert "100 %" in text and "6-8 hours" in text and "`bat 1`" in text and "`stat 1`" in text
 
@@ -69,9 +75,11 @@ def test_fault_spread_gives_rebalance_actions(make_case, shapes, diagnose_case):
     ],
 )
 def test_validity_envelope(make_case, shapes, diagnose_case, soc, base, current_ma, temp_mc, inside):
-    """The same 80 mV spread is a fault only inside the envelope; outside it is a monitor with low confidence."""
+    """The same 80 mV spread is a fault only inside the envelope; outside it, monitor at low confidence."""
     top = 3380 if soc >= 90 and soc < 100 else (3450 if soc == 100 else 3290)
-    mod = shapes.Mod(1, shapes.cells(top, {3: -80}, jitter=(0,)), soc=soc, base=base, curr=current_ma, temp=temp_mc)
+    mod = shapes.Mod(
+        1, shapes.cells(top, {3: -80}, jitter=(0,)), soc=soc, base=base, curr=current_ma, temp=temp_mc
+    )
     d = diagnose_case(_bat_case(make_case, shapes, mod))
     (f,) = _cell_findings(d)
     if inside:

@@ -21,9 +21,18 @@ def _healthy_pwr(shapes: Any, n: int, absent: tuple[int, ...] = ()) -> str:
 
 
 def test_healthy_config_is_quiet(make_case, diagnose_case, stack_of, shapes):
-    inv = {"brand": "deye", "battery_type": "Lithium", "battery_protocol": "00", "configured_modules": 4,
-           "configured_capacity_ah": 200, "charge_voltage_v": 53.2, "max_charge_current_a": 100}  # fmt: skip
-    d = diagnose_case(make_case({"stack": stack_of(4), "inverter": inv}, {"console/p.txt": _healthy_pwr(shapes, 4)}))
+    inv = {
+        "brand": "deye",
+        "battery_type": "Lithium",
+        "battery_protocol": "00",
+        "configured_modules": 4,
+        "configured_capacity_ah": 200,
+        "charge_voltage_v": 53.2,
+        "max_charge_current_a": 100,
+    }
+    d = diagnose_case(
+        make_case({"stack": stack_of(4), "inverter": inv}, {"console/p.txt": _healthy_pwr(shapes, 4)})
+    )
     assert codes(d) == set() and d.outcome == Outcome.NO_FAULT
 
 
@@ -73,9 +82,12 @@ def test_baud_bit_same_everywhere_is_fine(make_case, diagnose_case, stack_of):
 
 def test_lvhub_groups(make_case, diagnose_case, stack_of):
     good = stack_of(
-        4, p1={"dip": "0100", "group": 1}, p2={"group": 1, "address": 2},
-        p3={"dip": "0010", "group": 2, "role": "master", "address": 1}, p4={"group": 2, "address": 2},
-    )  # fmt: skip
+        4,
+        p1={"dip": "0100", "group": 1},
+        p2={"group": 1, "address": 2},
+        p3={"dip": "0010", "group": 2, "role": "master", "address": 1},
+        p4={"group": 2, "address": 2},
+    )
     assert codes(diagnose_case(make_case({"stack": good}))) == set()
     dup = [dict(m) for m in good]
     dup[2]["dip"] = "0100"
@@ -101,7 +113,9 @@ def test_address_gap(make_case, diagnose_case, stack_of):
 
 
 def test_module_absent_from_pwr(make_case, diagnose_case, stack_of, shapes):
-    d = diagnose_case(make_case({"stack": stack_of(4)}, {"console/p.txt": _healthy_pwr(shapes, 4, absent=(4,))}))
+    d = diagnose_case(
+        make_case({"stack": stack_of(4)}, {"console/p.txt": _healthy_pwr(shapes, 4, absent=(4,))})
+    )
     f = next(f for f in d.findings if f.code == Cause.MODULE_NOT_COMMUNICATING)
     assert f.module == 4 and "Absent" in (f.evidence[0].quote or "")
     assert d.outcome == Outcome.ON_SITE_CHECK and d.culprit_modules == [4]
@@ -115,14 +129,18 @@ def test_module_count(make_case, diagnose_case, stack_of, configured, mismatch):
         assert d.outcome == Outcome.RECONFIGURE and d.culprit_modules == []
 
 
-@pytest.mark.parametrize(("ah", "mismatch"), [(200, False), (210, False), (189.9, True), (211, True), (150, True)])
+@pytest.mark.parametrize(
+    ("ah", "mismatch"), [(200, False), (210, False), (189.9, True), (211, True), (150, True)]
+)
 def test_capacity_setting_boundary(make_case, diagnose_case, stack_of, ah, mismatch):
     """4 x US2000C = 200 Ah; ±5 % (190-210 Ah) is accepted."""
     d = diagnose_case(make_case({"stack": stack_of(4), "inverter": {"configured_capacity_ah": ah}}))
     assert (Cause.MODULE_COUNT_MISMATCH in codes(d)) is mismatch
 
 
-@pytest.mark.parametrize(("volts", "fault"), [(53.2, False), (MAX_CHARGE_VOLTAGE_V, False), (53.6, True), (56.0, True)])
+@pytest.mark.parametrize(
+    ("volts", "fault"), [(53.2, False), (MAX_CHARGE_VOLTAGE_V, False), (53.6, True), (56.0, True)]
+)
 def test_charge_voltage_limit(make_case, diagnose_case, stack_of, volts, fault):
     d = diagnose_case(make_case({"stack": stack_of(2), "inverter": {"charge_voltage_v": volts}}))
     assert (Cause.INVERTER_CHARGE_LIMITS in codes(d)) is fault
@@ -139,7 +157,9 @@ def test_over_voltage_driven_by_inverter_is_reconfigure(make_case, diagnose_case
     mods = [shapes.Mod(a, shapes.cells(3480), soc=100) for a in (1, 2)]
     mods[0].bv_st, mods[0].volt_st = "Over", "Over"
     s = shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2026-11-20 09:00:00"))
-    d = diagnose_case(make_case({"stack": stack_of(2), "inverter": {"charge_voltage_v": 55.2}}, {"console/p.txt": s.text()}))
+    d = diagnose_case(
+        make_case({"stack": stack_of(2), "inverter": {"charge_voltage_v": 55.2}}, {"console/p.txt": s.text()})
+    )
     assert d.outcome == Outcome.RECONFIGURE and d.primary_cause == Cause.INVERTER_CHARGE_LIMITS
     assert next(m for m in d.modules if m.position == 1).verdict == Verdict.MONITOR
 
@@ -163,22 +183,33 @@ def test_older_generation_as_master_is_a_warning(make_case, diagnose_case, stack
     assert f.severity == FindingSeverity.WARNING and "newest" in f.message and d.culprit_modules == []
 
 
-@pytest.mark.parametrize(("btype", "wrong"), [("Lithium", False), ("Lead-acid", True), ("AGM", True), ("Li-BMS", False)])
+@pytest.mark.parametrize(
+    ("btype", "wrong"), [("Lithium", False), ("Lead-acid", True), ("AGM", True), ("Li-BMS", False)]
+)
 def test_battery_type(make_case, diagnose_case, stack_of, btype, wrong):
-    d = diagnose_case(make_case({"stack": stack_of(2), "inverter": {"brand": "victron", "battery_type": btype}}))
+    d = diagnose_case(
+        make_case({"stack": stack_of(2), "inverter": {"brand": "victron", "battery_type": btype}})
+    )
     assert (Cause.INVERTER_COMMS_CONFIG in codes(d)) is wrong
 
 
 def test_deye_protocol_index(make_case, diagnose_case, stack_of):
     bad = {"brand": "deye", "battery_type": "Lithium", "battery_protocol": "03"}
-    assert Cause.INVERTER_COMMS_CONFIG in codes(diagnose_case(make_case({"stack": stack_of(2), "inverter": bad})))
+    assert Cause.INVERTER_COMMS_CONFIG in codes(
+        diagnose_case(make_case({"stack": stack_of(2), "inverter": bad}))
+    )
     good = {**bad, "battery_protocol": "12"}
-    assert Cause.INVERTER_COMMS_CONFIG not in codes(diagnose_case(make_case({"stack": stack_of(2), "inverter": good})))
+    assert Cause.INVERTER_COMMS_CONFIG not in codes(
+        diagnose_case(make_case({"stack": stack_of(2), "inverter": good}))
+    )
 
 
 def test_comms_alarm_after_inverter_swap(make_case, diagnose_case, stack_of):
-    case = {"stack": stack_of(2), "symptoms": ["bms_comms_alarm"],
-            "history": [{"date": "2026-11-01", "event": "inverter_replaced"}]}  # fmt: skip
+    case = {
+        "stack": stack_of(2),
+        "symptoms": ["bms_comms_alarm"],
+        "history": [{"date": "2026-11-01", "event": "inverter_replaced"}],
+    }
     d = diagnose_case(make_case(case))
     f = next(f for f in d.findings if f.code == Cause.INVERTER_COMMS_CONFIG)
     assert f.module is None and "history[0]" in {e.key for e in f.evidence}

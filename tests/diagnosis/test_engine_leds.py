@@ -27,7 +27,9 @@ def test_owner_words_map_onto_run_alm_states():
 
 
 def test_led_alone_is_a_lead_not_a_verdict(make_case, diagnose_case, stack_of):
-    d = diagnose_case(make_case({"stack": stack_of(4, p2={"led": "red"}), "symptoms": ["whole_bank_shutdown"]}))
+    d = diagnose_case(
+        make_case({"stack": stack_of(4, p2={"led": "red"}), "symptoms": ["whole_bank_shutdown"]})
+    )
     assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE and d.primary_cause is None and d.culprit_modules == []
     assert next(m for m in d.modules if m.position == 2).verdict == Verdict.MONITOR
     gaps = " ".join(d.evidence_gaps)
@@ -53,13 +55,21 @@ def test_no_evidence_at_all(make_case, diagnose_case):
 def test_symptom_not_seen_in_healthy_data_is_insufficient(make_case, diagnose_case, stack_of, shapes):
     mods = [shapes.Mod(a, shapes.cells(3350), soc=70) for a in (1, 2)]
     s = shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2026-11-20 09:00:00"))
-    d = diagnose_case(make_case({"stack": stack_of(2), "symptoms": ["intermittent_trips"]}, {"console/p.txt": s.text()}))
+    d = diagnose_case(
+        make_case({"stack": stack_of(2), "symptoms": ["intermittent_trips"]}, {"console/p.txt": s.text()})
+    )
     assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
 
 
 def _f(code: Cause, severity: FindingSeverity = FindingSeverity.FAULT, module: int | None = 1) -> Finding:
-    return Finding(code=code, severity=severity, module=module, confidence=0.8, message="m",
-                   evidence=[EvidenceRef(source="case.yaml", key="stack")])  # fmt: skip
+    return Finding(
+        code=code,
+        severity=severity,
+        module=module,
+        confidence=0.8,
+        message="m",
+        evidence=[EvidenceRef(source="case.yaml", key="stack")],
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,7 +117,9 @@ def test_context_changes_the_verdict():
 def test_reconfigure_comes_before_replace(make_case, diagnose_case, stack_of, shapes):
     """Configuration errors first: they corrupt every other reading (spec precedence)."""
     s = shapes.Session().add("stat 2", shapes.stat(2, soh=50))
-    d = diagnose_case(make_case({"stack": stack_of(3), "inverter": {"configured_modules": 2}}, {"console/s.txt": s.text()}))
+    d = diagnose_case(
+        make_case({"stack": stack_of(3), "inverter": {"configured_modules": 2}}, {"console/s.txt": s.text()})
+    )
     assert d.outcome == Outcome.RECONFIGURE and d.primary_cause == Cause.MODULE_COUNT_MISMATCH
     assert d.culprit_modules == [2]  # the faded module is still a culprit (verdict replace)
     steps = [a.text for a in d.actions]

@@ -51,7 +51,9 @@ def test_real_capture_documents_validate(captures_dir, schema, check_doc):
     ],
 )
 def test_validator_rejects_broken_documents(schema, mutate, says):
-    doc = json.loads(json.dumps(run_case(EXAMPLES / "rebalance-us2000c-cell-imbalance").diagnosis.to_json_dict()))
+    doc = json.loads(
+        json.dumps(run_case(EXAMPLES / "rebalance-us2000c-cell-imbalance").diagnosis.to_json_dict())
+    )
     mutate(doc)
     problems = validate(doc, schema)
     assert problems and any(says in p for p in problems), problems

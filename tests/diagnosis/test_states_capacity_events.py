@@ -12,7 +12,9 @@ from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome, Verdict
 WHEN = "2026-11-20 09:00:00"
 
 
-def _pwr_case(make_case: Any, shapes: Any, mods: list[Any], case: dict[str, Any] | None = None, new_fw: bool = False) -> Any:
+def _pwr_case(
+    make_case: Any, shapes: Any, mods: list[Any], case: dict[str, Any] | None = None, new_fw: bool = False
+) -> Any:
     table = (shapes.pwr_new if new_fw else shapes.pwr_old)(mods, 16, WHEN)
     return make_case(case, {"console/pwr.txt": shapes.Session().add("pwr", table).text()})
 
@@ -43,8 +45,14 @@ def test_state_words(make_case, diagnose_case, shapes, field, word, code, severi
 def test_under_voltage_module_is_isolated(make_case, diagnose_case, shapes, stack_of):
     mods = _mods(shapes, 3)
     mods[1].volt_st, mods[1].bv_st = "Under", "Under"
-    d = diagnose_case(_pwr_case(make_case, shapes, mods, {"stack": stack_of(3, p2={"led": "red"}),
-                                                           "symptoms": ["whole_bank_shutdown"]}))  # fmt: skip
+    d = diagnose_case(
+        _pwr_case(
+            make_case,
+            shapes,
+            mods,
+            {"stack": stack_of(3, p2={"led": "red"}), "symptoms": ["whole_bank_shutdown"]},
+        )
+    )
     m2 = next(m for m in d.modules if m.position == 2)
     assert m2.verdict == Verdict.ISOLATE and d.culprit_modules == [2] and d.on_site_spec is not None
     f = next(f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE)
@@ -63,7 +71,11 @@ def test_system_fault_is_bms_hardware(make_case, diagnose_case, shapes):
     mods = _mods(shapes, 2)
     s = shapes.Session().add("pwr 2", shapes.pwr_detail(mods[1], system_fault="0x0040"))
     d = diagnose_case(make_case(None, {"console/p.txt": s.text()}))
-    assert d.primary_cause == Cause.BMS_HARDWARE_FAULT and d.outcome == Outcome.REPLACE and d.culprit_modules == [2]
+    assert (
+        d.primary_cause == Cause.BMS_HARDWARE_FAULT
+        and d.outcome == Outcome.REPLACE
+        and d.culprit_modules == [2]
+    )
 
 
 @pytest.mark.parametrize(("delta", "found"), [(HOT_SPOT_DELTA_MC, True), (HOT_SPOT_DELTA_MC - 100, False)])
@@ -92,10 +104,16 @@ def test_whole_stack_hot_is_environment(make_case, diagnose_case, shapes):
     for m in mods:
         m.thigh = 52000
     d = diagnose_case(_pwr_case(make_case, shapes, mods))
-    assert d.outcome == Outcome.ENVIRONMENT and d.culprit_modules == [] and d.primary_cause == Cause.OVER_TEMPERATURE
+    assert (
+        d.outcome == Outcome.ENVIRONMENT
+        and d.culprit_modules == []
+        and d.primary_cause == Cause.OVER_TEMPERATURE
+    )
 
 
-@pytest.mark.parametrize(("tlow", "severity"), [(-100, FindingSeverity.FAULT), (4000, FindingSeverity.WARNING), (5000, None)])
+@pytest.mark.parametrize(
+    ("tlow", "severity"), [(-100, FindingSeverity.FAULT), (4000, FindingSeverity.WARNING), (5000, None)]
+)
 def test_cold_cells(make_case, diagnose_case, shapes, tlow, severity):
     mods = _mods(shapes, 3, temp=8000)
     for m in mods:
@@ -119,9 +137,15 @@ def test_ambient_below_zero_with_no_charging(make_case, diagnose_case, stack_of)
 # ---------------------------------------------------------------- capacity
 @pytest.mark.parametrize(
     ("soh", "severity"),
-    [(99, None), (SOH_MONITOR_PCT, None), (SOH_MONITOR_PCT - 1, FindingSeverity.WARNING),
-     (SOH_REPLACE_PCT, FindingSeverity.WARNING), (SOH_REPLACE_PCT - 1, FindingSeverity.FAULT), (0, FindingSeverity.FAULT)],
-)  # fmt: skip
+    [
+        (99, None),
+        (SOH_MONITOR_PCT, None),
+        (SOH_MONITOR_PCT - 1, FindingSeverity.WARNING),
+        (SOH_REPLACE_PCT, FindingSeverity.WARNING),
+        (SOH_REPLACE_PCT - 1, FindingSeverity.FAULT),
+        (0, FindingSeverity.FAULT),
+    ],
+)
 def test_soh_thresholds(make_case, diagnose_case, shapes, soh, severity):
     s = shapes.Session().add("stat 1", shapes.stat(1, soh=soh))
     d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
@@ -181,5 +205,7 @@ def test_first_module_to_trip_is_named(make_case, diagnose_case, shapes, stack_o
     first = [f for f in d.findings if "tripped the bank" in f.message]
     assert len(first) == 1 and first[0].module == 3 and first[0].code == Cause.CELL_UNDER_VOLTAGE
     assert first[0].evidence[0].source == "console/0640.txt"
-    without_symptom = diagnose_case(make_case({"stack": stack_of(3)}, {"console/0640.txt": a.text(), "console/0645.txt": b.text()}))
+    without_symptom = diagnose_case(
+        make_case({"stack": stack_of(3)}, {"console/0640.txt": a.text(), "console/0645.txt": b.text()})
+    )
     assert not [f for f in without_symptom.findings if "tripped the bank" in f.message]

@@ -79,7 +79,9 @@ def load_case(path: Path) -> CaseView:
     """Read a case directory, or a single evidence file as a case holding just that file."""
     path = Path(path)
     if not path.exists():
-        raise CaseError("no such file or directory. Fix: give a case directory or an evidence file.", source=str(path))
+        raise CaseError(
+            "no such file or directory. Fix: give a case directory or an evidence file.", source=str(path)
+        )
     case: CaseFile | None = None
     loaded = _Loaded()
     if path.is_dir():
@@ -88,7 +90,9 @@ def load_case(path: Path) -> CaseView:
             try:
                 data = yaml_path.read_bytes()
             except OSError as exc:
-                raise CaseError(f"cannot be read ({exc.strerror}). Fix: check its permissions.", source=str(yaml_path)) from None
+                raise CaseError(
+                    f"cannot be read ({exc.strerror}). Fix: check its permissions.", source=str(yaml_path)
+                ) from None
             case = parse_case_yaml(data, source=str(yaml_path))
         tz = _zone(case)
         brand = case.inverter.brand.value if case and case.inverter and case.inverter.brand else None
@@ -126,7 +130,9 @@ def _walk(root: Path, loaded: _Loaded) -> list[tuple[str, Path]]:
                 continue
             out.append((rel, full))
     if skipped:
-        loaded.gaps.append(EvidenceGap(text=f"{skipped} more files were not read (more than {MAX_FILES} in the case)."))
+        loaded.gaps.append(
+            EvidenceGap(text=f"{skipped} more files were not read (more than {MAX_FILES} in the case).")
+        )
     return out
 
 
@@ -136,12 +142,22 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
     try:
         size = full.stat().st_size
         if size > MAX_FILE_BYTES:
-            _gap(loaded, rel, "unknown", f"{rel}: not read, {size} bytes is too large for an evidence file "
-                 f"(limit {MAX_FILE_BYTES}); split it or keep only the relevant part.")
+            _gap(
+                loaded,
+                rel,
+                "unknown",
+                f"{rel}: not read, {size} bytes is too large for an evidence file "
+                f"(limit {MAX_FILE_BYTES}); split it or keep only the relevant part.",
+            )
             return
         data = full.read_bytes()
     except OSError as exc:
-        _gap(loaded, rel, "unknown", f"{rel}: cannot be read ({exc.strerror or exc}); check the file's permissions.")
+        _gap(
+            loaded,
+            rel,
+            "unknown",
+            f"{rel}: cannot be read ({exc.strerror or exc}); check the file's permissions.",
+        )
         return
     if not data.strip():
         _gap(loaded, rel, "unknown", f"{rel}: the file is empty; capture again and save the output.")
@@ -150,17 +166,29 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
     misplaced = hint is not None and hint != kind and kind != "unknown"
     note = f"found in {folder}/ but its content is a {kind.replace('_', ' ')}" if misplaced else None
     if kind == "photo":
-        loaded.files.append(EvidenceFile(source=rel, kind="photo", used=False, note="kept for the report, not analysed"))
+        loaded.files.append(
+            EvidenceFile(source=rel, kind="photo", used=False, note="kept for the report, not analysed")
+        )
         return
     if kind == "console":
         try:
             cap = read_console(data, rel)
         except EvidenceError as exc:
-            _gap(loaded, rel, "console", f"{rel}: looks like a console capture but could not be read: {exc.message}")
+            _gap(
+                loaded,
+                rel,
+                "console",
+                f"{rel}: looks like a console capture but could not be read: {exc.message}",
+            )
             return
         if not cap.records:
-            _gap(loaded, rel, "console", f"{rel}: a console session but without any command output that the "
-                 "tool reads (run pwr, bat N, stat N and save all the output).")
+            _gap(
+                loaded,
+                rel,
+                "console",
+                f"{rel}: a console session but without any command output that the "
+                "tool reads (run pwr, bat N, stat N and save all the output).",
+            )
             return
         if cap.captured_at is not None and cap.captured_at.tzinfo is None:
             cap = cap.model_copy(update={"captured_at": cap.captured_at.replace(tzinfo=tz)})
@@ -173,7 +201,12 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
         try:
             log = read_inverter_log(data, rel, brand=brand, timezone=tz.key)
         except EvidenceError as exc:
-            _gap(loaded, rel, "inverter_log", f"{rel}: looks like an inverter event log but could not be read: {exc.message}")
+            _gap(
+                loaded,
+                rel,
+                "inverter_log",
+                f"{rel}: looks like an inverter event log but could not be read: {exc.message}",
+            )
             return
         loaded.events.extend(log.events)
         loaded.temperatures.extend(log.temperatures)
@@ -183,21 +216,32 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
         if log.warnings:
             w = log.warnings[0]
             loaded.gaps.append(
-                EvidenceGap(source=rel, text=f"{rel}: {len(log.warnings)} row(s) could not be read and were skipped "
-                            f"(first: line {w.line}, {w.message}).")
+                EvidenceGap(
+                    source=rel,
+                    text=f"{rel}: {len(log.warnings)} row(s) could not be read and were skipped "
+                    f"(first: line {w.line}, {w.message}).",
+                )
             )
         return
     if kind in ("can", "rs485"):
         what = "CAN frames (candump)" if kind == "can" else "RS485 protocol frames"
-        _gap(loaded, rel, kind, f"{rel}: recognised as {what}; this version does not diagnose from bus frames — "
-             "a console capture (pwr, bat N, stat N) carries the same states.")
+        _gap(
+            loaded,
+            rel,
+            kind,
+            f"{rel}: recognised as {what}; this version does not diagnose from bus frames — "
+            "a console capture (pwr, bat N, stat N) carries the same states.",
+        )
         return
-    reason = "binary data" if b"\x00" in data[:8192] or (kind == "unknown" and _mostly_binary(data)) else "text"
+    reason = (
+        "binary data" if b"\x00" in data[:8192] or (kind == "unknown" and _mostly_binary(data)) else "text"
+    )
     _gap(
         loaded,
         rel,
         "unknown",
-        f"{rel}: not recognised ({reason}); expected a console capture (prompt such as 'pylon>' with commands "
+        f"{rel}: not recognised ({reason}); expected a console capture (prompt such as 'pylon>' with "
+        "commands "
         "and their output), an inverter event log (CSV with a time,code,message header), candump CAN frames "
         "or RS485 '~...' frames.",
     )
@@ -252,7 +296,9 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
         per_group: dict[int, list[int]] = {}
         for p in ps:
             per_group.setdefault(group_of.get(p, 0), []).append(p)
-        conflicts += [AddressConflict(address=a, positions=tuple(g)) for g in per_group.values() if len(g) > 1]
+        conflicts += [
+            AddressConflict(address=a, positions=tuple(g)) for g in per_group.values() if len(g) > 1
+        ]
     cross_group = sorted(a for a, ps in addr_positions.items() if len({group_of.get(p, 0) for p in ps}) > 1)
     have_addresses = bool(addr_positions)
     plain_module = _plain_console_module(case)
@@ -302,10 +348,22 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
                 pos, addr, assumed = resolve(rec.address)
                 if assumed:
                     assumed_sources.add(src)
-                bat.append(BatReading(position=pos, address=addr, time=t, seq=seq, source=src, table=rec, assumed_address=assumed))
+                bat.append(
+                    BatReading(
+                        position=pos,
+                        address=addr,
+                        time=t,
+                        seq=seq,
+                        source=src,
+                        table=rec,
+                        assumed_address=assumed,
+                    )
+                )
             elif isinstance(rec, PwrDetail):
                 pos, addr, assumed = resolve(rec.address)
-                details.append(PwrDetailReading(position=pos, address=addr, time=t, seq=seq, source=src, detail=rec))
+                details.append(
+                    PwrDetailReading(position=pos, address=addr, time=t, seq=seq, source=src, detail=rec)
+                )
                 events.extend(bms_events.from_pwr_detail(rec, t))
             elif isinstance(rec, StatCounters):
                 pos, addr, assumed = resolve(rec.address)
@@ -351,23 +409,29 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
         for c in conflicts:
             gaps.append(
                 EvidenceGap(
-                    text=f"case.yaml gives address {c.address} to positions {', '.join(map(str, c.positions))}: console "
-                    f"readings for address {c.address} could not be assigned to a position. Capture `pwr` and check "
+                    text=f"case.yaml gives address {c.address} to positions "
+                    f"{', '.join(map(str, c.positions))}: console "
+                    f"readings for address {c.address} could not be assigned to a position. Capture `pwr` "
+                    "and check "
                     "each module's address (its row in `pwr`, counting along the link chain from the master)."
                 )
             )
     if cross_group and (pwr or bat or stats):
         gaps.append(
             EvidenceGap(
-                text="In a multi-group (LV-HUB) system each group numbers its modules from 1, so console address "
-                f"{', '.join(map(str, cross_group))} exists in more than one group; readings at such an address were "
-                "not assigned to a position. Capture each group's console separately (one file per group master)."
+                text="In a multi-group (LV-HUB) system each group numbers its modules from 1, so console "
+                "address "
+                f"{', '.join(map(str, cross_group))} exists in more than one group; readings at such an "
+                "address were "
+                "not assigned to a position. Capture each group's console separately (one file per group "
+                "master)."
             )
         )
     if case and case.stack and not have_addresses and (pwr or bat or stats) and len(case.stack) > 1:
         gaps.append(
             EvidenceGap(
-                text="case.yaml gives no stack[].address, so console address N was taken as position N; add each "
+                text="case.yaml gives no stack[].address, so console address N was taken as position N; add "
+                "each "
                 "module's address (its row in `pwr`) to case.yaml to be sure the right module is named."
             )
         )
@@ -375,8 +439,10 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
         names = ", ".join(sorted(assumed_sources))
         gaps.append(
             EvidenceGap(
-                text=f"`bat`/`stat` without a module number (in {names}) shows the module the console cable is "
-                f"plugged into; it was taken as address {plain_module[0]}. Capture `bat N` / `stat N` from the "
+                text=f"`bat`/`stat` without a module number (in {names}) shows the module the console cable "
+                "is "
+                f"plugged into; it was taken as address {plain_module[0]}. Capture `bat N` / `stat N` from "
+                "the "
                 "master's console to name each module for certain.",
             )
         )

@@ -39,7 +39,9 @@ def _volt_kind(word: str, cell: bool) -> EventKind:
 
 def _temp_kind(word: str) -> EventKind:
     w = word.lower()
-    return EventKind.UNDER_TEMPERATURE if any(t in w for t in ("low", "under")) else EventKind.OVER_TEMPERATURE
+    return (
+        EventKind.UNDER_TEMPERATURE if any(t in w for t in ("low", "under")) else EventKind.OVER_TEMPERATURE
+    )
 
 
 def _curr_kind(word: str, current_ma: int | None) -> EventKind:
@@ -141,7 +143,11 @@ def from_pwr_detail(d: PwrDetail, time: datetime | None) -> list[BatteryEvent]:
 
 
 _LOG_KEYWORDS: Final[tuple[tuple[tuple[str, ...], EventKind, Severity], ...]] = (
-    (("cell over", "bat ov", "cell ov", "overvolt", "over volt"), EventKind.CELL_OVER_VOLTAGE, Severity.FAULT),
+    (
+        ("cell over", "bat ov", "cell ov", "overvolt", "over volt"),
+        EventKind.CELL_OVER_VOLTAGE,
+        Severity.FAULT,
+    ),
     (("cell under", "bat uv", "undervolt", "under volt"), EventKind.CELL_UNDER_VOLTAGE, Severity.FAULT),
     (("over temp", "high temp", "overtemp"), EventKind.OVER_TEMPERATURE, Severity.FAULT),
     (("under temp", "low temp"), EventKind.UNDER_TEMPERATURE, Severity.FAULT),

@@ -114,7 +114,10 @@ def _explain(err: Any, source: str, root: yaml.Node | None) -> str:
         return f"{where}, key {path}: unknown key. Fix: {fix}."
     if kind == "missing":
         if path == "schema":
-            return f"{where}: the required key 'schema' is missing. Fix: add 'schema: {CASE_SCHEMA}' as the first line."
+            return (
+                f"{where}: the required key 'schema' is missing. "
+                f"Fix: add 'schema: {CASE_SCHEMA}' as the first line."
+            )
         return f"{where}, key {path}: required but missing. Fix: add it."
     if kind == "literal_error" and path == "schema":
         return f"{where}, key schema: is {got!r}, expected '{CASE_SCHEMA}'. Fix: set 'schema: {CASE_SCHEMA}'."
@@ -136,15 +139,19 @@ def _explain(err: Any, source: str, root: yaml.Node | None) -> str:
 def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
     """Validate ``case.yaml`` bytes. Raises :class:`CaseError` with one paragraph saying what to fix."""
     if len(data) > MAX_CASE_YAML_BYTES:
-        raise CaseError(f"file is larger than {MAX_CASE_YAML_BYTES} bytes; a case.yaml is a short text file", source=source)
+        raise CaseError(
+            f"file is larger than {MAX_CASE_YAML_BYTES} bytes; a case.yaml is a short text file",
+            source=source,
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CaseError(
-            f"not UTF-8 text (byte {exc.start} cannot be decoded). Fix: save the file as UTF-8.", source=source
+            f"not UTF-8 text (byte {exc.start} cannot be decoded). Fix: save the file as UTF-8.",
+            source=source,
         ) from None
     try:
-        raw = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (C or Python SafeLoader)
+        raw = yaml.load(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -158,10 +165,13 @@ def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
     except yaml.YAMLError as exc:
         raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
     if raw is None:
-        raise CaseError(f"file is empty. Fix: it needs at least the line 'schema: {CASE_SCHEMA}'.", source=source)
+        raise CaseError(
+            f"file is empty. Fix: it needs at least the line 'schema: {CASE_SCHEMA}'.", source=source
+        )
     if not isinstance(raw, dict):
         raise CaseError(
-            f"the top level must be a mapping of keys (schema, case_id, stack, ...), not a {type(raw).__name__}. "
+            "the top level must be a mapping of keys (schema, case_id, stack, ...), "
+            f"not a {type(raw).__name__}. "
             f"Fix: start the file with 'schema: {CASE_SCHEMA}'.",
             source=source,
             line=1,

@@ -96,7 +96,8 @@ def _steps_rebalance(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
         ),
         (
             f"At the end of the hold, with the stack still at 100 % and idle, connect to the console and "
-            f"capture `pwr`, `bat {a}` and `stat {a}`; save the session and add it to the case under console/.",
+            f"capture `pwr`, `bat {a}` and `stat {a}`; save the session and add it to the case under "
+            "console/.",
             False,
         ),
         (
@@ -114,7 +115,9 @@ def _steps_replace(view: CaseView, positions: list[int]) -> list[tuple[str, bool
     for p in positions:
         steps.extend((s, True) for s in isolation.replacement_steps(view, p))
     a = ", ".join(f"`bat {_addr(view, p)}`" for p in positions)
-    steps.append((f"After the swap, capture `pwr`, {a} and `stat` to confirm every module reads Normal.", False))
+    steps.append(
+        (f"After the swap, capture `pwr`, {a} and `stat` to confirm every module reads Normal.", False)
+    )
     return steps
 
 
@@ -138,17 +141,20 @@ def _steps_on_site(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
     if f.code == Cause.MODULE_NOT_COMMUNICATING and p is not None:
         return [
             (
-                "Power down the whole stack (inverter battery breaker off, then every module's power switch).",
+                "Power down the whole stack (inverter battery breaker off, then every module's power "
+                "switch).",
                 True,
             ),
             (
                 f"Check position {p}: its power switch, and the link cable into its Link Port 0 from the "
-                "module above (Link Port 1). Re-seat both RJ45 plugs; swap in a known-good cable if in doubt.",
+                "module above (Link Port 1). Re-seat both RJ45 plugs; swap in a known-good cable if in "
+                "doubt.",
                 True,
             ),
             (
                 f"Restart from the master and capture `pwr`: position {p} must appear with a voltage. If it "
-                f"is still Absent, plug the laptop into position {p}'s own console port: no answer = dead BMS "
+                f"is still Absent, plug the laptop into position {p}'s own console port: no answer = dead "
+                "BMS "
                 "(replace); an answer = link port or cable fault.",
                 True,
             ),
@@ -156,7 +162,8 @@ def _steps_on_site(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
     if f.code == Cause.OVER_TEMPERATURE and p is not None:
         return [
             (
-                f"Check position {p} on site: clearance and ventilation around it, and — with the stack powered "
+                f"Check position {p} on site: clearance and ventilation around it, and — with the stack "
+                "powered "
                 "down — the torque and condition of its DC terminals and cables (a loose lug heats up).",
                 True,
             ),
@@ -180,7 +187,8 @@ def _steps_reconfigure(view: CaseView, findings: list[Finding]) -> list[tuple[st
     if dip:
         steps.append(
             (
-                "Power down the whole stack (inverter battery breaker off, then every module's power switch): "
+                "Power down the whole stack (inverter battery breaker off, then every module's power "
+                "switch): "
                 "the BMS reads its ADD/DIP switches and link ports only at start-up.",
                 True,
             )
@@ -213,7 +221,8 @@ def _environment_steps(findings: list[Finding]) -> list[tuple[str, bool]]:
         steps.append((_fix(f) or f.message, False))
     steps.append(
         (
-            "Keep the stack between about 10 and 30 °C: insulate or heat a cold garage or loft (the BMS blocks "
+            "Keep the stack between about 10 and 30 °C: insulate or heat a cold garage or loft (the BMS "
+            "blocks "
             "charging below 0 °C), ventilate or shade a hot one. No module needs replacing for this.",
             False,
         )
@@ -272,7 +281,9 @@ def plan(
     warnings = [f for f in findings if f.severity == FindingSeverity.WARNING]
     if (warnings and outcome in (Outcome.MONITOR, Outcome.NO_FAULT)) or (warnings and not raw):
         mods = sorted({f.module for f in warnings if f.module is not None})
-        cmds = ", ".join(f"`bat {_addr(view, p)}`, `stat {_addr(view, p)}`" for p in mods) or "`bat N`, `stat N`"
+        cmds = (
+            ", ".join(f"`bat {_addr(view, p)}`, `stat {_addr(view, p)}`" for p in mods) or "`bat N`, `stat N`"
+        )
         raw.append(
             (
                 "No work is needed now. Re-check in 4-6 weeks: after a full charge, with the stack at 100 % "
@@ -283,7 +294,8 @@ def plan(
     if outcome == Outcome.NO_FAULT and not raw:
         raw.append(
             (
-                "No action needed. Keep these captures: a later capture compared with them shows any drift early.",
+                "No action needed. Keep these captures: a later capture compared with them shows any drift "
+                "early.",
                 False,
             )
         )
@@ -301,7 +313,9 @@ def plan(
     return Plan(actions=actions, on_site_spec=spec, evidence_gaps=gaps, safety=safety)
 
 
-def _on_site_spec(view: CaseView, outcome: Outcome, findings: list[Finding], ctx: object) -> OnSiteSpec | None:
+def _on_site_spec(
+    view: CaseView, outcome: Outcome, findings: list[Finding], ctx: object
+) -> OnSiteSpec | None:
     from pylondiag.diagnosis.engine import Context, classify
 
     assert isinstance(ctx, Context)
@@ -313,14 +327,19 @@ def _on_site_spec(view: CaseView, outcome: Outcome, findings: list[Finding], ctx
         _v, o = classify(f, ctx)
         p = f.module
         m = view.module(p) if p is not None else None
-        model = m.model if m and m.model else "same model as the stack"
+        model = f"Pylontech {m.model}" if m and m.model else "Pylontech module of the stack's model"
         if o == Outcome.REPLACE and p is not None:
             work.append(f"Isolate and replace the module at position {p} ({f.code.value}).")
-            parts.append(f"1 x Pylontech {model} (matching the stack), charged to the stack's SOC ±2 %")
-            checks.append(f"`pwr` lists position {p} with Normal states; `bat {_addr(view, p)}` spread under 30 mV at rest")
+            parts.append(f"1 x {model}, charged to within 2 % of the stack's SOC before fitting")
+            checks.append(
+                f"`pwr` lists position {p} with Normal states; `bat {_addr(view, p)}` spread under 30 mV at "
+                "rest"
+            )
         elif o == Outcome.ON_SITE_CHECK and p is not None:
             if f.code == Cause.MODULE_NOT_COMMUNICATING:
-                work.append(f"Check the link cable and Link Port 0 of position {p}; test its BMS on its own console.")
+                work.append(
+                    f"Check the link cable and Link Port 0 of position {p}; test its BMS on its own console."
+                )
                 parts.append("1 x RJ45 link cable (Pylontech inter-module, straight-through)")
                 checks.append(f"`pwr` lists position {p} (not Absent)")
             elif f.code == Cause.OVER_TEMPERATURE:
@@ -343,11 +362,21 @@ def _dedupe(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+_PANEL: Final[dict[str, str]] = {
+    "protection": "ALM steady",
+    "alarm": "ALM flashing",
+    "off": "dark",
+    "normal": "normal",
+}
+
+
 def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead]) -> list[str]:
     """What is missing or unusable, and exactly what to capture next."""
     gaps = [g.text for g in view.gaps]
     n = len(view.modules)
-    addr_list = " ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16]) or "`bat N` for each module N"
+    addr_list = (
+        " ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16]) or "`bat N` for each module N"
+    )
     if not view.has_console():
         gaps.append(
             "No console capture: connect a laptop to the master's Console port (RJ45 on C models, RS232 "
@@ -356,23 +385,33 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
         )
     else:
         if not view.pwr:
-            gaps.append("No `pwr` table: run `pwr` on the master's console so every module's state and address is shown.")
+            gaps.append(
+                "No `pwr` table: run `pwr` on the master's console so every module's state and address is "
+                "shown."
+            )
         have_bat = {b.position for b in view.bat}
         missing = [m for m in view.modules if m.position not in have_bat]
         if view.bat and missing and n > 1:
             cmds = ", ".join(f"`bat {m.address or m.position}`" for m in missing[:8])
-            gaps.append(f"No cell readings for position(s) {', '.join(str(m.position) for m in missing[:8])}: capture {cmds} at the top of charge.")
+            gaps.append(
+                f"No cell readings for position(s) {', '.join(str(m.position) for m in missing[:8])}: "
+                f"capture {cmds} at the top of charge."
+            )
         if not view.bat:
             gaps.append(
-                f"No cell voltages: capture {addr_list} after a full charge, with the stack at 100 % and idle "
+                f"No cell voltages: capture {addr_list} after a full charge, with the stack at 100 % and "
+                "idle "
                 "(the only state in which LFP cells show their imbalance)."
             )
         if not view.stats:
-            gaps.append("No lifetime counters: capture `stat N` for each module (protection counts, cycles, SOH).")
+            gaps.append(
+                "No lifetime counters: capture `stat N` for each module (protection counts, cycles, SOH)."
+            )
     for ld in leads:
         gaps.append(
-            f"The LED of position {ld.position} was seen '{ld.word.value}' ({'ALM steady' if ld.state == 'protection' else 'ALM flashing' if ld.state == 'alarm' else 'dark'}) "
-            f"but nothing in the data explains it: while the LED is lit, capture {_capture_cmds(view, ld.position)} "
+            f"The LED of position {ld.position} was seen '{ld.word.value}' ({_PANEL[ld.state]}) "
+            "but nothing in the data explains it: while the LED is lit, capture "
+            f"{_capture_cmds(view, ld.position)} "
             "on the master's console, and export the inverter's battery event log."
         )
     has_inverter_log = any(f.kind == "inverter_log" and f.used for f in view.files)
@@ -429,7 +468,10 @@ def summary(
         return first
     if outcome == Outcome.NO_FAULT or primary is None:
         what = f"{n}-module stack" if n else "stack"
-        return f"No fault found in the evidence for this {what}: the modules report normal states and no finding needs action."
+        return (
+            f"No fault found in the evidence for this {what}: the modules report normal states and no "
+            "finding needs action."
+        )
     first = _first_sentence(primary.message)
     if primary.module is not None and not first.lower().startswith("position"):
         first = f"Position {primary.module}: {first[0].lower()}{first[1:]}"

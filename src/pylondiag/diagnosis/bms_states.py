@@ -64,9 +64,9 @@ def _now_events(view: CaseView) -> list[BatteryEvent]:
     """BMS events that come from the latest ``pwr`` snapshot and the ``pwr N`` details."""
     snap = view.latest_pwr()
     lines = {(snap.source, r.provenance.line) for r in snap.present_rows()} if snap else set()
-    detail_lines = {
-        (d.source, kv.provenance.line) for d in view.pwr_detail for kv in d.detail.fields
-    } | {(d.source, d.detail.provenance.line) for d in view.pwr_detail}
+    detail_lines = {(d.source, kv.provenance.line) for d in view.pwr_detail for kv in d.detail.fields} | {
+        (d.source, d.detail.provenance.line) for d in view.pwr_detail
+    }
     return [
         e
         for e in view.events
@@ -105,7 +105,8 @@ def _state_findings(view: CaseView) -> list[Finding]:
                     confidence=0.75,
                     message=(
                         f"{len(by_cause[cause])} of {n_present} modules report {_MEANING[cause]} at once "
-                        f"({', '.join(sorted({e.code or '' for e in all_evs}))}): the whole stack follows its "
+                        f"({', '.join(sorted({e.code or '' for e in all_evs}))}): the whole stack follows "
+                        "its "
                         "surroundings, not one faulty module."
                     ),
                     evidence=[cite.line(e.provenance) for e in all_evs[:6]],
@@ -158,7 +159,8 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                 confidence=0.7,
                 message=(
                     f"{len(hot)} of {len(rows)} modules are at or above {OVER_TEMP_MC // 1000} °C "
-                    f"(up to {max(_temp(r) or 0 for r in hot) / 1000:.1f} °C): the stack is hot with its room. "
+                    f"(up to {max(_temp(r) or 0 for r in hot) / 1000:.1f} °C): the stack is hot with its "
+                    "room. "
                     "Fix: ventilate or shade the battery location; keep it below about 30 °C."
                 ),
                 evidence=[cite.line(r.provenance) for r in hot[:6]],
@@ -181,15 +183,23 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                         confidence=0.7 if max(currents) - min(currents) < 5000 else 0.5,
                         message=(
                             f"Address {r.address} is at {t / 1000:.1f} °C while its neighbours sit around "
-                            f"{med / 1000:.1f} °C at similar current: one module much hotter than the rest points "
-                            "at that module (a loose terminal, blocked airflow, or a failing cell or BMS), not the room."
+                            f"{med / 1000:.1f} °C at similar current: one module much hotter than the rest "
+                            "points "
+                            "at that module (a loose terminal, blocked airflow, or a failing cell or BMS), "
+                            "not the room."
                         ),
                         evidence=[cite.line(r.provenance)],
                     )
                 )
-    cold = [r for r in snap.present_rows() if r.cell_temp_low_mc is not None and r.cell_temp_low_mc < COLD_WARN_TEMP_MC]
-    if cold and (Cause.UNDER_TEMPERATURE, None) not in already and not any(
-        c == Cause.UNDER_TEMPERATURE for c, _ in already
+    cold = [
+        r
+        for r in snap.present_rows()
+        if r.cell_temp_low_mc is not None and r.cell_temp_low_mc < COLD_WARN_TEMP_MC
+    ]
+    if (
+        cold
+        and (Cause.UNDER_TEMPERATURE, None) not in already
+        and not any(c == Cause.UNDER_TEMPERATURE for c, _ in already)
     ):
         coldest = min(r.cell_temp_low_mc or 0 for r in cold)
         blocked = coldest < CHARGE_BLOCK_TEMP_MC
@@ -198,7 +208,9 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
             Finding(
                 code=Cause.UNDER_TEMPERATURE,
                 severity=FindingSeverity.FAULT if blocked or symptom else FindingSeverity.WARNING,
-                module=None if len(cold) * 2 >= len(snap.present_rows()) else view.position_of(cold[0].address),
+                module=None
+                if len(cold) * 2 >= len(snap.present_rows())
+                else view.position_of(cold[0].address),
                 confidence=0.8 if blocked else 0.55,
                 message=(
                     f"Cells are at {coldest / 1000:.1f} °C (lowest Tlow in `pwr`, {len(cold)} module(s)): "
@@ -207,7 +219,8 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                         if blocked
                         else "close to 0 °C the BMS reduces and then blocks charging. "
                     )
-                    + "Fix: keep the battery location above about 5 °C (insulate or heat it); don't force-charge."
+                    + "Fix: keep the battery location above about 5 °C (insulate or heat it); don't "
+                    "force-charge."
                 ),
                 evidence=[cite.line(r.provenance) for r in cold[:6]],
             )
@@ -228,12 +241,16 @@ def _ambient(view: CaseView, already: set[Cause]) -> list[Finding]:
         out.append(
             Finding(
                 code=Cause.UNDER_TEMPERATURE,
-                severity=FindingSeverity.FAULT if Symptom.NOT_CHARGING in view.symptoms else FindingSeverity.WARNING,
+                severity=FindingSeverity.FAULT
+                if Symptom.NOT_CHARGING in view.symptoms
+                else FindingSeverity.WARNING,
                 module=None,
                 confidence=0.65,
                 message=(
-                    f"The ambient temperature at the stack was {amb:g} °C: at or below 0 °C the BMS blocks charging "
-                    "to protect the cells. Fix: insulate or heat the battery location to keep it above about 5 °C."
+                    f"The ambient temperature at the stack was {amb:g} °C: at or below 0 °C the BMS blocks "
+                    "charging "
+                    "to protect the cells. Fix: insulate or heat the battery location to keep it above "
+                    "about 5 °C."
                 ),
                 evidence=refs,
             )
@@ -246,7 +263,8 @@ def _ambient(view: CaseView, already: set[Cause]) -> list[Finding]:
                 module=None,
                 confidence=0.5,
                 message=(
-                    f"The ambient temperature at the stack was {amb:g} °C: near the top of the operating range. "
+                    f"The ambient temperature at the stack was {amb:g} °C: near the top of the operating "
+                    "range. "
                     "Fix: ventilate or shade the battery location."
                 ),
                 evidence=[cite.key("site.ambient_c")],

@@ -45,7 +45,8 @@ def findings(view: CaseView) -> list[Finding]:
                     module=pos,
                     confidence=0.85,
                     message=(
-                        f"The BMS reports SOH {soh} %{_cycles(st)}{eol}: below the {SOH_REPLACE_PCT} % at which a "
+                        f"The BMS reports SOH {soh} %{_cycles(st)}{eol}: below the {SOH_REPLACE_PCT} % at "
+                        "which a "
                         "module no longer keeps up with the stack and is replaced."
                     ),
                     evidence=_soh_ref(st),
@@ -59,7 +60,8 @@ def findings(view: CaseView) -> list[Finding]:
                     module=pos,
                     confidence=0.7,
                     message=(
-                        f"The BMS reports SOH {soh} %{_cycles(st)}: faded but above the {SOH_REPLACE_PCT} % replacement "
+                        f"The BMS reports SOH {soh} %{_cycles(st)}: faded but above the {SOH_REPLACE_PCT} % "
+                        "replacement "
                         "point; watch it at each check."
                     ),
                     evidence=_soh_ref(st),
@@ -76,7 +78,8 @@ def findings(view: CaseView) -> list[Finding]:
                 module=d.position,
                 confidence=0.8,
                 message=(
-                    f"`pwr {d.address}` shows Soh. Status Abnormal: the BMS has an active state-of-health alarm for this "
+                    f"`pwr {d.address}` shows Soh. Status Abnormal: the BMS has an active state-of-health "
+                    "alarm for this "
                     "module, which is treated as failed regardless of the other readings."
                 ),
                 evidence=[cite.line(kv.provenance if kv else d.detail.provenance)],
@@ -94,8 +97,10 @@ def findings(view: CaseView) -> list[Finding]:
                     module=s.position,
                     confidence=0.6,
                     message=(
-                        f"`soh` marks cell{'s' if len(bad) > 1 else ''} {', '.join(str(c.cell) for c in bad)} Abnormal "
-                        f"(SOHCount {', '.join(str(c.soh_count) for c in bad)}): the BMS has logged capacity-loss "
+                        f"`soh` marks cell{'s' if len(bad) > 1 else ''} "
+                        f"{', '.join(str(c.cell) for c in bad)} Abnormal "
+                        f"(SOHCount {', '.join(str(c.soh_count) for c in bad)}): the BMS has logged "
+                        "capacity-loss "
                         "events on that cell."
                     ),
                     evidence=[cite.line(c.provenance) for c in bad[:3]],

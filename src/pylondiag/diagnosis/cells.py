@@ -70,7 +70,11 @@ class CellStats:
 
     def outliers(self) -> list[BatCell]:
         """Cells at least OUTLIER_MIN_MV below the median, lowest first."""
-        low = [c for c in self.cells if c.voltage_mv is not None and self.median_mv - c.voltage_mv >= OUTLIER_MIN_MV]
+        low = [
+            c
+            for c in self.cells
+            if c.voltage_mv is not None and self.median_mv - c.voltage_mv >= OUTLIER_MIN_MV
+        ]
         return sorted(low, key=lambda c: c.voltage_mv or 0)
 
     def conditions(self) -> str:
@@ -85,7 +89,11 @@ class CellStats:
 
 
 def envelope(
-    soc: int | None, max_cell_mv: int | None, current_ma: int | None, temps: tuple[int | None, int | None], cap_ah: float
+    soc: int | None,
+    max_cell_mv: int | None,
+    current_ma: int | None,
+    temps: tuple[int | None, int | None],
+    cap_ah: float,
 ) -> tuple[bool, tuple[str, ...]]:
     """Whether a reading can show imbalance, and the reasons when it cannot."""
     why: list[str] = []
@@ -159,7 +167,9 @@ def _age_context(view: CaseView, position: int) -> str:
         y, mo = (int(x) for x in m.installed.split("-")[:2])
         years = (as_of.year - y) + (as_of.month - mo) / 12
         if years >= OLD_MODULE_YEARS:
-            bits.append(f"installed {m.installed} ({years:.0f} years old, the age at which imbalance is common)")
+            bits.append(
+                f"installed {m.installed} ({years:.0f} years old, the age at which imbalance is common)"
+            )
     st = view.stat_of(position)
     if st and st.stat.cycle_count:
         bits.append(f"{st.stat.cycle_count} full cycles")
@@ -205,7 +215,8 @@ def _describe(s: CellStats) -> str:
             text += f"; {rest} also lag{'s' if len(outl) == 2 else ''}"
         return text + "."
     return (
-        f"Cell spread {s.spread_mv} mV (cell {s.lo.cell} {(s.lo.voltage_mv or 0) / 1000:.3f} V to cell {s.hi.cell} "
+        f"Cell spread {s.spread_mv} mV (cell {s.lo.cell} {(s.lo.voltage_mv or 0) / 1000:.3f} V to cell "
+        f"{s.hi.cell} "
         f"{(s.hi.voltage_mv or 0) / 1000:.3f} V) at {s.conditions()}."
     )
 
@@ -242,8 +253,10 @@ def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[
                 confidence=0.35 if under_load else 0.45,
                 message=(
                     f"{_describe(worst)} This reading is outside the validity envelope "
-                    f"({'; '.join(worst.why_not)}), so the spread is not judged as a fault: mid-SOC and under "
-                    "current it includes load effects, and the LFP plateau hides state of charge. Re-check at the "
+                    f"({'; '.join(worst.why_not)}), so the spread is not judged as a fault: mid-SOC and "
+                    "under "
+                    "current it includes load effects, and the LFP plateau hides state of charge. Re-check "
+                    "at the "
                     "top of charge, idle."
                 ),
                 evidence=_cell_refs(worst, worst.outliers()[:2] or [worst.lo]),
@@ -265,7 +278,8 @@ def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[
                 module=pos,
                 confidence=0.6,
                 message=(
-                    f"{desc} That is above the {CELL_SPREAD_WARN_MV} mV a healthy module keeps but within what "
+                    f"{desc} That is above the {CELL_SPREAD_WARN_MV} mV a healthy module keeps but within "
+                    "what "
                     f"the balancers can still correct (≤ {CELL_SPREAD_FAULT_MV} mV).{bal}{context}"
                 ),
                 evidence=refs,
@@ -307,7 +321,8 @@ def _weak_or_imbalance(
                     return (
                         Cause.CELL_IMBALANCE,
                         0.75,
-                        f"It improved after the rebalancing cycle of {last} (cell {low.cell} was {d0:.0f} mV below "
+                        f"It improved after the rebalancing cycle of {last} (cell {low.cell} was {d0:.0f} "
+                        "mV below "
                         f"the median, now {d1:.0f} mV): another cycle should finish the job.",
                         [cite.line(_cell(prev, low.cell).provenance)],
                     )
@@ -315,7 +330,8 @@ def _weak_or_imbalance(
             return (
                 Cause.WEAK_CELL,
                 0.8,
-                f"The imbalance is back after the rebalancing cycle of {last} (history): balancing does not hold "
+                f"The imbalance is back after the rebalancing cycle of {last} (history): balancing does not "
+                "hold "
                 f"cell {low.cell}, so it is a weak cell and the module needs replacing.",
                 [cite.key(f"history[{idx}]")],
             )
@@ -340,9 +356,12 @@ def _weak_or_imbalance(
                 return (
                     Cause.WEAK_CELL,
                     0.7,
-                    f"{hours:.0f} h earlier cell {low.cell} was already the low cell ({d0:.0f} mV below the median, "
-                    f"now {d1:.0f} mV) and it has not recovered with the balancers working: a cell that keeps "
-                    "diverging is a weak cell (replace the module; one more rebalancing cycle can confirm it first).",
+                    f"{hours:.0f} h earlier cell {low.cell} was already the low cell ({d0:.0f} mV below the "
+                    "median, "
+                    f"now {d1:.0f} mV) and it has not recovered with the balancers working: a cell that "
+                    "keeps "
+                    "diverging is a weak cell (replace the module; one more rebalancing cycle can confirm "
+                    "it first).",
                     [cite.line(_cell(prev, low.cell).provenance)],
                 )
     return (
@@ -363,7 +382,9 @@ def _sag(pos: int, series: list[CellStats]) -> Finding | None:
     loaded = [
         s
         for s in series
-        if s.current_ma is not None and s.current_ma < 0 and s.outliers()
+        if s.current_ma is not None
+        and s.current_ma < 0
+        and s.outliers()
         and s.median_mv - (s.outliers()[0].voltage_mv or 0) >= SAG_UNDER_LOAD_MV
     ]
     rest = [s for s in series if s.current_ma is not None and abs(s.current_ma) < 500]
@@ -384,8 +405,10 @@ def _sag(pos: int, series: list[CellStats]) -> Finding | None:
                     message=(
                         f"Cell {cell.cell} sags to {(cell.voltage_mv or 0) / 1000:.3f} V, "
                         f"{s.median_mv - (cell.voltage_mv or 0):.0f} mV below the median, under "
-                        f"{abs(s.current_ma or 0) / 1000:.1f} A of discharge, but sits within {d:.0f} mV of the others "
-                        "at rest: its internal resistance has risen. A high-resistance cell is not recoverable by "
+                        f"{abs(s.current_ma or 0) / 1000:.1f} A of discharge, but sits within {d:.0f} mV of "
+                        "the others "
+                        "at rest: its internal resistance has risen. A high-resistance cell is not "
+                        "recoverable by "
                         "balancing."
                     ),
                     evidence=[cite.line(cell.provenance), cite.line(_cell(r, cell.cell).provenance)],

@@ -46,7 +46,17 @@ GROUP_BITS: Final[dict[int, str]] = {n: f"{n & 1}{(n >> 1) & 1}{(n >> 2) & 1}" f
 LITHIUM_WORDS: Final = ("lith", "li-ion", "li ion", "lifepo", "lfp", "bms", "pylon", "can", "485", "li")
 """Words in an inverter's battery-type setting that mean a lithium/BMS-driven mode (settings.md)."""
 
-WRONG_TYPE_WORDS: Final = ("lead", "agm", "gel", "flooded", "acid", "voltage", "user", "no battery", "no_battery")
+WRONG_TYPE_WORDS: Final = (
+    "lead",
+    "agm",
+    "gel",
+    "flooded",
+    "acid",
+    "voltage",
+    "user",
+    "no battery",
+    "no_battery",
+)
 
 PYLON_PROTOCOLS: Final[dict[str, frozenset[str]]] = {
     "sunsynk": frozenset({"0", "00", "12", "pylon", "pylon can", "pylontech", "pylon rs485"}),
@@ -92,9 +102,10 @@ def _dip_rules(view: CaseView) -> list[Finding]:
     out: list[Finding] = []
     listed = [m for m in view.modules if m.stack_index is not None]
     with_dip = [m for m in listed if m.dip]
-    multi_group = any((m.group or 0) > 0 for m in listed) or (any(
-        m.role == Role.MASTER and m.dip and group_of_bits(m.dip) > 0 for m in listed
-    ) and sum(1 for m in listed if m.role == Role.MASTER) > 1)
+    multi_group = any((m.group or 0) > 0 for m in listed) or (
+        any(m.role == Role.MASTER and m.dip and group_of_bits(m.dip) > 0 for m in listed)
+        and sum(1 for m in listed if m.role == Role.MASTER) > 1
+    )
 
     # Bit 1: the RS485 baud must be the same on every module.
     if len(with_dip) >= 2:
@@ -115,9 +126,12 @@ def _dip_rules(view: CaseView) -> list[Finding]:
                             confidence=0.85,
                             message=(
                                 f"DIP switch 1 (RS485 baud to the inverter) on position {m.position} is "
-                                f"{'ON (9600)' if m.dip[0] == '1' else 'OFF (115200)'} while the other modules "
-                                f"have it {want}; it must be the same on every module and match the inverter. "
-                                f"Fix: on position {m.position} set switch 1 {want.split(' ')[0]}, then restart "
+                                f"{'ON (9600)' if m.dip[0] == '1' else 'OFF (115200)'} while the other "
+                                "modules "
+                                f"have it {want}; it must be the same on every module and match the "
+                                "inverter. "
+                                f"Fix: on position {m.position} set switch 1 {want.split(' ')[0]}, then "
+                                "restart "
                                 "the BMS (the switch is read at start-up)."
                             ),
                             evidence=_ref(m, "dip"),
@@ -138,8 +152,10 @@ def _dip_rules(view: CaseView) -> list[Finding]:
             else:
                 code, why = (
                     Cause.DIP_MULTIPLE_MASTERS,
-                    f"position {m.position} is {'a slave' if m.role == Role.SLAVE else 'not the master'} but its "
-                    f"switches 2-4 ({m.dip[1:]}) set group {group_of_bits(m.dip)}, as only a group master's do — "
+                    f"position {m.position} is {'a slave' if m.role == Role.SLAVE else 'not the master'} "
+                    "but its "
+                    f"switches 2-4 ({m.dip[1:]}) set group {group_of_bits(m.dip)}, as only a group master's "
+                    "do — "
                     "typically a per-module address copied from another brand's manual; Pylontech slaves get "
                     "their address from the link chain",
                 )
@@ -150,7 +166,8 @@ def _dip_rules(view: CaseView) -> list[Finding]:
                     module=m.position,
                     confidence=0.85,
                     message=(
-                        f"{why[0].upper()}{why[1:]}. Fix: on position {m.position} set switches 2, 3 and 4 OFF "
+                        f"{why[0].upper()}{why[1:]}. Fix: on position {m.position} set switches 2, 3 and 4 "
+                        "OFF "
                         f"(DIP '{m.dip[0]}000'; keep switch 1 as on the other modules)."
                     ),
                     evidence=_ref(m, "dip") + _ref(m, "role"),
@@ -179,11 +196,15 @@ def _dip_rules(view: CaseView) -> list[Finding]:
                         module=m.position,
                         confidence=0.85,
                         message=(
-                            f"Positions {', '.join(str(x.position) for x in masters)} are all set up as master of "
-                            f"{where}; only one module may be master — the one whose Link Port 0 is empty and "
-                            f"that is cabled to the inverter (here position {keep.position}). Two masters mean the "
+                            f"Positions {', '.join(str(x.position) for x in masters)} are all set up as "
+                            "master of "
+                            f"{where}; only one module may be master — the one whose Link Port 0 is empty "
+                            "and "
+                            f"that is cabled to the inverter (here position {keep.position}). Two masters "
+                            "mean the "
                             "link chain is broken or two strings are joined wrongly. Fix: on position "
-                            f"{m.position} connect Link Port 0 to Link Port 1 of the module above it in the chain, "
+                            f"{m.position} connect Link Port 0 to Link Port 1 of the module above it in the "
+                            "chain, "
                             "unplug any inverter cable from it, and set its switches 2-4 OFF."
                         ),
                         evidence=_ref(m, "role") + _ref(keep, "role"),
@@ -199,7 +220,8 @@ def _dip_rules(view: CaseView) -> list[Finding]:
                     confidence=0.75,
                     message=(
                         f"No module of {where} is the master: every module is listed as a slave. Exactly one "
-                        "module must have its Link Port 0 empty and be cabled to the inverter (CAN or RS485). "
+                        "module must have its Link Port 0 empty and be cabled to the inverter (CAN or "
+                        "RS485). "
                         f"Fix: make position {first.position} the master — inverter cable into its CAN/RS485 "
                         "port, nothing in its Link Port 0 — and chain the others from its Link Port 1."
                     ),
@@ -225,9 +247,12 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
                     module=m.position,
                     confidence=0.8,
                     message=(
-                        f"Position {m.position} is the master of group {want or '?'} in a multi-group (LV-HUB) "
-                        "system but its switches 2-4 are all OFF (group 0), so the hub sees no master for that "
-                        f"group. Fix: on position {m.position} set {_switches(GROUP_BITS[want]) if want else 'the group number'}."
+                        f"Position {m.position} is the master of group {want or '?'} in a multi-group "
+                        "(LV-HUB) "
+                        "system but its switches 2-4 are all OFF (group 0), so the hub sees no master for "
+                        "that "
+                        f"group. Fix: on position {m.position} set "
+                        f"{_switches(GROUP_BITS[want]) if want else 'the group number'}."
                     ),
                     evidence=_ref(m, "dip") + _ref(m, "group"),
                 )
@@ -242,7 +267,8 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
                     module=m.position,
                     confidence=0.8,
                     message=(
-                        f"Position {m.position} masters group {m.group} but its switches 2-4 ({(m.dip or '')[1:]}) "
+                        f"Position {m.position} masters group {m.group} but its switches 2-4 "
+                        f"({(m.dip or '')[1:]}) "
                         f"set group {n}. Fix: on position {m.position} set {_switches(GROUP_BITS[m.group])}."
                     ),
                     evidence=_ref(m, "dip") + _ref(m, "group"),
@@ -257,8 +283,10 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
                     module=m.position,
                     confidence=0.85,
                     message=(
-                        f"Group masters at positions {', '.join(str(x.position) for x in ms)} all set group {n} on "
-                        "switches 2-4; each group needs its own number (1, 2, 3 ... in order). Fix: on position "
+                        f"Group masters at positions {', '.join(str(x.position) for x in ms)} all set group "
+                        f"{n} on "
+                        "switches 2-4; each group needs its own number (1, 2, 3 ... in order). Fix: on "
+                        "position "
                         f"{m.position} set the next free group number on switches 2-4."
                     ),
                     evidence=_ref(m, "dip") + _ref(ms[0], "dip"),
@@ -305,10 +333,13 @@ def _address_rules(view: CaseView) -> list[Finding]:
                     module=m.position,
                     confidence=0.8,
                     message=(
-                        f"Positions {', '.join(map(str, c.positions))} share BMS address {c.address}. On US modules the "
-                        "address is assigned along the link chain from the master, so a repeat means two chains "
+                        f"Positions {', '.join(map(str, c.positions))} share BMS address {c.address}. On US "
+                        "modules the "
+                        "address is assigned along the link chain from the master, so a repeat means two "
+                        "chains "
                         "(two masters) or a module not linked in. Fix: check that position "
-                        f"{m.position}'s Link Port 0 is cabled to Link Port 1 of the module above and that its "
+                        f"{m.position}'s Link Port 0 is cabled to Link Port 1 of the module above and that "
+                        "its "
                         "switches 2-4 are OFF; then restart and read the addresses from `pwr`."
                     ),
                     evidence=[r for x in ms for r in _ref(x, "address")],
@@ -320,8 +351,11 @@ def _address_rules(view: CaseView) -> list[Finding]:
             groups.setdefault(m.group or 0, []).append(m)
     for g, members in groups.items():
         addrs = sorted({m.address for m in members if m.address is not None})
-        if addrs and addrs != list(range(1, len(addrs) + 1)) and len(members) == len(
-            [m for m in view.modules if m.stack_index is not None and (m.group or 0) == g]
+        if (
+            addrs
+            and addrs != list(range(1, len(addrs) + 1))
+            and len(members)
+            == len([m for m in view.modules if m.stack_index is not None and (m.group or 0) == g])
         ):
             out.append(
                 Finding(
@@ -330,10 +364,14 @@ def _address_rules(view: CaseView) -> list[Finding]:
                     module=None,
                     confidence=0.6,
                     message=(
-                        f"The modules' addresses are {addrs}, not 1..{len(addrs)} in order. The BMS numbers modules "
-                        "along the link chain, so a gap means a module is not linked in or the chain is out of "
-                        "order. Fix: with the stack off, check every link cable (Link Port 1 → Link Port 0 of the "
-                        "next), set every slave's switches 2-4 OFF, restart and read the addresses from `pwr`."
+                        f"The modules' addresses are {addrs}, not 1..{len(addrs)} in order. The BMS numbers "
+                        "modules "
+                        "along the link chain, so a gap means a module is not linked in or the chain is out "
+                        "of "
+                        "order. Fix: with the stack off, check every link cable (Link Port 1 → Link Port 0 "
+                        "of the "
+                        "next), set every slave's switches 2-4 OFF, restart and read the addresses from "
+                        "`pwr`."
                     ),
                     evidence=[r for m in members for r in _ref(m, "address")][:8],
                 )
@@ -362,8 +400,10 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
                 module=None,
                 confidence=0.6,
                 message=(
-                    f"case.yaml lists {len(listed)} modules but the master's `pwr` shows only {len(present)} present. "
-                    "A module in the stack is not seen by the master (link cable, port, or a dead BMS). Fix: add "
+                    f"case.yaml lists {len(listed)} modules but the master's `pwr` shows only "
+                    f"{len(present)} present. "
+                    "A module in the stack is not seen by the master (link cable, port, or a dead BMS). "
+                    "Fix: add "
                     "each module's address to case.yaml, or check the LED and link cables of every module."
                 ),
                 evidence=[cite.line(snap.table.provenance), cite.key("stack")],
@@ -380,8 +420,10 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
                 module=m.position,
                 confidence=0.8,
                 message=(
-                    f"Position {m.position} (address {m.address}) is in the stack but the master's `pwr` shows "
-                    "it Absent: the master does not see it. Likely a link cable or port fault, the module switched "
+                    f"Position {m.position} (address {m.address}) is in the stack but the master's `pwr` "
+                    "shows "
+                    "it Absent: the master does not see it. Likely a link cable or port fault, the module "
+                    "switched "
                     "off, or a dead BMS. Fix: check its power switch and the link cable into its Link Port 0."
                 ),
                 evidence=ev + _ref(m, "address"),
@@ -416,10 +458,13 @@ def _mixed_models(view: CaseView) -> list[Finding]:
                     module=m.position,
                     confidence=0.8,
                     message=(
-                        f"The stack mixes {models}: position {m.position} is a {m.model} ({MODEL_CLASS[m.model or '']}) "
-                        f"among {majority} modules. Modules of different capacity share current unevenly and the "
+                        f"The stack mixes {models}: position {m.position} is a {m.model} "
+                        f"({MODEL_CLASS[m.model or '']}) "
+                        f"among {majority} modules. Modules of different capacity share current unevenly "
+                        "and the "
                         "BMS's SOC and limits don't match. Fix: move position "
-                        f"{m.position} to its own stack (or replace it with the stack's model) and update the "
+                        f"{m.position} to its own stack (or replace it with the stack's model) and update "
+                        "the "
                         "inverter's module count and capacity."
                     ),
                     evidence=ev,
@@ -438,9 +483,12 @@ def _mixed_models(view: CaseView) -> list[Finding]:
                 confidence=0.6,
                 message=(
                     f"Mixed generations ({', '.join(sorted({m.model or '' for m in known}))}) with the older "
-                    f"{master.model} at position {master.position} as master; the newest model must be the master "
-                    f"(e.g. position {newest.position}, {newest.model}). SOC differences between generations at the "
-                    "same voltage are a gauge artefact first, not a fault. Fix: make the newest module the master."
+                    f"{master.model} at position {master.position} as master; the newest model must be the "
+                    "master "
+                    f"(e.g. position {newest.position}, {newest.model}). SOC differences between "
+                    "generations at the "
+                    "same voltage are a gauge artefact first, not a fault. Fix: make the newest module the "
+                    "master."
                 ),
                 evidence=_ref(master, "model") + _ref(master, "role") + _ref(newest, "model"),
             )
@@ -480,7 +528,8 @@ def _inverter_rules(view: CaseView) -> list[Finding]:
                 module=None,
                 confidence=0.85,
                 message=(
-                    f"The inverter is set for {inv.configured_modules} battery modules but the stack has {n}. Its "
+                    f"The inverter is set for {inv.configured_modules} battery modules but the stack has "
+                    f"{n}. Its "
                     "charge/discharge limits and SOC are then wrong for the real stack. "
                     f"Fix: set the inverter's battery module count to {n}."
                 ),
@@ -497,8 +546,10 @@ def _inverter_rules(view: CaseView) -> list[Finding]:
                     module=None,
                     confidence=0.75 if all(m.model for m in mods) else 0.55,
                     message=(
-                        f"The inverter's battery capacity is set to {inv.configured_capacity_ah:g} Ah but {len(mods)} "
-                        f"module(s) of this stack are rated {cap:g} Ah together. Fix: set the inverter's battery "
+                        f"The inverter's battery capacity is set to {inv.configured_capacity_ah:g} Ah but "
+                        f"{len(mods)} "
+                        f"module(s) of this stack are rated {cap:g} Ah together. Fix: set the inverter's "
+                        "battery "
                         f"capacity to {cap:g} Ah."
                     ),
                     evidence=[cite.key("inverter.configured_capacity_ah"), cite.key("stack")],
@@ -513,7 +564,8 @@ def _inverter_rules(view: CaseView) -> list[Finding]:
                 confidence=0.8,
                 message=(
                     f"The inverter's charge voltage is {inv.charge_voltage_v:g} V, above the stack's "
-                    f"{MAX_CHARGE_VOLTAGE_V:g} V limit; it drives cells into over-voltage protection at the top of "
+                    f"{MAX_CHARGE_VOLTAGE_V:g} V limit; it drives cells into over-voltage protection at the "
+                    "top of "
                     f"charge (steady red ALM). Fix: set the charge (bulk/absorption and float) voltage to "
                     f"{RECOMMENDED_CHARGE_VOLTAGE_V:g} V or less, or let the BMS set it over CAN."
                 ),
@@ -530,8 +582,10 @@ def _inverter_rules(view: CaseView) -> list[Finding]:
                     module=None,
                     confidence=0.7 if all(m.model for m in mods) else 0.5,
                     message=(
-                        f"The inverter's maximum charge current is {inv.max_charge_current_a:g} A, more than the "
-                        f"{limit:g} A the {len(mods)} module(s) take continuously. Fix: set the maximum charge "
+                        f"The inverter's maximum charge current is {inv.max_charge_current_a:g} A, more "
+                        "than the "
+                        f"{limit:g} A the {len(mods)} module(s) take continuously. Fix: set the maximum "
+                        "charge "
                         f"current to {limit:g} A or less."
                     ),
                     evidence=[cite.key("inverter.max_charge_current_a"), cite.key("stack")],
@@ -551,7 +605,11 @@ def _comms(view: CaseView) -> list[Finding]:
     brand = inv.brand.value if inv.brand else None
     proto = (inv.battery_protocol or "").strip().lower()
     wrong_proto = bool(proto) and brand in PYLON_PROTOCOLS and proto not in PYLON_PROTOCOLS[brand]
-    changed = [h for h in view.history if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE)]
+    changed = [
+        h
+        for h in view.history
+        if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE)
+    ]
     comms_symptom = Symptom.BMS_COMMS_ALARM in view.symptoms
     ev: list[EvidenceRef] = []
     if wrong_type:
@@ -563,7 +621,10 @@ def _comms(view: CaseView) -> list[Finding]:
         if wrong_type:
             what.append(f"battery type '{inv.battery_type}' (must be the lithium / BMS mode)")
         if wrong_proto:
-            what.append(f"BMS protocol '{inv.battery_protocol}' (for {brand} with Pylontech: 00 = PYLON CAN, 12 = PYLON RS485)")
+            what.append(
+                f"BMS protocol '{inv.battery_protocol}' (for {brand} with Pylontech: 00 = PYLON CAN, 12 = "
+                "PYLON RS485)"
+            )
         if comms_symptom:
             ev.append(cite.key("symptoms"))
         out.append(
@@ -573,7 +634,8 @@ def _comms(view: CaseView) -> list[Finding]:
                 module=None,
                 confidence=0.85,
                 message=(
-                    f"The inverter's {' and '.join(what)} is wrong for a Pylontech stack, so it cannot talk to the "
+                    f"The inverter's {' and '.join(what)} is wrong for a Pylontech stack, so it cannot talk "
+                    "to the "
                     "BMS. Fix: set the battery type to lithium (use BMS) and the protocol to Pylontech "
                     "(settings.md), cable the inverter's BMS port to the master's CAN port (500 kbit/s)."
                 ),
@@ -590,7 +652,9 @@ def _comms(view: CaseView) -> list[Finding]:
             refs.append(cite.key("inverter.replaced_on"))
         else:
             refs.append(cite.key("inverter.firmware_updated_on"))
-        when = changed[-1].event.value.replace("_", " ") if changed else "inverter replacement / firmware update"
+        when = (
+            changed[-1].event.value.replace("_", " ") if changed else "inverter replacement / firmware update"
+        )
         out.append(
             Finding(
                 code=Cause.INVERTER_COMMS_CONFIG,
@@ -598,10 +662,14 @@ def _comms(view: CaseView) -> list[Finding]:
                 module=None,
                 confidence=0.6,
                 message=(
-                    f"BMS communication alarms after an {when}: typically the battery type reverted to lead-acid, "
-                    "the protocol index shifted, the cable is on the wrong port (RS485 vs CAN) or DIP switch 1 (baud) "
-                    "does not match. Fix: on the inverter set battery type lithium/BMS and protocol Pylontech; cable "
-                    "its BMS port to the master's CAN port; if it uses RS485, set DIP switch 1 on every module to match "
+                    f"BMS communication alarms after an {when}: typically the battery type reverted to "
+                    "lead-acid, "
+                    "the protocol index shifted, the cable is on the wrong port (RS485 vs CAN) or DIP "
+                    "switch 1 (baud) "
+                    "does not match. Fix: on the inverter set battery type lithium/BMS and protocol "
+                    "Pylontech; cable "
+                    "its BMS port to the master's CAN port; if it uses RS485, set DIP switch 1 on every "
+                    "module to match "
                     "its baud and restart the BMS."
                 ),
                 evidence=refs,

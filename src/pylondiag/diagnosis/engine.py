@@ -185,11 +185,7 @@ def stack_outcome(
         _, o = classify(f, ctx)
         if o == Outcome.NO_FAULT:
             continue
-        if (
-            primary is None
-            or _rank(o) > _rank(best)
-            or (o == best and _better(f, primary))
-        ):
+        if primary is None or _rank(o) > _rank(best) or (o == best and _better(f, primary)):
             best, primary = o, f
     for mv in verdicts:  # a verdict always needs at least its own outcome
         o = VERDICT_OUTCOME[mv.verdict]
@@ -232,7 +228,8 @@ def diagnose(view: CaseView) -> Diagnosis:
     ]
     culprits = sorted(mv.position for mv in verdicts if mv.verdict not in (Verdict.OK, Verdict.MONITOR))
     primary_cause = (
-        primary.code if primary is not None and outcome not in (Outcome.NO_FAULT, Outcome.INSUFFICIENT_EVIDENCE)
+        primary.code
+        if primary is not None and outcome not in (Outcome.NO_FAULT, Outcome.INSUFFICIENT_EVIDENCE)
         else None
     )
     plan = _actions.plan(view, outcome, primary, findings, verdicts, leads=unexplained)

@@ -83,7 +83,8 @@ def _rising(view: CaseView) -> list[Finding]:
                     module=pos,
                     confidence=0.75 if sev == FindingSeverity.FAULT else 0.6,
                     message=(
-                        f"`stat` {label} rose from {a} to {b} between two readings of this module: the protection "
+                        f"`stat` {label} rose from {a} to {b} between two readings of this module: the "
+                        "protection "
                         "is being triggered now, not only in its past."
                     ),
                     evidence=[_ref(first, label), _ref(last, label)],
@@ -116,7 +117,8 @@ def _odd_one_out(view: CaseView, already: set[tuple[Cause, int | None]]) -> list
                     module=pos,
                     confidence=0.55,
                     message=(
-                        f"`stat` {label} is {v} on this module against at most {max(others)} on the others: this "
+                        f"`stat` {label} is {v} on this module against at most {max(others)} on the others: "
+                        "this "
                         "module reaches its protection limit far more often than its neighbours."
                     ),
                     evidence=[_ref(st, label)],
@@ -139,8 +141,10 @@ def _bmic_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> list
                 module=st.position,
                 confidence=0.5,
                 message=(
-                    f"`stat` BMICERR Times is {v}: the BMS has logged errors talking to its cell-monitor chip. "
-                    "Alone this is a warning; capture `stat` again in a week — a rising count means BMS hardware."
+                    f"`stat` BMICERR Times is {v}: the BMS has logged errors talking to its cell-monitor "
+                    "chip. "
+                    "Alone this is a warning; capture `stat` again in a week — a rising count means BMS "
+                    "hardware."
                 ),
                 evidence=[_ref(st, "BMICERR Times")],
             )
@@ -176,7 +180,8 @@ def _first_trip(view: CaseView) -> list[Finding]:
             module=pos,
             confidence=0.65,
             message=(
-                f"The bank shut down and the first protection in the BMS log is on address {first.module_address} "
+                "The bank shut down and the first protection in the BMS log is on address "
+                f"{first.module_address} "
                 f"({first.text or first.code}, {first.time:%Y-%m-%d %H:%M})"
                 + (f"; {len(later)} event(s) on other modules followed" if later else "")
                 + ". That module tripped the bank."

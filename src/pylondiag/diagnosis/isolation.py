@@ -43,16 +43,18 @@ def isolation_steps(view: CaseView, positions: list[int]) -> list[str]:
         "every module's power switch off. Wait until all LEDs are dark.",
         f"Disconnect {names}: its two DC power cables first, then its link cables. Insulate the "
         "cable lugs you freed.",
-        "Close the link chain around the gap: Link Port 1 of the module above goes to Link Port 0 of "
-        "the module below, so the remaining modules form one unbroken chain. The master stays the "
-        "module whose Link Port 0 is empty and that is cabled to the inverter.",
-        "Switch the remaining modules' power switches on and press the start button on the master "
-        "only; check that every remaining module's RUN LED lights and the ALM LED stays off.",
     ]
     if n_left:
+        steps += [
+            "Close the link chain around the gap: Link Port 1 of the module above goes to Link Port 0 of "
+            "the module below, so the remaining modules form one unbroken chain. The master stays the "
+            "module whose Link Port 0 is empty and that is cabled to the inverter.",
+            "Switch the remaining modules' power switches on and press the start button on the master "
+            "only; check that every remaining module's RUN LED lights and the ALM LED stays off.",
+        ]
         steps.append(
             f"On the inverter, set the battery module count to {n_left} and the capacity to "
-            f"{cap_left:g} Ah (the remaining modules), so its charge and discharge limits match the smaller stack."
+            f"{cap_left:g} Ah (the remaining modules), so its limits match the smaller stack."
         )
     return steps
 
@@ -73,5 +75,5 @@ def replacement_steps(view: CaseView, position: int) -> list[str]:
         f"Fit a replacement {model} at position {position}; {dip_hint}. Before connecting it, charge "
         "or discharge it on its own until its SOC is within about 2 % of the others.",
         f"With the stack powered down, cable it into the link chain, start the stack from the master, "
-        f"and set the inverter back to {n} modules and {cap:g} Ah.",
+        f"and set the inverter back to {n} module{'s' if n != 1 else ''} and {cap:g} Ah.",
     ]

@@ -23,7 +23,11 @@ SCHEMA_PATH: Final = Path(__file__).resolve().parents[3] / "schema" / "diagnosis
 def schema_json() -> str:
     """The schema as written to ``schema/diagnosis.schema.json``."""
     schema = Diagnosis.json_schema()
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "pylondiag.diagnosis/1", **schema}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "pylondiag.diagnosis/1",
+        **schema,
+    }
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
@@ -63,7 +67,10 @@ def _check(v: Any, s: dict[str, Any], defs: dict[str, Any], path: str, out: list
     t = s.get("type")
     if t is not None:
         types = t if isinstance(t, list) else [t]
-        ok = any(isinstance(v, _TYPES[x]) and not (x in ("integer", "number") and isinstance(v, bool)) for x in types)
+        ok = any(
+            isinstance(v, _TYPES[x]) and not (x in ("integer", "number") and isinstance(v, bool))
+            for x in types
+        )
         if not ok:
             out.append(f"{path}: expected {t}, got {type(v).__name__}")
             return

@@ -157,11 +157,11 @@ class StackModule(_Strict):
     def _dip_bits(cls, v: Any) -> Any:
         if isinstance(v, int) and not isinstance(v, bool):
             raise ValueError(
-                f"write the DIP switches in quotes, e.g. dip: \"1000\" (YAML read {v!r} as a number, "
+                f'write the DIP switches in quotes, e.g. dip: "1000" (YAML read {v!r} as a number, '
                 "which loses leading zeros)"
             )
         if isinstance(v, str) and not _DIP.match(v.strip()):
-            raise ValueError(f"expected four switches of 0/1, switch 1 first, e.g. \"1000\"; got {v!r}")
+            raise ValueError(f'expected four switches of 0/1, switch 1 first, e.g. "1000"; got {v!r}')
         return v.strip() if isinstance(v, str) else v
 
     @property

@@ -57,7 +57,9 @@ def renderables(diagnosis: Diagnosis, view: CaseView | None = None) -> list[Rend
     out: list[RenderableType] = []
     title = d.outcome.value.replace("_", " ").upper()
     cause = f" — {d.primary_cause.value}" if d.primary_cause else ""
-    culprits = f"   culprit position(s): {', '.join(map(str, d.culprit_modules))}" if d.culprit_modules else ""
+    culprits = (
+        f"   culprit position(s): {', '.join(map(str, d.culprit_modules))}" if d.culprit_modules else ""
+    )
     banner = Text(f" {title}{cause} ", style=OUTCOME_STYLE[d.outcome])
     out.append(
         Panel(
@@ -131,7 +133,9 @@ def print_report(diagnosis: Diagnosis, view: CaseView | None = None, console: Co
         con.print(r)
 
 
-def render_text(diagnosis: Diagnosis, view: CaseView | None = None, *, width: int = 100, color: bool = False) -> str:
+def render_text(
+    diagnosis: Diagnosis, view: CaseView | None = None, *, width: int = 100, color: bool = False
+) -> str:
     """The report as plain text (or with ANSI colours), e.g. for ``--output report.txt``."""
     buf = io.StringIO()
     con = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None)
