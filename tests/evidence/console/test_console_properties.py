@@ -200,9 +200,10 @@ def test_compiled_row_layouts_agree_with_column_by_column(
     from pylondiag.evidence.console._common import BadValue
     from pylondiag.evidence.console._table import KNOWN, TableReader, header_tokens, plan, read_row
 
-    cols = plan(header_tokens(header), KNOWN[table])
+    columns, model = KNOWN[table]
+    cols = plan(header_tokens(header), columns)
     rows = data.draw(st.lists(mutated(template) | st.lists(TOKENS, min_size=1, max_size=16), max_size=12))
-    reader = TableReader(cols, has_soc)
+    reader = TableReader(cols, has_soc, model)
     for tokens in [template, *rows, template, *rows]:  # the second pass takes the compiled layouts
         try:
             expected: object = read_row(tokens, cols, has_soc)
@@ -210,6 +211,15 @@ def test_compiled_row_layouts_agree_with_column_by_column(
             expected = BadValue
         try:
             got: object = reader.read(tokens)
+        except BadValue:
+            got = BadValue
+        assert got == expected, tokens
+        try:
+            expected = reader.record_dict_general(tokens, "prov")[:2]
+        except BadValue:
+            expected = BadValue
+        try:
+            got = reader.record_dict(tokens, "prov")
         except BadValue:
             got = BadValue
         assert got == expected, tokens

@@ -102,3 +102,34 @@ bat_cell_from: Callable[[dict[str, Any]], BatCell] = dict_builder(BatCell)
 pwr_row_from: Callable[[dict[str, Any]], PwrRow] = dict_builder(PwrRow)
 make_key_value: Callable[..., KeyValue] = builder(KeyValue)
 make_block: Callable[..., CommandBlock] = builder(CommandBlock)
+
+
+def shape_of(cls: type[BaseModel]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Field names in order, and the default of every field that has one (factories called once:
+    callers always pass those fields)."""
+    defaults: dict[str, Any] = {}
+    for name, field in cls.__pydantic_fields__.items():
+        if field.default_factory is not None:
+            continue
+        if not field.is_required():
+            defaults[name] = field.default
+    return tuple(cls.__pydantic_fields__), defaults
+
+
+def raw_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
+    """A constructor taking the complete field dict (kept as the instance's ``__dict__``)."""
+    new = object.__new__
+
+    def make(d: dict[str, Any]) -> M:
+        m = new(cls)
+        _set_dict(m, d)
+        _set_fields(m, set(d))
+        _set_extra(m, None)
+        _set_private(m, None)
+        return m
+
+    return make
+
+
+bat_cell_raw: Callable[[dict[str, Any]], BatCell] = raw_builder(BatCell)
+pwr_row_raw: Callable[[dict[str, Any]], PwrRow] = raw_builder(PwrRow)

@@ -43,7 +43,7 @@ def parse_block(block: CommandBlock, source: str) -> tuple[list[ConsoleRecord], 
     ctx = Ctx(source)
     if block.status in ("unknown_command", "error"):
         return list(parse_error(block, ctx)), ctx.warnings
-    if block.status == "incomplete" and not block.lines:
+    if block.status == "incomplete" and not "".join(block.lines).strip():
         return [], []
     parser = _parser_for(block)
     if block.status == "incomplete" and parser is parse_generic:

@@ -43,8 +43,12 @@ _ERROR_PREFIXES: tuple[tuple[str, Status], ...] = (
 
 
 ERROR_PREFIXES = tuple(prefix for prefix, _status in _ERROR_PREFIXES)
-# First characters of every line the splitter must look at inside an answer.
-_SPECIAL_FIRST = frozenset("@$" + COMPLETED[0] + PAGING[0] + "".join(p[0] for p in ERROR_PREFIXES))
+# Lines the splitter must look at one by one: after leading blanks, a marker's or error word's first
+# character, a symbol (noise bytes, dashes), or a word directly followed by ">" (a prompt).
+_FIRST = "".join(sorted(set("@$" + COMPLETED[0] + PAGING[0] + "".join(p[0] for p in ERROR_PREFIXES))))
+# Searched in "\n" + text: a literal first character makes the scan fast; a match starts where the
+# special line starts in ``text``.
+_SPECIAL_LINE = re.compile(rf"\n[^\S\n]*(?:[{re.escape(_FIRST)}]|[^\w\s]|\w+>)")
 
 
 def parse_logger_timestamp(text: str) -> tuple[datetime, str] | None:
@@ -77,6 +81,7 @@ class _Open:
         "completed",
         "echo_line",
         "echo_raw",
+        "has_payload",
         "last_line",
         "line_numbers",
         "lines",
@@ -99,6 +104,7 @@ class _Open:
         self.line_numbers: list[int] = []
         self.completed = False
         self.seen_at = False
+        self.has_payload = False
         self.status: Status = "ok"
 
 
@@ -128,43 +134,27 @@ class ConsoleReader:
     def feed(self, data: bytes) -> list[CommandBlock]:
         if self._closed:
             return []
-        self._run(self._lines.feed(data))
+        self._run(*self._lines.feed_text(data))
         out, self._out = self._out, []
         return out
-
-    def _run(self, lines: list[tuple[int, str]]) -> None:
-        special = _SPECIAL_FIRST
-        for number, raw in lines:
-            blk = self._open
-            if blk is not None and not blk.completed:
-                s = raw.strip()
-                if not s:
-                    continue
-                if s[0] not in special and ">" not in s:
-                    # plain payload line (the common case): no marker, prompt or error word
-                    blk.lines.append(raw)
-                    blk.line_numbers.append(number)
-                    blk.last_line = number
-                    continue
-            self._line(number, raw)
 
     def close(self) -> list[CommandBlock]:
         """End of data: flush the last block (``incomplete`` if it never completed)."""
         if self._closed:
             return []
         self._closed = True
-        done, tail = self._lines.close()
-        self._run(done)
+        start, text, tail = self._lines.close_text()
+        self._run(start, text)
         if tail is not None:
-            number, text = tail
+            number = start + text.count("\n")
             # An unterminated last line may be cut short: use it only to recognise a prompt.
-            m = _PROMPT.match(text.strip())
+            m = _PROMPT.match(tail.strip())
             if (
                 m
                 and not m.group(2).strip()
                 and (self._open is None or m.group(1) in self._prompts or self._open.completed)
             ):
-                self._line(number, text)
+                self._line(number, tail)
         self._drop_pending()
         if self._open is not None:
             self._emit(self._open)
@@ -172,19 +162,57 @@ class ConsoleReader:
         out, self._out = self._out, []
         return out
 
+    def _run(self, number: int, text: str) -> None:
+        """Lines of ``text`` (each ended by ``\n``), the first numbered ``number``.
+
+        Only lines that may matter to the framing (markers, prompts, error words, noise) are looked
+        at one by one; runs of plain lines inside an answer are taken in bulk.
+        """
+        pos = 0
+        for m in _SPECIAL_LINE.finditer("\n" + text):
+            p = m.start()
+            if p > pos:
+                number = self._plain(number, text, pos, p)
+            eol = text.index("\n", p)
+            self._line(number, text[p:eol])
+            number += 1
+            pos = eol + 1
+        if pos < len(text):
+            self._plain(number, text, pos, len(text))
+
+    def _plain(self, number: int, text: str, a: int, b: int) -> int:
+        """Plain lines ``text[a:b]`` (no marker, prompt or error word); returns the next line number."""
+        segment = text[a:b]
+        lines = segment.split("\n")
+        lines.pop()
+        n = len(lines)
+        blk = self._open
+        if blk is not None and not blk.completed:
+            blk.lines += lines
+            blk.line_numbers += range(number, number + n)
+            if not blk.has_payload and not segment.isspace():
+                blk.has_payload = True
+        else:
+            for i, raw in enumerate(lines, number):
+                self._line(i, raw)
+        return number + n
+
     # ------------------------------------------------------------------ per line
     def _line(self, number: int, raw: str) -> None:
         s = raw.strip()
         blk = self._open
         if blk is not None:
             if not s:
+                if not blk.completed:
+                    blk.lines.append(raw)
+                    blk.line_numbers.append(number)
                 return
             if s == END_MARK:
                 blk.last_line = number
                 self._emit(blk)
                 self._open = None
                 return
-            if s == ANSWER_MARK and not blk.seen_at and not blk.lines:
+            if s == ANSWER_MARK and not blk.seen_at and not blk.has_payload:
                 blk.seen_at = True
                 blk.last_line = number
                 return
@@ -215,7 +243,7 @@ class ConsoleReader:
                         break
             blk.lines.append(raw)
             blk.line_numbers.append(number)
-            blk.last_line = number
+            blk.has_payload = True
             return
         if s:
             self._outside(number, raw, s)
@@ -291,7 +319,10 @@ class ConsoleReader:
                 line_numbers=tuple(blk.line_numbers),
                 logged_at=blk.logged_at,
                 provenance=make_provenance(
-                    source=self.source, line=blk.echo_line, end_line=blk.last_line, raw=blk.echo_raw
+                    source=self.source,
+                    line=blk.echo_line,
+                    end_line=max(blk.last_line, blk.line_numbers[-1]) if blk.line_numbers else blk.last_line,
+                    raw=blk.echo_raw,
                 ),
             )
         )

@@ -161,9 +161,7 @@ _NS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _compile(
-    layout: Layout, sample: list[str]
-) -> Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]]:
+def _compile(layout: Layout, sample: list[str], model: ModelShape | None = None) -> Callable[..., Any]:
     """A row reader for rows shaped like the one ``layout`` was learnt from (same token count).
 
     Conversions are inlined; anything unexpected raises (ValueError, KeyError, BadValue) and the
@@ -208,14 +206,42 @@ def _compile(
             extras.append(f"{header!r}: {value}")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
-    src = "def row(t):\n"
+    ns = dict(_NS)
+    if model is None:
+        src = "def row(t):\n"
+        body = f"    return {{{', '.join(items)}}}, {{{', '.join(extras)}}}\n"
+    else:
+        # The record's whole field dict at once: columns read, the model's defaults for the rest.
+        src = "def row(t, p):\n"
+        given = {item.split(":", 1)[0].strip("'\""): item for item in items}
+        entries: list[str] = []
+        for name in model.fields:
+            if name == "extra":
+                entries.append(f"'extra': {{{', '.join(extras)}}}")
+            elif name == "provenance":
+                entries.append("'provenance': p")
+            elif name in given:
+                entries.append(given[name])
+            elif name in model.defaults:
+                ns[f"_d_{name}"] = model.defaults[name]
+                entries.append(f"{name!r}: _d_{name}")
+        body = f"    return {{{', '.join(entries)}}}\n"
     if checks:
         src += f"    if {' or '.join(checks)}:\n        raise _B('layout')\n"
-    src += f"    return {{{', '.join(items)}}}, {{{', '.join(extras)}}}\n"
-    ns = dict(_NS)
+    src += body
     exec(compile(src, "<console table row>", "exec"), ns)
-    fn: Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]] = ns["row"]
+    fn: Callable[..., Any] = ns["row"]
     return fn
+
+
+class ModelShape:
+    """The record a table row becomes: its field names in order and their defaults."""
+
+    __slots__ = ("defaults", "fields")
+
+    def __init__(self, fields: tuple[str, ...], defaults: dict[str, Any]) -> None:
+        self.fields = fields
+        self.defaults = defaults
 
 
 class TableReader:
@@ -223,14 +249,19 @@ class TableReader:
     its layout compiled; later rows of that count take the compiled path (any surprise in them
     falls back to the column-by-column read, so both give the same result)."""
 
-    __slots__ = ("_fast", "cols", "has_soc")
+    __slots__ = ("_fast", "_full", "cols", "has_soc", "model")
 
-    def __init__(self, cols: tuple[Column, ...], has_soc_column: bool = True) -> None:
+    def __init__(
+        self, cols: tuple[Column, ...], has_soc_column: bool = True, model: ModelShape | None = None
+    ) -> None:
         self.cols = cols
         self.has_soc = has_soc_column
-        self._fast: dict[int, Callable[[list[str]], tuple[dict[str, Any], dict[str, str]]]] = {}
+        self.model = model
+        self._fast: dict[int, Callable[..., Any]] = {}
+        self._full: dict[int, Callable[..., Any]] = {}
 
     def read(self, tokens: list[str]) -> tuple[dict[str, Any], dict[str, str], int]:
+        """Values by field, unknown columns by header, count of tokens left over."""
         n = len(tokens)
         fast = self._fast.get(n)
         if fast is not None:
@@ -244,12 +275,38 @@ class TableReader:
             self._fast[n] = _compile(layout, tokens)
         return values, extra, left
 
+    def record_dict(self, tokens: list[str], provenance: Any) -> tuple[dict[str, Any], int]:
+        """The whole field dict of the row's record (``extra`` and ``provenance`` included) and the
+        count of tokens left over. Needs ``model``."""
+        n = len(tokens)
+        fast = self._full.get(n)
+        if fast is not None:
+            try:
+                return fast(tokens, provenance), 0
+            except (BadValue, ValueError, KeyError):
+                pass
+        d, left, layout = self.record_dict_general(tokens, provenance)
+        if left == 0 and fast is None and len(self._full) < 8:
+            self._full[n] = _compile(layout, tokens, self.model)
+        return d, left
+
+    def record_dict_general(self, tokens: list[str], provenance: Any) -> tuple[dict[str, Any], int, Layout]:
+        """:meth:`record_dict` read column by column."""
+        assert self.model is not None
+        values, extra, left, layout = _read_general(tokens, self.cols, self.has_soc)
+        d = self.model.defaults.copy()
+        d.update(values)
+        d["extra"] = extra
+        d["provenance"] = provenance
+        return d, left, layout
+
 
 @lru_cache(maxsize=64)
 def table_reader(headers: tuple[str, ...], known_id: str, has_soc_column: bool = True) -> TableReader:
-    """The (cached, pure) reader for one header row; ``known_id`` names the column map in KNOWN."""
-    return TableReader(plan(headers, KNOWN[known_id]), has_soc_column)
+    """The (cached, pure) reader for one header row; ``known_id`` names the table in KNOWN."""
+    columns, model = KNOWN[known_id]
+    return TableReader(plan(headers, columns), has_soc_column, model)
 
 
-KNOWN: dict[str, Mapping[str, tuple[str, Kind]]] = {}
-"""Column maps by table name, filled by the modules that own them (pwr, bat)."""
+KNOWN: dict[str, tuple[Mapping[str, tuple[str, Kind]], ModelShape]] = {}
+"""Column maps and record shapes by table name, filled by the modules that own them (pwr, bat)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pylondiag.evidence.console._build import bat_cell_from
+from pylondiag.evidence.console._build import bat_cell_raw, shape_of
 from pylondiag.evidence.console._common import BadValue, Ctx, command_arg, numbered, opt_int
-from pylondiag.evidence.console._table import KNOWN, Kind, header_tokens, table_reader
+from pylondiag.evidence.console._table import KNOWN, Kind, ModelShape, header_tokens, table_reader
 from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
 
 BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
@@ -29,7 +29,7 @@ BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
     "BAL": ("balancing", "flag"),
 }
 
-KNOWN["bat"] = BAT_COLUMNS
+KNOWN["bat"] = (BAT_COLUMNS, ModelShape(*shape_of(BatCell)))
 
 
 def is_cell_header(tokens: list[str]) -> bool:
@@ -53,7 +53,7 @@ class CellTableReader:
             self.ctx.warn(number, raw, f"expected a {self.what} row starting with the cell index")
             return False
         try:
-            values, extra, left = self.table.read(tokens)
+            d, left = self.table.record_dict(tokens, self.ctx.prov(number, raw))
         except BadValue as exc:
             self.ctx.warn(number, raw, f"{self.what} row skipped: {exc}")
             return False
@@ -61,9 +61,7 @@ class CellTableReader:
             self.ctx.warn(
                 number, raw, f"{self.what} row has {left} value(s) more than the header has columns"
             )
-        values["extra"] = extra
-        values["provenance"] = self.ctx.prov(number, raw)
-        self.cells.append(bat_cell_from(values))
+        self.cells.append(bat_cell_raw(d))
         return True
 
 

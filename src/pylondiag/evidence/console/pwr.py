@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pylondiag.evidence.console._build import make_pwr_row, pwr_row_from
+from pylondiag.evidence.console._build import pwr_row_raw, shape_of
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -20,7 +20,14 @@ from pylondiag.evidence.console._common import (
     key_value,
     numbered,
 )
-from pylondiag.evidence.console._table import KNOWN, Kind, TableReader, header_tokens, table_reader
+from pylondiag.evidence.console._table import (
+    KNOWN,
+    Kind,
+    ModelShape,
+    TableReader,
+    header_tokens,
+    table_reader,
+)
 from pylondiag.model.console import CommandBlock, KeyValue, PwrDetail, PwrRow, PwrTable
 
 PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
@@ -49,7 +56,8 @@ PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
     "SysAlarm.St": ("system_alarm_state", "str"),
 }
 
-KNOWN["pwr"] = PWR_COLUMNS
+_PWR_SHAPE = ModelShape(*shape_of(PwrRow))
+KNOWN["pwr"] = (PWR_COLUMNS, _PWR_SHAPE)
 
 
 def _is_header(tokens: list[str]) -> bool:
@@ -91,15 +99,15 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
             continue
         address = int(tokens[0])
         if "Absent" in tokens:
-            rows.append(
-                make_pwr_row(
-                    address=address, absent=True, base_state="Absent", provenance=ctx.prov(number, raw)
-                )
+            d = _PWR_SHAPE.defaults.copy()
+            d.update(
+                address=address, absent=True, base_state="Absent", extra={}, provenance=ctx.prov(number, raw)
             )
+            rows.append(pwr_row_raw(d))
             last = number
             continue
         try:
-            values, extra, left = table.read(tokens)
+            d, left = table.record_dict(tokens, ctx.prov(number, raw))
         except BadValue as exc:
             ctx.warn(number, raw, f"pwr row skipped: {exc}")
             continue
@@ -107,10 +115,8 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
             ctx.warn(
                 number, raw, f"pwr row has {left} value(s) more than the header has columns; kept the rest"
             )
-        values["address"] = address
-        values["extra"] = extra
-        values["provenance"] = ctx.prov(number, raw)
-        rows.append(pwr_row_from(values))
+        d["address"] = address
+        rows.append(pwr_row_raw(d))
         last = number
     flush()
     return tables
