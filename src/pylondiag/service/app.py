@@ -130,7 +130,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True
     )
     templates = Jinja2Templates(env=env)
-    templates.env.globals["version"] = pylondiag.__version__
+    templates.env.globals["tool_version"] = pylondiag.__version__
     limits = settings.limits
     context = ServiceContext(
         settings=settings,
