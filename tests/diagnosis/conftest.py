@@ -105,3 +105,9 @@ def stack(n: int, model: str = "US2000C", **per: dict[str, Any]) -> list[dict[st
 @pytest.fixture(scope="session")
 def stack_of() -> Callable[..., list[dict[str, Any]]]:
     return stack
+
+
+@pytest.fixture(autouse=True)
+def _strict_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failing rule family must fail the test, not be reported as an evidence gap."""
+    monkeypatch.setenv("PYLONDIAG_STRICT_RULES", "1")

@@ -140,3 +140,25 @@ def test_summary_is_short(make_case, diagnose_case, stack_of, shapes):
     s = shapes.Session().add("bat 1", shapes.bat(mod))
     d = diagnose_case(make_case({"stack": stack_of(1)}, {"console/b.txt": s.text()}))
     assert 1 <= d.summary.count(". ") + 1 <= 3 and "Position 1" in d.summary
+
+
+def test_a_failing_rule_family_is_reported_not_fatal(make_case, stack_of, monkeypatch):
+    from pylondiag.diagnosis import engine
+    from pylondiag.pipeline import run_case
+
+    def boom(view):
+        raise RuntimeError("bug")
+
+    monkeypatch.delenv("PYLONDIAG_STRICT_RULES")
+    monkeypatch.setattr(engine, "_FAMILIES", [("config", boom), *engine.families()[1:]])
+    d = run_case(make_case({"stack": stack_of(2, p2={"role": "master"})})).diagnosis
+    assert any("Internal error in the 'config' rules" in g for g in d.evidence_gaps)
+
+
+def test_symptom_gap_when_data_is_healthy(make_case, diagnose_case, stack_of, shapes):
+    mods = [shapes.Mod(a, shapes.cells(3350), soc=70) for a in (1, 2)]
+    s = shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2026-11-20 09:00:00"))
+    d = diagnose_case(
+        make_case({"stack": stack_of(2), "symptoms": ["not_charging"]}, {"console/p.txt": s.text()})
+    )
+    assert any("not charging" in g and "during the problem" in g for g in d.evidence_gaps)

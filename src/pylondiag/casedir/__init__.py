@@ -181,6 +181,9 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
                 f"{rel}: looks like a console capture but could not be read: {exc.message}",
             )
             return
+        except Exception as exc:
+            _internal(loaded, rel, "console", exc)
+            return
         if not cap.records:
             _gap(
                 loaded,
@@ -207,6 +210,9 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
                 "inverter_log",
                 f"{rel}: looks like an inverter event log but could not be read: {exc.message}",
             )
+            return
+        except Exception as exc:
+            _internal(loaded, rel, "inverter_log", exc)
             return
         loaded.events.extend(log.events)
         loaded.temperatures.extend(log.temperatures)
@@ -244,6 +250,19 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
         "commands "
         "and their output), an inverter event log (CSV with a time,code,message header), candump CAN frames "
         "or RS485 '~...' frames.",
+    )
+
+
+def _internal(loaded: _Loaded, rel: str, kind: str, exc: Exception) -> None:
+    """A reader bug on this file: report it as a gap and go on (strict mode re-raises, for tests)."""
+    if os.environ.get("PYLONDIAG_STRICT_RULES") == "1":
+        raise exc
+    _gap(
+        loaded,
+        rel,
+        kind,
+        f"{rel}: could not be read because of an internal error ({type(exc).__name__}: {exc}); the rest of "
+        "the case was diagnosed without it. Please report it with the file attached.",
     )
 
 

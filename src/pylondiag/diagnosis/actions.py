@@ -432,6 +432,16 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     return _dedupe(gaps)
 
 
+def symptom_gap(view: CaseView) -> str:
+    """The owner reported symptoms that the data supplied does not show."""
+    words = ", ".join(s.value.replace("_", " ") for s in view.symptoms)
+    return (
+        f"The reported symptoms ({words}) are not visible in the console data supplied, which was probably "
+        "taken while the stack was behaving: capture `pwr`, `bat N` and `stat N` for every module and `log` "
+        "during the problem or right after it, and export the inverter's battery event log covering it."
+    )
+
+
 def _first_sentence(text: str) -> str:
     cut = text.split(FIX_MARK)[0]
     i = cut.find(". ")

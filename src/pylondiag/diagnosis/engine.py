@@ -9,6 +9,7 @@ monitor > no_fault``); ``culprit_modules`` are the positions whose verdict is ne
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from types import ModuleType
 from typing import Final
@@ -88,10 +89,28 @@ def families() -> list[tuple[str, FindingsFn]]:
 
 def collect_findings(view: CaseView) -> list[Finding]:
     """Every family's findings, in registry order, with LED observations attached as corroboration."""
+    found, _errors = _run_families(view)
+    return found
+
+
+def _run_families(view: CaseView) -> tuple[list[Finding], list[str]]:
+    """Findings of every family; a family that fails (a bug) is reported, the rest still diagnose.
+
+    Set ``PYLONDIAG_STRICT_RULES=1`` (the tests do) to let such a bug raise instead.
+    """
     found: list[Finding] = []
-    for _name, fn in families():
-        found.extend(fn(view))
-    return _leds.corroborate(view, found)
+    errors: list[str] = []
+    for name, fn in families():
+        try:
+            found.extend(fn(view))
+        except Exception as exc:
+            if os.environ.get("PYLONDIAG_STRICT_RULES") == "1":
+                raise
+            errors.append(
+                f"Internal error in the '{name}' rules ({type(exc).__name__}: {exc}); this diagnosis was made "
+                "without them. Please report it with the case attached."
+            )
+    return _leds.corroborate(view, found), errors
 
 
 class Context:
@@ -201,7 +220,7 @@ def _better(a: Finding, b: Finding) -> bool:
 
 def diagnose(view: CaseView) -> Diagnosis:
     """Diagnose one case. Pure: the same view always gives the same document."""
-    findings = collect_findings(view)
+    findings, rule_errors = _run_families(view)
     ctx = Context(findings)
     verdicts = module_verdicts(view, findings, ctx)
     outcome, primary = stack_outcome(findings, verdicts, ctx)
@@ -233,6 +252,10 @@ def diagnose(view: CaseView) -> Diagnosis:
         else None
     )
     plan = _actions.plan(view, outcome, primary, findings, verdicts, leads=unexplained)
+    gaps = list(plan.evidence_gaps)
+    if outcome == Outcome.INSUFFICIENT_EVIDENCE and view.symptoms and view.has_console():
+        gaps.append(_actions.symptom_gap(view))
+    gaps += rule_errors
     summary = _actions.summary(view, outcome, primary, findings, verdicts, unexplained, insufficient_reasons)
     return Diagnosis(
         case_id=view.case_id,
@@ -245,7 +268,7 @@ def diagnose(view: CaseView) -> Diagnosis:
         findings=_ordered(findings, ctx),
         actions=plan.actions,
         on_site_spec=plan.on_site_spec,
-        evidence_gaps=plan.evidence_gaps,
+        evidence_gaps=list(dict.fromkeys(gaps)),
         safety=plan.safety,
     )
 
