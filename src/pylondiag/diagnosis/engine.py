@@ -107,7 +107,8 @@ def _run_families(view: CaseView) -> tuple[list[Finding], list[str]]:
             if os.environ.get("PYLONDIAG_STRICT_RULES") == "1":
                 raise
             errors.append(
-                f"Internal error in the '{name}' rules ({type(exc).__name__}: {exc}); this diagnosis was made "
+                f"Internal error in the '{name}' rules ({type(exc).__name__}: {exc}); this diagnosis was "
+                "made "
                 "without them. Please report it with the case attached."
             )
     return _leds.corroborate(view, found), errors
