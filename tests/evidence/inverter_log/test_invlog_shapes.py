@@ -150,3 +150,31 @@ def test_home_assistant_never_crashes(rows: list[tuple[str, str, str]]) -> None:
         read_inverter_log(buf.getvalue().encode(), "h.csv", brand="goodwe")
     except NotAnInverterLog:
         pytest.fail("a file with the HA header is always an HA export")
+
+
+def test_real_console_captures_are_not_inverter_logs(captures_dir) -> None:  # type: ignore[no-untyped-def]
+    files = [p for p in captures_dir.rglob("*") if p.is_file()]
+    assert files
+    assert [p.name for p in files if looks_like_inverter_log(p.read_bytes())] == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            b"",
+            b"entity_id,state,last_changed\n",
+            b'{"rows": [{"event": "W000", "startTime": ',
+            b"@4000000064c530260678d27c ERROR:SerialBattery:x\n" * 2,
+            b"time;code;message\n",
+        ]
+    ),
+    st.binary(max_size=300),
+)
+def test_no_shape_ever_raises_anything_but_not_an_inverter_log(prefix: bytes, data: bytes) -> None:
+    try:
+        log = read_inverter_log(prefix + data, "x", brand="luxpower")
+    except NotAnInverterLog:
+        return
+    assert all(w.line >= 1 for w in log.warnings)
+    assert all(e.provenance.line >= 1 for e in log.events)
