@@ -189,7 +189,7 @@ def test_comms_on_the_change_day_count_as_after() -> None:
     assert events[0].time == datetime(2026, 10, 30, 0, 30, tzinfo=LONDON)
     found = inverter_events.findings(_view(events, {"brand": "sunsynk", "battery_type": "lead acid"}))
     assert [f.code for f in found] == [Cause.INVERTER_COMMS_CONFIG]
-    assert "begin after" in found[0].message
+    assert "begin after the inverter replacement" in found[0].message
 
 
 # ---------------------------------------------------------------- example cases (end to end, spec validator)

@@ -188,7 +188,7 @@ def _change(
     for i, h in enumerate(view.history):
         if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE):
             found.append(
-                (_day_start(h.date, zone), cite.key(f"history[{i}]"), h.event.value.replace("_", " "))
+                (_day_start(h.date, zone), cite.key(f"history[{i}]"), _CHANGE_WORDS[h.event])
             )
     inv = view.inverter
     if inv is not None and inv.replaced_on:
