@@ -151,3 +151,11 @@ def test_chart_ids_do_not_collide_between_charts() -> None:
     built = build_charts(d, data, set(d.culprit_modules))
     ids = [i for c in built for i in re.findall(r'\sid="([^"]+)"', str(c["svg"]))]
     assert len(ids) == len(set(ids))
+
+
+def test_events_at_one_moment_get_a_readable_window() -> None:
+    t = datetime(2026, 11, 20, 7, 12, tzinfo=UTC)
+    chart = charts.event_timeline([event(i, t) for i in range(3)])
+    assert chart is not None
+    assert "07:" in chart.svg or "06:" in chart.svg, "tick labels in hours, not years"
+    assert ">2028<" not in chart.svg

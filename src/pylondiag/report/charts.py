@@ -37,6 +37,8 @@ MAX_EVENT_BINS: Final = 120
 """At most this many time bins when events are counted (a year → 4-day bins): bounds the SVG's size."""
 COUNT_CLASSES: Final = (((1, 1), 7.0), ((2, 3), 16.0), ((4, 9), 30.0), ((10, 29), 50.0), ((30, 10**9), 80.0))
 """Binned event counts → marker area (pt²): 1, 2–3, 4–9, 10–29, 30 or more."""
+MIN_TIMELINE_SPAN: Final = timedelta(hours=2)
+"""The timeline shows at least this much time, centred on the events (else one instant spans years)."""
 TEMP_DETAIL_LIMIT: Final = 400
 """More temperature samples than this and the overlay becomes a daily min–max band."""
 HIGHLIGHT_SPREAD_MV: Final = 15
@@ -478,6 +480,10 @@ def event_timeline(
                 ax.axvspan(min(xs), max(xs), color=ALARM, alpha=0.12, lw=0)
         ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=6.5)
         ax.set_ylim(-0.7, len(kinds) - 0.3)
+        first_t, last_t = _naive(timed[0].time), _naive(timed[-1].time)
+        if last_t - first_t < MIN_TIMELINE_SPAN:  # events at one moment: a readable window around them
+            pad = (MIN_TIMELINE_SPAN - (last_t - first_t)) / 2
+            ax.set_xlim(_num(first_t - pad), _num(last_t + pad))
         _date_axis(ax)
         ax.grid(axis="y", color="#e4e7eb", lw=0.6)
         handles = [
