@@ -8,11 +8,22 @@ filled, ``model_fields_set`` = the names given) at a fraction of its per-call co
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from pylondiag.model.console import BatCell, CommandBlock, KeyValue, Provenance, PwrRow
+from pylondiag.model.console import (
+    BatCell,
+    BatTable,
+    CommandBlock,
+    InfoRecord,
+    KeyValue,
+    Provenance,
+    PwrDetail,
+    PwrRow,
+    PwrTable,
+    StatCounters,
+)
 
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
@@ -35,7 +46,11 @@ def builder(cls: type[M]) -> Callable[..., M]:
             defaults[name] = field.default
     new = object.__new__
 
+    known = frozenset(cls.__pydantic_fields__)
+
     def make(**values: Any) -> M:
+        if not known.issuperset(values):
+            raise TypeError(f"{cls.__name__} has no field(s) {sorted(set(values) - known)}")
         m = new(cls)
         d = defaults.copy()
         d.update(values)
@@ -95,13 +110,28 @@ def make_provenance_fast(source: str, line: int, raw: str, end_line: int | None)
     return m
 
 
-make_provenance: Callable[..., Provenance] = builder(Provenance)
-make_bat_cell: Callable[..., BatCell] = builder(BatCell)
-make_pwr_row: Callable[..., PwrRow] = builder(PwrRow)
-bat_cell_from: Callable[[dict[str, Any]], BatCell] = dict_builder(BatCell)
-pwr_row_from: Callable[[dict[str, Any]], PwrRow] = dict_builder(PwrRow)
-make_key_value: Callable[..., KeyValue] = builder(KeyValue)
-make_block: Callable[..., CommandBlock] = builder(CommandBlock)
+if TYPE_CHECKING:  # type-check the keyword arguments as pydantic's model_construct would
+    make_provenance = Provenance.model_construct
+    make_bat_cell = BatCell.model_construct
+    make_pwr_row = PwrRow.model_construct
+    make_key_value = KeyValue.model_construct
+    make_block = CommandBlock.model_construct
+    make_bat_table = BatTable.model_construct
+    make_pwr_table = PwrTable.model_construct
+    make_pwr_detail = PwrDetail.model_construct
+    make_stat = StatCounters.model_construct
+    make_info = InfoRecord.model_construct
+else:
+    make_provenance = builder(Provenance)
+    make_bat_cell = builder(BatCell)
+    make_pwr_row = builder(PwrRow)
+    make_key_value = builder(KeyValue)
+    make_block = builder(CommandBlock)
+    make_bat_table = builder(BatTable)
+    make_pwr_table = builder(PwrTable)
+    make_pwr_detail = builder(PwrDetail)
+    make_stat = builder(StatCounters)
+    make_info = builder(InfoRecord)
 
 
 def shape_of(cls: type[BaseModel]) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -133,3 +163,15 @@ def raw_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
 
 bat_cell_raw: Callable[[dict[str, Any]], BatCell] = raw_builder(BatCell)
 pwr_row_raw: Callable[[dict[str, Any]], PwrRow] = raw_builder(PwrRow)
+
+
+_KV_SET = frozenset(("key", "value", "provenance"))
+
+
+def make_key_value_fast(key: str, value: str, provenance: Provenance) -> KeyValue:
+    m = _new(KeyValue)
+    _set_dict(m, {"key": key, "value": value, "provenance": provenance})
+    _set_fields(m, set(_KV_SET))
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-from pylondiag.evidence.console._build import make_key_value, make_provenance_fast
+from pylondiag.evidence.console._build import make_key_value_fast, make_provenance_fast
 from pylondiag.model.console import CommandBlock, KeyValue, ParseWarning, Provenance
 
 ABSENT_TOKENS = frozenset({"-", "--", ""})
@@ -107,7 +107,7 @@ def key_value(line: int, raw: str, ctx: Ctx) -> KeyValue | None:
     kv = split_kv(raw)
     if kv is None:
         return None
-    return make_key_value(key=kv[0], value=kv[1], provenance=ctx.prov(line, raw))
+    return make_key_value_fast(kv[0], kv[1], make_provenance_fast(ctx.source, line, raw, None))
 
 
 def find_datetime(text: str) -> datetime | None:

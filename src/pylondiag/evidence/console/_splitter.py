@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pylondiag.evidence.console._build import make_block, make_provenance
+from pylondiag.evidence.console._build import make_block, make_provenance_fast
 from pylondiag.evidence.console._lines import LineSplitter
 from pylondiag.model.console import CommandBlock, ParseWarning
 
@@ -43,12 +43,12 @@ _ERROR_PREFIXES: tuple[tuple[str, Status], ...] = (
 
 
 ERROR_PREFIXES = tuple(prefix for prefix, _status in _ERROR_PREFIXES)
-# Lines the splitter must look at one by one: after leading blanks, a marker's or error word's first
-# character, a symbol (noise bytes, dashes), or a word directly followed by ">" (a prompt).
-_FIRST = "".join(sorted(set("@$" + COMPLETED[0] + PAGING[0] + "".join(p[0] for p in ERROR_PREFIXES))))
-# Searched in "\n" + text: a literal first character makes the scan fast; a match starts where the
-# special line starts in ``text``.
-_SPECIAL_LINE = re.compile(rf"\n[^\S\n]*(?:[{re.escape(_FIRST)}]|[^\w\s]|\w+>)")
+# Lines the splitter must look at one by one: after leading blanks, a symbol (markers "@" "$$", noise
+# bytes, dashes, a stray ">"), a word directly followed by ">" (a prompt), or a trailer, paging or
+# error phrase. Every other line inside an answer is plain payload, taken in bulk. Searched in
+# "\n" + text: the literal first character makes the scan fast; a match starts where the line does.
+_PHRASES = "|".join(re.escape(p) for p in (COMPLETED, PAGING, *ERROR_PREFIXES))
+_SPECIAL_LINE = re.compile(rf"\n[^\S\n]*(?:[^\w\s]|\w+>|{_PHRASES})")
 
 
 def parse_logger_timestamp(text: str) -> tuple[datetime, str] | None:
@@ -318,11 +318,11 @@ class ConsoleReader:
                 first_line=blk.echo_line,
                 line_numbers=tuple(blk.line_numbers),
                 logged_at=blk.logged_at,
-                provenance=make_provenance(
-                    source=self.source,
-                    line=blk.echo_line,
-                    end_line=max(blk.last_line, blk.line_numbers[-1]) if blk.line_numbers else blk.last_line,
-                    raw=blk.echo_raw,
+                provenance=make_provenance_fast(
+                    self.source,
+                    blk.echo_line,
+                    blk.echo_raw,
+                    max(blk.last_line, blk.line_numbers[-1]) if blk.line_numbers else blk.last_line,
                 ),
             )
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pylondiag.evidence.console._build import bat_cell_raw, shape_of
+from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table, make_provenance_fast, shape_of
 from pylondiag.evidence.console._common import BadValue, Ctx, command_arg, numbered, opt_int
 from pylondiag.evidence.console._table import KNOWN, Kind, ModelShape, header_tokens, table_reader
 from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
@@ -83,7 +83,7 @@ def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
     def flush() -> None:
         if reader is not None:
             tables.append(
-                BatTable.model_construct(
+                make_bat_table(
                     address=address,
                     columns=reader.headers,
                     cells=tuple(reader.cells),
@@ -91,9 +91,22 @@ def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
                 )
             )
 
+    source = ctx.source
     for number, raw in numbered(block):
         tokens = raw.split()
         if not tokens:
+            continue
+        if reader is not None and tokens[0].isdigit():
+            # the common case, inlined: a cell row of the current table
+            try:
+                d, left = reader.table.record_dict(tokens, make_provenance_fast(source, number, raw, None))
+            except BadValue as exc:
+                ctx.warn(number, raw, f"bat row skipped: {exc}")
+                continue
+            if left:
+                ctx.warn(number, raw, f"bat row has {left} value(s) more than the header has columns")
+            reader.cells.append(bat_cell_raw(d))
+            last = number
             continue
         if is_cell_header(tokens):
             flush()

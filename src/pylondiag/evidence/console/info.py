@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pylondiag.evidence.console._build import make_info
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -71,7 +72,7 @@ def parse_info(block: CommandBlock, ctx: Ctx) -> list[InfoRecord]:
     if not kept:
         return []
     prov = ctx.prov(block.first_line, block.provenance.raw, last)
-    return [InfoRecord.model_construct(fields=tuple(kept), provenance=prov, **values)]
+    return [make_info(fields=tuple(kept), provenance=prov, **values)]
 
 
 _PWRSYS_INT = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pylondiag.evidence.console._build import pwr_row_raw, shape_of
+from pylondiag.evidence.console._build import make_pwr_detail, make_pwr_table, pwr_row_raw, shape_of
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -58,6 +58,7 @@ PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
 
 _PWR_SHAPE = ModelShape(*shape_of(PwrRow))
 KNOWN["pwr"] = (PWR_COLUMNS, _PWR_SHAPE)
+_ABSENT_ROW = {**_PWR_SHAPE.defaults, "absent": True, "base_state": "Absent"}
 
 
 def _is_header(tokens: list[str]) -> bool:
@@ -75,7 +76,7 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
     def flush() -> None:
         if table is not None:
             tables.append(
-                PwrTable.model_construct(
+                make_pwr_table(
                     columns=headers, rows=tuple(rows), provenance=ctx.prov(head_line, head_raw, last)
                 )
             )
@@ -99,10 +100,10 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
             continue
         address = int(tokens[0])
         if "Absent" in tokens:
-            d = _PWR_SHAPE.defaults.copy()
-            d.update(
-                address=address, absent=True, base_state="Absent", extra={}, provenance=ctx.prov(number, raw)
-            )
+            d = _ABSENT_ROW.copy()
+            d["address"] = address
+            d["extra"] = {}
+            d["provenance"] = ctx.prov(number, raw)
             rows.append(pwr_row_raw(d))
             last = number
             continue
@@ -190,4 +191,4 @@ def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
     if first is None:
         return []
     prov = ctx.prov(block.first_line, block.provenance.raw, last)
-    return [PwrDetail.model_construct(address=address, fields=tuple(fields), provenance=prov, **values)]
+    return [make_pwr_detail(address=address, fields=tuple(fields), provenance=prov, **values)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from pylondiag.evidence.console._build import make_stat
 from pylondiag.evidence.console._common import Ctx, command_arg, numbered, split_kv
 from pylondiag.model.console import CommandBlock, StatCounters
 
@@ -53,7 +54,7 @@ def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
         if m:
             bands[m.group(1)][m.group(2)] = count
     return [
-        StatCounters.model_construct(
+        make_stat(
             address=address,
             counters=counters,
             other=other,
