@@ -25,7 +25,7 @@ def _eval(
     cur: float = 0,
 ) -> int:
     out = bms.evaluate(
-        [TH],
+        bms.ThresholdArrays([TH]),
         np.array([flags], dtype=np.int64),
         *(np.array([[v]], dtype=float) for v in (cmax, cmin, pack, tmax, tmin, 30000, cur)),
     )

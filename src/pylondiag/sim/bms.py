@@ -153,8 +153,23 @@ charging.", "The coulomb of device is low." — ioBroker.pylontech data/log.txt 
 texts and codes here are the simulator's own, in the same style [U]."""
 
 
+class ThresholdArrays:
+    """The thresholds of every module of a stack as arrays (M,), for vectorised evaluation."""
+
+    def __init__(self, th: list[Thresholds]) -> None:
+        for name in Thresholds.__dataclass_fields__:
+            setattr(self, name, np.array([getattr(t, name) for t in th], dtype=float))
+
+    def __getattr__(self, name: str) -> NDArray[np.float64]:  # typed access for mypy
+        raise AttributeError(name)
+
+
+_B = {f.name: int(f) for f in Flag}
+_KEEP = _B["P_COC"] | _B["P_DOC"] | _B["P_FAULT"]
+
+
 def evaluate(
-    th: list[Thresholds],
+    th: ThresholdArrays,
     flags: NDArray[np.int64],
     cell_max_mv: NDArray[np.float64],
     cell_min_mv: NDArray[np.float64],
@@ -164,80 +179,61 @@ def evaluate(
     mos_mc: NDArray[np.float64],
     current_ma: NDArray[np.float64],
 ) -> NDArray[np.int64]:
-    """New flags for every step given the current ``flags`` (M,) and readings of shape (K, M).
+    """Flags for every step given the flags ``flags`` (M,) at the start and readings of shape (K, M).
 
-    Trips and releases use the hysteresis of :class:`Thresholds`; over-current releases are
-    handled by the caller after ``oc_recovery_s``. Returns (K, M) int flags.
+    Trips and releases use the hysteresis of :class:`Thresholds`, relative to the flags at the
+    start (the caller cuts the chunk at the first change). Over-current protection trips here and
+    is released by time in the stack loop; system faults latch. Returns (K, M) int flags.
     """
-    k = cell_max_mv.shape[0]
-    out = np.broadcast_to(flags, (k, flags.shape[0])).copy()
+    out = np.broadcast_to(flags & _KEEP, cell_max_mv.shape).copy()
 
-    def col(name: str) -> NDArray[np.float64]:
-        return np.array([getattr(t, name) for t in th], dtype=float)
-
-    def hyst(bit: Flag, trip: NDArray[np.bool_], release: NDArray[np.bool_]) -> None:
-        on = (out & bit) != 0
-        new_on = np.where(on, ~release, trip)
-        out[:] = np.where(new_on, out | bit, out & ~np.int64(bit))
+    def hyst(bit: str, trip: NDArray[np.bool_], release: NDArray[np.bool_]) -> None:
+        b = _B[bit]
+        on = (flags & b) != 0
+        out[...] |= np.where(on, ~release, trip) * b
 
     charging = current_ma > 500
     discharging = current_ma < -500
-    hyst(Flag.A_CELL_HV, cell_max_mv >= col("cell_hv_alarm_mv"), cell_max_mv < col("cell_hv_release_mv"))
-    hyst(Flag.P_CELL_OV, cell_max_mv >= col("cell_ov_protect_mv"), cell_max_mv < col("cell_ov_release_mv"))
-    hyst(Flag.A_CELL_LV, cell_min_mv <= col("cell_lv_alarm_mv"), cell_min_mv > col("cell_lv_release_mv"))
-    hyst(Flag.P_CELL_UV, cell_min_mv <= col("cell_uv_protect_mv"), cell_min_mv > col("cell_uv_release_mv"))
-    hyst(Flag.A_PACK_HV, pack_mv >= col("pack_hv_alarm_mv"), pack_mv < col("pack_hv_alarm_mv") - 1000)
-    hyst(Flag.P_PACK_OV, pack_mv >= col("pack_ov_protect_mv"), pack_mv < col("pack_ov_release_mv"))
-    hyst(Flag.A_PACK_LV, pack_mv <= col("pack_lv_alarm_mv"), pack_mv > col("pack_lv_alarm_mv") + 1000)
-    hyst(Flag.P_PACK_UV, pack_mv <= col("pack_uv_protect_mv"), pack_mv > col("pack_lv_alarm_mv"))
-    margin = col("temp_release_margin_mc")
-    hot_c = temp_max_mc >= col("charge_ht_alarm_mc")
-    hyst(Flag.A_CHG_HT, hot_c & charging, temp_max_mc < col("charge_ht_alarm_mc") - margin)
+    margin = th.temp_release_margin_mc
+    hyst("A_CELL_HV", cell_max_mv >= th.cell_hv_alarm_mv, cell_max_mv < th.cell_hv_release_mv)
+    hyst("P_CELL_OV", cell_max_mv >= th.cell_ov_protect_mv, cell_max_mv < th.cell_ov_release_mv)
+    hyst("A_CELL_LV", cell_min_mv <= th.cell_lv_alarm_mv, cell_min_mv > th.cell_lv_release_mv)
+    hyst("P_CELL_UV", cell_min_mv <= th.cell_uv_protect_mv, cell_min_mv > th.cell_uv_release_mv)
+    hyst("A_PACK_HV", pack_mv >= th.pack_hv_alarm_mv, pack_mv < th.pack_hv_alarm_mv - 1000)
+    hyst("P_PACK_OV", pack_mv >= th.pack_ov_protect_mv, pack_mv < th.pack_ov_release_mv)
+    hyst("A_PACK_LV", pack_mv <= th.pack_lv_alarm_mv, pack_mv > th.pack_lv_alarm_mv + 1000)
+    hyst("P_PACK_UV", pack_mv <= th.pack_uv_protect_mv, pack_mv > th.pack_lv_alarm_mv)
     hyst(
-        Flag.P_COT,
-        (temp_max_mc >= col("charge_ot_protect_mc")) & charging,
-        temp_max_mc < col("charge_ot_protect_mc") - margin,
-    )
-    # charge-side cold checks apply whenever charge would be possible (the BMS blocks charge when cold)
-    hyst(
-        Flag.A_CHG_LT,
-        temp_min_mc <= col("charge_lt_alarm_mc"),
-        temp_min_mc > col("charge_lt_alarm_mc") + margin,
+        "A_CHG_HT",
+        (temp_max_mc >= th.charge_ht_alarm_mc) & charging,
+        temp_max_mc < th.charge_ht_alarm_mc - margin,
     )
     hyst(
-        Flag.P_CUT,
-        temp_min_mc <= col("charge_ut_protect_mc"),
-        temp_min_mc > col("charge_ut_protect_mc") + margin,
+        "P_COT",
+        (temp_max_mc >= th.charge_ot_protect_mc) & charging,
+        temp_max_mc < th.charge_ot_protect_mc - margin,
+    )
+    # the BMS blocks charge when cold whether or not a charge is asked for
+    hyst("A_CHG_LT", temp_min_mc <= th.charge_lt_alarm_mc, temp_min_mc > th.charge_lt_alarm_mc + margin)
+    hyst("P_CUT", temp_min_mc <= th.charge_ut_protect_mc, temp_min_mc > th.charge_ut_protect_mc + margin)
+    hyst(
+        "A_DSG_HT",
+        (temp_max_mc >= th.discharge_ht_alarm_mc) & discharging,
+        temp_max_mc < th.discharge_ht_alarm_mc - margin,
     )
     hyst(
-        Flag.A_DSG_HT,
-        (temp_max_mc >= col("discharge_ht_alarm_mc")) & discharging,
-        temp_max_mc < col("discharge_ht_alarm_mc") - margin,
+        "P_DOT", temp_max_mc >= th.discharge_ot_protect_mc, temp_max_mc < th.discharge_ot_protect_mc - margin
     )
+    hyst("A_DSG_LT", temp_min_mc <= th.discharge_lt_alarm_mc, temp_min_mc > th.discharge_lt_alarm_mc + margin)
     hyst(
-        Flag.P_DOT,
-        temp_max_mc >= col("discharge_ot_protect_mc"),
-        temp_max_mc < col("discharge_ot_protect_mc") - margin,
+        "P_DUT", temp_min_mc <= th.discharge_ut_protect_mc, temp_min_mc > th.discharge_ut_protect_mc + margin
     )
-    hyst(
-        Flag.A_DSG_LT,
-        temp_min_mc <= col("discharge_lt_alarm_mc"),
-        temp_min_mc > col("discharge_lt_alarm_mc") + margin,
-    )
-    hyst(
-        Flag.P_DUT,
-        temp_min_mc <= col("discharge_ut_protect_mc"),
-        temp_min_mc > col("discharge_ut_protect_mc") + margin,
-    )
-    hyst(Flag.P_MOS_OT, mos_mc >= col("mos_ot_protect_mc"), mos_mc < col("mos_ot_protect_mc") - 2 * margin)
-    coc = col("coc_protect_ma")
-    doc = col("doc_protect_ma")
-    frac = col("oc_alarm_fraction")
-    hyst(Flag.A_COC, current_ma >= coc * frac, current_ma < coc * frac * 0.8)
-    hyst(Flag.A_DOC, -current_ma >= doc * frac, -current_ma < doc * frac * 0.8)
-    # over-current protection trips here; it is released by time in the stack loop
-    out[:] = np.where(current_ma >= coc, out | Flag.P_COC, out)
-    out[:] = np.where(-current_ma >= doc, out | Flag.P_DOC, out)
+    hyst("P_MOS_OT", mos_mc >= th.mos_ot_protect_mc, mos_mc < th.mos_ot_protect_mc - 2 * margin)
+    frac = th.oc_alarm_fraction
+    hyst("A_COC", current_ma >= th.coc_protect_ma * frac, current_ma < th.coc_protect_ma * frac * 0.8)
+    hyst("A_DOC", -current_ma >= th.doc_protect_ma * frac, -current_ma < th.doc_protect_ma * frac * 0.8)
+    out |= (current_ma >= th.coc_protect_ma) * _B["P_COC"]
+    out |= (-current_ma >= th.doc_protect_ma) * _B["P_DOC"]
     return out
 
 

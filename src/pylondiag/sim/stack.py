@@ -50,6 +50,9 @@ TAPER_MV = 80
 TOP_SPREAD = 0.0002
 TOP_SPREAD_PER_YEAR = 0.00004
 """Residual SOC spread (fraction, std-dev) between cells at the top in a healthy module — assumption."""
+SHORT_CHUNK = 5
+LONG_CHUNK = 60
+"""Steps the controls are held for near thresholds / on the calm plateau (see :meth:`Stack.chunk_for`)."""
 CONNECTED_MA = 500
 """Below this module current the BMS reports Idle — assumption."""
 
@@ -125,6 +128,7 @@ class Stack:
         self.temp_c = np.full(m, float(ambient_c))
         self.sensor_offset_c = self.rng.normal(0, 0.4, (m, len(SENSOR_GROUPS)))
         self.th = [bms.thresholds_for(mod.model) for mod in modules]
+        self.th_arrays = bms.ThresholdArrays(self.th)
         self.flags = np.zeros(m, dtype=np.int64)
         self.system_fault = np.array([mod.system_fault for mod in modules], dtype=np.int64)
         self.flags[self.system_fault != 0] |= int(Flag.P_FAULT)
@@ -191,9 +195,20 @@ class Stack:
         slope = ((ocv(self.soc + d) - ocv(self.soc - d)) / (2 * d) / cap).sum(axis=1)  # V per Ah
         return g / (1.0 + g * slope * hours), voc
 
-    def near_top(self) -> bool:
-        """Some cell close to the balancing/charge-stop window: the caller should take short steps."""
-        return bool(self.cell_mv().max() > BALANCE_ENABLE_MV - 30)
+    def chunk_for(self, planned_a: float) -> int:
+        """How many 1-minute steps the controls may be held for, given the planned stack current (A).
+
+        Single steps while charging into the steep top of the curve (the charge taper must follow
+        the cells minute by minute); long chunks on the plateau with nothing near a threshold.
+        """
+        v = self.cell_mv()
+        rated = float(sum(m.spec.nominal_ah for m in self.modules))
+        if v.max() > BALANCE_ENABLE_MV - 30 and planned_a > 0.02 * rated:
+            return 1
+        calm = (
+            v.min() > 3150 and not self.flags.any() and self.temp_c.min() > 5.0 and self.temp_c.max() < 40.0
+        )
+        return LONG_CHUNK if calm else SHORT_CHUNK
 
     def _update_balancing(self) -> None:
         v = self.cell_mv()
@@ -243,7 +258,7 @@ class Stack:
         sensor = temp[:, :, None] + self.sensor_offset_c[None]
         mos = temp + 1.0 + np.abs(i_m) * 0.05
         new_flags = bms.evaluate(
-            self.th,
+            self.th_arrays,
             self.flags,
             cell_v.max(axis=2),
             cell_v.min(axis=2),

@@ -20,7 +20,7 @@ from pylondiag.sim.module import ModuleSpec
 from pylondiag.sim.stack import Stack
 
 CHUNK_STEPS = 5
-"""Control inputs are held for 5 one-minute steps (BMS transitions still cut a chunk at once)."""
+"""Default look-ahead; ``Stack.chunk_for`` then picks 1-20 steps (BMS transitions still cut a chunk)."""
 
 
 @dataclass
@@ -140,7 +140,8 @@ def simulate(setup: Setup, seed: int) -> SimResult:
             _take(setup, stack, captures[ci], consoles)
             ci += 1
         limit = min(minutes, int(captures[ci].at_h * 60)) if ci < len(captures) else minutes
-        n = max(1, min(1 if stack.near_top() else CHUNK_STEPS, limit - k))
+        planned = float(inverter.current(stack, k, min(CHUNK_STEPS, minutes - k)).max())
+        n = max(1, min(stack.chunk_for(planned), limit - k))
         i = inverter.current(stack, k, n)
         done = stack.advance(i, ambient[k : k + n])
         k += done
