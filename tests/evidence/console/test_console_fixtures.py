@@ -44,19 +44,16 @@ def test_pwr_newer_firmware_columns() -> None:
         t.columns
     )
     r1, r2, r3, r4, r5 = t.rows
-    assert (r1.voltage_mv, r1.current_ma, r1.temperature_mc, r1.soc_pct) == (51516, -1459, 32900, 100)
-    assert (r1.cell_temp_low_mc, r1.cell_temp_low_id, r1.cell_temp_high_mc, r1.cell_temp_high_id) == (
-        29400,
-        12,
-        31300,
-        0,
-    )
-    assert (r1.cell_voltage_low_mv, r1.cell_voltage_low_id) == (3429, 2)
-    assert (r1.cell_voltage_high_mv, r1.cell_voltage_high_id) == (3438, 1)
-    assert (r1.mos_temperature_mc, r1.mos_temp_state, r1.system_alarm_state) == (32400, "Normal", "Normal")
+    assert (r1.voltage_mv, r1.current_ma, r1.temperature_mc, r1.soc_pct) == (51204, -1620, 31700, 97)
+    assert (r1.cell_temp_low_mc, r1.cell_temp_low_id) == (28800, 12)
+    assert (r1.cell_temp_high_mc, r1.cell_temp_high_id) == (30500, 0)
+    assert (r1.cell_voltage_low_mv, r1.cell_voltage_low_id) == (3411, 2)
+    assert (r1.cell_voltage_high_mv, r1.cell_voltage_high_id) == (3422, 1)
+    assert (r1.mos_temperature_mc, r1.mos_temp_state, r1.system_alarm_state) == (31200, "Normal", "Normal")
     assert r1.module_time == datetime(2026, 6, 18, 22, 49, 12)
     assert (r2.cell_volt_state, r2.system_alarm_state, r2.cell_voltage_high_id) == ("High", "Alarm", 14)
     assert (r3.base_state, r3.temp_state, r3.cell_temp_state, r3.current_ma) == ("Idle", "Low", "Low", 0)
+    assert (r3.temperature_mc, r3.soc_pct, r3.mos_temperature_mc) == (8700, 57, 8200)
     # absent rows: their dashes do not line up with the newer header, still nothing but "absent"
     for r in (r4, r5):
         assert (
@@ -88,27 +85,23 @@ def test_stat_n_with_histograms() -> None:
     (s,) = cap.records
     assert isinstance(s, StatCounters)
     assert s.address == 2
-    assert (s.cycle_count, s.soh_pct, s.counters["Dsg Cap"], s.counters["SOH Times"]) == (
-        123,
-        99,
-        6621177,
-        282,
-    )
+    assert (s.cycle_count, s.soh_pct) == (211, 97)
+    assert (s.counters["Dsg Cap"], s.counters["SOH Times"]) == (9310442, 147)
     assert s.charge_rate_secs == {
-        "0~0.2C": 580588,
-        "0.2C~0.5C": 161292,
-        "0.5C~0.8C": 234,
+        "0~0.2C": 702115,
+        "0.2C~0.5C": 204871,
+        "0.5C~0.8C": 517,
         "0.8C~1C": 0,
         "1C above": 0,
     }
     assert s.discharge_rate_secs == {
-        "0~0.2C": 1724862,
-        "0.2C~0.5C": 2,
+        "0~0.2C": 2011390,
+        "0.2C~0.5C": 45,
         "0.5C~0.8C": 0,
         "0.8C~1C": 0,
         "1C above": 0,
     }
-    assert s.soc_band_secs == {"0~20%": 64802, "20~60%": 1058316, "60% above": 1760878}
+    assert s.soc_band_secs == {"0~20%": 81233, "20~60%": 1290004, "60% above": 2044391}
     assert s.counters["Soc Low Thd1 Sec"] == 0
     assert len(s.counters) == 52
     assert s.lines["Soc 0~20% Secs"] == 53
@@ -135,16 +128,20 @@ def test_data_event_and_history_items() -> None:
     assert isinstance(ev, EventLog) and isinstance(hist, EventLog)
     assert (ev.command, hist.command) == ("data event", "data history")
     (item,) = ev.entries
-    assert item.index == 232 and item.time == datetime(2024, 12, 9, 16, 53, 35)
+    assert item.index == 87 and item.time == datetime(2026, 3, 2, 7, 15, 10)
     assert item.fields["Base State"] == "SysError" and item.fields["Bat Events"] == "0x2        BHV"
-    assert item.fields["System Fault"] == "0x8"
+    assert item.fields["System Fault"] == "0x8" and item.fields["Percent"] == "22          %"
     assert [c.cell for c in item.cells] == list(range(15))
-    assert item.cells[13].voltage_mv == 4095 and item.cells[13].volt_state == "High"
-    assert item.cells[13].soc_pct == 19 and {c.soc_pct for c in item.cells[:13]} == {18}
-    assert [c.temperature_mc for c in item.cells] == [10600] * 5 + [10800] * 5 + [10500] * 5
+    assert item.cells[9].voltage_mv == 3650 and item.cells[9].volt_state == "High"
+    assert item.cells[9].soc_pct == 23 and {c.soc_pct for c in item.cells if c.cell != 9} == {22}
+    assert [c.temperature_mc for c in item.cells] == [12100] * 5 + [12300] * 5 + [12000] * 5
     (h,) = hist.entries
-    assert h.index == 1799 and h.fields["Percent"] == "53          %"
-    assert [c.voltage_mv for c in h.cells] == [3293] * 4 + [3294] + [3293] * 10
+    assert (
+        h.index == 1523
+        and h.time == datetime(2026, 3, 5, 18, 40, 2)
+        and h.fields["Percent"] == "61          %"
+    )
+    assert [c.voltage_mv for c in h.cells] == [3307] * 6 + [3308] + [3307] * 8
 
 
 def test_log_unknown_lines_are_kept_raw() -> None:
