@@ -745,3 +745,24 @@ def test_capture_chunking_gives_identical_results(captures_dir: Path, name: str,
     whole = feed_in_chunks(data, len(data) or 1, name)
     assert feed_in_chunks(data, size, name) == whole
     assert records_of(feed_in_chunks(data, size, name), name) == records_of(whole, name)
+
+
+def test_citations_pass_the_spec_validator(captures_dir: Path, validator: Path) -> None:
+    """Every record's line + a quote from its raw text is accepted by validate_diagnosis.py's own check."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("validate_diagnosis", validator)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cache: dict[str, object] = {}
+    checked = 0
+    for name in capture_files():
+        _data, cap = read(captures_dir, name)
+        lines = mod.file_lines(captures_dir, name, cache)
+        for record in cap.records:
+            for p in provenances(record):
+                quote = p.raw.strip()[:40]
+                assert mod.norm(quote) in mod.norm(lines[p.line - 1]), (name, p.line)
+                checked += 1
+    assert checked > 300
