@@ -176,6 +176,14 @@ def _best(fn: Callable[[], object], runs: int) -> tuple[float, float]:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM; ru_maxrss would include what a parent had before exec)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -12,6 +12,8 @@ from pylondiag.model.console import CommandBlock, KeyValue, ParseWarning, Proven
 ABSENT_TOKENS = frozenset({"-", "--", ""})
 UNITS = frozenset({"mV", "mA", "mC", "mAH", "mAh", "%", "s", "S", "AH", "Ah", "V", "A"})
 _INT_UNIT = re.compile(r"^([+-]?\d+)\s*(?:mV|mA|mC|mAH|mAh|%|s|S|AH|Ah)?$")
+_PLAIN_INT = re.compile(r"^[+-]?\d+$")
+_UNIT_WORDS = frozenset({"mV", "mA", "mC", "mAH", "mAh", "%", "s", "S", "AH", "Ah"})
 _HEX = re.compile(r"^0[xX]([0-9A-Fa-f]+)$")
 _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _DATETIME_YY = re.compile(r"^(\d{2})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
@@ -70,6 +72,13 @@ def opt_int(token: str) -> int | None:
 
 def int_with_unit(value: str) -> int | None:
     """``49769       mV`` / ``-90000mA`` / ``94          %`` / ``-`` → int or None."""
+    parts = value.split()
+    if len(parts) == 1 or (len(parts) == 2 and parts[1] in _UNIT_WORDS):
+        try:
+            if _PLAIN_INT.match(parts[0]):
+                return int(parts[0])
+        except ValueError:
+            pass
     v = value.strip()
     if v in ABSENT_TOKENS:
         return None
