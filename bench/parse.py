@@ -28,15 +28,58 @@ from collections.abc import Callable, Iterator
 from pylondiag.evidence.console import ConsoleReader, parse_block
 
 CHUNK = 64 * 1024
-STAT_LABELS = (
-    "Data Items", "HisData Items", "Charge Cnt.", "Discharge Cnt.", "Charge Times", "Status Cnt.", "Idle Times",
-    "COC Times", "COC2 Times", "DOC Times", "DOC2 Times", "COCA Times", "DOCA Times", "SC Times", "Bat OV Times",
-    "Bat HV Times", "Bat LV Times", "Bat UV Times", "Bat SLP Times", "Pwr OV Times", "Pwr HV Times",
-    "Pwr LV Times", "Pwr UV Times", "Pwr SLP Times", "COT Times", "CUT Times", "DOT Times", "DUT Times",
-    "CHT Times", "CLT Times", "DHT Times", "DLT Times", "Shut Times", "Reset Times", "RV Times",
-    "Input OV Times", "SOH Times", "BMICERR Times", "CYCLE Times", "SOH", "Pwr Percent", "Pwr Coulomb",
-    "Dsg Cap", "HT@0.5C Cnt", "LT@0.5C Cnt", "HT Cnt", "LT Cnt", "LV Cnt", "LifeWarn Times", "LifeAlarm Times",
-)  # fmt: skip
+STAT_LABELS = [
+    "Data Items",
+    "HisData Items",
+    "Charge Cnt.",
+    "Discharge Cnt.",
+    "Charge Times",
+    "Status Cnt.",
+    "Idle Times",
+    "COC Times",
+    "COC2 Times",
+    "DOC Times",
+    "DOC2 Times",
+    "COCA Times",
+    "DOCA Times",
+    "SC Times",
+    "Bat OV Times",
+    "Bat HV Times",
+    "Bat LV Times",
+    "Bat UV Times",
+    "Bat SLP Times",
+    "Pwr OV Times",
+    "Pwr HV Times",
+    "Pwr LV Times",
+    "Pwr UV Times",
+    "Pwr SLP Times",
+    "COT Times",
+    "CUT Times",
+    "DOT Times",
+    "DUT Times",
+    "CHT Times",
+    "CLT Times",
+    "DHT Times",
+    "DLT Times",
+    "Shut Times",
+    "Reset Times",
+    "RV Times",
+    "Input OV Times",
+    "SOH Times",
+    "BMICERR Times",
+    "CYCLE Times",
+    "SOH",
+    "Pwr Percent",
+    "Pwr Coulomb",
+    "Dsg Cap",
+    "HT@0.5C Cnt",
+    "LT@0.5C Cnt",
+    "HT Cnt",
+    "LT Cnt",
+    "LV Cnt",
+    "LifeWarn Times",
+    "LifeAlarm Times",
+]
 
 
 def _pwr(rng: random.Random, stamp: str) -> list[str]:
@@ -49,7 +92,8 @@ def _pwr(rng: random.Random, stamp: str) -> list[str]:
             v = rng.randint(49000, 53000)
             out.append(
                 f"{a:<6}{v:<7}{rng.randint(-9000, 9000):<7}{rng.randint(15000, 35000):<7}"
-                f"{rng.randint(15000, 30000):<7}{rng.randint(15000, 30000):<7}{v // 15 - 3:<7}{v // 15 + 3:<7}"
+                f"{rng.randint(15000, 30000):<7}{rng.randint(15000, 30000):<7}"
+                f"{v // 15 - 3:<7}{v // 15 + 3:<7}"
                 f"{'Dischg':<9}{'Normal':<9}{'Normal':<9}{'Normal':<9}{str(rng.randint(10, 100)) + '%':<9}"
                 f"{stamp}  {'Normal':<9}Normal  {rng.randint(15000, 35000):<9}Normal"
             )
@@ -60,8 +104,8 @@ def _pwr(rng: random.Random, stamp: str) -> list[str]:
 
 def _bat(rng: random.Random) -> list[str]:
     out = [
-        "Battery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  SOC          "
-        "Coulomb      BAL         "
+        "Battery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  "
+        "SOC          Coulomb      BAL         "
     ]
     cur = rng.randint(-3000, 3000)
     for c in range(15):
@@ -74,34 +118,61 @@ def _bat(rng: random.Random) -> list[str]:
 
 
 def _detail(rng: random.Random, n: int) -> list[str]:
+    v, i, t = rng.randint(49000, 53000), rng.randint(-9000, 9000), rng.randint(15000, 35000)
+    protect = "BOV BHV BLV BUV POV PHV PLV PUV CBOT CBHT CBLT CBUT DBOT DBHT DBLT DBUT POT PHT COC SC"
     return [
-        " ----------------------------", f" Power  {n}", "",
-        f" Voltage         : {rng.randint(49000, 53000):<12}mV", f" Current         : {rng.randint(-9000, 9000):<12}mA",
-        f" Temperature     : {rng.randint(15000, 35000):<12}mC", f" Coulomb         : {rng.randint(10, 100):<12}%",
-        " Total Coulomb   : 50000       mAH", " Max Voltage     : 54000       mV",
-        f" Charge Times    : {rng.randint(0, 30000)}", " Basic Status    : Dischg",
-        f" Discharge Sec.  : {rng.randint(0, 9999):<8}s", " Volt Status     : Normal", " Current Status  : Normal",
-        " Tmpr. Status    : Normal", " Coul. Status    : Normal", " Soh. Status     : Normal",
-        " Heater Status   : OFF",
-        " Protect ENA     : BOV BHV BLV BUV POV PHV PLV PUV CBOT CBHT CBLT CBUT DBOT DBHT DBLT DBUT POT PHT COC",
-        " Bat Events      : 0x0", " Power Events    : 0x2000     COULFULL", " System Fault    : 0x0",
         " ----------------------------",
-    ]  # fmt: skip
+        f" Power  {n}",
+        "",
+        f" Voltage         : {v:<12}mV",
+        f" Current         : {i:<12}mA",
+        f" Temperature     : {t:<12}mC",
+        f" Coulomb         : {rng.randint(10, 100):<12}%",
+        " Total Coulomb   : 50000       mAH",
+        " Max Voltage     : 54000       mV",
+        f" Charge Times    : {rng.randint(0, 30000)}",
+        " Basic Status    : Dischg",
+        f" Discharge Sec.  : {rng.randint(0, 9999):<8}s",
+        " Volt Status     : Normal",
+        " Current Status  : Normal",
+        " Tmpr. Status    : Normal",
+        " Coul. Status    : Normal",
+        " Soh. Status     : Normal",
+        " Heater Status   : OFF",
+        f" Protect ENA     : {protect}",
+        " Bat Events      : 0x0",
+        " Power Events    : 0x2000     COULFULL",
+        " System Fault    : 0x0",
+        " ----------------------------",
+    ]
 
 
 def _stat(rng: random.Random) -> list[str]:
-    return ["Device address           1"] + [f"{label:<16}: {rng.randint(0, 99999):>8}" for label in STAT_LABELS]
+    return ["Device address           1"] + [
+        f"{label:<16}: {rng.randint(0, 99999):>8}" for label in STAT_LABELS
+    ]
 
 
 def _info() -> list[str]:
     return [
-        "Device address      : 1", "Manufacturer        : Pylon", "Device name         : US2000C",
-        "Board version       : V10R04", "Main Soft version   : B67.5.0", "Soft  version       : V1.7",
-        "Boot  version       : V2.0", "Comm version        : V2.0", "Release Date        : 20-12-11",
-        "Barcode             : XXXXXXXXXXXXXXXX", "", "Specification       : 48V/50AH", "Cell Number         : 15",
-        "Max Dischg Curr     : -90000mA", "Max Charge Curr     : 90000mA", "EPONPort rate       : 1200",
+        "Device address      : 1",
+        "Manufacturer        : Pylon",
+        "Device name         : US2000C",
+        "Board version       : V10R04",
+        "Main Soft version   : B67.5.0",
+        "Soft  version       : V1.7",
+        "Boot  version       : V2.0",
+        "Comm version        : V2.0",
+        "Release Date        : 20-12-11",
+        "Barcode             : XXXXXXXXXXXXXXXX",
+        "",
+        "Specification       : 48V/50AH",
+        "Cell Number         : 15",
+        "Max Dischg Curr     : -90000mA",
+        "Max Charge Curr     : 90000mA",
+        "EPONPort rate       : 1200",
         "Console Port rate   : 115200",
-    ]  # fmt: skip
+    ]
 
 
 def session(seed: int, size: int) -> Iterator[bytes]:
@@ -128,7 +199,9 @@ def session(seed: int, size: int) -> Iterator[bytes]:
             cmd, body = "stat", _stat(rng)
         else:
             cmd, body = "info", _info()
-        head = f"{n % 28 + 1:02d}.07.26 {n % 24:02d}:{n % 60:02d}:{(3 * n) % 60:02d}{eol}" if n % 5 == 0 else ""
+        head = (
+            f"{n % 28 + 1:02d}.07.26 {n % 24:02d}:{n % 60:02d}:{(3 * n) % 60:02d}{eol}" if n % 5 == 0 else ""
+        )
         noise = "\ufffd" if n % 7 == 0 else ""
         text = (
             f"{head}{noise}pylon>{cmd}{eol}@{eol}"
@@ -235,10 +308,12 @@ def main() -> int:
     print(f"ratio: parse takes {t_parse / t_split:.1f}x (wall) / {c_parse / c_split:.1f}x (CPU) the time of "
           "bytes.splitlines on the same data")  # fmt: skip
     print(f"peak RSS of this process (whole session held in memory): {_peak_rss_mb():.0f} MB")
-    del data, chunks, pieces
     for factor in (1, 2):
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(args.mb * factor)], capture_output=True, text=True, check=True
+            [sys.executable, __file__, "--child", str(args.mb * factor)],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         print(f"streamed {float(out[0]):g} MB (generated on the fly, nothing kept; CPU incl. generating): "
               f"{float(out[0]) / float(out[1]):.1f} MB/s, peak RSS {out[5]} MB")  # fmt: skip
