@@ -3,7 +3,7 @@
 Builds a generic event CSV in memory (``time,code,message,severity,temperature``): 525,600 rows, one per
 minute of 2026, Europe/London local times. Most rows are the inverter's informational status events
 (kind ``other``, which the thermal test does not count as trips); about 1 % are battery trips
-(Deye/Sunsynk ``W31`` / ``F58`` / ``F56``) placed on cold early mornings, so the correlation has a real
+(Deye/Sunsynk ``W31`` / ``F58`` BMS-comms trips) placed on cold early mornings, so the correlation has a real
 cluster to find; every row carries a battery temperature (seasonal + daily swing, seeded noise). Then:
 
 * ``read_event_table`` (columnar fast path: numpy ISO times, one classification per distinct code/message)
@@ -35,11 +35,7 @@ from pylondiag.evidence.inverter_log.table import SEVERITIES, read_event_table
 from pylondiag.model.event import Severity
 
 ZONE = "Europe/London"
-TRIPS = (
-    ("W31", "Battery_comm_warn", "warning"),
-    ("F58", "BMS_Comm_Fail", "fault"),
-    ("F56", "BAT1_VoltLow_Fault", "fault"),
-)
+TRIPS = (("W31", "Battery_comm_warn", "warning"), ("F58", "BMS_Comm_Fail", "fault"))
 STATUS = (("", "Status normal", "info"), ("", "Grid connected", "info"), ("F35", "No AC grid", "info"))
 
 
@@ -55,7 +51,7 @@ def build(rows: int, seed: int = 1) -> tuple[bytes, int]:
         temp = season + 4.0 * math.sin((t.hour + t.minute / 60 - 9) / 24 * 2 * math.pi) + rng.gauss(0, 0.7)
         cold_morning = temp < 2.0 and 4 <= t.hour < 9
         if (cold_morning and rng.random() < 0.15) or rng.random() < 0.002:
-            code, msg, sev = TRIPS[rng.randrange(3)]
+            code, msg, sev = TRIPS[rng.randrange(len(TRIPS))]
             trips += 1
         else:
             code, msg, sev = STATUS[rng.randrange(3)]
@@ -102,16 +98,18 @@ def main() -> None:
 
         trip_mask = np.isin(table.kind, [KINDS.index(k) for k in TRIP_KINDS])
         trip_mask &= table.severity != SEVERITIES.index(Severity.INFO)
-        trip_s = table.utc_s[trip_mask]
-        days = table.local_s[trip_mask] // 86400
-        return correlate(trip_s, table.utc_s, table.temperature_c, ZoneInfo(ZONE), trip_local_day=days)
+        trips = (table.utc_s[trip_mask], table.local_s[trip_mask] // 86400)
+        span = (int(table.utc_s.min()), int(table.utc_s.max()))
+        return correlate(trips, table.utc_s, table.temperature_c, ZoneInfo(ZONE), span=span)
 
     result, _, _ = measure("thermal correlation (Fisher)", correlation)
     best = result.best()
-    print(
-        f"  -> {len(result.tests)} tests over {result.hours} hours, "
-        f"{result.n_trips} trips on {result.trip_days} days"
-    )
+    counted = result.tests[0] if result.tests else None
+    if counted is not None:
+        print(
+            f"  -> {len(result.tests)} tests over {result.hours} hours, {counted.trips_total} trips on "
+            f"{counted.trip_days} days"
+        )
     print(f"  -> {best.describe() if best else 'no significant cluster'}")
 
     if args.objects:

@@ -150,11 +150,19 @@ def test_over_voltage_with_high_charge_voltage() -> None:
 
 
 def test_over_voltage_with_sane_charge_voltage_points_at_a_cell() -> None:
+    rows = [(f"2026-11-0{d} 13:00", "F52", "DC_VoltHigh_Fault") for d in (2, 3, 4)]
+    view = _view(_log(rows, "sunsynk"), {"brand": "sunsynk", "charge_voltage_v": 53.2}, history=False)
+    found = inverter_events.findings(view)
+    assert [(f.code, f.severity) for f in found] == [(Cause.CELL_OVER_VOLTAGE, FindingSeverity.WARNING)]
+    assert "high cell" in found[0].message
+
+
+def test_one_over_voltage_day_is_only_context() -> None:
     events = _log([("2026-11-02 13:00", "F52", "DC_VoltHigh_Fault")], "sunsynk")
     found = inverter_events.findings(
         _view(events, {"brand": "sunsynk", "charge_voltage_v": 53.2}, history=False)
     )
-    assert [(f.code, f.severity) for f in found] == [(Cause.CELL_OVER_VOLTAGE, FindingSeverity.WARNING)]
+    assert [(f.code, f.severity) for f in found] == [(Cause.CELL_OVER_VOLTAGE, FindingSeverity.INFO)]
 
 
 def test_discharge_over_current_with_limit_above_the_stack() -> None:

@@ -43,15 +43,17 @@ def _epoch(t: datetime) -> int:
     return int(t.timestamp())
 
 
+def _trips(times: list[datetime]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([_epoch(t) for t in times], dtype=np.int64), np.array([t.toordinal() for t in times])
+
+
+SPAN = (_epoch(START), _epoch(START + timedelta(days=30)))
+NO_TEMPS = (np.array([], dtype=np.int64), np.array([]))
+
+
 def test_cold_morning_cluster_found_by_time_of_day() -> None:
     trips = [START + timedelta(days=d, hours=6, minutes=10 * (d % 5)) for d in range(0, 30, 3)]
-    result = correlate(
-        np.array([_epoch(t) for t in trips]),
-        np.array([], dtype=np.int64),
-        np.array([]),
-        LONDON,
-        span=(_epoch(START), _epoch(START + timedelta(days=30))),
-    )
+    result = correlate(_trips(trips), *NO_TEMPS, LONDON, span=SPAN)
     best = result.best()
     assert best is not None
     assert best.side == "cold" and best.basis == "time_of_day"
@@ -61,40 +63,22 @@ def test_cold_morning_cluster_found_by_time_of_day() -> None:
 
 def test_evenly_spread_trips_do_not_fire() -> None:
     trips = [START + timedelta(days=d, hours=(d * 7) % 24) for d in range(30)]
-    result = correlate(
-        np.array([_epoch(t) for t in trips]),
-        np.array([], dtype=np.int64),
-        np.array([]),
-        LONDON,
-        span=(_epoch(START), _epoch(START + timedelta(days=30))),
-    )
+    result = correlate(_trips(trips), *NO_TEMPS, LONDON, span=SPAN)
     assert result.enough
     assert result.best() is None
 
 
 def test_a_handful_of_trips_is_not_enough() -> None:
     trips = [START + timedelta(days=d, hours=6) for d in range(thermal.MIN_TRIPS - 1)]
-    result = correlate(
-        np.array([_epoch(t) for t in trips]),
-        np.array([], dtype=np.int64),
-        np.array([]),
-        LONDON,
-        span=(_epoch(START), _epoch(START + timedelta(days=30))),
-    )
+    result = correlate(_trips(trips), *NO_TEMPS, LONDON, span=SPAN)
     assert not result.enough
     assert result.best() is None
 
 
 def test_one_bad_morning_is_not_a_pattern() -> None:
     trips = [START + timedelta(hours=6, minutes=m) for m in range(0, 60, 5)]  # 12 trips, one morning
-    result = correlate(
-        np.array([_epoch(t) for t in trips]),
-        np.array([], dtype=np.int64),
-        np.array([]),
-        LONDON,
-        span=(_epoch(START), _epoch(START + timedelta(days=30))),
-    )
-    assert result.trip_days == 1
+    result = correlate(_trips(trips), *NO_TEMPS, LONDON, span=SPAN)
+    assert {t.trip_days for t in result.tests} == {1}
     assert result.best() is None
 
 
@@ -112,10 +96,11 @@ def test_cold_cluster_found_by_temperature() -> None:
     trips = [t for t, c in zip(times, temps, strict=True) if c < 1.0][::2]
     assert len(trips) >= 5
     result = correlate(
-        np.array([_epoch(t) for t in trips]),
+        _trips(trips),
         np.array([_epoch(t) for t in times]),
         np.array(temps),
         LONDON,
+        span=(_epoch(times[0]), _epoch(times[-1])),
     )
     best = result.best()
     assert best is not None and best.basis == "temperature" and best.side == "cold"
@@ -126,10 +111,11 @@ def test_temperature_unrelated_trips_do_not_fire() -> None:
     times, temps = _daily_temps(30)
     trips = [START + timedelta(days=d, hours=(d * 5) % 24) for d in range(0, 30, 2)]
     result = correlate(
-        np.array([_epoch(t) for t in trips]),
+        _trips(trips),
         np.array([_epoch(t) for t in times]),
         np.array(temps),
         LONDON,
+        span=(_epoch(times[0]), _epoch(times[-1])),
     )
     assert result.best() is None
 
@@ -168,7 +154,7 @@ def test_rule_cold_mornings_give_environment() -> None:
     assert d.primary_cause is Cause.THERMAL_INTERMITTENT
 
 
-def test_rule_low_temperature_alarms_cluster_gives_under_temperature() -> None:
+def test_rule_low_temperature_alarms_cluster_gives_thermal_intermittent() -> None:
     times, temps = _daily_temps(30)
     readings = [
         TemperatureSample(
@@ -182,21 +168,60 @@ def test_rule_low_temperature_alarms_cluster_gives_under_temperature() -> None:
     cold = [t for t, c in zip(times, temps, strict=True) if c < 1.0][::2]
     events = [_event(t, EventKind.UNDER_TEMPERATURE, 1000 + i, code="ID180") for i, t in enumerate(cold)]
     found = thermal.findings(CaseView(case_id="t", events=events, temperatures=readings))
-    assert [f.code for f in found] == [Cause.UNDER_TEMPERATURE]
+    assert [f.code for f in found] == [Cause.THERMAL_INTERMITTENT]
+    assert "low-temperature alarms" in found[0].message
     assert any(ev.source == "inverter/h.csv" for ev in found[0].evidence)
 
 
-def test_rule_few_low_temperature_alarms_are_a_warning() -> None:
+def test_rule_few_low_temperature_alarms_are_under_temperature() -> None:
     events = [
         _event(START + timedelta(days=d, hours=6), EventKind.UNDER_TEMPERATURE, d + 2) for d in range(2)
     ]
     found = thermal.findings(CaseView(case_id="t", events=events))
-    assert [(f.code, f.severity) for f in found] == [(Cause.UNDER_TEMPERATURE, FindingSeverity.WARNING)]
+    assert [(f.code, f.severity) for f in found] == [(Cause.UNDER_TEMPERATURE, FindingSeverity.FAULT)]
     assert "too few" in found[0].message
+
+
+def test_rule_a_low_temperature_warning_stays_a_warning() -> None:
+    e = _event(START + timedelta(hours=6), EventKind.UNDER_TEMPERATURE, 2).model_copy(
+        update={"severity": Severity.WARNING}
+    )
+    found = thermal.findings(CaseView(case_id="t", events=[e]))
+    assert [(f.code, f.severity) for f in found] == [(Cause.UNDER_TEMPERATURE, FindingSeverity.WARNING)]
+
+
+def test_rule_nightly_low_temperature_alarms_are_thermal_intermittent() -> None:
+    """Alarms every night just before midnight: outside the early-morning window, but they are
+    temperature alarms on many days — a recurring thermal problem without any statistics."""
+    events = [_event(START + timedelta(days=d, hours=23, minutes=44), EventKind.UNDER_TEMPERATURE, d + 2)
+              for d in range(5)]  # fmt: skip
+    found = thermal.findings(CaseView(case_id="t", events=events))
+    assert [(f.code, f.severity) for f in found] == [(Cause.THERMAL_INTERMITTENT, FindingSeverity.FAULT)]
+    assert "5 different days" in found[0].message
 
 
 def test_rule_no_events_no_findings() -> None:
     assert thermal.findings(CaseView(case_id="t")) == []
+
+
+def test_rule_afternoon_over_voltage_is_not_thermal() -> None:
+    """Top-of-charge over-voltage every sunny afternoon follows the state of charge, not the heat."""
+    events = [_event(START + timedelta(days=d, hours=13), EventKind.BATTERY_OVER_VOLTAGE, d + 2, code="F52")
+              for d in range(20)]  # fmt: skip
+    assert [f.code for f in thermal.findings(CaseView(case_id="t", events=events))] == []
+
+
+def test_rule_afternoon_protection_without_temperatures_is_not_thermal() -> None:
+    """Unspecified BMS alarms at cooking time: afternoons are not evidence of heat without temperatures."""
+    events = [_event(START + timedelta(days=d, hours=17), EventKind.BMS_PROTECTION, d + 2, code="8213")
+              for d in range(20)]  # fmt: skip
+    assert thermal.findings(CaseView(case_id="t", events=events)) == []
+
+
+def test_rule_dawn_under_voltage_is_not_thermal() -> None:
+    events = [_event(START + timedelta(days=d, hours=6), EventKind.BATTERY_UNDER_VOLTAGE, d + 2, code="F56")
+              for d in range(20)]  # fmt: skip
+    assert thermal.findings(CaseView(case_id="t", events=events)) == []
 
 
 # ---------------------------------------------------------------- example cases (end to end, spec validator)

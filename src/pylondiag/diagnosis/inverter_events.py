@@ -42,7 +42,7 @@ from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeveri
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView
 
-FAULT, WARNING = FindingSeverity.FAULT, FindingSeverity.WARNING
+FAULT, WARNING, INFO = FindingSeverity.FAULT, FindingSeverity.WARNING, FindingSeverity.INFO
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,11 @@ MIN_COMMS_EVENTS: Final = 1
 MIN_LIMIT_EVENTS: Final = 1
 """Over-voltage / over-current events needed before the inverter's limits are questioned."""
 
+MIN_OV_DAYS_FOR_WARNING: Final = 3
+"""Over-voltage events with a sane (or unknown) charge voltage are context (info) until they recur on this
+many days; then a high cell is worth re-checking (warning). A BMS may flag over-voltage once at the top of
+a charge without anything being wrong."""
+
 _OV: Final = frozenset({EventKind.BATTERY_OVER_VOLTAGE, EventKind.CELL_OVER_VOLTAGE})
 
 
@@ -187,9 +192,7 @@ def _change(
     found: list[tuple[datetime, EvidenceRef, str]] = []
     for i, h in enumerate(view.history):
         if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE):
-            found.append(
-                (_day_start(h.date, zone), cite.key(f"history[{i}]"), _CHANGE_WORDS[h.event])
-            )
+            found.append((_day_start(h.date, zone), cite.key(f"history[{i}]"), _CHANGE_WORDS[h.event]))
     inv = view.inverter
     if inv is not None and inv.replaced_on:
         found.append(
@@ -374,6 +377,7 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
                 )
             )
         else:
+            ov_days = {e.time.date() for e in ov if e.time is not None}
             known = (
                 f"the inverter's charge voltage {volts:g} V is within the stack's limit, so a single high "
                 "cell "
@@ -386,11 +390,12 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
             out.append(
                 Finding(
                     code=Cause.CELL_OVER_VOLTAGE,
-                    severity=WARNING,
+                    severity=WARNING if len(ov_days) >= MIN_OV_DAYS_FOR_WARNING else INFO,
                     module=None,
                     confidence=0.5,
                     message=(
-                        f"{len(ov)} over-voltage event(s) in the inverter log; {known}.{_unverified(ov)}"
+                        f"{len(ov)} over-voltage event(s) on {len(ov_days)} day(s) in the inverter log; "
+                        f"{known}.{_unverified(ov)}"
                     ),
                     evidence=ev,
                 )

@@ -16,13 +16,20 @@ pattern. Minimum evidence: :data:`MIN_TRIPS` trips on :data:`MIN_TRIP_DAYS` diff
 least :data:`MIN_EXPOSURE_HOURS` hours, p below :data:`ALPHA` (Bonferroni-corrected for the tests
 run) and a rate ratio of at least :data:`MIN_RATE_RATIO`. Evenly spread trips or a handful of them
 do not fire.
+
+Which trips count (:data:`TRIP_KINDS`, :data:`COLD_PROXY_KINDS`, :data:`HOT_PROXY_KINDS`): temperature
+alarms, BMS comms loss and unspecified BMS protection — not voltage, SOC or current trips, whose causes
+(empty at dawn, full at midday, evening loads) share the daily rhythm of temperature. Without
+temperatures the afternoon test counts only over-temperature alarms. A significant cluster is
+``thermal_intermittent``; temperature alarms that do not reach the bar are warnings
+(``under_temperature`` / ``over_temperature``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
@@ -52,29 +59,27 @@ COLD_HOURS: Final = frozenset(range(3, 9))
 """Local hours 03:00-08:59: the coldest part of the day (tool parameter [U]; only without temperatures)."""
 HOT_HOURS: Final = frozenset(range(12, 18))
 """Local hours 12:00-17:59: the hottest part of the day (tool parameter [U])."""
-KIND_SHARE_FOR_CAUSE: Final = 0.5
-"""When at least this share of the clustered trips are low-(high-)temperature alarms the cause is
-``under_temperature`` (``over_temperature``) rather than ``thermal_intermittent``."""
 TEMP_MATCH_S: Final = 3 * 3600
 """s: a reading this close to an hour still gives that hour its temperature (carried forward)."""
 
 TRIP_KINDS: Final = frozenset(
     {
-        EventKind.BMS_COMMS_LOST,
-        EventKind.CELL_OVER_VOLTAGE,
-        EventKind.CELL_UNDER_VOLTAGE,
-        EventKind.BATTERY_OVER_VOLTAGE,
-        EventKind.BATTERY_UNDER_VOLTAGE,
-        EventKind.OVER_TEMPERATURE,
         EventKind.UNDER_TEMPERATURE,
-        EventKind.CHARGE_OVER_CURRENT,
-        EventKind.DISCHARGE_OVER_CURRENT,
+        EventKind.OVER_TEMPERATURE,
+        EventKind.BMS_COMMS_LOST,
         EventKind.BMS_PROTECTION,
-        EventKind.BMS_FAULT,
-        EventKind.LOW_SOC_SHUTDOWN,
     }
 )
-"""Event kinds that are a trip or alarm of the battery (not 'cleared', not 'other')."""
+"""Trips the temperature test counts: temperature alarms, BMS comms loss (a cold master module sleeps or shuts
+down, codes_deye_sunsynk.md F58 [T]) and unspecified BMS protection. Voltage, SOC and current trips are left
+out on purpose: they follow the state of charge (empty at dawn, full at midday) and the household's loads,
+which keep the same daily rhythm as temperature and would fake a thermal pattern; the voltage/current rules
+judge them."""
+COLD_PROXY_KINDS: Final = frozenset({EventKind.UNDER_TEMPERATURE, EventKind.BMS_COMMS_LOST})
+"""Without temperatures, the early-morning (cold) test counts only these."""
+HOT_PROXY_KINDS: Final = frozenset({EventKind.OVER_TEMPERATURE})
+"""Without temperatures, the afternoon (hot) test counts only over-temperature alarms: afternoons are also
+when solar charging fills the battery and loads peak."""
 
 Side = Literal["cold", "hot"]
 _SIDES: Final[tuple[Side, Side]] = ("cold", "hot")
@@ -123,6 +128,20 @@ class ClusterTest:
     p_value: float
     threshold_c: float | None = None
     """Temperature bound of the extreme hours (<= for cold, >= for hot), when by temperature."""
+    trip_days: int = 0
+    """Distinct local days with a trip among the trips this test counted."""
+    observed_hours: int = 0
+    """Hours of the observed period (with or without a temperature)."""
+
+    @property
+    def enough(self) -> bool:
+        """The minimum evidence: :data:`MIN_TRIPS` trips on :data:`MIN_TRIP_DAYS` days over
+        :data:`MIN_EXPOSURE_HOURS` hours."""
+        return (
+            self.trips_total >= MIN_TRIPS
+            and self.trip_days >= MIN_TRIP_DAYS
+            and self.extreme_hours + self.other_hours >= MIN_EXPOSURE_HOURS
+        )
 
     @property
     def rate_ratio(self) -> float:
@@ -133,7 +152,7 @@ class ClusterTest:
         return rate_in / rate_out
 
     def significant(self, n_tests: int = 1) -> bool:
-        return self.p_value < ALPHA / max(1, n_tests) and self.rate_ratio >= MIN_RATE_RATIO
+        return self.enough and self.p_value < ALPHA / max(1, n_tests) and self.rate_ratio >= MIN_RATE_RATIO
 
     def describe(self) -> str:
         total_hours = self.extreme_hours + self.other_hours
@@ -263,75 +282,71 @@ class Correlation:
     """The result of :func:`correlate`: the tests run and the most convincing one."""
 
     tests: tuple[ClusterTest, ...]
-    n_trips: int
-    trip_days: int
     hours: int
 
     @property
     def enough(self) -> bool:
-        return (
-            self.n_trips >= MIN_TRIPS and self.trip_days >= MIN_TRIP_DAYS and self.hours >= MIN_EXPOSURE_HOURS
-        )
+        """True when at least one test had the minimum evidence."""
+        return any(t.enough for t in self.tests)
 
     def best(self) -> ClusterTest | None:
         """The significant test with the smallest p-value, or None (also when the evidence is too thin)."""
-        if not self.enough:
-            return None
         hits = [t for t in self.tests if t.significant(len(self.tests))]
         return min(hits, key=lambda t: t.p_value) if hits else None
 
 
+Trips = tuple[IntArray, IntArray]
+"""(trip times in UTC seconds, their local day numbers)."""
+
+
+def _days(trips: Trips) -> int:
+    return int(np.unique(trips[1]).size) if trips[1].size else 0
+
+
 def correlate(
-    trip_s: IntArray,
+    trips: Trips,
     temp_s: IntArray,
     temp_c: FloatArray,
     zone: ZoneInfo,
     *,
-    span: tuple[int, int] | None = None,
-    trip_local_day: IntArray | None = None,
+    span: tuple[int, int],
+    cold_proxy: Trips | None = None,
+    hot_proxy: Trips | None = None,
 ) -> Correlation:
-    """Run the cold and hot tests on trips (UTC seconds) against temperatures (UTC seconds, °C).
+    """Cold and hot tests of ``trips`` against temperatures (UTC seconds, °C) over ``span`` (UTC seconds).
 
     With at least :data:`MIN_EXPOSURE_HOURS` hours that have a temperature, temperature decides which
-    hours are extreme; otherwise the local time of day does. ``span`` (UTC seconds) is the observed
-    period, by default from the first to the last trip or reading.
+    hours are extreme and ``trips`` are tested on both sides. Otherwise the local time of day does, and
+    the early-morning test counts ``cold_proxy`` trips, the afternoon test ``hot_proxy`` trips (both
+    default to ``trips``).
     """
-    trip_s = np.asarray(trip_s, dtype=np.int64)
-    if span is None:
-        firsts = [int(x.min()) for x in (trip_s, temp_s) if x.size]
-        lasts = [int(x.max()) for x in (trip_s, temp_s) if x.size]
-        if not firsts:
-            return Correlation((), 0, 0, 0)
-        span = (min(firsts), max(lasts))
     start_hour, end_hour = span[0] // 3600, span[1] // 3600
     n_hours = int(end_hour - start_hour + 1)
-    days = trip_local_day if trip_local_day is not None else trip_s // 86400
-    n_days = int(np.unique(days).size) if days.size else 0
-    tph = hourly_counts(trip_s, int(start_hour), n_hours)
-    tests: list[ClusterTest] = []
     temps = hourly_temperature(
         np.asarray(temp_s, dtype=np.int64), np.asarray(temp_c, dtype=np.float64), int(start_hour), n_hours
     )
+    tests: list[ClusterTest] = []
     if int((~np.isnan(temps)).sum()) >= MIN_EXPOSURE_HOURS:
+        tph = hourly_counts(trips[0], int(start_hour), n_hours)
         for side in _SIDES:
-            t = temperature_test(trip_s, temps, side, tph)
+            t = temperature_test(trips[0], temps, side, tph)
             if t is not None:
-                tests.append(t)
+                tests.append(replace(t, trip_days=_days(trips), observed_hours=n_hours))
     else:
         lh = local_hours(int(start_hour), n_hours, zone)
-        for side in _SIDES:
-            t = time_of_day_test(lh, tph, side, int(trip_s.size))
+        sides: tuple[tuple[Side, Trips], ...] = (("cold", cold_proxy or trips), ("hot", hot_proxy or trips))
+        for side, chosen in sides:
+            tph = hourly_counts(chosen[0], int(start_hour), n_hours)
+            t = time_of_day_test(lh, tph, side, int(chosen[0].size))
             if t is not None:
-                tests.append(t)
-    return Correlation(tuple(tests), int(trip_s.size), n_days, n_hours)
+                tests.append(replace(t, trip_days=_days(chosen), observed_hours=n_hours))
+    return Correlation(tuple(tests), n_hours)
 
 
 # ---------------------------------------------------------------- the rule family
-def _trips(view: CaseView) -> list[BatteryEvent]:
+def _trips(view: CaseView, kinds: frozenset[EventKind]) -> list[BatteryEvent]:
     return [
-        e
-        for e in view.events
-        if e.time is not None and e.kind in TRIP_KINDS and e.severity is not Severity.INFO
+        e for e in view.events if e.time is not None and e.kind in kinds and e.severity is not Severity.INFO
     ]
 
 
@@ -340,14 +355,12 @@ def _epoch(t: datetime, zone: ZoneInfo) -> int:
 
 
 def findings(view: CaseView) -> list[Finding]:
-    """Trips clustered at cold or hot extremes → ``under_temperature`` / ``over_temperature`` /
-    ``thermal_intermittent`` (stack-level: outcome ``environment``); otherwise low/high-temperature
-    alarms from the inverter log as warnings."""
+    """Trips clustered at cold or hot extremes → ``thermal_intermittent`` (stack-level: outcome
+    ``environment``); otherwise low/high-temperature alarms from the inverter log as warnings."""
     zone = ZoneInfo(view.timezone)
-    trips = _trips(view)
+    trips = _trips(view, TRIP_KINDS)
     if not trips:
         return []
-    trip_s = np.array([_epoch(e.time, zone) for e in trips if e.time], dtype=np.int64)
     readings: list[tuple[int, float, EvidenceRef | None]] = [
         (_epoch(t.time, zone), t.celsius, cite.line(t.provenance)) for t in view.temperatures
     ]
@@ -358,23 +371,46 @@ def findings(view: CaseView) -> list[Finding]:
     ]
     temp_s = np.array([r[0] for r in readings], dtype=np.int64)
     temp_c = np.array([r[1] for r in readings], dtype=np.float64)
-    local_days = np.array([e.time.astimezone(zone).toordinal() for e in trips if e.time], dtype=np.int64)
     times = [_epoch(e.time, zone) for e in view.events if e.time is not None] + [int(x) for x in temp_s]
-    span = (min(times), max(times))
-    result = correlate(trip_s, temp_s, temp_c, zone, span=span, trip_local_day=local_days)
+    groups = {
+        "all": trips,
+        "cold": [e for e in trips if e.kind in COLD_PROXY_KINDS],
+        "hot": [e for e in trips if e.kind in HOT_PROXY_KINDS],
+    }
+    arrays = {k: _as_trips(v, zone) for k, v in groups.items()}
+    result = correlate(
+        arrays["all"],
+        temp_s,
+        temp_c,
+        zone,
+        span=(min(times), max(times)),
+        cold_proxy=arrays["cold"],
+        hot_proxy=arrays["hot"],
+    )
     best = result.best()
     if best is not None:
-        return [_cluster_finding(view, best, trips, trip_s, readings, zone)]
+        counted = groups["all"] if best.basis == "temperature" else groups[best.side]
+        return [_cluster_finding(view, best, counted, readings, zone)]
     return _direct_alarms(view, trips, result)
+
+
+def _as_trips(events: list[BatteryEvent], zone: ZoneInfo) -> Trips:
+    times = [e.time for e in events if e.time is not None]
+    return (
+        np.array([_epoch(t, zone) for t in times], dtype=np.int64),
+        np.array(
+            [t.astimezone(zone).toordinal() if t.tzinfo else t.toordinal() for t in times], dtype=np.int64
+        ),
+    )
 
 
 def _in_extreme(
     best: ClusterTest,
     trips: Sequence[BatteryEvent],
-    trip_s: IntArray,
     readings: list[tuple[int, float, EvidenceRef | None]],
     zone: ZoneInfo,
 ) -> list[BatteryEvent]:
+    """The trips that fell in the extreme hours of ``best``."""
     if best.basis == "time_of_day":
         window = COLD_HOURS if best.side == "cold" else HOT_HOURS
         return [e for e in trips if e.time is not None and e.time.astimezone(zone).hour in window]
@@ -386,7 +422,9 @@ def _in_extreme(
     order = np.argsort(rs)
     rs, rc = rs[order], rc[order]
     out = []
-    for e, s in zip(trips, trip_s, strict=True):
+    for e in trips:
+        assert e.time is not None
+        s = _epoch(e.time, zone)
         j = int(np.searchsorted(rs, s, side="right")) - 1
         if j < 0 or s - rs[j] > TEMP_MATCH_S:
             continue
@@ -400,17 +438,20 @@ def _cluster_finding(
     view: CaseView,
     best: ClusterTest,
     trips: list[BatteryEvent],
-    trip_s: IntArray,
     readings: list[tuple[int, float, EvidenceRef | None]],
     zone: ZoneInfo,
 ) -> Finding:
-    clustered = _in_extreme(best, trips, trip_s, readings, zone) or trips
+    """``thermal_intermittent``: the spec's cause for trips that cluster at temperature extremes (the
+    pattern); a low/high-temperature protection active now is the BMS-state rules' under/over_temperature."""
+    clustered = _in_extreme(best, trips, readings, zone) or trips
     temp_kind = EventKind.UNDER_TEMPERATURE if best.side == "cold" else EventKind.OVER_TEMPERATURE
-    share = sum(1 for e in clustered if e.kind is temp_kind) / len(clustered)
-    if share >= KIND_SHARE_FOR_CAUSE:
-        code = Cause.UNDER_TEMPERATURE if best.side == "cold" else Cause.OVER_TEMPERATURE
-    else:
-        code = Cause.THERMAL_INTERMITTENT
+    n_temp = sum(1 for e in clustered if e.kind is temp_kind)
+    what = (
+        f" {n_temp} of them are {'low' if best.side == 'cold' else 'high'}-temperature alarms"
+        + (" (the BMS blocks charging below 0 °C)." if best.side == "cold" else ".")
+        if n_temp
+        else ""
+    )
     where = "cold" if best.side == "cold" else "hot"
     advice = (
         "Keep the stack above about 5 °C: move it indoors or out of the garage's coldest corner, insulate "
@@ -432,12 +473,12 @@ def _cluster_finding(
     modules = {e.module_address for e in clustered}
     module = view.position_of(next(iter(modules))) if len(modules) == 1 and None not in modules else None
     return Finding(
-        code=code,
+        code=Cause.THERMAL_INTERMITTENT,
         severity=FindingSeverity.FAULT,
         module=module,
         confidence=0.9 if best.p_value < 1e-4 else 0.75,
         message=(
-            f"The battery's trips cluster when it is {where}: {best.describe()}. "
+            f"The battery's trips cluster when it is {where}: {best.describe()}.{what} "
             f"This is the surroundings, not a failing module.{caveat} {advice}"
         ),
         evidence=evidence,
@@ -445,34 +486,73 @@ def _cluster_finding(
 
 
 def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlation) -> list[Finding]:
-    """Low/high-temperature alarms in an inverter log that do not (yet) show a significant pattern."""
+    """Low/high-temperature alarms of the inverter log when the trips show no significant cluster.
+
+    A temperature alarm *is* the battery saying it is too cold/hot, so no test is needed to read it:
+    alarms on :data:`MIN_TRIP_DAYS` or more different days are a recurring thermal problem
+    (``thermal_intermittent``); fewer are ``under_temperature`` / ``over_temperature`` — a fault when the
+    inverter logged it as one (the BMS blocked charging or discharging), else a warning.
+    """
+    zone = ZoneInfo(view.timezone)
     out: list[Finding] = []
-    for kind, code, word in (
-        (EventKind.UNDER_TEMPERATURE, Cause.UNDER_TEMPERATURE, "low-temperature"),
-        (EventKind.OVER_TEMPERATURE, Cause.OVER_TEMPERATURE, "high-temperature"),
+    for kind, code, word, fix in (
+        (
+            EventKind.UNDER_TEMPERATURE,
+            Cause.UNDER_TEMPERATURE,
+            "low-temperature",
+            "keep the stack above about 5 °C (indoors, insulated cabinet or a thermostatic heater)",
+        ),
+        (
+            EventKind.OVER_TEMPERATURE,
+            Cause.OVER_TEMPERATURE,
+            "high-temperature",
+            "keep the stack below about 35 °C (ventilation, out of the sun and the inverter's exhaust)",
+        ),
     ):
         hits = [e for e in trips if e.kind is kind and e.origin == "inverter"]
         if not hits:
             continue
-        why = f"{len(hits)} {word} alarm(s) in the inverter log" + (
-            f" — too few to test for a pattern (needs {MIN_TRIPS} trips on {MIN_TRIP_DAYS} days)"
-            if not result.enough
-            else " — they do not cluster significantly at temperature extremes"
-        )
+        days = sorted({e.time.astimezone(zone).date() for e in hits if e.time is not None})
+        temps = [e.temperature_c for e in hits if e.temperature_c is not None]
+        at = f", at {min(temps):.1f} to {max(temps):.1f} °C where recorded" if temps else ""
         unverified = (
             " (the code rests on an unverified code-table entry)"
             if any(not e.code_verified for e in hits)
             else ""
         )
+        evidence = [cite.line(e.provenance) for e in hits[:3]]
+        if len(days) >= MIN_TRIP_DAYS:
+            out.append(
+                Finding(
+                    code=Cause.THERMAL_INTERMITTENT,
+                    severity=FindingSeverity.FAULT,
+                    module=None,
+                    confidence=0.8,
+                    message=(
+                        f"{len(hits)} {word} alarms on {len(days)} different days "
+                        f"({days[0]} to {days[-1]}{at}){unverified}: the battery's surroundings take it out "
+                        f"of its temperature range again and again. This is the environment, not a failing "
+                        f"module: {fix}."
+                    ),
+                    evidence=evidence,
+                )
+            )
+            continue
+        fault = any(e.severity is Severity.FAULT for e in hits)
+        why = f"{len(hits)} {word} alarm(s) in the inverter log{at}" + (
+            f" — too few to test for a pattern (needs {MIN_TRIPS} trips on {MIN_TRIP_DAYS} days)"
+            if not result.enough
+            else " — the trips do not cluster significantly at temperature extremes"
+        )
         out.append(
             Finding(
                 code=code,
-                severity=FindingSeverity.WARNING,
+                severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
                 module=None,
-                confidence=0.5,
-                message=f"{why}{unverified}. Re-check after the next cold/hot spell, with the battery "
-                "temperature logged.",
-                evidence=[cite.line(e.provenance) for e in hits[:3]],
+                confidence=0.6 if fault else 0.5,
+                message=f"{why}{unverified}. {fix[0].upper()}{fix[1:]}; re-check after the next cold/hot "
+                "spell with the battery temperature logged.",
+                evidence=evidence,
             )
         )
     return out
