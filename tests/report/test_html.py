@@ -55,7 +55,7 @@ class Page(HTMLParser):
 
     @property
     def plain(self) -> str:
-        return re.sub(r"\s+", " ", " ".join(self.text))
+        return re.sub(r"\s+", " ", "".join(self.text))
 
 
 def parse(html: str) -> Page:
