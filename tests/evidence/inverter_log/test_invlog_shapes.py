@@ -82,6 +82,8 @@ def test_luxpower_event_list() -> None:
     log = read_inverter_log(LUX.encode(), "lux.json", timezone="Europe/London")
     assert log.shape == "luxpower_event_list"
     assert log.brand == "luxpower"
+    assert {e.brand for e in log.events} == {"luxpower"}
+    assert log.events[0].classified_by == "table"
     got = [(e.code, e.kind, e.severity, e.provenance.line) for e in log.events]
     assert got == [
         ("W000", EventKind.BMS_COMMS_LOST, Severity.WARNING, 4),

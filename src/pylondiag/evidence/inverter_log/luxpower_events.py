@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any, Final
 
 from pylondiag.evidence.inverter_log import _build
@@ -50,6 +51,8 @@ def detect(lines: list[str]) -> bool:
 
 
 def read(ctx: Context) -> InverterLog:
+    if ctx.brand is None:  # the portal is Lux Power's own: its code table applies
+        ctx = replace(ctx, brand="luxpower")
     text = "\n".join(ctx.lines)
     rows = _rows(text)
     warnings: list[ParseWarning] = []
@@ -99,7 +102,7 @@ def read(ctx: Context) -> InverterLog:
     return InverterLog(
         source=ctx.source,
         shape=SHAPE,
-        brand=ctx.brand or "luxpower",
+        brand=ctx.brand,
         encoding=ctx.encoding,
         events=events,
         warnings=warnings,

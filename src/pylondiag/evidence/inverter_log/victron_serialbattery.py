@@ -16,6 +16,7 @@ log are skipped. A TAI64N label is converted to UTC (label - 2^62 - 10 s, the da
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -46,6 +47,8 @@ def _tai64n(label: str) -> datetime:
 
 
 def read(ctx: Context) -> InverterLog:
+    if ctx.brand is None:  # a Venus OS log: Victron's table applies
+        ctx = replace(ctx, brand="victron")
     picked: list[tuple[re.Match[str], int]] = []
     for i, ln in enumerate(ctx.lines):
         m = _LINE.match(ln)
@@ -75,7 +78,7 @@ def read(ctx: Context) -> InverterLog:
     return InverterLog(
         source=ctx.source,
         shape=SHAPE,
-        brand=ctx.brand or "victron",
+        brand=ctx.brand,
         encoding=ctx.encoding,
         events=events,
         warnings=column.warnings,
