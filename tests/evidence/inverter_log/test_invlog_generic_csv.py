@@ -231,3 +231,18 @@ def test_ambiguous_dates_resolved_by_running_order() -> None:
     log = read_inverter_log(text.encode(), "e.csv", brand="sunsynk", timezone="America/Chicago")
     assert [e.time.month for e in log.events if e.time] == [2, 2, 3, 3]
     assert any("run in order" in n for n in log.notes)
+
+
+def test_temperature_history_csv() -> None:
+    text = "Timestamp;Battery temperature\n2026-01-05 06:00;2,5\n2026-01-05 07:00;1,0\n2026-01-05 08:00\n"
+    log = read_inverter_log(text.encode("cp1252"), "temps.csv")
+    assert log.shape == "temperature_csv"
+    assert log.events == []
+    assert [(t.celsius, t.provenance.line) for t in log.temperatures] == [(2.5, 2), (1.0, 3)]
+    assert [w.line for w in log.warnings] == [4]
+
+
+def test_missing_trailing_temperature_is_not_an_error() -> None:
+    text = "time,code,message,temperature\n2026-01-05 06:00,F58,BMS_Comm_Fail\n"
+    log = read_inverter_log(text.encode(), "e.csv", brand="sunsynk")
+    assert log.warnings == [] and log.events[0].temperature_c is None

@@ -8,7 +8,8 @@
 
 Columns are found by header name (any order, any case, ``,`` ``;`` TAB or ``|`` delimited); a few
 common synonyms are accepted (``timestamp``, ``date`` + ``time``, ``description``, ``level``...).
-Required: a time column and a code or message column. Optional: ``severity``, ``temperature`` /
+Required: a time column and a code or message column — or, for a temperature history
+(``temperature_csv``), a time and a temperature column. Optional: ``severity``, ``temperature`` /
 ``battery_temp_c`` (battery or ambient °C at that time), ``module`` (BMS address). A row with a
 temperature but neither code nor message is a reading between events (``InverterLog.temperatures``);
 an event's own temperature is ``BatteryEvent.temperature_c``.
@@ -30,6 +31,9 @@ from pylondiag.model.console import ParseWarning, Provenance
 from pylondiag.model.event import BatteryEvent, TemperatureSample
 
 SHAPE: Final = "generic_csv"
+TEMPERATURE_SHAPE: Final = "temperature_csv"
+"""The same CSV with a time and a temperature column but no code/message: temperature readings only
+(a logger's or monitoring portal's temperature history, for the thermal correlation)."""
 HEADER_SEARCH_LINES: Final = 30
 """How many lines from the top a header row may be preceded by (titles, export notes)."""
 
@@ -130,7 +134,7 @@ def map_header(fields: list[str]) -> dict[str, int] | None:
                 break
     if "date" in names and "time" in names:  # separate date and time columns
         roles["time"], roles["clock"] = names.index("date"), names.index("time")
-    if "time" not in roles or not ({"code", "message"} & roles.keys()):
+    if "time" not in roles or not ({"code", "message", "temperature"} & roles.keys()):
         return None
     return roles
 
@@ -153,7 +157,8 @@ def read(ctx: Context) -> InverterLog:
     found = find_header(ctx.lines)
     assert found is not None, "read() called on a file without a generic header"
     header_index, delimiter, roles = found
-    return read_rows(ctx, header_index, delimiter, roles, SHAPE)
+    shape = SHAPE if {"code", "message"} & roles.keys() else TEMPERATURE_SHAPE
+    return read_rows(ctx, header_index, delimiter, roles, shape)
 
 
 def read_rows(
@@ -168,7 +173,12 @@ def read_rows(
     i_sev = roles.get("severity")
     i_temp = roles.get("temperature")
     i_mod = roles.get("module")
-    needed = max(i for r, i in roles.items() if r in ("time", "clock", "code", "message")) + 1
+    required = (
+        ("time", "clock", "code", "message")
+        if {"code", "message"} & roles.keys()
+        else ("time", "temperature")
+    )
+    needed = max(i for r, i in roles.items() if r in required) + 1
     width = max(roles.values()) + 1
 
     body = ctx.lines[header_index + 1 :]
