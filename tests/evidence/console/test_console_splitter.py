@@ -173,3 +173,20 @@ def test_reader_is_closed_after_close() -> None:
     blocks = r.feed(session("\n")) + r.close()
     assert [b.command for b in blocks] == ["time"]
     assert r.feed(b"pylon>pwr\n@\n") == [] and r.close() == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "pylon>pwr\n@\nPower Volt Curr\n² 1 2\n$$\npylon>",
+        "pylon>pwr 3\n@\nPower  ²\n$$\npylon>",
+        "pylon>stat\n@\nDevice address  ²\nX : 1\n$$\npylon>",
+        "pylon>log\n@\nIndex : ²\n$$\npylon>",
+        "pylon>soh\n@\nPower ²\nBattery Voltage\n² 3\n$$\npylon>",
+        "pylon>bat\n@\nBattery Volt Curr\n٣ 5 1\n² 5 1\n$$\npylon>",
+    ],
+)
+def test_unicode_digits_are_warnings_not_crashes(data: str) -> None:
+    cap = read_console(data.encode(), "x")
+    assert cap.records
+    assert not [w for w in cap.warnings if "could not be read" in w.message]

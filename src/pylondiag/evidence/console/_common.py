@@ -54,7 +54,7 @@ def block_prov(block: CommandBlock, ctx: Ctx) -> Provenance:
 def command_arg(block: CommandBlock) -> int | None:
     """The numeric argument of ``pwr 3`` / ``bat 3`` / ``stat 2``, or None."""
     parts = block.command.split()
-    if len(parts) >= 2 and parts[-1].isdigit():
+    if len(parts) >= 2 and parts[-1].isdecimal():
         return int(parts[-1])
     return None
 
@@ -96,7 +96,7 @@ def hex_with_names(value: str) -> tuple[int | None, tuple[str, ...]]:
     m = _HEX.match(parts[0])
     if m:
         return int(m.group(1), 16), tuple(parts[1:])
-    if parts[0].isdigit():
+    if parts[0].isdecimal():
         return int(parts[0]), tuple(parts[1:])
     raise BadValue(f"expected a hex bitfield like 0x0, found {value.strip()!r}")
 

@@ -101,7 +101,7 @@ def _read_general(
             if tok.endswith("%") and not has_soc_column:
                 how = "soc_pct+coulomb"
                 values["soc_pct"] = opt_int(tok)
-                if i < n and tokens[i][:1].isdigit():
+                if i < n and tokens[i][:1].isdecimal():
                     values[field] = opt_int(tokens[i])
                     i += 1
                 else:
@@ -170,19 +170,20 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape | None = None)
     checks: list[str] = []
     items: list[str] = []
     extras: list[str] = []
-    n = layout[-1][3] + layout[-1][4] if layout else 0
-    for header, field, how, s, k in layout:
-        if how in ("int", "unknown") and k == 1 and s + 1 < n:
-            # this row had no unit after the value; a later row with one must take the careful path
+    for i, (header, field, how, s, k) in enumerate(layout):
+        next_how = layout[i + 1][2] if i + 1 < len(layout) else None
+        if how in ("int", "unknown") and k == 1 and next_how in ("str", "unknown"):
+            # This row had no unit after the value. In a later row a unit there would be taken as the
+            # next (text) column's value: such a row must take the careful path. (Any other next
+            # column refuses a unit token by itself: int(), the Y/N map, the time parser.)
             checks.append(f"t[{s + 1}] in U")
         if how == "int":
-            # int() refuses "-" (ValueError): such rows take the careful path, which gives None
+            # int() refuses "-" and "96%" (ValueError): such rows take the careful path
             if sample[s].endswith("%"):
                 items.append(f"{field!r}: int(t[{s}][:-1])")
                 checks.append(f"t[{s}][-1:] != '%'")
             else:
                 items.append(f"{field!r}: int(t[{s}])")
-                checks.append(f"t[{s}][-1:] == '%'")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
         elif how == "str":

@@ -49,7 +49,7 @@ class CellTableReader:
 
     def row(self, number: int, raw: str, tokens: list[str]) -> bool:
         """Read one row; False (with a warning) when it is not a row of this table."""
-        if not tokens[0].isdigit():
+        if not tokens[0].isdecimal():
             self.ctx.warn(number, raw, f"expected a {self.what} row starting with the cell index")
             return False
         try:
@@ -96,7 +96,7 @@ def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
         tokens = raw.split()
         if not tokens:
             continue
-        if reader is not None and tokens[0].isdigit():
+        if reader is not None and tokens[0].isdecimal():
             # the common case, inlined: a cell row of the current table
             try:
                 d, left = reader.table.record_dict(tokens, make_provenance_fast(source, number, raw, None))
@@ -132,14 +132,14 @@ def parse_soh(block: CommandBlock, ctx: Ctx) -> list[SohTable]:
         tokens = raw.split()
         if not tokens:
             continue
-        if tokens[0] == "Power" and len(tokens) == 2 and tokens[1].isdigit():
+        if tokens[0] == "Power" and len(tokens) == 2 and tokens[1].isdecimal():
             address = int(tokens[1])
             continue
-        if tokens[0] == "Battery" and len(tokens) > 1 and not tokens[1].isdigit():
+        if tokens[0] == "Battery" and len(tokens) > 1 and not tokens[1].isdecimal():
             header = {name: i for i, name in enumerate(tokens)}
             head = (number, raw)
             continue
-        if header is None or not tokens[0].isdigit():
+        if header is None or not tokens[0].isdecimal():
             ctx.warn(number, raw, "expected a soh row (Battery Voltage SOHCount SOHStatus)")
             continue
         try:

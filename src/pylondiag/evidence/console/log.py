@@ -34,7 +34,7 @@ class _Entry:
 def _finish(e: _Entry, ctx: Ctx, last: int) -> LogEntry:
     f = e.fields
     index_text = next((f[k] for k in ("Index", "Item Index", "Rec Item Index") if k in f), None)
-    index = int(index_text) if index_text is not None and index_text.isdigit() else None
+    index = int(index_text) if index_text is not None and index_text.isdecimal() else None
     time = parse_console_time(f["Time"]) if "Time" in f else None
     cells = tuple(e.reader.cells) if e.reader is not None else ()
     return LogEntry.model_construct(
@@ -61,7 +61,7 @@ def parse_log(block: CommandBlock, ctx: Ctx) -> list[EventLog]:
             continue
         last = number
         tokens = s.split()
-        if cur is not None and cur.reader is not None and tokens[0].isdigit():
+        if cur is not None and cur.reader is not None and tokens[0].isdecimal():
             cur.reader.row(number, raw, tokens)
             cur_last = number
             continue

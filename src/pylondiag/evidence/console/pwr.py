@@ -95,7 +95,7 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         if table is None:
             ctx.warn(number, raw, "expected the pwr header row (Power Volt Curr ...)")
             continue
-        if not tokens[0].isdigit():
+        if not tokens[0].isdecimal():
             ctx.warn(number, raw, "expected a pwr row starting with the module address")
             continue
         address = int(tokens[0])
@@ -165,7 +165,7 @@ def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
             first = (number, raw)
         if s.startswith("Power") and ":" not in s:
             parts = s.split()
-            if len(parts) == 2 and parts[1].isdigit():
+            if len(parts) == 2 and parts[1].isdecimal():
                 address = int(parts[1])
                 last = number
                 continue

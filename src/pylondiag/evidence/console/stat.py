@@ -29,7 +29,7 @@ def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
         kv = split_kv(s)
         if kv is None:
             parts = s.split()
-            if parts[:2] == ["Device", "address"] and len(parts) == 3 and parts[2].isdigit():
+            if parts[:2] == ["Device", "address"] and len(parts) == 3 and parts[2].isdecimal():
                 address = int(parts[2])
                 lines["Device address"] = number
                 last = number
