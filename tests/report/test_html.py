@@ -231,3 +231,15 @@ def test_insufficient_evidence_leads_with_what_to_send() -> None:
     assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
     assert html.index('id="next-evidence"') < html.index('id="evidence"')
     assert "No modules were described" in page.plain
+
+
+def test_rendering_is_deterministic_and_thread_safe() -> None:
+    """The web service renders from several threads; matplotlib's settings are process-wide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    builders = [samples.rebalance, samples.environment, samples.replace, samples.reconfigure] * 2
+    inputs = [b() for b in builders]
+    sequential = [render_html(d, data, generated_at=samples.GENERATED) for d, data in inputs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda x: render_html(x[0], x[1], generated_at=samples.GENERATED), inputs))
+    assert parallel == sequential

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ from matplotlib.lines import Line2D
 from pylondiag.model.event import BatteryEvent, Severity
 from pylondiag.report.data import CellReading, CounterSet, TempReading
 from pylondiag.report.levels import CHARGE_TEMP_MAX_C, CHARGE_TEMP_MIN_C, cell_levels
+
+RENDER_LOCK: Final = threading.Lock()
+"""Held while charts are drawn: ``matplotlib.rc_context`` changes process-wide settings, and the web
+service renders reports from several threads."""
 
 MAX_BAR_MODULES: Final = 6
 """More modules than this and per-module bar charts become unreadable: draw the stack heatmap instead."""

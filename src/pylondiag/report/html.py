@@ -17,9 +17,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from pylondiag.model.diagnosis import Diagnosis, EvidenceRef, Finding, Verdict
+from pylondiag.model.stack import CaseView
 from pylondiag.report import charts
 from pylondiag.report.data import ReportData
 from pylondiag.report.onsite import on_site_section, safety_lines
+from pylondiag.report.view import from_view
 from pylondiag.report.words import (
     OUTCOME_HEADLINE,
     OUTCOME_MEANING,
@@ -71,7 +73,7 @@ class StackRow:
 
 def render_html(
     diagnosis: Diagnosis,
-    view: Any | None = None,
+    view: CaseView | ReportData | None = None,
     *,
     generated_at: datetime | None = None,
     for_print: bool = False,
@@ -89,13 +91,11 @@ def render_html(
     )
 
 
-def report_data(view: Any | None) -> ReportData:
+def report_data(view: CaseView | ReportData | None) -> ReportData:
     if view is None:
         return ReportData()
     if isinstance(view, ReportData):
         return view
-    from pylondiag.report.view import from_view
-
     return from_view(view)
 
 
@@ -202,14 +202,15 @@ def build_charts(diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> 
         for t in data.temps
         if t.time is not None and (t.cell_high_mc is not None or t.bms_mc is not None)
     ]
-    built = [
-        charts.cell_voltage_chart(data.latest_cells(), models=models, culprits=culprits),
-        charts.temperature_chart(data.temps, culprits=culprits),
-        charts.event_timeline(
-            data.events, cited=cited, temperatures=temp_points, overlay_temperature=thermal
-        ),
-        charts.counter_chart(data.counters, culprits=culprits),
-    ]
+    with charts.RENDER_LOCK:
+        built = [
+            charts.cell_voltage_chart(data.latest_cells(), models=models, culprits=culprits),
+            charts.temperature_chart(data.temps, culprits=culprits),
+            charts.event_timeline(
+                data.events, cited=cited, temperatures=temp_points, overlay_temperature=thermal
+            ),
+            charts.counter_chart(data.counters, culprits=culprits),
+        ]
     return [
         {"key": c.key, "title": c.title, "caption": c.caption, "svg": Markup(c.svg)}
         for c in built

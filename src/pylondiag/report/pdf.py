@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from pylondiag.errors import PylondiagError
 from pylondiag.model.diagnosis import Diagnosis
+from pylondiag.model.stack import CaseView
+from pylondiag.report.data import ReportData
 from pylondiag.report.html import render_html
 
 
 def render_pdf(
-    diagnosis: Diagnosis, view: Any | None = None, *, generated_at: datetime | None = None
+    diagnosis: Diagnosis, view: CaseView | ReportData | None = None, *, generated_at: datetime | None = None
 ) -> bytes:
     """The report as PDF bytes (A4), from the same HTML as :func:`render_html`."""
     html = render_html(diagnosis, view, generated_at=generated_at, for_print=True)
