@@ -159,11 +159,11 @@ async def submit(request: Request) -> Response:
 
 
 @router.get("/api/cases/{case_pk}", tags=["cases"])
-def get_case_api(case_pk: str, request: Request) -> dict[str, Any]:
+def get_case_api(case_pk: str, request: Request) -> Response:
     """The case: observations, file list, status (owner token or engineer)."""
     with ctx(request).db.session() as session:
         record, role, _ = case_for(request, session, case_pk, allow_basic=True)
-        return case_json(record, for_engineer=role == "engineer")
+        return JSONResponse(case_json(record, for_engineer=role == "engineer"))
 
 
 @router.get("/api/cases/{case_pk}/diagnosis", tags=["cases"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import defaultdict
 from typing import Any
 
 from pylondiag.casedir import load_case
@@ -20,17 +22,36 @@ def _view(store: EvidenceStore, case_pk: str) -> CaseView | None:
         return None
 
 
+_locks: defaultdict[tuple[str, int, str], threading.Lock] = defaultdict(threading.Lock)
+_locks_guard = threading.Lock()
+
+
 def report_bytes(store: EvidenceStore, case_pk: str, version: DiagnosisVersion, fmt: str) -> bytes:
-    """``fmt`` ``html`` or ``pdf`` of one diagnosis version (cached under the data directory)."""
-    cached = store.cached_report(case_pk, version.version, fmt)
+    """``fmt`` ``html`` or ``pdf`` of one diagnosis version, rendered once and cached under the data dir.
+
+    Concurrent requests for the same report wait for the one rendering instead of rendering again.
+    """
+    return render_cached(store, case_pk, version.version, version.document, fmt)
+
+
+def render_cached(
+    store: EvidenceStore, case_pk: str, version: int, document: dict[str, Any], fmt: str
+) -> bytes:
+    cached = store.cached_report(case_pk, version, fmt)
     if cached is not None:
         return cached
-    diagnosis = Diagnosis.model_validate(version.document)
-    view = _view(store, case_pk)
-    data = render_pdf(diagnosis, view) if fmt == "pdf" else render_html(diagnosis, view).encode("utf-8")
-    store.cache_report(case_pk, version.version, fmt, data)
+    with _locks_guard:
+        lock = _locks[(case_pk, version, fmt)]
+    with lock:
+        cached = store.cached_report(case_pk, version, fmt)
+        if cached is not None:
+            return cached
+        diagnosis = Diagnosis.model_validate(document)
+        view = _view(store, case_pk)
+        data = render_pdf(diagnosis, view) if fmt == "pdf" else render_html(diagnosis, view).encode("utf-8")
+        store.cache_report(case_pk, version, fmt, data)
+    with _locks_guard:
+        _locks.pop((case_pk, version, fmt), None)
     return data
 
 
-def document_of(version: DiagnosisVersion) -> dict[str, Any]:
-    return version.document

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, DiagnosisVersion, utcnow
 from pylondiag.service.db.session import Database
@@ -152,10 +152,16 @@ class DiagnosisWorker:
                 case.updated_at = utcnow()
             return
         with self.db.session() as session:
+            latest = session.scalars(
+                select(func.max(DiagnosisVersion.version)).where(DiagnosisVersion.case_pk == pk)
+            ).first()
+        version = (latest or 0) + 1
+        # Reports are rendered before the version is published, so "done" means ready to view.
+        self.prerender(pk, version, document)
+        with self.db.session() as session:
             case = session.get(CaseRecord, pk)
             if case is None:
                 return
-            version = (case.diagnoses[-1].version + 1) if case.diagnoses else 1
             case.diagnoses.append(
                 DiagnosisVersion(version=version, kind="automatic", document=document, created_at=utcnow())
             )
@@ -164,6 +170,16 @@ class DiagnosisWorker:
             if case.status == CaseStatus.SUBMITTED.value:
                 case.status = CaseStatus.DIAGNOSED.value
             case.updated_at = utcnow()
+
+    def prerender(self, pk: str, version: int, document: dict[str, Any]) -> None:
+        """Render the new version's reports now, off the request path, so the first view is fast."""
+        from pylondiag.service.reports import render_cached
+
+        for fmt in ("html", "pdf"):
+            try:
+                render_cached(self.store, pk, version, document, fmt)
+            except Exception:  # a report failure must not fail the diagnosis; the view will retry
+                log.exception("pre-rendering the %s report of case %s v%d", fmt, pk, version)
 
     def rerun(self, pk: str) -> bool:
         """Queue a failed automatic diagnosis again (engineer action); False when it has not failed."""

@@ -1,0 +1,388 @@
+"""Load benchmark of the web service: submissions/s and owner views/s, p50/p95/p99 latency, errors.
+
+Starts a real ``pylondiag`` service (uvicorn, in its own process) on 127.0.0.1 only, once on SQLite and
+once on a throwaway PostgreSQL cluster (Debian's binaries; skipped with a message when missing), then:
+
+1. *submissions*: ``--submissions`` zipped simulator cases (``pylondiag.sim.write_case``) posted to
+   ``POST /api/cases`` by ``--submitters`` concurrent clients;
+2. waits (bounded) for the worker to diagnose them;
+3. *views*: ``--owners`` concurrent owners, each reading its own case over and over — the JSON case
+   (``GET /api/cases/{id}``), the private page (``GET /c/{id}?token=``) and the report
+   (``GET /api/cases/{id}/report.pdf``) in turn — until ``--views`` requests or ``--seconds`` have passed.
+
+Every phase is bounded in count and in time. Rate limits are raised for the benchmark's server only.
+
+    .venv/bin/python bench/service_load.py [--databases sqlite postgres] [--owners 50] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import io
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HOST = "127.0.0.1"  # the benchmark never talks to anything else
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# -- servers ---------------------------------------------------------------------------------------
+SERVER_CODE = """
+import sys, uvicorn
+from pathlib import Path
+from pylondiag.service.app import create_app
+from pylondiag.service.settings import Limits, Settings
+limits = Limits(submissions_per_window=10**9, logins_per_window=10**9)
+settings = Settings(data_dir=Path(sys.argv[1]), database_url=sys.argv[3] or None, limits=limits)
+uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def start_server(data_dir: Path, port: int, url: str | None) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, str(data_dir), str(port), url or ""])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the service exited during start-up")
+        try:
+            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the service did not start within 60 s")
+
+
+class Postgres:
+    """A throwaway cluster: initdb + pg_ctl on a free port, socket in a temp dir (as ``postgres`` if root)."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise FileNotFoundError("no PostgreSQL binaries in /usr/lib/postgresql/*/bin")
+        self.bindir = Path(found[-1]).parent
+        self.base = Path(tempfile.mkdtemp(prefix="pylondiag-bench-pg-"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.base.chmod(0o755)
+        self.port = free_port()
+        data = self.base / "data"
+        subprocess.run(
+            [
+                *self.as_user,
+                str(self.bindir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "pylondiag",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        opts = f"-p {self.port} -k {self.base} -c listen_addresses={HOST} -c max_connections=200"
+        subprocess.run(
+            [
+                *self.as_user,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.base / "log"),
+                "-o",
+                opts,
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.url = f"postgresql+psycopg://pylondiag@{HOST}:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [
+                *self.as_user,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.base / "data"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+        )
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+# -- load ------------------------------------------------------------------------------------------
+@dataclass
+class Phase:
+    name: str
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def record(self, started: float, ok: bool, what: str) -> None:
+        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        if not ok:
+            self.errors[what] = self.errors.get(what, 0) + 1
+
+    def summary(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_ms)
+
+        def pct(p: float) -> float:
+            if not lat:
+                return float("nan")
+            return round(lat[min(len(lat) - 1, round(p / 100 * (len(lat) - 1)))], 1)
+
+        return {
+            "requests": len(lat),
+            "per_second": round(len(lat) / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
+            "mean_ms": round(statistics.fmean(lat), 1) if lat else float("nan"),
+            "errors": sum(self.errors.values()),
+            "error_kinds": self.errors,
+        }
+
+
+def make_cases(n: int, workdir: Path) -> list[bytes]:
+    """``n`` zipped simulator cases (a few scenarios and seeds; the answer key ``label.json`` left out)."""
+    from pylondiag.sim import list_scenarios, write_case
+
+    scenarios = [
+        s
+        for s in ("cell_imbalance", "weak_cell", "dip_duplicate_address", "healthy", "thermal_intermittent")
+        if s in list_scenarios()
+    ] or list_scenarios()[:3]
+    zips: list[bytes] = []
+    distinct = min(n, 10)
+    for i in range(distinct):
+        out = write_case(scenarios[i % len(scenarios)], i, workdir / f"case{i}")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(p for p in Path(out).rglob("*") if p.is_file() and p.name != "label.json"):
+                zf.write(path, path.relative_to(out).as_posix())
+        zips.append(buf.getvalue())
+    return [zips[i % distinct] for i in range(n)]
+
+
+async def submissions(
+    base: str, zips: list[bytes], concurrency: int, time_cap: float
+) -> tuple[Phase, list[dict[str, str]]]:
+    phase, created = Phase("submissions"), []
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for z in zips:
+        queue.put_nowait(z)
+    deadline = time.monotonic() + time_cap
+
+    async def submitter(client: httpx.AsyncClient) -> None:
+        while not queue.empty() and time.monotonic() < deadline:
+            data = queue.get_nowait()
+            t = time.perf_counter()
+            try:
+                r = await client.post("/api/cases", files={"case": ("case.zip", data, "application/zip")})
+                ok = r.status_code == 201
+                phase.record(t, ok, f"HTTP {r.status_code}")
+                if ok:
+                    created.append(r.json())
+            except httpx.HTTPError as exc:
+                phase.record(t, False, type(exc).__name__)
+
+    start = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await asyncio.gather(*(submitter(client) for _ in range(concurrency)))
+    phase.seconds = time.perf_counter() - start
+    return phase, created
+
+
+async def wait_diagnosed(base: str, created: list[dict[str, str]], time_cap: float) -> float:
+    start = time.monotonic()
+    pending = list(created)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        while pending and time.monotonic() - start < time_cap:
+            still = []
+            for c in pending:
+                r = await client.get(
+                    f"/api/cases/{c['id']}", headers={"Authorization": f"Bearer {c['access_token']}"}
+                )
+                if r.json()["diagnosis"]["state"] not in ("done", "failed"):
+                    still.append(c)
+            pending = still
+            if pending:
+                await asyncio.sleep(0.5)
+    if pending:
+        print(f"  {len(pending)} case(s) still undiagnosed after {time_cap:.0f} s", file=sys.stderr)
+    return time.monotonic() - start
+
+
+async def views(
+    base: str, created: list[dict[str, str]], owners: int, total: int, time_cap: float
+) -> dict[str, Phase]:
+    phases = {k: Phase(k) for k in ("case_json", "owner_page", "report_pdf")}
+    counter = {"n": 0}
+    deadline = time.monotonic() + time_cap
+
+    async def owner(client: httpx.AsyncClient, case: dict[str, str]) -> None:
+        auth = {"Authorization": f"Bearer {case['access_token']}"}
+        urls = (
+            ("case_json", f"/api/cases/{case['id']}", auth),
+            ("owner_page", f"/c/{case['id']}?token={case['access_token']}", {}),
+            ("report_pdf", f"/api/cases/{case['id']}/report.pdf", auth),
+        )
+        i = 0
+        while counter["n"] < total and time.monotonic() < deadline:
+            counter["n"] += 1
+            kind, url, headers = urls[i % 3]
+            i += 1
+            t = time.perf_counter()
+            try:
+                r = await client.get(url, headers=headers)
+                phases[kind].record(t, r.status_code == 200, f"HTTP {r.status_code}")
+            except httpx.HTTPError as exc:
+                phases[kind].record(t, False, type(exc).__name__)
+
+    start = time.perf_counter()
+    limits = httpx.Limits(max_connections=owners, max_keepalive_connections=owners)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        await asyncio.gather(*(owner(client, created[i % len(created)]) for i in range(owners)))
+    elapsed = time.perf_counter() - start
+    for p in phases.values():
+        p.seconds = elapsed
+    return phases
+
+
+def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list[bytes]) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"pylondiag-bench-{name}-"))
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    proc = start_server(data_dir, port, url)
+    try:
+        print(f"{name}: submitting {len(zips)} cases ...", file=sys.stderr)
+        sub, created = asyncio.run(submissions(base, zips, args.submitters, args.seconds))
+        if not created:
+            raise SystemExit("no submission succeeded")
+        print(f"{name}: waiting for the diagnoses ...", file=sys.stderr)
+        diag_s = asyncio.run(wait_diagnosed(base, created, args.diagnosis_seconds))
+        print(f"{name}: 1 owner viewing ...", file=sys.stderr)
+        single = asyncio.run(views(base, created, 1, min(300, args.views), args.seconds))
+        print(f"{name}: {args.owners} owners viewing ...", file=sys.stderr)
+        all_views = asyncio.run(views(base, created, args.owners, args.views, args.seconds))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return {
+        "database": name,
+        "submissions": sub.summary(),
+        "diagnosis_drain_s": round(diag_s, 1),
+        "views_1_owner": _with_total(single),
+        "views": _with_total(all_views),
+        "owners": args.owners,
+        "load_average": os.getloadavg(),
+    }
+
+
+def _with_total(phases: dict[str, Phase]) -> dict[str, Any]:
+    combined = Phase("all", seconds=next(iter(phases.values())).seconds)
+    for p in phases.values():
+        combined.latencies_ms += p.latencies_ms
+        for k, v in p.errors.items():
+            combined.errors[k] = combined.errors.get(k, 0) + v
+    return {k: p.summary() for k, p in phases.items()} | {"all": combined.summary()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--databases", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"]
+    )
+    parser.add_argument("--submissions", type=int, default=100, help="cases to submit (default 100)")
+    parser.add_argument("--submitters", type=int, default=10, help="concurrent submitting clients")
+    parser.add_argument("--owners", type=int, default=50, help="concurrent owners viewing (default 50)")
+    parser.add_argument("--views", type=int, default=3000, help="view requests in all (default 3000)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="time cap per load phase (s)")
+    parser.add_argument(
+        "--diagnosis-seconds",
+        type=float,
+        default=300.0,
+        help="time cap for the worker to diagnose the submitted cases (s)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as work:
+        zips = make_cases(args.submissions, Path(work))
+    results = []
+    for name in args.databases:
+        pg = None
+        try:
+            if name == "postgres":
+                try:
+                    pg = Postgres()
+                except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+                    print(f"postgres: skipped ({exc})", file=sys.stderr)
+                    continue
+            results.append(run_backend(name, pg.url if pg else None, args, zips))
+        finally:
+            if pg:
+                pg.stop()
+    for r in results:
+        s = r["submissions"]
+        print(
+            f"\n== {r['database']}: {s['requests']} submissions, {s['per_second']}/s, "
+            f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}; "
+            f"diagnoses drained in {r['diagnosis_drain_s']} s"
+        )
+        print(f"   load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}")
+        for label, key in (("1 owner", "views_1_owner"), (f"{r['owners']} owners", "views")):
+            for kind, v in r[key].items():
+                print(
+                    f"   {label:>9} {kind:<11} {v['requests']:>5} req {v['per_second']:>7}/s  "
+                    f"p50 {v['p50_ms']:>7} ms  p95 {v['p95_ms']:>7} ms  p99 {v['p99_ms']:>7} ms  "
+                    f"errors {v['errors']} {v['error_kinds'] or ''}"
+                )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    failed = any(
+        r["submissions"]["errors"] or r["views"]["all"]["errors"] or r["views_1_owner"]["all"]["errors"]
+        for r in results
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
