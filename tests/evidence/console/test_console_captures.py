@@ -766,3 +766,18 @@ def test_citations_pass_the_spec_validator(captures_dir: Path, validator: Path) 
                 assert mod.norm(quote) in mod.norm(lines[p.line - 1]), (name, p.line)
                 checked += 1
     assert checked > 300
+
+
+def test_looks_like_console(captures_dir: Path) -> None:
+    from pylondiag.evidence.console import looks_like_console
+
+    for name in capture_files():
+        assert looks_like_console((captures_dir / name).read_bytes()), name
+    assert looks_like_console(b"PYTES>log\r\n@\r\n Index : 1\r\n$$\r\nPYTES>")
+    for other in (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)),
+        b"<html><body><p>battery</p></body></html>",
+        b"Time,Code,Description\n2026-07-13 19:59:48,F58,BMS communication fault\n",
+        b"",
+    ):
+        assert not looks_like_console(other)

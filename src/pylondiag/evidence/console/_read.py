@@ -10,16 +10,22 @@ from pylondiag.evidence.console._parse import parse_block
 from pylondiag.evidence.console._splitter import ConsoleReader
 from pylondiag.model.console import ConsoleCapture, ConsoleRecord, ParseWarning, PwrTable, TimeRecord
 
-_SNIFF = re.compile(
-    r"(?m)^[^\w\r\n]*(?:\w+>)*[A-Za-z]\w{0,31}>|^\s*Command completed successfully\s*$|^\s*@\s*$"
-)
+_SNIFF_PROMPT = re.compile(r"(?m)^[^\w\r\n]{0,8}(?:\w{1,32}>)?pylon(?:_debug)?>")
+_SNIFF_AT = re.compile(r"(?m)^[ \t]*@[ \t\r]*$")
+_SNIFF_ECHO_AT = re.compile(r"(?m)^[A-Za-z]\w{0,31}(?:[ \t][^\r\n]{0,80})?[\r\n]+[ \t]*@[ \t]*[\r\n]")
 
 
 def looks_like_console(data: bytes) -> bool:
-    """True when ``data`` holds something a console session prints: a prompt, an ``@`` answer mark
-    or ``Command completed successfully``. Cheap: looks at the first 64 KiB."""
+    """True when ``data`` holds what a Pylontech console prints: a ``pylon>`` / ``pylon_debug>``
+    prompt, the ``Command completed successfully`` trailer, the paging prompt, a command echo
+    followed by ``@``, or the ``@`` … ``$$`` answer framing (other brands' prompts).
+    Cheap: looks at the first 64 KiB."""
     text = data[:65536].decode("utf-8", "replace")
-    return _SNIFF.search(text) is not None and ("@" in text or "Command completed" in text or ">" in text)
+    if "Command completed successfully" in text or "Press [Enter] to be continued" in text:
+        return True
+    if _SNIFF_PROMPT.search(text) or _SNIFF_ECHO_AT.search(text):
+        return True
+    return "$$" in text and _SNIFF_AT.search(text) is not None
 
 
 def captured_at(logged: list[datetime], records: list[ConsoleRecord]) -> datetime | None:
