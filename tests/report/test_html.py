@@ -233,6 +233,7 @@ def test_insufficient_evidence_leads_with_what_to_send() -> None:
     assert "No modules were described" in page.plain
 
 
+@pytest.mark.slow
 def test_rendering_is_deterministic_and_thread_safe() -> None:
     """The web service renders from several threads; matplotlib's settings are process-wide."""
     from concurrent.futures import ThreadPoolExecutor

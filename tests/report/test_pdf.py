@@ -140,6 +140,7 @@ def test_first_page_image_is_not_blank(
     assert sum(1 for p in top if p < 250) / len(top) > 0.3
 
 
+@pytest.mark.slow
 def test_sixteen_modules_and_a_year_of_events_fit_in_reasonable_size(tmp_path: Path) -> None:
     d, data = samples.big_stack()
     pdf = tmp_path / "big.pdf"
