@@ -19,6 +19,7 @@ from pylondiag.evidence.console import read_console
 from pylondiag.model.console import (
     BatTable,
     CommandError,
+    CommCounters,
     ConsoleCapture,
     EventLog,
     GenericRecord,
@@ -147,6 +148,8 @@ def _text(cap: ConsoleCapture, out: Console) -> None:
             out.print(f"getpwr (line {line}): {_v(r.voltage_mv)} V, {len(r.cells)} cells")
         elif isinstance(r, HelpRecord):
             out.print(f"help (line {line}): {len(r.commands)} commands")
+        elif isinstance(r, CommCounters):
+            out.print(f"ci (line {line}): {len(r.counters)} counters, modules seen {_n(r.exist_pack_num)}")
         elif isinstance(r, CommandError):
             out.print(f"[yellow]{r.command}[/yellow] (line {line}): {r.message}")
         elif isinstance(r, GenericRecord):

@@ -350,6 +350,19 @@ class GetPwrRecord(_Frozen):
     provenance: Provenance
 
 
+class CommCounters(_Frozen):
+    """``ci``: communication counters of the console's module, per port (``US0``/``US1`` RS485/RS232
+    links, ``CAN``), by the label printed (``US1 Rx``, ``CAN Tx``, ``Exist Pack Num``...)."""
+
+    kind: Literal["ci"] = "ci"
+    counters: dict[str, int]
+    lines: dict[str, int] = Field(default_factory=dict)
+    """Line number of each label, for citations."""
+    exist_pack_num: int | None = None
+    """``Exist Pack Num``: the modules this module (normally the master) sees in the stack."""
+    provenance: Provenance
+
+
 class CommandError(_Frozen):
     """An error answer: unknown command, login required/failed, bad argument."""
 
@@ -372,6 +385,7 @@ ConsoleRecord = Annotated[
     | HelpRecord
     | EventLog
     | GetPwrRecord
+    | CommCounters
     | CommandError,
     Field(discriminator="kind"),
 ]

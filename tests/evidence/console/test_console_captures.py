@@ -17,6 +17,7 @@ from pylondiag.evidence.console import read_console
 from pylondiag.model.console import (
     BatTable,
     CommandError,
+    CommCounters,
     ConsoleCapture,
     GenericRecord,
     GetPwrRecord,
@@ -656,18 +657,20 @@ def _getpwr(cap: ConsoleCapture) -> None:
 
 @check("ci__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt")
 def _ci(cap: ConsoleCapture) -> None:
-    (g,) = only(cap, GenericRecord)
-    assert g.command == "ci"
-    f = {kv.key: kv.value for kv in g.fields}
-    assert len(g.fields) == 24
-    assert (f["US1 Rx"], f["US1 Tx"], f["CAN Tx"], f["Exist Pack Num"], f["Probe Pwr Addr"]) == (
-        "48830643",
-        "12209023",
-        "73249320",
-        "5",
-        "255",
+    (c,) = only(cap, CommCounters)
+    assert len(c.counters) == 24
+    assert (c.counters["US1 Rx"], c.counters["US1 Tx"], c.counters["CAN Tx"]) == (
+        48830643,
+        12209023,
+        73249320,
     )
-    assert g.lines == ()
+    assert (c.counters["CAN Rx"], c.counters["US0 Rx"], c.counters["Probe Pwr Addr"]) == (0, 0, 255)
+    assert c.exist_pack_num == 5
+    assert c.lines["Exist Pack Num"] == 29
+    assert (
+        sum(c.counters[f"US1 {k}"] for k in ("Format", "Addr", "Ver", "Req", "LChkSum", "ChkSum", "AckErr"))
+        == 0
+    )
 
 
 @check("help__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt")

@@ -8,7 +8,7 @@ from pylondiag.evidence.console._common import Ctx, command_arg
 from pylondiag.evidence.console.bat import parse_bat, parse_soh
 from pylondiag.evidence.console.info import parse_info, parse_pwrsys, parse_time
 from pylondiag.evidence.console.log import parse_log
-from pylondiag.evidence.console.misc import parse_error, parse_generic, parse_getpwr, parse_help
+from pylondiag.evidence.console.misc import parse_ci, parse_error, parse_generic, parse_getpwr, parse_help
 from pylondiag.evidence.console.pwr import parse_pwr_detail, parse_pwr_table
 from pylondiag.evidence.console.stat import parse_stat
 from pylondiag.model.console import CommandBlock, ConsoleRecord, ParseWarning
@@ -25,6 +25,7 @@ _BY_COMMAND: dict[str, Parser] = {
     "getpwr": parse_getpwr,
     "help": parse_help,
     "log": parse_log,
+    "ci": parse_ci,
 }
 
 

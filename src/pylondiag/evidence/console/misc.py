@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pylondiag.evidence.console._build import make_bat_cell
-from pylondiag.evidence.console._common import BadValue, Ctx, key_value, numbered, opt_int
+from pylondiag.evidence.console._common import BadValue, Ctx, key_value, numbered, opt_int, split_kv
 from pylondiag.evidence.console._splitter import ERROR_PREFIXES
 from pylondiag.model.console import (
     BatCell,
     CommandBlock,
     CommandError,
+    CommCounters,
     GenericRecord,
     GetPwrRecord,
     HelpRecord,
@@ -151,5 +152,31 @@ def parse_generic(block: CommandBlock, ctx: Ctx) -> list[GenericRecord]:
     return [
         GenericRecord.model_construct(
             command=block.command, fields=tuple(fields), lines=tuple(lines), provenance=prov
+        )
+    ]
+
+
+def parse_ci(block: CommandBlock, ctx: Ctx) -> list[CommCounters]:
+    """``ci``: ``Label:   value`` counter lines between dashed rules."""
+    counters: dict[str, int] = {}
+    lines: dict[str, int] = {}
+    last = block.first_line
+    for number, raw in numbered(block):
+        s = raw.strip()
+        if not s or s.startswith("---"):
+            continue
+        kv = split_kv(s)
+        if kv is None or not kv[1].lstrip("-").isdecimal():
+            ctx.warn(number, raw, "expected 'Label: number' in ci output")
+            continue
+        counters[kv[0]] = int(kv[1])
+        lines[kv[0]] = number
+        last = number
+    if not lines:
+        return []
+    prov = ctx.prov(block.first_line, block.provenance.raw, last)
+    return [
+        CommCounters.model_construct(
+            counters=counters, lines=lines, exist_pack_num=counters.get("Exist Pack Num"), provenance=prov
         )
     ]
