@@ -52,7 +52,7 @@ def run(days: int, modules: int, chunk: int, seed: int = 1) -> tuple[float, int,
     k = calls = 0
     t0 = time.perf_counter()
     while k < minutes:
-        planned = float(inv.current(st, k, min(chunk, minutes - k)).max())
+        planned = inv.planned_current(st, k, min(chunk, minutes - k))
         n = min(st.chunk_for(planned), minutes - k)
         k += st.advance(inv.current(st, k, n), ambient[k : k + n])
         calls += 1

@@ -33,7 +33,7 @@ _V_EXT = np.concatenate([OCV_V, [3.9]])
 
 NEW_CAPACITY_SPREAD = 0.005
 """Relative std-dev of cell capacity in a new module (0.5 %) — assumption."""
-CAPACITY_SPREAD_PER_YEAR = 0.004
+CAPACITY_SPREAD_PER_YEAR = 0.0015
 """Extra relative capacity std-dev per year of age — assumption (wider for old modules)."""
 NEW_R_MOHM = 0.9
 """Cell internal resistance of a new 50 Ah-class prismatic LFP cell, mΩ — assumption."""

@@ -236,8 +236,7 @@ class Inverter:
             chg_lim = np.inf  # a hand-set charge voltage puts the charger in its own (voltage) mode
         soc = float(np.clip(stack.soc, 0, 1).mean() * 100)
         v_target = s.charge_voltage_v if s.charge_voltage_v is not None else stack.charge_voltage_v()
-        g, voc = stack.sharing(True, k / 60.0)
-        i_cv = max(float((g * (v_target - voc)).sum()), 0.0)
+        i_cv = stack.charge_current_limit(v_target, k / 60.0)
         chg = np.minimum(np.minimum(dem, s.max_charge_current_a), min(chg_lim, i_cv))
         surge = self.surge_mask[k0 : k0 + k]
         dsg_cap = np.where(surge, s.max_discharge_current_a, min(s.max_discharge_current_a, dsg_lim))
@@ -245,6 +244,17 @@ class Inverter:
         if soc <= s.shutdown_soc_pct:
             dsg = np.zeros_like(dsg)
         return np.where(dem >= 0, np.maximum(chg, 0.0), np.minimum(dsg, 0.0))
+
+    def planned_current(self, stack: Stack, k0: int, k: int) -> float:
+        """A cheap upper bound of the charge current over the next ``k`` steps (A, ≤ 0 when not charging),
+        to choose the step length: the demand capped by the settings and the BMS limit, without the
+        constant-voltage solve."""
+        s = self.settings
+        dem = float(self.demand_w[k0 : k0 + k].max()) / NOMINAL_BUS_V
+        if not s.comms_ok and s.charge_voltage_v is None:
+            return 0.0
+        chg_lim = stack.bms_limits()[0] if (s.comms_ok and s.charge_voltage_v is None) else np.inf
+        return min(dem, s.max_charge_current_a, chg_lim)
 
     def observe(self, stack: Stack, talking_master: bool) -> None:
         """Raise/clear events from what the BMS reports over CAN/RS485 now."""

@@ -195,6 +195,27 @@ class Stack:
         slope = ((ocv(self.soc + d) - ocv(self.soc - d)) / (2 * d) / cap).sum(axis=1)  # V per Ah
         return g / (1.0 + g * slope * hours), voc
 
+    def charge_current_limit(self, v_target: float, hours: float) -> float:
+        """Largest stack charge current (A) that keeps every module at or below ``v_target`` (V)
+        at the end of a step of ``hours`` — the charger's constant-voltage phase.
+
+        On the plateau the linear estimate is exact enough; near the steep top the candidates are
+        checked against the OCV table itself (the curve bends up sharply above 99 %).
+        """
+        g, voc = self.sharing(True, hours)
+        if g.sum() <= 0:
+            return 0.0
+        i_lin = max(float((g * (v_target - voc)).sum()), 0.0)
+        if self.cell_mv().max() < BALANCE_ENABLE_MV - 30 or i_lin == 0.0:
+            return i_lin
+        cands = np.linspace(0.0, i_lin, 41)
+        vbus = (cands + float((g * voc).sum())) / float(g.sum())
+        i_m = (vbus[:, None] - voc[None, :]) * g[None, :]
+        soc_end = self.soc[None] + i_m[:, :, None] * hours / self.cells.capacity_ah[None]
+        v_end = ocv(soc_end).sum(axis=2) + i_m * self.r_module[None]
+        ok = (v_end <= v_target + 1e-9).all(axis=1)
+        return float(cands[ok].max()) if ok.any() else 0.0
+
     def chunk_for(self, planned_a: float) -> int:
         """How many 1-minute steps the controls may be held for, given the planned stack current (A).
 
@@ -203,12 +224,18 @@ class Stack:
         """
         v = self.cell_mv()
         rated = float(sum(m.spec.nominal_ah for m in self.modules))
-        if v.max() > BALANCE_ENABLE_MV - 30 and planned_a > 0.02 * rated:
-            return 1
+        if v.max() > BALANCE_ENABLE_MV - 30 and planned_a > 0:
+            return 1 if planned_a > 0.02 * rated else SHORT_CHUNK
         calm = (
             v.min() > 3150 and not self.flags.any() and self.temp_c.min() > 5.0 and self.temp_c.max() < 40.0
         )
-        return LONG_CHUNK if calm else SHORT_CHUNK
+        if not calm:
+            return SHORT_CHUNK
+        if planned_a > 0:  # never charge past the knee of the curve inside one held chunk
+            per_module = planned_a / self.m
+            headroom_ah = (0.97 - float(self.soc.max())) * float(self.cells.capacity_ah.min())
+            return int(np.clip(headroom_ah / per_module * 60.0, 1, LONG_CHUNK))
+        return LONG_CHUNK
 
     def _update_balancing(self) -> None:
         v = self.cell_mv()

@@ -105,13 +105,10 @@ def mos_state(f: int) -> str:
 
 
 def sys_alarm_state(r: ModuleReading) -> str:
-    if r.system_fault:
-        return "Fault"
-    if r.flags & int(bms.PROTECT):
-        return "Protect"
-    if r.flags:
-        return "Alarm"
-    return "Normal"
+    """``SysAlarm.St`` (newer FW). Its meaning is not graded in the domain notes; the simulator
+    reads it as the BMS's own (system) condition: ``Fault`` with a System Fault, else ``Normal``.
+    Cell, temperature and current states have their own columns [U]."""
+    return "Fault" if r.system_fault else "Normal"
 
 
 def fmt_time(t: datetime) -> str:

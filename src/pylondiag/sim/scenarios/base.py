@@ -140,7 +140,7 @@ def simulate(setup: Setup, seed: int) -> SimResult:
             _take(setup, stack, captures[ci], consoles)
             ci += 1
         limit = min(minutes, int(captures[ci].at_h * 60)) if ci < len(captures) else minutes
-        planned = float(inverter.current(stack, k, min(CHUNK_STEPS, minutes - k)).max())
+        planned = inverter.planned_current(stack, k, min(CHUNK_STEPS, minutes - k))
         n = max(1, min(stack.chunk_for(planned), limit - k))
         i = inverter.current(stack, k, n)
         done = stack.advance(i, ambient[k : k + n])

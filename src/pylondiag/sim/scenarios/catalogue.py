@@ -155,7 +155,8 @@ def standard_captures(
             Capture(EVENING_H, "session_day1_evening.txt", ["pwr", *[f"bat {a}" for a in range(1, n + 1)]])
         )
     if days > 1:
-        caps.append(Capture((days - 1) * 24 + TOP_H, f"session_day{days}_afternoon.txt", session))
+        last = [*session[:-1], *[f"pwr {a}" for a in range(1, n + 1)], "time"]
+        caps.append(Capture((days - 1) * 24 + TOP_H, f"session_day{days}_afternoon.txt", last))
     if per_module:
         end = (days - 1) * 24 + TOP_H + 0.5
         for j, m in enumerate(mods):
@@ -180,6 +181,8 @@ def base_setup(
 ) -> Setup:
     n = n or int(rng.choice(SIZES))
     model = model or pick_model(rng)
+    if model == "US2000":
+        n = min(n, 8)  # the US2000-era link bus takes 8 modules (`pwr` lists 1..8 [C]; aquarat [T])
     start = start_time(rng, month)
     mods = make_modules(rng, n, model, start)
     place(rng, mods)
@@ -494,6 +497,8 @@ def thermal_intermittent(rng: np.random.Generator, attempt: int) -> Setup:
         location=_pick(rng, ("garage", "outdoors")),
     )
     s.ambient = ambient_fn(float(rng.uniform(2.0, 4.0) - attempt), float(rng.uniform(7, 9)), peak_h=14.0)
+    # the owner's complaint comes from the inverter's log: a brand that logs the BMS's cold charge block
+    s.inverter = default_inverter(rng, s.modules, _pick(rng, ("victron", "solis", "luxpower", "goodwe")))
     s.symptoms = ["intermittent_trips"]
     s.notes = "Inverter shows battery faults some mornings, gone by lunchtime."
     s.check = lambda r: (
@@ -568,6 +573,7 @@ def dip_multiple_masters(rng: np.random.Generator, attempt: int) -> Setup:
     s.chains = [list(range(k)), list(range(k, len(s.modules)))]
     second = s.modules[k]
     second.link_port0_empty = True
+    s.modules[0].notes = "inverter cable plugged in here"
     s.roles = {m.position: ("master" if m.link_port0_empty else "slave") for m in s.modules}
     s.label.culprit_modules = [second.position]
     n = len(s.modules)
