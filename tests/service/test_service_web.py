@@ -261,3 +261,37 @@ def test_review_form_needs_csrf_and_a_session(
     login(client)
     assert client.post(f"/cases/{pk}/review", data={"csrf_token": "x", "do": "sign_off"}).status_code == 403
     assert client.get(f"/api/cases/{pk}").json()["status"] == "diagnosed"
+
+
+def test_browsers_get_an_error_page_machines_get_json(client: TestClient) -> None:
+    page = client.get("/c/AAAAAAAAAAAAAAAA?token=x", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "no such case" in page.text
+    api = client.get("/api/cases/AAAAAAAAAAAAAAAA", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["detail"].startswith("no such case")
+
+
+def test_admin_manages_accounts_engineers_cannot(
+    client: TestClient, settings: object, engineer: tuple[str, str]
+) -> None:
+    from pylondiag.service.commands import create_user
+
+    create_user(settings, "boss@example.com", "admin", "the admin password")  # type: ignore[arg-type]
+    login(client)
+    assert client.get("/admin/users").status_code == 403
+    client.cookies.clear()
+    assert login(client, "boss@example.com", "the admin password") == 303
+    page = client.get("/admin/users")
+    assert page.status_code == 200 and ENGINEER_EMAIL in page.text
+    form = {
+        "csrf_token": csrf(page.text),
+        "email": "new@example.com",
+        "password": "short",
+        "role": "engineer",
+    }
+    r = client.post("/admin/users", data=form, follow_redirects=False)
+    assert "10%20characters" in r.headers["location"]
+    r = client.post("/admin/users", data={**form, "password": "long enough pw"}, follow_redirects=False)
+    assert r.headers["location"] == "/admin/users"
+    client.cookies.clear()
+    assert login(client, "new@example.com", "long enough pw") == 303

@@ -13,9 +13,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import jinja2
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pylondiag
@@ -165,6 +167,19 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         redoc_url=None,
     )
     app.state.ctx = context
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """JSON for the API and machines; a page for people browsing."""
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if request.url.path.startswith("/api/") or not wants_html:
+            return await http_exception_handler(request, exc)
+        page = templates.TemplateResponse(
+            request, "error.html", {"message": exc.detail, "csrf_token": "", "csrf_field": "csrf_token"},
+            status_code=exc.status_code,
+        )
+        return page
+
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
