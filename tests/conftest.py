@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("PYLONDIAG_SHARED", REPO.parent / "shared"))
-CAPTURES = Path(os.environ.get("PYLONDIAG_CAPTURES", SHARED / "captures"))
+from shared_paths import CAPTURES, REPO, SHARED
+
+__all__ = ["CAPTURES", "REPO", "SHARED"]
 
 
 def _need(path: Path, what: str) -> Path:

@@ -44,7 +44,7 @@ def check(name: str) -> Callable[[Check], Check]:
 
 
 def capture_files() -> list[str]:
-    from conftest import CAPTURES  # the same path the fixtures use
+    from shared_paths import CAPTURES  # the same path the fixtures use
 
     folder = CAPTURES / "console"
     return sorted(p.name for p in folder.glob("*.txt")) if folder.is_dir() else []

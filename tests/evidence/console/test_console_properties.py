@@ -57,7 +57,7 @@ def test_console_shaped_noise_whole_equals_chunked(data: bytes, size: int) -> No
 
 
 def capture_files() -> list[str]:
-    from conftest import CAPTURES
+    from shared_paths import CAPTURES
 
     folder = CAPTURES / "console"
     return sorted(p.name for p in folder.glob("*.txt")) if folder.is_dir() else []

@@ -1,0 +1,14 @@
+"""Where the shared material lives: ``../shared`` beside the repo, overridable by environment.
+
+A module of its own (not ``conftest``) so that test modules can import it by name: several
+``conftest.py`` files exist under ``tests/`` and ``import conftest`` would pick any of them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PYLONDIAG_SHARED", REPO.parent / "shared"))
+CAPTURES = Path(os.environ.get("PYLONDIAG_CAPTURES", SHARED / "captures"))
