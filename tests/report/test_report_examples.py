@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_html import parse
+from test_report_html import parse
 
 from pylondiag.pipeline import run_case
 from pylondiag.report import render_html, render_pdf
