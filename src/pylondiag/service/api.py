@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -28,6 +29,7 @@ from pylondiag.service.uploads import (
 )
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 MAX_TEXT_FIELD_BYTES = 1024 * 1024
 
@@ -192,7 +194,12 @@ def _report(case_pk: str, request: Request, fmt: str) -> Response:
             )
         version = record.diagnoses[-1]
         status = "signed_off" if record.status == "signed_off" else "preliminary"
-    data = report_bytes(c.store, record.id, version, fmt)
+    try:
+        data = report_bytes(c.store, record.id, version, fmt)
+    except Exception as exc:  # a rendering bug must not look like a missing case
+        log.exception("rendering the %s report of case %s v%d", fmt, record.id, version.version)
+        return JSONResponse({"detail": f"the report could not be rendered ({type(exc).__name__}); "
+                                       "the diagnosis itself is at .../diagnosis"}, status_code=500)
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
     headers = {"X-Pylondiag-Report": status, "Cache-Control": "private, no-store"}
     if fmt == "pdf":

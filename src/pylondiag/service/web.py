@@ -228,7 +228,10 @@ def owner_report(case_pk: str, fmt: str, request: Request) -> Response:
         if role == "owner" and record.status != CaseStatus.SIGNED_OFF.value:
             raise HTTPException(404, "the report is not signed off yet")
         version = record.diagnoses[-1]
-    data = report_bytes(c.store, record.id, version, fmt)
+    try:
+        data = report_bytes(c.store, record.id, version, fmt)
+    except Exception as exc:
+        raise HTTPException(500, f"the report could not be rendered ({type(exc).__name__})") from exc
     headers = {"Cache-Control": "private, no-store",
                # the report's own HTML carries its styles inline; it runs no script
                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
