@@ -248,7 +248,7 @@ async def wait_diagnosed(base: str, created: list[dict[str, str]], time_cap: flo
 
 
 async def views(
-    base: str, created: list[dict[str, str]], owners: int, total: int, time_cap: float
+    base: str, created: list[dict[str, str]], owners: int, total: int, time_cap: float, think_s: float = 0.0
 ) -> dict[str, Phase]:
     phases = {k: Phase(k) for k in ("case_json", "owner_page", "report_pdf")}
     counter = {"n": 0}
@@ -272,6 +272,8 @@ async def views(
                 phases[kind].record(t, r.status_code == 200, f"HTTP {r.status_code}")
             except httpx.HTTPError as exc:
                 phases[kind].record(t, False, type(exc).__name__)
+            if think_s:
+                await asyncio.sleep(think_s)
 
     start = time.perf_counter()
     limits = httpx.Limits(max_connections=owners, max_keepalive_connections=owners)
@@ -299,6 +301,15 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
         single = asyncio.run(views(base, created, 1, min(300, args.views), args.seconds))
         print(f"{name}: {args.owners} owners viewing ...", file=sys.stderr)
         all_views = asyncio.run(views(base, created, args.owners, args.views, args.seconds))
+        paced: dict[str, Phase] | None = None
+        if args.think_ms:
+            print(
+                f"{name}: {args.owners} owners viewing, {args.think_ms:.0f} ms between views ...",
+                file=sys.stderr,
+            )
+            paced = asyncio.run(
+                views(base, created, args.owners, args.views, args.seconds, args.think_ms / 1000)
+            )
     finally:
         proc.terminate()
         try:
@@ -313,6 +324,8 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
         "diagnosis_drain_s": round(diag_s, 1),
         "views_1_owner": _with_total(single),
         "views": _with_total(all_views),
+        "views_paced": _with_total(paced) if paced else None,
+        "think_ms": args.think_ms,
         "owners": args.owners,
         "load_average": os.getloadavg(),
     }
@@ -343,6 +356,12 @@ def main(argv: list[str] | None = None) -> int:
         default=300.0,
         help="time cap for the worker to diagnose the submitted cases (s)",
     )
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=500.0,
+        help="pause of each owner between views in the paced run (0: no paced run)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the servers
@@ -370,10 +389,13 @@ def main(argv: list[str] | None = None) -> int:
             f"diagnoses drained in {r['diagnosis_drain_s']} s"
         )
         print(f"   load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}")
-        for label, key in (("1 owner", "views_1_owner"), (f"{r['owners']} owners", "views")):
+        runs = [("1 owner", "views_1_owner"), (f"{r['owners']} owners", "views")]
+        if r["views_paced"]:
+            runs.append((f"{r['owners']}+{r['think_ms']:.0f}ms", "views_paced"))
+        for label, key in runs:
             for kind, v in r[key].items():
                 print(
-                    f"   {label:>9} {kind:<11} {v['requests']:>5} req {v['per_second']:>7}/s  "
+                    f"   {label:>12} {kind:<11} {v['requests']:>5} req {v['per_second']:>7}/s  "
                     f"p50 {v['p50_ms']:>7} ms  p95 {v['p95_ms']:>7} ms  p99 {v['p99_ms']:>7} ms  "
                     f"errors {v['errors']} {v['error_kinds'] or ''}"
                 )
