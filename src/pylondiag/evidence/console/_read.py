@@ -28,10 +28,11 @@ def looks_like_console(data: bytes) -> bool:
     return "$$" in text and _SNIFF_AT.search(text) is not None
 
 
-def captured_at(logged: list[datetime], records: list[ConsoleRecord]) -> datetime | None:
-    """From logger timestamp lines, else ``time`` output, else the newest module clock of a ``pwr``."""
-    if logged:
-        return logged[0]
+def captured_at(logged: datetime | None, records: list[ConsoleRecord]) -> datetime | None:
+    """From the first logger timestamp line, else ``time`` output, else the newest module clock of
+    the first ``pwr`` table that has any."""
+    if logged is not None:
+        return logged
     for r in records:
         if isinstance(r, TimeRecord) and r.time is not None:
             return r.time
@@ -67,5 +68,5 @@ def read_console(data: bytes, source: str) -> ConsoleCapture:
         source=source,
         records=tuple(records),
         warnings=tuple(warnings),
-        captured_at=captured_at(reader.logged_at, records),
+        captured_at=captured_at(reader.first_logged_at, records),
     )

@@ -118,8 +118,8 @@ class ConsoleReader:
     def __init__(self, source: str) -> None:
         self.source = source
         self.warnings: list[ParseWarning] = []
-        self.logged_at: list[datetime] = []
-        """Every logger timestamp seen, in order."""
+        self.first_logged_at: datetime | None = None
+        """The first logger timestamp seen (each block also keeps the one before it)."""
         self.prompts_seen = 0
         self._lines = LineSplitter()
         self._prompts = set(KNOWN_PROMPTS)
@@ -269,7 +269,8 @@ class ConsoleReader:
             if ts is not None:
                 self._drop_pending()
                 self._stamp = ts[0]
-                self.logged_at.append(ts[0])
+                if self.first_logged_at is None:
+                    self.first_logged_at = ts[0]
                 rest = ts[1].strip()
                 if rest:
                     self._outside(number, raw, rest)
