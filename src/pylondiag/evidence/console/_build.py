@@ -67,35 +67,6 @@ def builder(cls: type[M]) -> Callable[..., M]:
     return make
 
 
-def dict_builder(cls: type[M]) -> Callable[[dict[str, Any]], M]:
-    """Like :func:`builder`, taking the field values as one dict (which it keeps); faster for rows."""
-    defaults: dict[str, Any] = {}
-    factories: dict[str, Callable[[], Any]] = {}
-    for name, field in cls.__pydantic_fields__.items():
-        if field.default_factory is not None:
-            factories[name] = field.default_factory  # type: ignore[assignment]
-        elif not field.is_required():
-            defaults[name] = field.default
-    new = object.__new__
-    n_fields = len(cls.__pydantic_fields__)
-
-    def make(values: dict[str, Any]) -> M:
-        m = new(cls)
-        d = defaults.copy()
-        d.update(values)
-        if len(d) != n_fields:
-            for name, factory in factories.items():
-                if name not in values:
-                    d[name] = factory()
-        _set_dict(m, d)
-        _set_fields(m, set(values))
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
-
-    return make
-
-
 _new = object.__new__
 _PROV_SET = frozenset(("source", "line", "end_line", "raw"))
 
@@ -113,8 +84,6 @@ def make_provenance_fast(source: str, line: int, raw: str, end_line: int | None)
 if TYPE_CHECKING:  # type-check the keyword arguments as pydantic's model_construct would
     make_provenance = Provenance.model_construct
     make_bat_cell = BatCell.model_construct
-    make_pwr_row = PwrRow.model_construct
-    make_key_value = KeyValue.model_construct
     make_block = CommandBlock.model_construct
     make_bat_table = BatTable.model_construct
     make_pwr_table = PwrTable.model_construct
@@ -124,8 +93,6 @@ if TYPE_CHECKING:  # type-check the keyword arguments as pydantic's model_constr
 else:
     make_provenance = builder(Provenance)
     make_bat_cell = builder(BatCell)
-    make_pwr_row = builder(PwrRow)
-    make_key_value = builder(KeyValue)
     make_block = builder(CommandBlock)
     make_bat_table = builder(BatTable)
     make_pwr_table = builder(PwrTable)

@@ -7,8 +7,6 @@ without a ``SOC`` column (US2KBPL B66.6) prints ``89%  42586 mAH`` there, read a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table, make_provenance_fast, shape_of
 from pylondiag.evidence.console._common import BadValue, Ctx, command_arg, numbered, opt_int
 from pylondiag.evidence.console._table import KNOWN, Kind, ModelShape, header_tokens, table_reader
@@ -63,15 +61,6 @@ class CellTableReader:
             )
         self.cells.append(bat_cell_raw(d))
         return True
-
-
-def read_cell_rows(rows: Iterable[tuple[int, str]], reader: CellTableReader) -> int:
-    last = 0
-    for number, raw in rows:
-        tokens = raw.split()
-        if tokens and reader.row(number, raw, tokens):
-            last = number
-    return last
 
 
 def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
