@@ -784,3 +784,12 @@ def test_looks_like_console(captures_dir: Path) -> None:
         b"",
     ):
         assert not looks_like_console(other)
+
+
+@pytest.mark.parametrize("name", capture_files() or ["<no captures folder>"])
+def test_records_are_valid_models(captures_dir: Path, name: str) -> None:
+    """Records are built without pydantic validation (speed): validating them again changes nothing."""
+    _data, cap = read(captures_dir, name)
+    assert ConsoleCapture.model_validate_json(cap.model_dump_json()) == cap
+    for r in cap.records:
+        assert type(r).model_validate(r.model_dump()) == r

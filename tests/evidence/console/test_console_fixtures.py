@@ -155,3 +155,9 @@ def test_log_unknown_lines_are_kept_raw() -> None:
     assert raw.index is None and raw.raw == "something the parser does not know" and raw.provenance.line == 3
     assert entry.index == 1 and entry.time == datetime(2026, 1, 1, 0, 0, 1)
     assert cap.warnings == ()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.txt")))
+def test_fixture_records_are_valid_models(name: str) -> None:
+    _data, cap = load(name)
+    assert ConsoleCapture.model_validate_json(cap.model_dump_json()) == cap
