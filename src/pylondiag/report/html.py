@@ -68,6 +68,8 @@ class StackRow:
     causes: tuple[str, ...]
     culprit: bool
     role: str | None
+    group: int | None
+    dip: str | None
     notes: str | None
 
 
@@ -149,6 +151,8 @@ def stack_rows(diagnosis: Diagnosis, data: ReportData) -> list[StackRow]:
                 causes=tuple(cause_label(c) for c in v.causes) if v else (),
                 culprit=pos in culprits,
                 role=facts.role if facts else None,
+                group=facts.group if facts else None,
+                dip=facts.dip if facts else None,
                 notes=facts.notes if facts else None,
             )
         )
