@@ -612,7 +612,7 @@ def main() -> None:
     )
     # 13 --------------------------------------------------------------- early imbalance: monitor
     mods = healthy_mods(4)
-    mods[1] = Mod(2, cells(3445, {7: -41}), soc=100)
+    mods[1] = Mod(2, cells(3445, {7: -46}), soc=100)
     write_case(
         "monitor-early-imbalance",
         base_case(
@@ -634,7 +634,7 @@ def main() -> None:
         m.base, m.curr = "Dischg", -22000
     mods[0] = Mod(1, cells(3292, {2: -86}), soc=55, base="Dischg", curr=-22000)
     write_case(
-        "monitor-spread-mid-soc-under-load",
+        "nofault-spread-mid-soc-under-load",
         base_case(
             "ex-envelope",
             stack=stack(3, "US2000C", "2023-02"),
@@ -642,10 +642,31 @@ def main() -> None:
         ),
         {"console/session.txt": full_session(mods, WHEN, slots=8).text()},
         {
-            "outcome": "monitor",
-            "primary_cause": "cell_imbalance",
+            "outcome": "no_fault",
+            "primary_cause": None,
             "culprit_modules": [],
             "required_codes": ["cell_imbalance"],
+        },
+    )
+    # 14b -------------------------------------------------------------- capacity fade to watch
+    mods = healthy_mods(3, base=3340, soc=80)
+    write_case(
+        "monitor-capacity-fade",
+        base_case(
+            "ex-fade-monitor",
+            stack=stack(3, "US2000C", "2019-03"),
+            inverter={**INVERTER_OK, "configured_modules": 3, "configured_capacity_ah": 150},
+        ),
+        {
+            "console/session.txt": full_session(
+                mods, WHEN, slots=8, stats={1: {"soh": 95}, 2: {"soh": 76, "cycles": 2100}, 3: {"soh": 94}}
+            ).text()
+        },
+        {
+            "outcome": "monitor",
+            "primary_cause": "capacity_fade",
+            "culprit_modules": [],
+            "required_codes": ["capacity_fade"],
         },
     )
     # 15 --------------------------------------------------------------- LED only: insufficient evidence

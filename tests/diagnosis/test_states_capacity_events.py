@@ -28,8 +28,6 @@ def _mods(shapes: Any, n: int, **kw: Any) -> list[Any]:
     [
         ("bv_st", "Under", Cause.CELL_UNDER_VOLTAGE, FindingSeverity.FAULT, Outcome.ON_SITE_CHECK),
         ("volt_st", "Low", Cause.CELL_UNDER_VOLTAGE, FindingSeverity.WARNING, Outcome.MONITOR),
-        ("bv_st", "Over", Cause.CELL_OVER_VOLTAGE, FindingSeverity.FAULT, Outcome.REBALANCE),
-        ("bv_st", "High", Cause.CELL_OVER_VOLTAGE, FindingSeverity.WARNING, Outcome.MONITOR),
         ("curr_st", "Over", Cause.OVER_CURRENT, FindingSeverity.FAULT, Outcome.RECONFIGURE),
     ],
 )
@@ -40,6 +38,40 @@ def test_state_words(make_case, diagnose_case, shapes, field, word, code, severi
     f = next(f for f in d.findings if f.code == code)
     assert f.module == 2 and f.severity == severity and word in (f.evidence[0].quote or "")
     assert d.outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("word", "spread", "severity", "outcome"),
+    [
+        ("Over", 80, FindingSeverity.FAULT, Outcome.REBALANCE),  # a high cell in an imbalanced module
+        ("High", 80, FindingSeverity.WARNING, Outcome.MONITOR),
+        ("Over", 20, FindingSeverity.INFO, Outcome.NO_FAULT),  # balanced cells: the BMS ending the charge
+        ("Over", 50, FindingSeverity.INFO, Outcome.NO_FAULT),  # boundary: 50 mV is still balanced
+        ("Over", 51, FindingSeverity.FAULT, Outcome.REBALANCE),
+    ],
+)
+def test_over_voltage_state_depends_on_the_cells(
+    make_case, diagnose_case, shapes, word, spread, severity, outcome
+):
+    mods = [shapes.Mod(a, shapes.cells(3480, jitter=(0,)), soc=100) for a in (1, 2, 3)]
+    mods[1] = shapes.Mod(2, shapes.cells(3480, {4: -spread}, jitter=(0,)), soc=100, bv_st=word)
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    f = next(f for f in d.findings if f.code == Cause.CELL_OVER_VOLTAGE)
+    assert f.module == 2 and f.severity == severity and d.outcome == outcome
+    if severity == FindingSeverity.INFO:
+        assert "balanced" in f.message
+
+
+@pytest.mark.parametrize(
+    ("soc", "severity"),
+    [(15, FindingSeverity.INFO), (20, FindingSeverity.INFO), (21, FindingSeverity.WARNING)],
+)
+def test_low_voltage_alarm_near_empty_is_not_a_fault(make_case, diagnose_case, shapes, soc, severity):
+    mods = _mods(shapes, 2)
+    mods[0].soc, mods[0].bv_st = soc, "Low"
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    (f,) = [f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE]
+    assert f.severity == severity
 
 
 def test_under_voltage_module_is_isolated(make_case, diagnose_case, shapes, stack_of):

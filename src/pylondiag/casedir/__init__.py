@@ -14,6 +14,7 @@ are ambiguous: records at that address are kept with ``position=None`` and the c
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -62,7 +63,7 @@ MAX_FILE_BYTES: Final = 20 * 1024 * 1024
 """Bytes: an evidence file larger than this is reported, not read (a console session is kilobytes)."""
 MAX_FILES: Final = 5000
 """Files read per case; the rest are reported in one gap line."""
-METADATA_FILES: Final = frozenset({"expected.json", "readme.md", "readme.txt", "readme"})
+METADATA_FILES: Final = frozenset({"expected.json", "label.json", "readme.md", "readme.txt", "readme"})
 """Files at the case root that describe the case (examples, notes), not evidence."""
 
 
@@ -73,6 +74,7 @@ class _Loaded:
     captures: list[ConsoleCapture] = field(default_factory=list)
     events: list[BatteryEvent] = field(default_factory=list)
     temperatures: list[TemperatureSample] = field(default_factory=list)
+    notes: dict[str, int] = field(default_factory=dict)
 
 
 def load_case(path: Path) -> CaseView:
@@ -193,6 +195,9 @@ def _read_file(full: Path, rel: str, loaded: _Loaded, tz: ZoneInfo, brand: str |
                 "tool reads (run pwr, bat N, stat N and save all the output).",
             )
             return
+        noted = _noted_position(data)
+        if noted is not None:
+            loaded.notes[rel] = noted
         if cap.captured_at is not None and cap.captured_at.tzinfo is None:
             cap = cap.model_copy(update={"captured_at": cap.captured_at.replace(tzinfo=tz)})
         loaded.captures.append(cap)
@@ -309,12 +314,17 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
             }
             if m.address is not None:
                 addr_positions.setdefault(m.address, []).append(m.position)
-    group_of = {m.position: (m.group or 0) for m in (case.stack if case else [])}
+    multi_group = bool(case) and any((m.group or 0) > 0 for m in case.stack)  # type: ignore[union-attr]
+    group_of: dict[int, int | None] = {
+        m.position: (m.group if multi_group else (m.group or 0)) for m in (case.stack if case else [])
+    }
     conflicts = []
     for a, ps in sorted(addr_positions.items()):
         per_group: dict[int, list[int]] = {}
         for p in ps:
-            per_group.setdefault(group_of.get(p, 0), []).append(p)
+            g = group_of.get(p, 0)
+            if g is not None:  # a module of unknown group (multi-group system) cannot be compared
+                per_group.setdefault(g, []).append(p)
         conflicts += [
             AddressConflict(address=a, positions=tuple(g)) for g in per_group.values() if len(g) > 1
         ]
@@ -322,10 +332,17 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
     have_addresses = bool(addr_positions)
     plain_module = _plain_console_module(case)
 
+    own_address: int | None = None
+    noted_position: int | None = None
+
     def resolve(address: int | None) -> tuple[int | None, int | None, bool]:
         """(position, address, assumed) for a record's address."""
         assumed = False
-        if address is None:
+        if address is None and noted_position is not None and noted_position in modules:
+            return noted_position, modules[noted_position].get("address"), False  # type: ignore[return-value]
+        if address is None and own_address is not None:
+            address = own_address  # the capture's own `info`/`stat`/`soh` names the module
+        elif address is None:
             address, assumed = plain_module
         if address is None:
             return None, None, assumed
@@ -355,6 +372,8 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
     assumed_sources: set[str] = set()
     for cap in caps:
         t = cap.captured_at
+        own_address = _own_address(cap)
+        noted_position = loaded.notes.get(cap.source)
         for rec in cap.records:
             seq += 1
             src = cap.source
@@ -407,8 +426,8 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
             return
         if pos not in modules:
             modules[pos] = {"position": pos, "address": addr}
-        elif modules[pos].get("address") is None and addr is not None and not have_addresses:
-            modules[pos]["address"] = addr
+        elif modules[pos].get("address") is None and addr is not None and addr not in addr_positions:
+            modules[pos]["address"] = addr  # position = address, as resolve() placed it
 
     for snap in pwr:
         for row in snap.present_rows():
@@ -489,7 +508,37 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
         files=loaded.files,
         gaps=gaps,
         address_conflicts=conflicts,
+        console_positions=dict(loaded.notes),
     )
+
+
+_NOTE_POSITION: Final = re.compile(rb"^\s*#[^\r\n]*?\bposition\s+(\d{1,3})\b", re.IGNORECASE | re.MULTILINE)
+_PROMPT: Final = re.compile(rb"\w+>")
+
+
+def _noted_position(data: bytes) -> int | None:
+    """The position named in a ``#`` comment before the first prompt (``# ... module at position 3``)."""
+    head = data[:2048]
+    first_prompt = _PROMPT.search(head)
+    head = head[: first_prompt.start()] if first_prompt else head
+    m = _NOTE_POSITION.search(head)
+    return int(m.group(1)) if m else None
+
+
+def _own_address(cap: ConsoleCapture) -> int | None:
+    """The address of the module whose console this is, when the capture says so unambiguously.
+
+    A capture with plain ``bat`` (no number) taken on one module's own console names that module in
+    its ``info``/``stat`` ``Device address`` or ``soh``'s ``Power N``. One distinct address → that one.
+    """
+    if not any(isinstance(r, BatTable) and r.address is None for r in cap.records):
+        return None
+    found = {
+        r.address
+        for r in cap.records
+        if isinstance(r, InfoRecord | StatCounters | SohTable) and r.address is not None
+    }
+    return found.pop() if len(found) == 1 else None
 
 
 def _aware(t: datetime | None, tz: tzinfo) -> datetime | None:

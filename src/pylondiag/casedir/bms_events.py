@@ -60,7 +60,7 @@ def from_pwr_row(row: PwrRow, time: datetime | None) -> list[BatteryEvent]:
         ("B.T.St", row.cell_temp_state, None),
         ("M.T.St", row.mos_temp_state, EventKind.OVER_TEMPERATURE),
         ("Curr.St", row.curr_state, None),
-        ("SysAlarm.St", row.system_alarm_state, EventKind.BMS_FAULT),
+        ("SysAlarm.St", row.system_alarm_state, EventKind.BMS_PROTECTION),
     ]
     for label, word, fixed in checks:
         level = state_level(word)

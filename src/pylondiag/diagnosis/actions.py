@@ -407,6 +407,15 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
             gaps.append(
                 "No lifetime counters: capture `stat N` for each module (protection counts, cycles, SOH)."
             )
+    for f in findings:
+        if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO and f.module is not None:
+            a = _addr(view, f.module)
+            gaps.append(
+                f"Position {f.module}'s cells were only read outside the validity envelope: after a full "
+                "charge, "
+                f"with the stack at 100 % and idle for an hour, capture `bat {a}` (and `pwr`) so the spread "
+                "can be judged."
+            )
     for ld in leads:
         gaps.append(
             f"The LED of position {ld.position} was seen '{ld.word.value}' ({_PANEL[ld.state]}) "
@@ -478,6 +487,18 @@ def summary(
         return first
     if outcome == Outcome.NO_FAULT or primary is None:
         what = f"{n}-module stack" if n else "stack"
+        unjudged = [
+            f for f in findings if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO
+        ]
+        if unjudged:
+            where = ", ".join(str(f.module) for f in unjudged)
+            return (
+                f"No fault found in the evidence for this {what}. The cell spread of position {where} was "
+                "read "
+                "outside the validity envelope and could not be judged (low confidence on the cells): "
+                "capture "
+                "it again at the top of charge, idle."
+            )
         return (
             f"No fault found in the evidence for this {what}: the modules report normal states and no "
             "finding needs action."

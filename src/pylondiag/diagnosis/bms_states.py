@@ -17,9 +17,12 @@ from typing import Final
 
 from pylondiag.diagnosis import cite
 from pylondiag.diagnosis.thresholds import (
+    CELL_SPREAD_FAULT_MV,
     CHARGE_BLOCK_TEMP_MC,
     COLD_WARN_TEMP_MC,
     HOT_SPOT_DELTA_MC,
+    LOW_SOC_ALARM_PCT,
+    MAX_CHARGE_VOLTAGE_V,
     OVER_TEMP_MC,
 )
 from pylondiag.model.case import Symptom
@@ -93,6 +96,7 @@ def _state_findings(view: CaseView) -> list[Finding]:
             fault = True  # charging is blocked: the cold is acting now (field_failures.md #5)
         stack_wide = cause in _STACK_WIDE and n_present >= 2 and len(by_cause[cause]) * 2 >= n_present
         if stack_wide:
+            fault = True  # most of the stack at once: the surroundings act on it now (spec: environment)
             if cause in done_stack:
                 continue
             done_stack.add(cause)
@@ -106,8 +110,7 @@ def _state_findings(view: CaseView) -> list[Finding]:
                     message=(
                         f"{len(by_cause[cause])} of {n_present} modules report {_MEANING[cause]} at once "
                         f"({', '.join(sorted({e.code or '' for e in all_evs}))}): the whole stack follows "
-                        "its "
-                        "surroundings, not one faulty module."
+                        "its surroundings, not one faulty module."
                     ),
                     evidence=[cite.line(e.provenance) for e in all_evs[:6]],
                 )
@@ -116,20 +119,84 @@ def _state_findings(view: CaseView) -> list[Finding]:
         words = ", ".join(sorted({e.code or "" for e in evs}))
         level = "protection (a path is blocked)" if fault else "alarm"
         addr = evs[0].module_address
+        severity = FindingSeverity.FAULT if fault else FindingSeverity.WARNING
+        message = f"The BMS of address {addr} reports {_MEANING[cause]} {level} now: {words}."
+        if len(by_cause[cause]) == 1 and n_present > 1:
+            message += " Its neighbours do not, so it is this module."
+        confidence = 0.8 if fault else 0.6
+        if cause == Cause.CELL_OVER_VOLTAGE:
+            spread = _cell_spread(view, addr)
+            limits = _charge_voltage_too_high(view)
+            if spread is not None and spread <= CELL_SPREAD_FAULT_MV and not limits:
+                severity, confidence = FindingSeverity.INFO, 0.6
+                message += (
+                    f" Its cells are balanced ({spread} mV from lowest to highest), so this is the BMS "
+                    "ending the "
+                    "charge at the top, not a cell fault; it only matters if it repeats often (then check "
+                    "the "
+                    f"inverter's charge voltage is at most {MAX_CHARGE_VOLTAGE_V:g} V)."
+                )
+            elif spread is not None and spread > CELL_SPREAD_FAULT_MV:
+                message += (
+                    f" Its cells are {spread} mV apart: a high cell reaches the limit first while the "
+                    "others are "
+                    "still low, the top-end imbalance that rebalancing corrects."
+                )
+        if cause == Cause.CELL_UNDER_VOLTAGE and not fault:
+            soc = _soc(view, addr)
+            if soc is not None and soc <= LOW_SOC_ALARM_PCT:
+                severity, confidence = FindingSeverity.INFO, 0.6
+                message += (
+                    f" At {soc} % SOC this is the BMS's low-voltage alarm near the end of discharge, not a "
+                    "cell "
+                    "fault; it matters only if it comes with protection (Under) or at higher SOC."
+                )
+        if pos is None:
+            severity = FindingSeverity.INFO  # no position: named in the message, never a stack-level verdict
+            message += " (Its position in the stack is not known: see the evidence gaps.)"
         out.append(
             Finding(
                 code=cause,
-                severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
+                severity=severity,
                 module=pos,
-                confidence=0.8 if fault else 0.6,
-                message=(
-                    f"The BMS of address {addr} reports {_MEANING[cause]} {level} now: {words}."
-                    + (" Its neighbours are normal, so the fault is in this module." if n_present > 1 else "")
-                ),
+                confidence=confidence,
+                message=message,
                 evidence=[cite.line(e.provenance) for e in evs[:4]],
             )
         )
     return out
+
+
+def _cell_spread(view: CaseView, address: int | None) -> int | None:
+    """mV between the module's lowest and highest cell now: ``pwr`` Vlow/Vhigh, else its latest ``bat``."""
+    snap = view.latest_pwr()
+    if snap is not None:
+        for r in snap.present_rows():
+            if (
+                r.address == address
+                and r.cell_voltage_high_mv is not None
+                and r.cell_voltage_low_mv is not None
+            ):
+                return r.cell_voltage_high_mv - r.cell_voltage_low_mv
+    for b in reversed(view.bat):
+        if b.address == address:
+            volts = [c.voltage_mv for c in b.table.cells if c.voltage_mv is not None]
+            if len(volts) >= 2:
+                return max(volts) - min(volts)
+    return None
+
+
+def _soc(view: CaseView, address: int | None) -> int | None:
+    snap = view.latest_pwr()
+    for r in snap.present_rows() if snap else []:
+        if r.address == address:
+            return r.soc_pct
+    return None
+
+
+def _charge_voltage_too_high(view: CaseView) -> bool:
+    inv = view.inverter
+    return bool(inv and inv.charge_voltage_v is not None and inv.charge_voltage_v > MAX_CHARGE_VOLTAGE_V)
 
 
 def _below_zero(view: CaseView) -> bool:

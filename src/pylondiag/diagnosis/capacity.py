@@ -14,11 +14,11 @@ from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeveri
 from pylondiag.model.stack import CaseView, StatReading
 
 
-def _soh_ref(st: StatReading) -> list[EvidenceRef]:
-    line = st.stat.lines.get("SOH")
+def _soh_ref(st: StatReading, label: str = "SOH") -> list[EvidenceRef]:
+    line = st.stat.lines.get(label)
     if line is None:
         return [cite.line(st.stat.provenance)]
-    return [cite.at(st.source, line, "SOH")]  # the label: spacing around the value varies by firmware
+    return [cite.at(st.source, line, label)]  # the label: spacing around the value varies by firmware
 
 
 def _cycles(st: StatReading) -> str:
@@ -34,6 +34,10 @@ def findings(view: CaseView) -> list[Finding]:
             latest[st.position] = st
     for pos, st in sorted(latest.items()):
         soh = st.stat.soh_pct
+        source_label = "SOH"
+        if soh is None and "Pwr Percent" in st.stat.counters:
+            # older firmware (US2KBPL B66.6) prints no SOH; Pwr Percent tracks it (94 vs SOH 93, HRAB [C])
+            soh, source_label = st.stat.counters["Pwr Percent"], "Pwr Percent"
         if soh is None:
             continue
         if soh < SOH_REPLACE_PCT:
@@ -45,11 +49,12 @@ def findings(view: CaseView) -> list[Finding]:
                     module=pos,
                     confidence=0.85,
                     message=(
-                        f"The BMS reports SOH {soh} %{_cycles(st)}{eol}: below the {SOH_REPLACE_PCT} % at "
+                        f"The BMS reports {source_label} {soh} %{_cycles(st)}{eol}: below the "
+                        f"{SOH_REPLACE_PCT} % at "
                         "which a "
                         "module no longer keeps up with the stack and is replaced."
                     ),
-                    evidence=_soh_ref(st),
+                    evidence=_soh_ref(st, source_label),
                 )
             )
         elif soh < SOH_MONITOR_PCT:
@@ -60,11 +65,12 @@ def findings(view: CaseView) -> list[Finding]:
                     module=pos,
                     confidence=0.7,
                     message=(
-                        f"The BMS reports SOH {soh} %{_cycles(st)}: faded but above the {SOH_REPLACE_PCT} % "
+                        f"The BMS reports {source_label} {soh} %{_cycles(st)}: faded but above the "
+                        f"{SOH_REPLACE_PCT} % "
                         "replacement "
                         "point; watch it at each check."
                     ),
-                    evidence=_soh_ref(st),
+                    evidence=_soh_ref(st, source_label),
                 )
             )
     for d in view.pwr_detail:

@@ -33,9 +33,12 @@ from pylondiag.diagnosis.thresholds import (
     ENVELOPE_MIN_TEMP_MC,
     OLD_MODULE_YEARS,
     OUTLIER_MIN_MV,
+    SAG_MAX_SOC_PCT,
     SAG_MIN_C_RATE,
+    SAG_MIN_SOC_PCT,
     SAG_REST_MAX_MV,
     SAG_UNDER_LOAD_MV,
+    WEAK_CELL_GROWTH_MV,
     WEAK_CELL_IMPROVEMENT_MV,
     WEAK_CELL_MIN_HOURS,
 )
@@ -248,16 +251,16 @@ def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[
         return [
             Finding(
                 code=Cause.CELL_IMBALANCE,
-                severity=FindingSeverity.WARNING,
+                severity=FindingSeverity.INFO,
                 module=pos,
-                confidence=0.35 if under_load else 0.45,
+                confidence=0.3 if under_load else 0.4,
                 message=(
                     f"{_describe(worst)} This reading is outside the validity envelope "
-                    f"({'; '.join(worst.why_not)}), so the spread is not judged as a fault: mid-SOC and "
-                    "under "
-                    "current it includes load effects, and the LFP plateau hides state of charge. Re-check "
-                    "at the "
-                    "top of charge, idle."
+                    f"({'; '.join(worst.why_not)}), so the spread is not judged: mid-SOC and under current "
+                    "it "
+                    "includes load effects, and the LFP plateau hides state of charge. It says nothing "
+                    "either "
+                    "way until a reading at the top of charge, idle."
                 ),
                 evidence=_cell_refs(worst, worst.outliers()[:2] or [worst.lo]),
             )
@@ -335,7 +338,10 @@ def _weak_or_imbalance(
                 f"cell {low.cell}, so it is a weak cell and the module needs replacing.",
                 [cite.key(f"history[{idx}]")],
             )
-    # Repeat captures over time, same outlier, no recovery.
+    # Repeat captures over time without a rebalancing cycle: the trend is said, the verdict stays
+    # rebalance (spec: cell_imbalance = 'first time'; weak_cell = returns or worsens *after* a cycle).
+    trend = ""
+    refs: list[EvidenceRef] = []
     earlier = [
         s
         for s in dated
@@ -352,24 +358,25 @@ def _weak_or_imbalance(
             d0, d1 = prev.deficit(low.cell), current.deficit(low.cell)
             assert current.reading.time is not None and prev.reading.time is not None
             hours = (current.reading.time - prev.reading.time).total_seconds() / 3600
-            if d0 is not None and d1 is not None and d0 - d1 < WEAK_CELL_IMPROVEMENT_MV:
-                return (
-                    Cause.WEAK_CELL,
-                    0.7,
-                    f"{hours:.0f} h earlier cell {low.cell} was already the low cell ({d0:.0f} mV below the "
-                    "median, "
-                    f"now {d1:.0f} mV) and it has not recovered with the balancers working: a cell that "
-                    "keeps "
-                    "diverging is a weak cell (replace the module; one more rebalancing cycle can confirm "
-                    "it first).",
-                    [cite.line(_cell(prev, low.cell).provenance)],
+            if d0 is not None and d1 is not None:
+                growing = d1 - d0 >= WEAK_CELL_GROWTH_MV
+                trend = (
+                    f" {hours:.0f} h earlier cell {low.cell} was already the low cell ({d0:.0f} mV below the "
+                    f"median, now {d1:.0f} mV)"
+                    + (
+                        ": it keeps diverging, so if it does not recover after the rebalancing cycle the "
+                        "cell is weak and the module must be replaced."
+                        if growing
+                        else "."
+                    )
                 )
+                refs = [cite.line(_cell(prev, low.cell).provenance)]
     return (
         Cause.CELL_IMBALANCE,
         0.8 if len(dated) > 1 else 0.7,
         f"That is beyond the {CELL_SPREAD_FAULT_MV} mV the ~50 mA balancers keep up with: a controlled "
-        "rebalancing (100 % held for 6-8 h) should bring it back.",
-        [],
+        f"rebalancing (100 % held for 6-8 h) is the first step.{trend}",
+        refs,
     )
 
 
@@ -389,6 +396,8 @@ def _sag(pos: int, series: list[CellStats]) -> Finding | None:
     ]
     rest = [s for s in series if s.current_ma is not None and abs(s.current_ma) < 500]
     for s in loaded:
+        if s.soc_pct is not None and not SAG_MIN_SOC_PCT <= s.soc_pct <= SAG_MAX_SOC_PCT:
+            continue  # near empty or full the curve is steep: a low-capacity cell sags there too
         cap_ma = abs(s.current_ma or 0)
         # the C-rate check uses 50 Ah when unknown (most common module); heavier modules need more current
         if cap_ma < SAG_MIN_C_RATE * 50_000:

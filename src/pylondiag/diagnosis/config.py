@@ -27,6 +27,7 @@ from pylondiag.diagnosis.isolation import module_capacity_ah
 from pylondiag.diagnosis.thresholds import (
     CAPACITY_MISMATCH_FRACTION,
     MAX_CHARGE_VOLTAGE_V,
+    MAX_DISCHARGE_CURRENT_A,
     MODEL_CLASS,
     MODEL_GENERATION,
     RECOMMENDED_CHARGE_VOLTAGE_V,
@@ -176,16 +177,22 @@ def _dip_rules(view: CaseView) -> list[Finding]:
     else:
         out += _multi_group(view, listed)
 
-    # Masters per group (from roles, as wired).
+    # Masters per group (from roles, as wired). In a multi-group system only modules whose group is
+    # given can be placed in a group.
     groups: dict[int, list[ModuleView]] = {}
     for m in listed:
+        if multi_group and m.group is None:
+            continue
         groups.setdefault(m.group or 0, []).append(m)
-    roles_known = all(m.role is not None for m in listed) and listed
     for g, members in sorted(groups.items()):
+        if multi_group:
+            break  # group masters are judged by their group numbers (_multi_group)
         masters = [m for m in members if m.role == Role.MASTER]
         where = f"group {g}" if multi_group else "the stack"
+        roles_known = all(m.role is not None for m in members)
         if len(masters) > 1:
-            keep = min(masters, key=lambda m: (m.address or 99, -_generation(m), m.position))
+            keep = _captured_master(view, masters, members) or true_master(masters, members)
+            names = ", ".join(str(x.position) for x in masters)
             for m in masters:
                 if m is keep:
                     continue
@@ -196,27 +203,24 @@ def _dip_rules(view: CaseView) -> list[Finding]:
                         module=m.position,
                         confidence=0.85,
                         message=(
-                            f"Positions {', '.join(str(x.position) for x in masters)} are all set up as "
-                            "master of "
-                            f"{where}; only one module may be master — the one whose Link Port 0 is empty "
-                            "and "
-                            f"that is cabled to the inverter (here position {keep.position}). Two masters "
-                            "mean the "
-                            "link chain is broken or two strings are joined wrongly. Fix: on position "
-                            f"{m.position} connect Link Port 0 to Link Port 1 of the module above it in the "
-                            "chain, "
-                            "unplug any inverter cable from it, and set its switches 2-4 OFF."
+                            f"Positions {names} are all set up as master of {where}; only one module may be "
+                            "master — the one whose Link Port 0 is empty and that is cabled to the inverter "
+                            f"(here position {keep.position}). "
+                            "Two masters mean the link chain is broken or two strings are joined wrongly. "
+                            f"Fix: on position {m.position} connect Link Port 0 to Link Port 1 of its "
+                            "neighbour in the chain, unplug any inverter cable from it, and set its switches "
+                            "2-4 OFF."
                         ),
                         evidence=_ref(m, "role") + _ref(keep, "role"),
                     )
                 )
-        elif not masters and roles_known:
+        elif not masters and roles_known and members:
             first = min(members, key=lambda m: (m.address or 99, m.position))
             out.append(
                 Finding(
                     code=Cause.DIP_NO_MASTER,
                     severity=FAULT,
-                    module=first.position if first.address == 1 else None,
+                    module=None,
                     confidence=0.75,
                     message=(
                         f"No module of {where} is the master: every module is listed as a slave. Exactly one "
@@ -231,15 +235,45 @@ def _dip_rules(view: CaseView) -> list[Finding]:
     return out
 
 
+def chain_fit(master: ModuleView, members: list[ModuleView]) -> int:
+    """How many modules' addresses fit a link chain starting at ``master``: the BMS numbers modules
+    1, 2, 3 ... along the chain, so a module k slots away (in one direction) should have address k+1."""
+    best = 0
+    for direction in (1, -1):
+        score = 0
+        for m in members:
+            d = (m.position - master.position) * direction
+            if m is not master and d > 0 and m.address == d + 1:
+                score += 1
+        best = max(best, score)
+    return best
+
+
+def true_master(masters: list[ModuleView], members: list[ModuleView]) -> ModuleView:
+    """The master the others' addresses agree with; then address 1, the newest model, the first position."""
+    return max(
+        masters,
+        key=lambda m: (chain_fit(m, members), m.address == 1, _generation(m), -m.position),
+    )
+
+
 def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
-    """LV-HUB systems: each group's master carries a unique, sequential group number on bits 2-4."""
+    """LV-HUB systems: each group's master carries a unique, sequential group number on bits 2-4.
+
+    The fix keeps the masters' order and renumbers them 1..G; a master whose number changes is a
+    culprit (``dip_duplicate_address`` when its number was taken twice, else ``dip_address_gap``).
+    Between two masters with the same number, the one whose console was captured (named in the
+    capture's header comment, or its group's size matches the ``pwr`` table) keeps it; otherwise the
+    one further down the stack keeps it (an arbitrary but stable choice: either may be renumbered).
+    """
     out: list[Finding] = []
     masters = [m for m in listed if m.role == Role.MASTER and m.dip]
-    numbers: dict[int, list[ModuleView]] = {}
+    numbered: list[tuple[int, ModuleView]] = []
     for m in masters:
         n = group_of_bits(m.dip or "0000")
         if n == 0:
             want = m.group or 0
+            fix = f"set {_switches(GROUP_BITS[want])}" if want else "set its group number on switches 2-4"
             out.append(
                 Finding(
                     code=Cause.DIP_NO_MASTER,
@@ -250,22 +284,56 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
                         f"Position {m.position} is the master of group {want or '?'} in a multi-group "
                         "(LV-HUB) "
                         "system but its switches 2-4 are all OFF (group 0), so the hub sees no master for "
-                        "that "
-                        f"group. Fix: on position {m.position} set "
-                        f"{_switches(GROUP_BITS[want]) if want else 'the group number'}."
+                        f"that group. Fix: on position {m.position} {fix}."
                     ),
                     evidence=_ref(m, "dip") + _ref(m, "group"),
                 )
             )
             continue
-        numbers.setdefault(n, []).append(m)
-        if m.group is not None and m.group != n:
+        numbered.append((n, m))
+    if not numbered:
+        return out
+    captured = _captured_master(view, [m for _, m in numbered], listed)
+    order = sorted(
+        numbered,
+        key=lambda nm: (nm[0], nm[1] is not captured, nm[1].group not in (None, nm[0]), -nm[1].position),
+    )
+    counts = Counter(n for n, _ in numbered)
+    used = sorted({n for n, _ in numbered})
+    for want, (n, m) in enumerate(order, start=1):
+        if n == want:
+            continue
+        dup = counts[n] > 1
+        others = ", ".join(str(x.position) for k, x in numbered if k == n and x is not m)
+        why = (
+            f"its switches 2-4 ({(m.dip or '')[1:]}) set group {n}, the same number as the group master at "
+            f"position {others}; each group needs its own number"
+            if dup
+            else f"the group masters' numbers are {used}, not 1, 2, 3 ... in order"
+        )
+        out.append(
+            Finding(
+                code=Cause.DIP_DUPLICATE_ADDRESS if dup else Cause.DIP_ADDRESS_GAP,
+                severity=FAULT,
+                module=m.position,
+                confidence=0.85 if dup else 0.8,
+                message=(
+                    f"Position {m.position} is a group master in a multi-group (LV-HUB) system and {why}. "
+                    f"Fix: on position {m.position} set group {want}: {_switches(GROUP_BITS[want])} "
+                    "(switch 1 unchanged), then restart the BMS."
+                ),
+                evidence=_ref(m, "dip")
+                + [r for k, x in numbered if k == n and x is not m for r in _ref(x, "dip")],
+            )
+        )
+    for n, m in numbered:
+        if m.group is not None and m.group != n and not any(f.module == m.position for f in out):
             out.append(
                 Finding(
                     code=Cause.DIP_ADDRESS_GAP,
                     severity=FAULT,
                     module=m.position,
-                    confidence=0.8,
+                    confidence=0.7,
                     message=(
                         f"Position {m.position} masters group {m.group} but its switches 2-4 "
                         f"({(m.dip or '')[1:]}) "
@@ -274,45 +342,24 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
                     evidence=_ref(m, "dip") + _ref(m, "group"),
                 )
             )
-    for n, ms in sorted(numbers.items()):
-        for m in ms[1:]:
-            out.append(
-                Finding(
-                    code=Cause.DIP_DUPLICATE_ADDRESS,
-                    severity=FAULT,
-                    module=m.position,
-                    confidence=0.85,
-                    message=(
-                        f"Group masters at positions {', '.join(str(x.position) for x in ms)} all set group "
-                        f"{n} on "
-                        "switches 2-4; each group needs its own number (1, 2, 3 ... in order). Fix: on "
-                        "position "
-                        f"{m.position} set the next free group number on switches 2-4."
-                    ),
-                    evidence=_ref(m, "dip") + _ref(ms[0], "dip"),
-                )
-            )
-    used = sorted(numbers)
-    if used and used != list(range(1, len(used) + 1)):
-        expected = list(range(1, len(used) + 1))
-        for n, want in zip(used, expected, strict=True):
-            if n == want:
-                continue
-            for m in numbers[n][:1]:
-                out.append(
-                    Finding(
-                        code=Cause.DIP_ADDRESS_GAP,
-                        severity=FAULT,
-                        module=m.position,
-                        confidence=0.8,
-                        message=(
-                            f"Group numbers on the group masters are {used}, not sequential from 1. Fix: on "
-                            f"position {m.position} set group {want}: {_switches(GROUP_BITS[want])}."
-                        ),
-                        evidence=_ref(m, "dip"),
-                    )
-                )
     return out
+
+
+def _captured_master(
+    view: CaseView, masters: list[ModuleView], listed: list[ModuleView]
+) -> ModuleView | None:
+    """The group master whose console the ``pwr`` was read on: its group (itself plus the modules whose
+    addresses run on from it) has as many modules as ``pwr`` shows present. None when not unique."""
+    snap = view.latest_pwr()
+    if snap is None:
+        return None
+    noted = view.console_positions.get(snap.source)
+    for m in masters:
+        if m.position == noted:
+            return m  # the capture says on whose console it was taken
+    present = len(snap.present_rows())
+    hits = [m for m in masters if 1 + chain_fit(m, listed) == present]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _generation(m: ModuleView) -> int:
@@ -323,9 +370,19 @@ def _generation(m: ModuleView) -> int:
 def _address_rules(view: CaseView) -> list[Finding]:
     """``stack[].address`` duplicates and gaps (addresses run 1..N along each group's link chain)."""
     out: list[Finding] = []
+    listed = [m for m in view.modules if m.stack_index is not None]
+    masters = [m for m in listed if m.role == Role.MASTER]
+    keep = true_master(masters, listed) if masters else None
+    single_group = not any((m.group or 0) > 0 for m in listed)
     for c in view.address_conflicts:
+        if single_group and len(masters) > 1:
+            break  # two masters make two chains that both count from 1: dip_multiple_masters says it
         ms = [x for x in (view.module(p) for p in c.positions) if x is not None]
-        for m in ms[1:]:
+        if len(ms) > 1 and all(x.role == Role.MASTER for x in ms):
+            continue  # two masters both at address 1: dip_multiple_masters says it
+        misfits = [x for x in ms if keep is not None and x is not keep and not _fits(keep, x)]
+        culprits = misfits if 0 < len(misfits) < len(ms) else ms[1:]
+        for m in culprits:
             out.append(
                 Finding(
                     code=Cause.DIP_DUPLICATE_ADDRESS,
@@ -334,63 +391,84 @@ def _address_rules(view: CaseView) -> list[Finding]:
                     confidence=0.8,
                     message=(
                         f"Positions {', '.join(map(str, c.positions))} share BMS address {c.address}. On US "
-                        "modules the "
-                        "address is assigned along the link chain from the master, so a repeat means two "
-                        "chains "
-                        "(two masters) or a module not linked in. Fix: check that position "
-                        f"{m.position}'s Link Port 0 is cabled to Link Port 1 of the module above and that "
-                        "its "
-                        "switches 2-4 are OFF; then restart and read the addresses from `pwr`."
+                        "modules the address is assigned along the link chain from the master, so a repeat "
+                        "means two chains (two masters) or a module not linked in where it should be. Fix: "
+                        f"check that position {m.position}'s Link Port 0 is cabled to Link Port 1 of its "
+                        "neighbour towards the master and that its switches 2-4 are OFF; then restart and "
+                        "read "
+                        "the addresses from `pwr`."
                     ),
                     evidence=[r for x in ms for r in _ref(x, "address")],
                 )
             )
+    multi = any((m.group or 0) > 0 for m in listed)
     groups: dict[int, list[ModuleView]] = {}
-    for m in view.modules:
-        if m.stack_index is not None and m.address is not None:
-            groups.setdefault(m.group or 0, []).append(m)
-    for g, members in groups.items():
-        addrs = sorted({m.address for m in members if m.address is not None})
-        if (
-            addrs
-            and addrs != list(range(1, len(addrs) + 1))
-            and len(members)
-            == len([m for m in view.modules if m.stack_index is not None and (m.group or 0) == g])
-        ):
+    for m in listed:
+        if multi and m.group is None:
+            continue
+        groups.setdefault(m.group or 0, []).append(m)
+    for members in groups.values():
+        with_addr = [m for m in members if m.address is not None]
+        addrs = sorted({m.address for m in with_addr if m.address is not None})
+        if not addrs or len(with_addr) != len(members) or view.address_conflicts:
+            continue
+        expected = list(range(1, len(addrs) + 1))
+        if addrs == expected:
+            continue
+        wrong = [m for m in with_addr if m.address not in expected]
+        for m in wrong:
             out.append(
                 Finding(
                     code=Cause.DIP_ADDRESS_GAP,
                     severity=FAULT,
-                    module=None,
-                    confidence=0.6,
+                    module=m.position,
+                    confidence=0.65,
                     message=(
-                        f"The modules' addresses are {addrs}, not 1..{len(addrs)} in order. The BMS numbers "
-                        "modules "
-                        "along the link chain, so a gap means a module is not linked in or the chain is out "
-                        "of "
-                        "order. Fix: with the stack off, check every link cable (Link Port 1 → Link Port 0 "
-                        "of the "
-                        "next), set every slave's switches 2-4 OFF, restart and read the addresses from "
-                        "`pwr`."
+                        f"The modules' addresses are {addrs}, not 1..{len(addrs)} in order: position "
+                        f"{m.position} is at address {m.address}. The BMS numbers modules along the link "
+                        "chain, "
+                        "so a gap means a module is not linked in, the chain is out of order, or switches "
+                        "are "
+                        "set as another brand's per-module address. Fix: with the stack off, check every "
+                        "link "
+                        "cable (Link Port 1 → Link Port 0 of the next), set every slave's switches 2-4 OFF, "
+                        "restart and read the addresses from `pwr`."
                     ),
-                    evidence=[r for m in members for r in _ref(m, "address")][:8],
+                    evidence=[r for x in with_addr for r in _ref(x, "address")][:8],
                 )
             )
     return out
 
 
+def _fits(master: ModuleView, m: ModuleView) -> bool:
+    d = abs(m.position - master.position)
+    return m.address == d + 1
+
+
 def _missing_from_pwr(view: CaseView) -> list[Finding]:
     """Modules listed in ``case.yaml`` but Absent from the master's latest ``pwr``."""
     snap = view.latest_pwr()
-    if snap is None or view.case is None or not view.case.stack:
+    if snap is None:
         return []
+    if view.case is None or not view.case.stack:
+        return _pwr_holes(view)
+    if any((m.group or 0) > 0 for m in view.case.stack):
+        return []  # a group master's `pwr` shows only its own group: no count to compare
     present = {r.address for r in snap.present_rows()}
     rows = {r.address: r for r in snap.table.rows}
     out: list[Finding] = []
     listed = [m for m in view.modules if m.stack_index is not None]
     if len(present) >= len(listed):
         return []
-    missing = [m for m in listed if m.address is not None and m.address not in present]
+    claimed = {m.address for m in listed if m.address is not None}
+
+    def address_of(m: ModuleView) -> int | None:
+        """Given, or (position = address) when no other module claims that address."""
+        if m.address is not None:
+            return m.address
+        return m.position if m.position not in claimed else None
+
+    missing = [m for m in listed if address_of(m) is not None and address_of(m) not in present]
     if not missing and all(m.address is None for m in listed):
         # no mapping: count only
         out.append(
@@ -411,7 +489,8 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
         )
         return out
     for m in missing:
-        row = rows.get(m.address or 0)
+        addr = address_of(m)
+        row = rows.get(addr or 0)
         ev = [cite.line(row.provenance)] if row is not None else [cite.line(snap.table.provenance)]
         out.append(
             Finding(
@@ -420,15 +499,47 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
                 module=m.position,
                 confidence=0.8,
                 message=(
-                    f"Position {m.position} (address {m.address}) is in the stack but the master's `pwr` "
-                    "shows "
-                    "it Absent: the master does not see it. Likely a link cable or port fault, the module "
-                    "switched "
-                    "off, or a dead BMS. Fix: check its power switch and the link cable into its Link Port 0."
+                    f"Position {m.position} (address {addr}"
+                    f"{'' if m.address is not None else ', taken as its position'}) is in the stack but the "
+                    "master's `pwr` shows it Absent: the master does not see it. Likely a link cable or port "
+                    "fault, the module switched off, or a dead BMS. Fix: check its power switch and the link "
+                    "cable into its Link Port 0."
                 ),
                 evidence=ev + _ref(m, "address"),
             )
         )
+    return out
+
+
+def _pwr_holes(view: CaseView) -> list[Finding]:
+    """Without a ``case.yaml`` stack: an address Absent below the highest present one is a module the
+    master no longer hears (addresses run 1..N along the chain, so a hole is a silent module)."""
+    snap = view.latest_pwr()
+    if snap is None:
+        return []
+    present = sorted(r.address for r in snap.present_rows())
+    if not present:
+        return []
+    out: list[Finding] = []
+    for r in snap.table.rows:
+        if r.absent and r.address < present[-1]:
+            pos = view.position_of(r.address) or r.address
+            out.append(
+                Finding(
+                    code=Cause.MODULE_NOT_COMMUNICATING,
+                    severity=FAULT,
+                    module=pos,
+                    confidence=0.6,
+                    message=(
+                        f"Address {r.address} is Absent in the master's `pwr` while address {present[-1]} "
+                        "further along the chain is present: the module at that address is not talking to "
+                        "the master (switched off, link port or cable, or a dead BMS). Fix: check that "
+                        "module's "
+                        "power switch, RUN LED and link cables; add case.yaml with each module's position."
+                    ),
+                    evidence=[cite.line(r.provenance)],
+                )
+            )
     return out
 
 
@@ -572,6 +683,28 @@ def _inverter_rules(view: CaseView) -> list[Finding]:
                 evidence=[cite.key("inverter.charge_voltage_v")],
             )
         )
+    if inv.max_discharge_current_a is not None and mods:
+        limit = sum(_max_discharge(view, m) for m in mods)
+        if inv.max_discharge_current_a > limit:
+            trips = _over_current_evidence(view)
+            out.append(
+                Finding(
+                    code=Cause.OVER_CURRENT,
+                    severity=FAULT,
+                    module=None,
+                    confidence=0.8 if trips else 0.6,
+                    message=(
+                        f"The inverter may draw {inv.max_discharge_current_a:g} A but the {len(mods)} "
+                        "module(s) "
+                        f"can supply at most {limit:g} A together (the BMS's own maximum per module); above "
+                        "that "
+                        "their discharge over-current protection trips"
+                        + (" — and the case shows such trips" if trips else "")
+                        + f". Fix: set the inverter's maximum discharge current to {limit:g} A or less."
+                    ),
+                    evidence=[cite.key("inverter.max_discharge_current_a"), cite.key("stack"), *trips[:3]],
+                )
+            )
     if inv.max_charge_current_a is not None and mods:
         limit = sum(RECOMMENDED_CURRENT_A.get(m.model or "", RECOMMENDED_CURRENT_A["US2000C"]) for m in mods)
         if inv.max_charge_current_a > limit:
@@ -592,6 +725,31 @@ def _inverter_rules(view: CaseView) -> list[Finding]:
                 )
             )
     return out
+
+
+def _max_discharge(view: CaseView, m: ModuleView) -> float:
+    """A: the module's ``info`` Max Dischg Curr when captured, else the model's figure."""
+    for inf in view.infos:
+        if inf.position == m.position and inf.info.max_discharge_current_ma:
+            return abs(inf.info.max_discharge_current_ma) / 1000
+    return MAX_DISCHARGE_CURRENT_A.get(m.model or "", MAX_DISCHARGE_CURRENT_A["US2000C"])
+
+
+def _over_current_evidence(view: CaseView) -> list[EvidenceRef]:
+    """Trips seen in the case: DOC/COC counters above zero, over-current events, or the owner's symptoms."""
+    refs: list[EvidenceRef] = []
+    for st in view.stats:
+        for label in ("DOC Times", "DOC2 Times", "COC Times", "COC2 Times"):
+            v = st.stat.counters.get(label)
+            line = st.stat.lines.get(label)
+            if v and line:
+                refs.append(cite.at(st.source, line, label))
+    for e in view.events:
+        if e.kind.value in ("discharge_over_current", "charge_over_current"):
+            refs.append(cite.line(e.provenance))
+    if refs and view.symptoms:
+        refs.append(cite.key("symptoms"))
+    return refs
 
 
 def _comms(view: CaseView) -> list[Finding]:

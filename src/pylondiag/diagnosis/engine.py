@@ -205,7 +205,7 @@ def stack_outcome(
         _, o = classify(f, ctx)
         if o == Outcome.NO_FAULT:
             continue
-        if primary is None or _rank(o) > _rank(best) or (o == best and _better(f, primary)):
+        if primary is None or _rank(o) > _rank(best) or (o == best and _better(f, primary, ctx)):
             best, primary = o, f
     for mv in verdicts:  # a verdict always needs at least its own outcome
         o = VERDICT_OUTCOME[mv.verdict]
@@ -214,9 +214,19 @@ def stack_outcome(
     return best, primary
 
 
-def _better(a: Finding, b: Finding) -> bool:
+def _better(a: Finding, b: Finding, ctx: Context | None = None) -> bool:
+    """Primary-cause preference: a root cause before a consequence, then severity, then confidence."""
     sev = {FindingSeverity.FAULT: 2, FindingSeverity.WARNING: 1, FindingSeverity.INFO: 0}
-    return (sev[a.severity], a.confidence) > (sev[b.severity], b.confidence)
+    root_a = 0 if ctx is not None and _consequence(a, ctx) else 1
+    root_b = 0 if ctx is not None and _consequence(b, ctx) else 1
+    return (root_a, sev[a.severity], a.confidence) > (root_b, sev[b.severity], b.confidence)
+
+
+def _consequence(f: Finding, ctx: Context) -> bool:
+    """Findings whose outcome is raised by another finding: that other finding is the cause."""
+    if f.code == Cause.CELL_OVER_VOLTAGE and ctx.charge_limits:
+        return True
+    return f.code == Cause.MODULE_NOT_COMMUNICATING and ctx.dip_fault
 
 
 def diagnose(view: CaseView) -> Diagnosis:

@@ -15,10 +15,15 @@ from typing import Final
 
 from pylondiag.diagnosis import cite
 from pylondiag.diagnosis.bms_states import KIND_CAUSE
-from pylondiag.diagnosis.thresholds import COUNTER_RISE_MIN
+from pylondiag.diagnosis.thresholds import (
+    CELL_SPREAD_FAULT_MV,
+    COUNTER_RISE_MIN,
+    ENVELOPE_MIN_CELL_MV,
+    ENVELOPE_MIN_SOC_PCT,
+)
 from pylondiag.model.case import Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
-from pylondiag.model.event import Severity
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView, StatReading
 
 PROTECT_COUNTERS: Final[dict[str, tuple[Cause, FindingSeverity]]] = {
@@ -50,6 +55,7 @@ def findings(view: CaseView) -> list[Finding]:
     out += _odd_one_out(view, {(f.code, f.module) for f in out})
     out += _bmic_single(view, {(f.code, f.module) for f in out})
     out += _first_trip(view)
+    out += _log_protections(view, {(f.code, f.module) for f in out})
     return out
 
 
@@ -152,6 +158,85 @@ def _bmic_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> list
     return out
 
 
+RECENT_DAYS: Final = 14
+"""Days before the case's date within which BMS log protections count as current."""
+
+
+def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
+    """Over-voltage protections in a module's own BMS ``log`` (recent, with a time): the top-end
+    imbalance of field_failures.md #3 when that module's cells are spread (then ``fault``: rebalance),
+    otherwise context (``info``). Other protections in the log are left to the live states."""
+    as_of = view.as_of()
+    by_pos: dict[int, list[BatteryEvent]] = {}
+    log_lines = {(lg.source, e.provenance.line) for lg in view.logs for e in lg.log.entries}
+    for e in view.events:
+        if (
+            e.origin != "bms"
+            or e.kind != EventKind.CELL_OVER_VOLTAGE
+            or e.severity != Severity.FAULT
+            or (e.provenance.source, e.provenance.line) not in log_lines
+            or e.time is None
+        ):
+            continue
+        if as_of is not None and (as_of - e.time.date()).days > RECENT_DAYS:
+            continue
+        pos = _log_position(view, e)
+        if pos is not None:
+            by_pos.setdefault(pos, []).append(e)
+    out: list[Finding] = []
+    for pos, evs in sorted(by_pos.items()):
+        if (Cause.CELL_OVER_VOLTAGE, pos) in already:
+            continue
+        spread = _module_spread(view, pos)
+        imbalanced = spread is not None and spread > CELL_SPREAD_FAULT_MV
+        days = len({e.time.date() for e in evs if e.time is not None})
+        out.append(
+            Finding(
+                code=Cause.CELL_OVER_VOLTAGE,
+                severity=FindingSeverity.FAULT if imbalanced else FindingSeverity.INFO,
+                module=pos,
+                confidence=0.85 if imbalanced else 0.5,
+                message=(
+                    f"The module's own BMS log shows {len(evs)} over-voltage protection(s) on {days} day(s) "
+                    f"(latest {max(e.time for e in evs if e.time):%Y-%m-%d %H:%M})"
+                    + (
+                        f", and its cells are {spread} mV apart: one high cell reaches the limit first at "
+                        "the "
+                        "top of charge and stops the charge for the whole module (top-end imbalance)."
+                        if imbalanced
+                        else "; its cells are not shown spread, so this is context only."
+                    )
+                ),
+                evidence=[cite.line(e.provenance) for e in evs[:3]],
+            )
+        )
+    return out
+
+
+def _log_position(view: CaseView, e: BatteryEvent) -> int | None:
+    if e.module_address is not None:
+        return view.position_of(e.module_address)
+    return view.console_positions.get(e.provenance.source)
+
+
+def _module_spread(view: CaseView, pos: int) -> int | None:
+    """mV: the module's widest cell spread at the top of charge (``bat``), else its ``soh`` voltages."""
+    spreads: list[int] = []
+    for b in view.bat_of(pos):
+        volts = [c.voltage_mv for c in b.table.cells if c.voltage_mv is not None]
+        socs = [c.soc_pct for c in b.table.cells if c.soc_pct is not None]
+        if len(volts) >= 2 and (
+            max(volts) >= ENVELOPE_MIN_CELL_MV or (socs and max(socs) >= ENVELOPE_MIN_SOC_PCT)
+        ):
+            spreads.append(max(volts) - min(volts))
+    for sr in view.soh:
+        if sr.position == pos:
+            volts = [c.voltage_mv for c in sr.table.cells if c.voltage_mv is not None]
+            if len(volts) >= 2 and max(volts) >= ENVELOPE_MIN_CELL_MV:
+                spreads.append(max(volts) - min(volts))
+    return max(spreads) if spreads else None
+
+
 def _first_trip(view: CaseView) -> list[Finding]:
     """With a whole-bank shutdown: the earliest BMS protection event with a known module and time."""
     if Symptom.WHOLE_BANK_SHUTDOWN not in view.symptoms:
@@ -164,6 +249,7 @@ def _first_trip(view: CaseView) -> list[Finding]:
         and e.time is not None
         and e.module_address is not None
         and e.kind in KIND_CAUSE
+        and KIND_CAUSE[e.kind] != Cause.CELL_OVER_VOLTAGE  # ends a charge; does not shut a bank down
         and e.provenance.source not in {s.source for s in view.pwr[-1:]}  # live states: bms_states
     ]
     if not timed:

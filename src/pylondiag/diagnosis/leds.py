@@ -21,7 +21,7 @@ from typing import Final, Literal
 
 from pylondiag.diagnosis import cite
 from pylondiag.model.case import Led
-from pylondiag.model.diagnosis import Finding, FindingSeverity
+from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
 from pylondiag.model.stack import CaseView
 
 LedState = Literal["normal", "alarm", "protection", "off"]
@@ -43,6 +43,12 @@ MEANING: Final[dict[LedState, str]] = {
     "protection": "ALM steady: a protection or fault is active and a path is blocked",
     "off": "RUN and ALM off: the module is off, asleep, or in deep under-voltage protection",
 }
+
+STATE_CODES: Final = frozenset(
+    {Cause.CELL_OVER_VOLTAGE, Cause.CELL_UNDER_VOLTAGE, Cause.OVER_TEMPERATURE, Cause.UNDER_TEMPERATURE}
+)
+"""An ``info`` finding with these codes is the BMS's own live state (e.g. the end-of-charge alarm with
+balanced cells): it explains an alarm LED. Other ``info`` findings (a spread not judged) do not."""
 
 CORROBORATION_BONUS: Final = 0.05
 """Confidence added to a finding that the owner's LED observation on the same module supports."""
@@ -83,10 +89,14 @@ def leads(view: CaseView) -> list[LedLead]:
 
 
 def unexplained(all_leads: list[LedLead], findings: list[Finding]) -> list[LedLead]:
-    """Leads that no finding of warning or fault severity supports."""
-    active = [f for f in findings if f.severity != FindingSeverity.INFO]
-    stack_fault = any(f.module is None and f.severity == FindingSeverity.FAULT for f in active)
-    explained = {f.module for f in active if f.module is not None}
+    """Leads that no finding explains: nothing about that module (an ``info`` finding explains an
+    alarm LED as benign, e.g. the end-of-charge alarm), and no stack-level fault."""
+    stack_fault = any(f.module is None and f.severity == FindingSeverity.FAULT for f in findings)
+    explained = {
+        f.module
+        for f in findings
+        if f.module is not None and (f.severity != FindingSeverity.INFO or f.code in STATE_CODES)
+    }
     return [ld for ld in all_leads if ld.position not in explained and not stack_fault]
 
 

@@ -27,9 +27,11 @@ ENVELOPE_MAX_TEMP_MC: Final = 40_000
 """m°C: a 'sane' cell temperature window for judging spread; cold raises cell impedance and the BMS
 limits charge near 0 °C (specs.md operating range charge 0-50 °C [T])."""
 
-CELL_SPREAD_WARN_MV: Final = 30
-"""mV: above this max-min spread a module is imbalanced (specs.md §1 SIMP [T], SERV [T]: 'more than
-about 30 mV between cells is excessive'). Inside the envelope → monitor."""
+CELL_SPREAD_WARN_MV: Final = 40
+"""mV: above this max-min spread at the top of charge a module is drifting apart → monitor. Tool
+parameter: 30 mV is the imbalance line on the plateau (specs.md §1 SIMP, SERV [T]), but at the top of
+charge healthy cells fan out more — the BMS calls 99 % with cells at 3.450-3.480 V (VIC536 [T]), a
+30 mV spread — so the warning starts a little higher here."""
 
 CELL_SPREAD_FAULT_MV: Final = 50
 """mV: above this spread at the top of charge balancing is not keeping up → cell_imbalance, rebalance
@@ -44,8 +46,13 @@ WEAK_CELL_MIN_HOURS: Final = 12.0
 (~50 mA passive balancing, specs.md §1 VIC536 [T]; the GPollakDiener captures are ~22 h apart [C])."""
 
 WEAK_CELL_IMPROVEMENT_MV: Final = 10
-"""mV: an outlier whose deficit shrank by less than this between readings 'keeps diverging'
-(spec: weak_cell = a cell that keeps diverging across captures or after a rebalancing cycle)."""
+"""mV: after a rebalancing cycle, an outlier whose deficit shrank by at least this is improving
+(cell_imbalance: rebalance again); otherwise the imbalance is back (weak_cell)."""
+
+WEAK_CELL_GROWTH_MV: Final = 10
+"""mV: an outlier whose deficit below the median grew by at least this between two top-of-charge
+readings ≥ 12 h apart 'keeps diverging' (spec: weak_cell). A deficit that merely stays is imbalance
+the slow ~50 mA balancers have not finished with (cell_imbalance)."""
 
 SAG_UNDER_LOAD_MV: Final = 50
 """mV: a cell that sags this far below the median under load but not at rest has high internal
@@ -53,6 +60,11 @@ resistance (field_failures.md #10, SIMP [T])."""
 
 SAG_MIN_C_RATE: Final = 0.2
 """C: 'under load' for the sag rule."""
+
+SAG_MIN_SOC_PCT: Final = 30
+SAG_MAX_SOC_PCT: Final = 85
+"""%: the sag rule reads the plateau only: near empty or full the LFP curve is steep and a cell with
+less charge sags more for that reason alone (specs.md §1 SIMP: read spread at 20-80 %)."""
 
 SAG_REST_MAX_MV: Final = 20
 """mV: the same cell at rest must be within this of the median for the sag rule."""
@@ -129,6 +141,19 @@ RECOMMENDED_CURRENT_A: Final[dict[str, float]] = {
 """A per module, continuous charge (specs.md §2: US2000 25 A (0.5 C) [T]; US2000C 25 A [U] and pwrsys
 recommends 25 A discharge [C]; US3000C 37 A [U]; US5000 80 A [U]). A stack of N supplies N x this."""
 
+MAX_DISCHARGE_CURRENT_A: Final[dict[str, float]] = {
+    "US2000": 100.0,
+    "US2000B": 100.0,
+    "US2000C": 90.0,
+    "US3000": 100.0,
+    "US3000C": 100.0,
+    "US5000": 100.0,
+    "US5000-1C": 100.0,
+}
+"""A per module: the BMS's own maximum discharge current (``info`` Max Dischg Curr: US2KBPL −100 A
+[C DONV], US2000C ±90 A [C HRAB], US5000 ±100 A [C IOB]; US3000/C 100 A [U]). An inverter allowed to
+draw more than N x this from N modules trips their discharge over-current protection."""
+
 CAPACITY_MISMATCH_FRACTION: Final = 0.05
 """Inverter capacity setting more than 5 % away from the stack's rated Ah is a mismatch."""
 
@@ -147,6 +172,10 @@ COLD_WARN_TEMP_MC: Final = 5_000
 """m°C: near the charge-block limit; charge current is reduced [U]."""
 
 # ---------------------------------------------------------------- stat counters
+LOW_SOC_ALARM_PCT: Final = 20
+"""%: at or below this SOC a cell low-voltage *alarm* (not protection) is the BMS warning near the end of
+discharge — the LFP curve falls steeply below ~20 % (specs.md §1: read spread at 20-80 %) — not a fault."""
+
 COUNTER_RISE_MIN: Final = 1
 """A protect counter that rises by at least this between two ``stat`` readings of the same module is
 active now (field_failures #3: 'Bat HV/OV counters climb')."""

@@ -161,6 +161,9 @@ class CaseView(_View):
     files: list[EvidenceFile] = Field(default_factory=list)
     gaps: list[EvidenceGap] = Field(default_factory=list)
     address_conflicts: list[AddressConflict] = Field(default_factory=list)
+    console_positions: dict[str, int] = Field(default_factory=dict)
+    """Capture source → the position its header comment names (``# captured on the console of the
+    module at position 3``): the module whose own console was used."""
 
     # ---------------------------------------------------------------- helpers for rules
     @property
