@@ -57,3 +57,27 @@ def test_real_case_report_shows_diagnosis_and_evidence(case: Path) -> None:
     for f in d.findings:
         for ref in f.evidence:
             assert ref.source in html
+
+
+def test_photos_are_embedded_small_and_broken_ones_listed(case: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    (case / "photos").mkdir()
+    Image.new("RGB", (3000, 2000), (40, 60, 90)).save(case / "photos" / "front.jpg", quality=95)
+    (case / "photos" / "broken.png").write_bytes(b"this is not a picture")
+    result = run_case(case)
+    data = from_view(result.view)
+    by_name = {p.name: p for p in data.photos}
+    assert set(by_name) == {"photos/front.jpg", "photos/broken.png"}
+    good = by_name["photos/front.jpg"]
+    assert good.data_uri is not None and good.data_uri.startswith("data:image/jpeg;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(good.data_uri.split(",", 1)[1]))) as img:
+        assert max(img.size) == 1000
+    assert by_name["photos/broken.png"].data_uri is None
+    assert "cannot be read" in by_name["photos/broken.png"].note
+    html = render_html(result.diagnosis, result.view)
+    assert html.count('<img src="data:image/jpeg;base64,') == 1
+    assert "photos/broken.png</code> — not shown" in html

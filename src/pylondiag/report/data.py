@@ -20,6 +20,7 @@ from pylondiag.model.console import (
     StatCounters,
 )
 from pylondiag.model.event import BatteryEvent
+from pylondiag.report.photos import Photo
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class ReportData:
     """(date, event, detail), oldest first."""
     files: tuple[tuple[str, str, str, str], ...] = ()
     """Evidence files: (source, kind, read / not used, note)."""
+    photos: tuple[Photo, ...] = ()
 
     def module(self, position: int) -> ModuleFacts | None:
         return next((m for m in self.modules if m.position == position), None)

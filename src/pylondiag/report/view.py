@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pylondiag.model.console import InfoRecord, PwrRow, StatCounters
 from pylondiag.model.stack import CaseView
 from pylondiag.report.data import (
@@ -13,6 +15,7 @@ from pylondiag.report.data import (
     merge_modules,
     temp_reading,
 )
+from pylondiag.report.photos import case_photos
 
 
 def from_view(view: CaseView) -> ReportData:
@@ -69,6 +72,9 @@ def from_view(view: CaseView) -> ReportData:
             (h.date.isoformat(), h.event.value.replace("_", " "), h.detail or "") for h in view.history
         ),
         files=tuple((f.source, f.kind, "read" if f.used else "not used", f.note or "") for f in view.files),
+        photos=case_photos(
+            Path(view.root) if view.root else None, [f.source for f in view.files if f.kind == "photo"]
+        ),
     )
 
 
