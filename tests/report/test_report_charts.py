@@ -159,3 +159,11 @@ def test_events_at_one_moment_get_a_readable_window() -> None:
     assert chart is not None
     assert "07:" in chart.svg or "06:" in chart.svg, "tick labels in hours, not years"
     assert ">2028<" not in chart.svg
+
+
+def test_caption_names_the_reference_levels_of_each_model_family() -> None:
+    readings = {1: reading(1, samples.healthy(1)), 2: reading(2, samples.healthy(2))}
+    chart = charts.cell_voltage_chart(readings, models={1: "US2000C", 2: "US5000"})
+    assert chart is not None
+    assert "US2000 class alarm 3.55/3.05 V, protection 3.70/2.90 V" in chart.caption
+    assert "US5000 alarm 3.55/3.05 V, protection 3.65/2.80 V" in chart.caption

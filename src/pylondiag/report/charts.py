@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 
 from pylondiag.model.event import BatteryEvent, Severity
 from pylondiag.report.data import CellReading, CounterSet, TempReading
-from pylondiag.report.levels import CHARGE_TEMP_MAX_C, CHARGE_TEMP_MIN_C, cell_levels
+from pylondiag.report.levels import CHARGE_TEMP_MAX_C, CHARGE_TEMP_MIN_C, CellLevels, cell_levels
 
 RENDER_LOCK: Final = threading.Lock()
 """Held while charts are drawn: ``matplotlib.rc_context`` changes process-wide settings, and the web
@@ -176,10 +176,27 @@ def _cell_bars(
     caption = (
         "Each bar is one cell as the console printed it (index as printed). The shaded band is the "
         "spread between the lowest and highest cell; dashed lines are the model's alarm levels, solid "
-        "lines its protection levels (drawn when a cell comes near them)."
+        "lines its protection levels (drawn when a cell comes near them). Reference levels: "
+        + "; ".join(_levels_text(cell_levels(models.get(p))) for p in _distinct_families(readings, models))
+        + " (shared/domain/hardware/specs.md; the 3.55 V alarm is unverified)."
     )
     return Chart(
         "cells", "Cell voltages per module", caption, to_svg(fig, "cells", "Cell voltages per module")
+    )
+
+
+def _distinct_families(readings: Mapping[int, CellReading], models: Mapping[int, str | None]) -> list[int]:
+    """One position per model family present, in position order (for the caption's reference levels)."""
+    seen: dict[str, int] = {}
+    for pos in readings:
+        seen.setdefault(cell_levels(models.get(pos)).family, pos)
+    return list(seen.values())
+
+
+def _levels_text(levels: CellLevels) -> str:
+    return (
+        f"{levels.family} alarm {levels.high_alarm_mv / 1000:.2f}/{levels.low_alarm_mv / 1000:.2f} V, "
+        f"protection {levels.over_protect_mv / 1000:.2f}/{levels.under_protect_mv / 1000:.2f} V"
     )
 
 
