@@ -167,3 +167,20 @@ def test_caption_names_the_reference_levels_of_each_model_family() -> None:
     assert chart is not None
     assert "US2000 class alarm 3.55/3.05 V, protection 3.70/2.90 V" in chart.caption
     assert "US5000 alarm 3.55/3.05 V, protection 3.65/2.80 V" in chart.caption
+
+
+def test_heatmap_copes_with_modules_of_different_cell_counts() -> None:
+    readings = {p: reading(p, samples.healthy(p)) for p in range(1, 8)}
+    readings[8] = reading(8, (3300,) * 16)  # a 16-cell module in the same stack
+    readings[9] = CellReading(position=9, voltages_mv=(3300, None, 3310), balancing=(False, None, True))
+    chart = charts.cell_voltage_chart(readings)
+    assert chart is not None and "heatmap" in chart.title
+    assert ">15<" in chart.svg  # the 16th cell's column
+
+
+def test_bars_cope_with_a_cell_the_console_printed_as_dash() -> None:
+    chart = charts.cell_voltage_chart(
+        {1: CellReading(position=1, voltages_mv=(3300, None, 3360), balancing=())}
+    )
+    assert chart is not None
+    assert "spread 60 mV" in chart.svg

@@ -289,8 +289,9 @@ def _cell_heatmap(readings: Mapping[int, CellReading], culprits: set[int]) -> Ch
             for c, flag in enumerate(reading.balancing):
                 if flag:
                     ax.plot(c + 0.36, r - 0.3, "v", color=INK, ms=2.2)
-        ids = next(iter(readings.values())).cell_ids or tuple(range(width))
-        ax.set_xticks(range(width), [str(i) for i in ids[:width]], fontsize=6.5)
+        longest = max(readings.values(), key=lambda r: len(r.voltages_mv))
+        ids = longest.cell_ids if len(longest.cell_ids) == width else tuple(range(width))
+        ax.set_xticks(range(width), [str(i) for i in ids], fontsize=6.5)
         ax.set_xlabel("cell (index as printed)")
         ax.set_yticks(range(len(positions)), [f"pos {p}" for p in positions], fontsize=6.5)
         for label, pos in zip(ax.get_yticklabels(), positions, strict=True):
