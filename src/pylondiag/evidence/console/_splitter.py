@@ -174,7 +174,25 @@ class ConsoleReader:
             if p > pos:
                 number = self._plain(number, text, pos, p)
             eol = text.index("\n", p)
-            self._line(number, text[p:eol])
+            line = text[p:eol]
+            blk = self._open
+            if blk is not None and not blk.completed:
+                # the trailer lines, handled here: they are most of the special lines
+                s = line.strip()
+                if s == COMPLETED:
+                    blk.completed = True
+                    blk.last_line = number
+                    number += 1
+                    pos = eol + 1
+                    continue
+                if s == END_MARK:
+                    blk.last_line = number
+                    self._emit(blk)
+                    self._open = None
+                    number += 1
+                    pos = eol + 1
+                    continue
+            self._line(number, line)
             number += 1
             pos = eol + 1
         if pos < len(text):

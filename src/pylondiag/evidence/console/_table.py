@@ -200,6 +200,8 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape | None = None)
             items.append(f"'soc_pct': _p(t[{s}])")
             if how == "soc_pct+coulomb":
                 items.append(f"{field!r}: int(t[{s + 1}])")
+                # the careful path takes a count only when it starts with a digit
+                checks.append(f"not t[{s + 1}][:1].isdecimal()")
             if k == (3 if how == "soc_pct+coulomb" else 2):
                 checks.append(f"t[{s + k - 1}] not in U")
         else:

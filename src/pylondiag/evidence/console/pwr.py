@@ -85,7 +85,7 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         tokens = raw.split()
         if not tokens:
             continue
-        if _is_header(tokens):
+        if tokens[0] == "Power" and _is_header(tokens):
             flush()
             headers = header_tokens(raw)
             table = table_reader(headers, "pwr")
