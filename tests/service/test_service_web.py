@@ -161,8 +161,13 @@ def test_login_cookie_flags_and_wrong_password(
 
 def test_login_is_rate_limited(make_client: Callable[..., TestClient], engineer: tuple[str, str]) -> None:
     client = make_client(limits=replace(TEST_LIMITS, logins_per_window=3))
+    auth = (ENGINEER_EMAIL, ENGINEER_PASSWORD)
+    assert [client.get("/api/queue", auth=auth).status_code for _ in range(5)] == [
+        200
+    ] * 5  # successes are free
     assert [login(client, password="wrong wrong") for _ in range(3)] == [401, 401, 401]
     assert login(client) == 429  # even the right password waits
+    assert client.get("/api/queue", auth=auth).status_code == 429  # HTTP Basic shares the limit
 
 
 def test_engineer_amends_and_signs_off_in_the_browser_form(

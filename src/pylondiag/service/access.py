@@ -44,12 +44,16 @@ def basic_user(request: Request, session: Session) -> User | None:
         email, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    wait = ctx(request).login_limiter.hit(f"basic:{client_key(request)}")
-    if wait is not None:
-        raise HTTPException(429, "too many login attempts; try again later",
-                            headers={"Retry-After": str(int(wait) + 1)})
+    limiter = ctx(request).login_limiter
+    keys = (f"ip:{client_key(request)}", f"email:{email.strip().lower()}")
+    waits = [w for w in (limiter.blocked(k) for k in keys) if w is not None]
+    if waits:
+        raise HTTPException(429, "too many failed logins; try again later",
+                            headers={"Retry-After": str(int(max(waits)) + 1)})
     user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if not verify_password(user.password_hash if user else None, password):
+        for k in keys:
+            limiter.hit(k)
         return None
     return user
 

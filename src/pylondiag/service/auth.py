@@ -7,7 +7,8 @@
   time on every form POST. JSON API calls are not forms: a cross-site page cannot send them with
   ``Content-Type: application/json`` without CORS, which the service never grants.
 - Owner tokens: 256-bit random, shown once; only their SHA-256 is stored; compared in constant time.
-- Rate limits: a sliding window per client address (and per e-mail for logins).
+- Rate limits: a sliding window per client address for submissions; failed logins per address and per
+  e-mail (a blocked address or e-mail waits even with the right password).
 """
 
 from __future__ import annotations
@@ -105,6 +106,17 @@ class RateLimiter:
     def __post_init__(self) -> None:
         self._events: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    def blocked(self, key: str) -> float | None:
+        """``None`` when another event is allowed now, else the seconds to wait (records nothing)."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._events.get(key)
+            while q and now - q[0] > self.window_s:
+                q.popleft()
+            if q and len(q) >= self.limit:
+                return max(0.0, self.window_s - (now - q[0]))
+            return None
 
     def hit(self, key: str) -> float | None:
         """Record one event; ``None`` when allowed, else the seconds until the next one is."""

@@ -258,10 +258,10 @@ async def login(request: Request) -> Response:
     target = str(form.get("next") or "/queue")
     if not target.startswith("/") or target.startswith("//"):
         target = "/queue"
-    waits = [c.login_limiter.hit(f"ip:{client_key(request)}"), c.login_limiter.hit(f"email:{email}")]
-    if any(w is not None for w in waits):
+    keys = (f"ip:{client_key(request)}", f"email:{email}")
+    if any(c.login_limiter.blocked(k) is not None for k in keys):
         return render(request, "login.html", status=429, next=target,
-                      error="Too many login attempts. Wait a minute and try again.")
+                      error="Too many failed logins. Wait a minute and try again.")
 
     def check() -> User | None:
         with c.db.session() as session:
@@ -271,6 +271,8 @@ async def login(request: Request) -> Response:
 
     user = await run_in_threadpool(check)
     if user is None:
+        for k in keys:
+            c.login_limiter.hit(k)
         return render(request, "login.html", status=401, next=target, error="Wrong e-mail or password.")
     response = RedirectResponse(target, status_code=303)
     set_cookie(request, response, SESSION_COOKIE, c.signer.session_cookie(user.id, user.password_hash),
