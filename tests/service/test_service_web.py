@@ -300,3 +300,61 @@ def test_admin_manages_accounts_engineers_cannot(
     assert r.headers["location"] == "/admin/users"
     client.cookies.clear()
     assert login(client, "new@example.com", "long enough pw") == 303
+
+
+def test_form_accepts_one_zip_and_refuses_bad_ones_without_storing(
+    client: TestClient, imbalance_capture: bytes
+) -> None:
+    import io
+    import zipfile
+
+    def zipped(entries: dict[str, bytes]) -> bytes:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in entries.items():
+                zf.writestr(name, data)
+        return buf.getvalue()
+
+    store = client.app.state.ctx.store  # type: ignore[attr-defined]
+    for entries, message in (
+        ({"case.yaml": b"schema: pylondiag.case/1\n"}, "holds a case.yaml"),
+        ({"../../etc/x.txt": b"pwr\n"}, "path traversal"),
+        ({"console/big.txt": b"0" * 900_000}, "zip bomb"),
+    ):
+        page = client.get("/new?modules=4")
+        r = client.post(
+            "/new",
+            data=intake_form(csrf(page.text)),
+            files=[("up_zip", ("case.zip", zipped(entries), "application/zip"))],
+        )
+        assert r.status_code in (400, 413) and message in r.text, r.text[:300]
+        assert "Describe your battery stack" in r.text  # the form again, with the message
+        assert list(store.cases.iterdir()) == [] and list(store.staging.iterdir()) == []
+    page = client.get("/new?modules=4")
+    r = client.post(
+        "/new",
+        data=intake_form(csrf(page.text)),
+        follow_redirects=False,
+        files=[
+            (
+                "up_zip",
+                (
+                    "case.zip",
+                    zipped(
+                        {
+                            "my-case/console/a.txt": imbalance_capture,
+                            "my-case/inverter/ev.csv": b"time,code,message\n",
+                        }
+                    ),
+                    "application/zip",
+                ),
+            )
+        ],
+    )
+    assert r.status_code == 303
+    pk = r.headers["location"].split("/c/")[1].split("?")[0]
+    assert sorted(p.relative_to(store.case_dir(pk)).as_posix() for p in store.case_dir(pk).rglob("*.*")) == [
+        "case.yaml",
+        "console/a.txt",
+        "inverter/ev.csv",
+    ]

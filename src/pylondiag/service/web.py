@@ -33,7 +33,13 @@ from pylondiag.service.db.models import CaseRecord, CaseStatus, User
 from pylondiag.service.reports import report_bytes
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.storage import split_lines
-from pylondiag.service.uploads import IncomingFile, UploadRefused, check_content, read_zip
+from pylondiag.service.uploads import (
+    ZIP_CONTENT_TYPES,
+    IncomingFile,
+    UploadRefused,
+    check_content,
+    read_zip,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -136,6 +142,9 @@ async def _form_files(form: FormData, request: Request) -> list[IncomingFile]:
             files.append(IncomingFile(path, data))
     zipped = form.get("up_zip")
     if isinstance(zipped, UploadFile) and zipped.filename:
+        declared = (zipped.content_type or "").split(";")[0].strip().lower()
+        if declared not in ZIP_CONTENT_TYPES:
+            raise UploadRefused(f"{zipped.filename}: declared as {declared!r}; expected a .zip", status=415)
         for f in read_zip(await zipped.read(), limits, name=_safe_name(zipped.filename)):
             if f.path == "case.yaml":
                 raise UploadRefused(
