@@ -62,25 +62,27 @@ def test_fault_spread_gives_rebalance_actions(make_case, shapes, diagnose_case):
 
 
 @pytest.mark.parametrize(
-    ("soc", "base", "current_ma", "temp_mc", "inside"),
+    ("soc", "top_mv", "base", "current_ma", "temp_mc", "inside"),
     [
-        (100, "Idle", 0, 25000, True),
-        (90, "Idle", 0, 25000, True),  # SOC boundary: inside
-        (55, "Dischg", -20000, 25000, False),  # mid-SOC under load: the plateau + IR sag
-        (55, "Idle", 0, 25000, False),  # mid-SOC at rest: still the plateau
-        (100, "Charge", 5000, 25000, True),  # 0.1 C of 50 Ah: inside
-        (100, "Charge", 5001, 25000, False),  # just over 0.1 C
-        (100, "Idle", 0, 10400, True),  # 10.0 °C after the 0.4 °C sensor offset of cells 5-14
-        (100, "Idle", 0, 10399, False),  # just below 10 °C
+        (100, 3450, "Idle", 0, 25000, True),
+        (99, 3380, "Idle", 0, 25000, True),  # SOC boundary: the BMS calls it full
+        (98, 3399, "Idle", 0, 25000, False),  # just below both: still on the plateau's shoulder
+        (95, 3400, "Charge", 3000, 25000, True),  # cell boundary: past the knee whatever the SOC says
+        (95, 3352, "Charge", 3000, 25000, False),  # 95 % on the plateau hides imbalance
+        (55, 3290, "Dischg", -20000, 25000, False),  # mid-SOC under load: the plateau + IR sag
+        (55, 3290, "Idle", 0, 25000, False),  # mid-SOC at rest: still the plateau
+        (100, 3450, "Charge", 5000, 25000, True),  # 0.1 C of 50 Ah: inside
+        (100, 3450, "Charge", 5001, 25000, False),  # just over 0.1 C
+        (100, 3450, "Idle", 0, 10400, True),  # 10.0 °C after the 0.4 °C sensor offset of cells 5-14
+        (100, 3450, "Idle", 0, 10399, False),  # just below 10 °C
     ],
 )
-def test_validity_envelope(make_case, shapes, diagnose_case, soc, base, current_ma, temp_mc, inside):
+def test_validity_envelope(make_case, shapes, diagnose_case, soc, top_mv, base, current_ma, temp_mc, inside):
     """The same 80 mV spread is a fault only inside the envelope; outside it is not judged (info, low
     confidence, no fault), said in the summary, with a top-of-charge reading asked for."""
-    top = 3380 if soc >= 90 and soc < 100 else (3450 if soc == 100 else 3290)
-    mod = shapes.Mod(
-        1, shapes.cells(top, {3: -80}, jitter=(0,)), soc=soc, base=base, curr=current_ma, temp=temp_mc
-    )
+    volts = [top_mv] * 15
+    volts[3] = top_mv - 80
+    mod = shapes.Mod(1, volts, soc=soc, base=base, curr=current_ma, temp=temp_mc)
     d = diagnose_case(_bat_case(make_case, shapes, mod))
     (f,) = _cell_findings(d)
     if inside:

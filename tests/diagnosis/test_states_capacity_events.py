@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from pylondiag.diagnosis.thresholds import HOT_SPOT_DELTA_MC, SOH_MONITOR_PCT, SOH_REPLACE_PCT
+from pylondiag.diagnosis.thresholds import (
+    CELL_SPREAD_FAULT_MV,
+    HOT_SPOT_DELTA_MC,
+    SOH_MONITOR_PCT,
+    SOH_REPLACE_PCT,
+)
 from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome, Verdict
 
 WHEN = "2026-11-20 09:00:00"
@@ -46,8 +51,8 @@ def test_state_words(make_case, diagnose_case, shapes, field, word, code, severi
         ("Over", 80, FindingSeverity.FAULT, Outcome.REBALANCE),  # a high cell in an imbalanced module
         ("High", 80, FindingSeverity.WARNING, Outcome.MONITOR),
         ("Over", 20, FindingSeverity.INFO, Outcome.NO_FAULT),  # balanced cells: the BMS ending the charge
-        ("Over", 50, FindingSeverity.INFO, Outcome.NO_FAULT),  # boundary: 50 mV is still balanced
-        ("Over", 51, FindingSeverity.FAULT, Outcome.REBALANCE),
+        ("Over", CELL_SPREAD_FAULT_MV, FindingSeverity.INFO, Outcome.NO_FAULT),  # boundary: still balanced
+        ("Over", CELL_SPREAD_FAULT_MV + 1, FindingSeverity.FAULT, Outcome.REBALANCE),
     ],
 )
 def test_over_voltage_state_depends_on_the_cells(

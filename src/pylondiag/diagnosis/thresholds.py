@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Final
 
 # ---------------------------------------------------------------- step 3: cells (validity envelope)
-ENVELOPE_MIN_SOC_PCT: Final = 90
-"""%: imbalance is judged only at the top of charge. LFP's flat plateau hides imbalance mid-SOC; the
-top of charge reveals it and is where the ~50 mA passive balancers work (specs.md §1 VIC536 [T];
-field_failures.md #6 GPollakDiener [C]: BAL=Y at 98-100 % SOC)."""
+ENVELOPE_MIN_SOC_PCT: Final = 99
+"""%: imbalance is judged only at the top of charge. LFP's flat plateau hides imbalance mid-SOC and
+reaches well past 90 % (cells at ~3.35 V at 95 %); the top of charge reveals it and is where the
+~50 mA passive balancers work (specs.md §1 VIC536 [T]; field_failures.md #6 GPollakDiener [C]: BAL=Y at
+98-100 % SOC). A module the BMS calls 99-100 % full is at the top."""
 
 ENVELOPE_MIN_CELL_MV: Final = 3400
-"""mV: a reading whose highest cell is at or above this is also 'top of charge' even when the SOC
-column is missing (GPollakDiener [C]: cells 3.37-3.47 V at 98-100 %; VIC536 [T]: full ≈ 3.45-3.48 V)."""
+"""mV: a reading whose highest cell is at or above this is past the plateau's knee — the top of charge
+— whatever the SOC column says (GPollakDiener [C]: cells 3.37-3.47 V at 98-100 %; VIC536 [T]: full ≈
+3.45-3.48 V; on the plateau cells sit at 3.30-3.35 V)."""
 
 ENVELOPE_MAX_C_RATE: Final = 0.1
 """Fraction of rated capacity (C): above this current the spread includes IR sag/rise, not only state
@@ -33,10 +35,11 @@ parameter: 30 mV is the imbalance line on the plateau (specs.md §1 SIMP, SERV [
 charge healthy cells fan out more — the BMS calls 99 % with cells at 3.450-3.480 V (VIC536 [T]), a
 30 mV spread — so the warning starts a little higher here."""
 
-CELL_SPREAD_FAULT_MV: Final = 50
-"""mV: above this spread at the top of charge balancing is not keeping up → cell_imbalance, rebalance
-(specs.md §1 SIMP [T]: 'over 50 mV as a failed cell' — used here as the action threshold, with
-weak_cell reserved for divergence that persists over time)."""
+CELL_SPREAD_FAULT_MV: Final = 60
+"""mV: above this spread at the top of charge balancing is not keeping up → cell_imbalance, rebalance.
+Tool parameter: SIMP [T] calls 50 mV a failed cell on the plateau; at the top the curve is steep, so a
+few mV of healthy fan-out is added (field_failures.md #6: ≈80 mV is the real imbalance case; the
+GPollakDiener module [C] reads 124-128 mV). weak_cell is reserved for divergence after a cycle."""
 
 OUTLIER_MIN_MV: Final = 30
 """mV: a cell this far below (or above) the module median is named as an outlier cell."""
