@@ -494,11 +494,20 @@ def event_timeline(
                             color=colour,
                             alpha=0.8,
                             lw=0,
+                            clip_on=False,  # markers lie inside the axes; unclipped SVG is far lighter
                         )
         hits = [e for e in timed if (e.provenance.source, e.provenance.line) in cited_set]
         if hits:
             xs = _num([_naive(e.time) for e in hits])
-            ax.scatter(xs, [row[e.kind.value] for e in hits], s=42, facecolors="none", edgecolors=INK, lw=0.9)
+            ax.scatter(
+                xs,
+                [row[e.kind.value] for e in hits],
+                s=42,
+                facecolors="none",
+                edgecolors=INK,
+                lw=0.9,
+                clip_on=False,
+            )
             if len(hits) > 1:
                 ax.axvspan(min(xs), max(xs), color=ALARM, alpha=0.12, lw=0)
         ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=6.5)
@@ -586,6 +595,7 @@ def _events_binned(ax: Axes, timed: Sequence[BatteryEvent], row: Mapping[str, in
                     color=SEVERITY_COLOUR[sev],
                     alpha=0.7,
                     lw=0,
+                    clip_on=False,  # markers lie inside the axes; unclipped SVG is far lighter
                 )
 
 
