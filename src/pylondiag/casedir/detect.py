@@ -15,6 +15,8 @@ _CANDUMP: Final = re.compile(
 _RS485: Final = re.compile(rb"(?m)^(?:\S+\s+)?[<>]?\s*~[0-9A-Fa-f]{12,}\r?$")
 _PHOTO_EXT: Final = frozenset({".jpg", ".jpeg", ".png", ".heic", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 
+_TEXT_BYTES: Final = bytes([9, 10, 13, 27, *range(32, 256)])
+
 FOLDER_KIND: Final[dict[str, EvidenceKind]] = {
     "console": "console",
     "inverter": "inverter_log",
@@ -31,8 +33,8 @@ def is_binary(data: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    text_like = sum(1 for b in head if b >= 32 or b in (9, 10, 13)) + head.count(b"\x1b")
-    return text_like / len(head) < 0.85
+    other = len(head.translate(None, _TEXT_BYTES))  # bytes that are neither printable nor tab/CR/LF/ESC
+    return (len(head) - other) / len(head) < 0.85
 
 
 def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
