@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -74,3 +75,23 @@ def test_bad_case_directory_is_exit_2(saved: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(saved), "--case", str(tmp_path / "no-such-case")])
     assert result.exit_code == 2
     assert "no-such-case" in result.stderr
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cases" / "rebalance-us2000c-cell-imbalance"
+
+
+@pytest.mark.skipif(not EXAMPLE.is_dir(), reason="example case missing")
+def test_diagnose_writes_the_html_report_and_report_rerenders_it(tmp_path: Path) -> None:
+    html_out, json_out, again = tmp_path / "d.html", tmp_path / "d.json", tmp_path / "again.html"
+    first = runner.invoke(app, ["diagnose", str(EXAMPLE), "--format", "html", "--output", str(html_out)])
+    assert first.exit_code == 0, first.output
+    saved = runner.invoke(app, ["diagnose", str(EXAMPLE), "--format", "json", "--output", str(json_out)])
+    assert saved.exit_code == 0, saved.output
+    second = runner.invoke(
+        app, ["report", str(json_out), "--format", "html", "--case", str(EXAMPLE), "--output", str(again)]
+    )
+    assert second.exit_code == 0, second.output
+    strip = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC|\d{4}-\d\d-\d\d")  # the report's own date/time
+    assert strip.sub("", html_out.read_text(encoding="utf-8")) == strip.sub(
+        "", again.read_text(encoding="utf-8")
+    )
