@@ -100,6 +100,18 @@ class SimResult:
     """OR of every module's flags over the whole run."""
     min_cell_mv: NDArray[np.float64]
     max_temp_c: NDArray[np.float64]
+    snapshots: list[Snapshot] = field(default_factory=list)
+
+
+@dataclass
+class Snapshot:
+    """The stack as a console capture saw it (to check that an injected fault is visible)."""
+
+    filename: str
+    soc: NDArray[np.float64]
+    """Mean cell SOC per module (0..1)."""
+    cell_mv: NDArray[np.float64]
+    current_a: NDArray[np.float64]
 
 
 def simulate(setup: Setup, seed: int) -> SimResult:
@@ -129,6 +141,7 @@ def simulate(setup: Setup, seed: int) -> SimResult:
     ambient = setup.ambient(np.arange(minutes) / 60.0)
     captures = sorted(setup.captures, key=lambda c: c.at_h)
     consoles: dict[str, bytes] = {}
+    snapshots: list[Snapshot] = []
     max_flags = np.zeros(len(setup.modules), dtype=np.int64)
     min_cell = np.full(len(setup.modules), 5000.0)
     max_temp = np.full(len(setup.modules), -50.0)
@@ -137,7 +150,7 @@ def simulate(setup: Setup, seed: int) -> SimResult:
     ci = 0
     while k < minutes:
         while ci < len(captures) and k >= int(captures[ci].at_h * 60):
-            _take(setup, stack, captures[ci], consoles)
+            _take(setup, stack, captures[ci], consoles, snapshots)
             ci += 1
         limit = min(minutes, int(captures[ci].at_h * 60)) if ci < len(captures) else minutes
         planned = inverter.planned_current(stack, k, min(CHUNK_STEPS, minutes - k))
@@ -150,12 +163,15 @@ def simulate(setup: Setup, seed: int) -> SimResult:
         min_cell = np.minimum(min_cell, stack.cell_mv().min(axis=1))
         max_temp = np.maximum(max_temp, stack.temp_c)
     while ci < len(captures):
-        _take(setup, stack, captures[ci], consoles)
+        _take(setup, stack, captures[ci], consoles, snapshots)
         ci += 1
-    return SimResult(setup, stack, inverter, consoles, max_flags, min_cell, max_temp)
+    return SimResult(setup, stack, inverter, consoles, max_flags, min_cell, max_temp, snapshots)
 
 
-def _take(setup: Setup, stack: Stack, cap: Capture, consoles: dict[str, bytes]) -> None:
+def _take(
+    setup: Setup, stack: Stack, cap: Capture, consoles: dict[str, bytes], snapshots: list[Snapshot]
+) -> None:
+    snapshots.append(Snapshot(cap.filename, stack.soc.mean(axis=1), stack.cell_mv(), stack.current_a.copy()))
     chain = setup.chains[cap.chain]
     master = setup.modules[chain[cap.plugged]]
     view = ConsoleView(
