@@ -16,6 +16,7 @@ from _console_helpers import feed_in_chunks, provenances, records_of, spec_lines
 from pylondiag.evidence.console import read_console
 from pylondiag.model.console import (
     BatTable,
+    CommandBlock,
     CommandError,
     CommCounters,
     ConsoleCapture,
@@ -793,3 +794,5 @@ def test_records_are_valid_models(captures_dir: Path, name: str) -> None:
     assert ConsoleCapture.model_validate_json(cap.model_dump_json()) == cap
     for r in cap.records:
         assert type(r).model_validate(r.model_dump()) == r
+    for b in feed_in_chunks((captures_dir / name).read_bytes(), 4096, name):
+        assert CommandBlock.model_validate(b.model_dump()) == b

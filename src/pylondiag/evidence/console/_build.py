@@ -84,7 +84,6 @@ def make_provenance_fast(source: str, line: int, raw: str, end_line: int | None)
 if TYPE_CHECKING:  # type-check the keyword arguments as pydantic's model_construct would
     make_provenance = Provenance.model_construct
     make_bat_cell = BatCell.model_construct
-    make_block = CommandBlock.model_construct
     make_bat_table = BatTable.model_construct
     make_pwr_table = PwrTable.model_construct
     make_pwr_detail = PwrDetail.model_construct
@@ -93,7 +92,6 @@ if TYPE_CHECKING:  # type-check the keyword arguments as pydantic's model_constr
 else:
     make_provenance = builder(Provenance)
     make_bat_cell = builder(BatCell)
-    make_block = builder(CommandBlock)
     make_bat_table = builder(BatTable)
     make_pwr_table = builder(PwrTable)
     make_pwr_detail = builder(PwrDetail)
@@ -136,6 +134,7 @@ set object per class: every field of them is set, pydantic never changes that se
 
 bat_cell_raw: Callable[[dict[str, Any]], BatCell] = raw_builder(BatCell)
 pwr_row_raw: Callable[[dict[str, Any]], PwrRow] = raw_builder(PwrRow)
+block_raw: Callable[[dict[str, Any]], CommandBlock] = raw_builder(CommandBlock)
 
 
 _KV_SET = {"key", "value", "provenance"}  # shared: see _SHARED_NOTE

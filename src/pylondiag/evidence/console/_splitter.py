@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pylondiag.evidence.console._build import make_block, make_provenance_fast
+from pylondiag.evidence.console._build import block_raw, make_provenance_fast
 from pylondiag.evidence.console._lines import LineSplitter
 from pylondiag.model.console import CommandBlock, ParseWarning
 
@@ -328,20 +328,18 @@ class ConsoleReader:
         status = blk.status
         if not blk.completed and status == "ok":
             status = "incomplete"
+        end = max(blk.last_line, blk.line_numbers[-1]) if blk.line_numbers else blk.last_line
         self._out.append(
-            make_block(
-                command=blk.command,
-                prompt=blk.prompt,
-                status=status,
-                lines=tuple(blk.lines),
-                first_line=blk.echo_line,
-                line_numbers=tuple(blk.line_numbers),
-                logged_at=blk.logged_at,
-                provenance=make_provenance_fast(
-                    self.source,
-                    blk.echo_line,
-                    blk.echo_raw,
-                    max(blk.last_line, blk.line_numbers[-1]) if blk.line_numbers else blk.last_line,
-                ),
+            block_raw(
+                {
+                    "command": blk.command,
+                    "prompt": blk.prompt,
+                    "status": status,
+                    "lines": tuple(blk.lines),
+                    "first_line": blk.echo_line,
+                    "line_numbers": tuple(blk.line_numbers),
+                    "logged_at": blk.logged_at,
+                    "provenance": make_provenance_fast(self.source, blk.echo_line, blk.echo_raw, end),
+                }
             )
         )
