@@ -13,7 +13,7 @@ from typing import Final
 
 from pylondiag.diagnosis import isolation
 from pylondiag.diagnosis.leds import LedLead
-from pylondiag.diagnosis.thresholds import CELL_SPREAD_FAULT_MV, RECOMMENDED_CHARGE_VOLTAGE_V
+from pylondiag.diagnosis.thresholds import CELL_SPREAD_WARN_MV, RECOMMENDED_CHARGE_VOLTAGE_V
 from pylondiag.model.diagnosis import (
     Action,
     Cause,
@@ -101,7 +101,7 @@ def _steps_rebalance(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
             False,
         ),
         (
-            f"Compare position {p}'s cell spread with this diagnosis: below {CELL_SPREAD_FAULT_MV} mV is "
+            f"Compare position {p}'s cell spread with this diagnosis: at or below {CELL_SPREAD_WARN_MV} mV is "
             "done. Still above: repeat the 6-8 h hold once. If the same cell stays low or worsens after a "
             "second cycle, it is a weak cell and the module must be replaced.",
             False,

@@ -171,7 +171,7 @@ def _age_context(view: CaseView, position: int) -> str:
         years = (as_of.year - y) + (as_of.month - mo) / 12
         if years >= OLD_MODULE_YEARS:
             bits.append(
-                f"installed {m.installed} ({years:.0f} years old, the age at which imbalance is common)"
+                f"installed {m.installed} ({years:.1f} years old, the age at which imbalance is common)"
             )
     st = view.stat_of(position)
     if st and st.stat.cycle_count:
