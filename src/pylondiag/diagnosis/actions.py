@@ -101,8 +101,8 @@ def _steps_rebalance(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
             False,
         ),
         (
-            f"Compare position {p}'s cell spread with this diagnosis: at or below {CELL_SPREAD_WARN_MV} mV is "
-            "done. Still above: repeat the 6-8 h hold once. If the same cell stays low or worsens after a "
+            f"Compare position {p}'s cell spread with this diagnosis: at or below {CELL_SPREAD_WARN_MV} mV "
+            "is done. Still above: repeat the 6-8 h hold once. If the same cell stays low or worsens after a "
             "second cycle, it is a weak cell and the module must be replaced.",
             False,
         ),
