@@ -82,6 +82,13 @@ CASES = [
     ("stat__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt", "stat", ["US2000C"] * 2, "us2000c_b67"),
     ("info__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt", "info", ["US2000C"] * 2, "us2000c_b67"),
     ("time__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt", "time", ["US2000C"] * 2, "us2000c_b67"),
+    ("ci__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt", "ci", ["US2000C"] * 5, "us2000c_b67"),
+    (
+        "getpwr__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt",
+        "getpwr",
+        ["US2000C"] * 2,
+        "us2000c_b67",
+    ),
     ("pwr__US2KBPL-B66.6__donverduyn_ha-pylontech-mqtt.txt", "pwr", ["US2000"] * 2, "us2kbpl_b66"),
     ("bat__US2KBPL-B66.6__donverduyn_ha-pylontech-mqtt.txt", "bat", ["US2000"] * 2, "us2kbpl_b66"),
     ("soh__US2KBPL-B66.6__donverduyn_ha-pylontech-mqtt.txt", "soh", ["US2000"] * 2, "us2kbpl_b66"),

@@ -69,11 +69,63 @@ CHANGING_COMMANDS = frozenset(
     ]
 )
 """Commands that write settings, clear records or switch hardware (HRAB help [C])."""
-DEBUG_ONLY = frozenset({"pwrsys", "getpwr", "config", "ctrl", "prot", "statc", "ci"}) | CHANGING_COMMANDS - {
-    "shut",
-    "trst",
-    "updata",
-}
+READ_ONLY_COMMANDS = frozenset(
+    [
+        "adc",
+        "bmicrdcomm",
+        "bmicrdcfg",
+        "ct",
+        "datalist",
+        "disp",
+        "eepr",
+        "stflar",
+        "flar",
+        "md",
+        "rtcr",
+        "rtcsh",
+        "socr",
+        "socsh",
+        "socd",
+        "soct",
+        "tsoc",
+        "tcan",
+        "tdip",
+        "tetmp",
+        "tflash",
+        "ti2c",
+        "tinput",
+        "tpwr",
+        "tsto",
+        "tver",
+        "tsoh",
+        "tspi",
+        "tusart",
+        "ttmp",
+        "tdct",
+        "tvolt",
+        "tibcio",
+        "tcbnio",
+        "ttact",
+        "ttr",
+        "tsw",
+        "tpv",
+        "teepr",
+        "twdg",
+        "trdagevolt",
+    ]
+)
+"""Other commands in the US2000C help (HRAB help [C]) that only read or self-test: answered with an
+empty successful block (their payloads are not modelled)."""
+DEBUG_ONLY = (
+    frozenset({"pwrsys", "getpwr", "config", "ctrl", "prot", "statc", "ci"})
+    | READ_ONLY_COMMANDS
+    | CHANGING_COMMANDS
+    - {
+        "shut",
+        "trst",
+        "updata",
+    }
+)
 LOG_PAGE = 3
 """`log` pages every three entries (ioBroker data/log.txt [C])."""
 
@@ -210,8 +262,8 @@ class ConsoleSession:
             return self._unknown(parts[0])
         handler = getattr(self, f"_cmd_{cmd}", None)
         if handler is None:
-            if cmd in CHANGING_COMMANDS:
-                return self.d.frame([], table=False)
+            if cmd in CHANGING_COMMANDS or (cmd in READ_ONLY_COMMANDS and self.debug):
+                return self.d.frame([], table=False, prompt=self.prompt)
             return self._unknown(parts[0])
         result: str = handler(args)
         return result
@@ -390,3 +442,50 @@ class ConsoleSession:
 
     def _cmd_trst(self, args: list[str]) -> str:
         return self._ok([], table=False)
+
+    def _cmd_getpwr(self, args: list[str]) -> str:
+        """Compact `#`-separated dump of the plugged module (HRAB getpwr [C])."""
+        k = self.view.plugged
+        r = self.view.readings()[k]
+        assert r is not None
+        remaining = int(r.cell_coulomb_mah.min())
+        lines = [
+            f"{r.voltage_mv}#{r.current_ma:>7}#{r.board_temp_mc:>7}#{remaining:>6}# {r.base_state}# "
+            f"{render.volt_state(r.flags)}# {render.curr_state(r.flags)}# {render.temp_state(r.flags)}#"
+        ]
+        for c in range(15):
+            lines.append(
+                f"{r.cell_mv[c]}#{r.cell_temp_mc[c]:>7}# {render._cell_vs(r, c)}# "
+                f"{render.temp_state(r.flags)}#"
+            )
+        lines += ["0#", f"{self.view.counters(k).get('CYCLE Times', 0)}#"]
+        return self._ok(lines, table=False)
+
+    def _cmd_ci(self, args: list[str]) -> str:
+        """Comm counters (HRAB ci [C]): RS485 ports, CAN, modules present."""
+        present = sum(r is not None for r in self.view.readings())
+        up = int(self.view.counters(self.view.plugged).get("Charge Times", 0)) * 1000  # frames since power-on
+        lines = [" -----------------------------------"]
+        for port, rx, tx in (("US0", 0, 0), ("US1", up * 4, up)):
+            for name, val in (
+                ("Rx", rx),
+                ("Tx", tx),
+                ("Format", 0),
+                ("Addr", 0),
+                ("Ver", 0),
+                ("Req", 0),
+                ("LChkSum", 0),
+                ("ChkSum", 0),
+                ("AckErr", 0),
+                ("Other", 0),
+            ):
+                lines.append(f" {port + ' ' + name + ':':<28}{val}")
+            lines.append("")
+        lines += [
+            f" {'CAN Rx:':<31}0",
+            f" {'CAN Tx:':<31}{up * 6}",
+            f" {'Exist Pack Num:':<28}{present}",
+            f" {'Probe Pwr Addr:':<28}255",
+            " -----------------------------------",
+        ]
+        return self._ok(lines, table=False)
