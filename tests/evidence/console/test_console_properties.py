@@ -201,7 +201,7 @@ def test_compiled_row_layouts_agree_with_column_by_column(
     import pylondiag.evidence.console.bat
     import pylondiag.evidence.console.pwr  # noqa: F401  (registers the column maps)
     from pylondiag.evidence.console._common import BadValue
-    from pylondiag.evidence.console._table import KNOWN, TableReader, header_tokens, plan, read_row
+    from pylondiag.evidence.console._table import KNOWN, TableReader, header_tokens, plan
 
     columns, model = KNOWN[table]
     cols = plan(header_tokens(header), columns)
@@ -209,20 +209,11 @@ def test_compiled_row_layouts_agree_with_column_by_column(
     reader = TableReader(cols, has_soc, model)
     for tokens in [template, *rows, template, *rows]:  # the second pass takes the compiled layouts
         try:
-            expected: object = read_row(tokens, cols, has_soc)
+            expected: object = reader.record_dict_general(tokens, "prov")[:2]
         except BadValue:
             expected = BadValue
         try:
-            got: object = reader.read(tokens)
-        except BadValue:
-            got = BadValue
-        assert got == expected, tokens
-        try:
-            expected = reader.record_dict_general(tokens, "prov")[:2]
-        except BadValue:
-            expected = BadValue
-        try:
-            got = reader.record_dict(tokens, "prov")
+            got: object = reader.record_dict(tokens, "prov")
         except BadValue:
             got = BadValue
         assert got == expected, tokens

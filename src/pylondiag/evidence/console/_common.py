@@ -46,11 +46,6 @@ def numbered(block: CommandBlock) -> Iterator[tuple[int, str]]:
     return zip(range(block.first_line + 1, block.first_line + 1 + len(block.lines)), block.lines, strict=True)
 
 
-def block_prov(block: CommandBlock, ctx: Ctx) -> Provenance:
-    p = block.provenance
-    return ctx.prov(p.line, p.raw, p.end_line)
-
-
 def command_arg(block: CommandBlock) -> int | None:
     """The numeric argument of ``pwr 3`` / ``bat 3`` / ``stat 2``, or None."""
     parts = block.command.split()

@@ -50,17 +50,6 @@ def _time(date: str, clock: str) -> datetime:
         raise BadValue(f"expected a time like 2026-07-17 01:20:56, found {date} {clock}") from None
 
 
-def read_row(
-    tokens: list[str], cols: tuple[Column, ...], has_soc_column: bool = True
-) -> tuple[dict[str, Any], dict[str, str], int]:
-    """Values by field, unknown columns by header, and the count of tokens left over.
-
-    Raises :class:`BadValue` for a value of the wrong type.
-    """
-    values, extra, left, _layout = _read_general(tokens, cols, has_soc_column)
-    return values, extra, left
-
-
 Layout = list[tuple[str, str, str, int, int]]
 """Per column read: (header, field, how, first token index, token count)."""
 
@@ -132,14 +121,6 @@ def _flag(tok: str, header: str = "BAL") -> bool | None:
     raise BadValue(f"expected Y or N in column {header!r}, found {tok!r}")
 
 
-def _int_strict(tok: str) -> int:
-    return int(tok)
-
-
-def _str(tok: str) -> str | None:
-    return None if tok in ABSENT_TOKENS else tok
-
-
 def _pct(tok: str) -> int | None:
     if not tok.endswith("%"):
         raise BadValue(tok)
@@ -156,12 +137,11 @@ _FLAGS: dict[str, bool | None] = {"Y": True, "N": False, **dict.fromkeys(ABSENT_
 
 
 _NS: dict[str, Any] = {
-    "_i": opt_int, "_n": _int_strict, "_s": _str, "_t": _time, "_f": _flag, "_p": _pct, "_d": _dash,
-    "U": UNITS, "_B": BadValue, "A": ABSENT_TOKENS, "F": _FLAGS,
+    "_t": _time, "_p": _pct, "_d": _dash, "U": UNITS, "_B": BadValue, "A": ABSENT_TOKENS, "F": _FLAGS,
 }  # fmt: skip
 
 
-def _compile(layout: Layout, sample: list[str], model: ModelShape | None = None) -> Callable[..., Any]:
+def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[..., Any]:
     """A row reader for rows shaped like the one ``layout`` was learnt from (same token count).
 
     Conversions are inlined; anything unexpected raises (ValueError, KeyError, BadValue) and the
@@ -210,25 +190,21 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape | None = None)
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
     ns = dict(_NS)
-    if model is None:
-        src = "def row(t):\n"
-        body = f"    return {{{', '.join(items)}}}, {{{', '.join(extras)}}}\n"
-    else:
-        # The record's whole field dict at once: columns read, the model's defaults for the rest.
-        src = "def row(t, p):\n"
-        given = {item.split(":", 1)[0].strip("'\""): item for item in items}
-        entries: list[str] = []
-        for name in model.fields:
-            if name == "extra":
-                entries.append(f"'extra': {{{', '.join(extras)}}}")
-            elif name == "provenance":
-                entries.append("'provenance': p")
-            elif name in given:
-                entries.append(given[name])
-            elif name in model.defaults:
-                ns[f"_d_{name}"] = model.defaults[name]
-                entries.append(f"{name!r}: _d_{name}")
-        body = f"    return {{{', '.join(entries)}}}\n"
+    # The record's whole field dict at once: columns read, the model's defaults for the rest.
+    src = "def row(t, p):\n"
+    given = {item.split(":", 1)[0].strip("'\""): item for item in items}
+    entries: list[str] = []
+    for name in model.fields:
+        if name == "extra":
+            entries.append(f"'extra': {{{', '.join(extras)}}}")
+        elif name == "provenance":
+            entries.append("'provenance': p")
+        elif name in given:
+            entries.append(given[name])
+        elif name in model.defaults:
+            ns[f"_d_{name}"] = model.defaults[name]
+            entries.append(f"{name!r}: _d_{name}")
+    body = f"    return {{{', '.join(entries)}}}\n"
     if checks:
         src += f"    if {' or '.join(checks)}:\n        raise _B('layout')\n"
     src += body
@@ -252,35 +228,17 @@ class TableReader:
     its layout compiled; later rows of that count take the compiled path (any surprise in them
     falls back to the column-by-column read, so both give the same result)."""
 
-    __slots__ = ("_fast", "_full", "cols", "has_soc", "model")
+    __slots__ = ("_full", "cols", "has_soc", "model")
 
-    def __init__(
-        self, cols: tuple[Column, ...], has_soc_column: bool = True, model: ModelShape | None = None
-    ) -> None:
+    def __init__(self, cols: tuple[Column, ...], has_soc_column: bool, model: ModelShape) -> None:
         self.cols = cols
         self.has_soc = has_soc_column
         self.model = model
-        self._fast: dict[int, Callable[..., Any]] = {}
         self._full: dict[int, Callable[..., Any]] = {}
-
-    def read(self, tokens: list[str]) -> tuple[dict[str, Any], dict[str, str], int]:
-        """Values by field, unknown columns by header, count of tokens left over."""
-        n = len(tokens)
-        fast = self._fast.get(n)
-        if fast is not None:
-            try:
-                values, extra = fast(tokens)
-                return values, extra, 0
-            except (BadValue, ValueError, KeyError):
-                pass
-        values, extra, left, layout = _read_general(tokens, self.cols, self.has_soc)
-        if left == 0 and fast is None and len(self._fast) < 8:
-            self._fast[n] = _compile(layout, tokens)
-        return values, extra, left
 
     def record_dict(self, tokens: list[str], provenance: Any) -> tuple[dict[str, Any], int]:
         """The whole field dict of the row's record (``extra`` and ``provenance`` included) and the
-        count of tokens left over. Needs ``model``."""
+        count of tokens left over."""
         n = len(tokens)
         fast = self._full.get(n)
         if fast is not None:
@@ -295,7 +253,6 @@ class TableReader:
 
     def record_dict_general(self, tokens: list[str], provenance: Any) -> tuple[dict[str, Any], int, Layout]:
         """:meth:`record_dict` read column by column."""
-        assert self.model is not None
         values, extra, left, layout = _read_general(tokens, self.cols, self.has_soc)
         d = self.model.defaults.copy()
         d.update(values)

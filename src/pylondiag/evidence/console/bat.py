@@ -51,7 +51,7 @@ class CellTableReader:
             self.ctx.warn(number, raw, f"expected a {self.what} row starting with the cell index")
             return False
         try:
-            d, left = self.table.record_dict(tokens, self.ctx.prov(number, raw))
+            d, left = self.table.record_dict(tokens, make_provenance_fast(self.ctx.source, number, raw, None))
         except BadValue as exc:
             self.ctx.warn(number, raw, f"{self.what} row skipped: {exc}")
             return False
@@ -80,22 +80,9 @@ def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
                 )
             )
 
-    source = ctx.source
     for number, raw in numbered(block):
         tokens = raw.split()
         if not tokens:
-            continue
-        if reader is not None and tokens[0].isdecimal():
-            # the common case, inlined: a cell row of the current table
-            try:
-                d, left = reader.table.record_dict(tokens, make_provenance_fast(source, number, raw, None))
-            except BadValue as exc:
-                ctx.warn(number, raw, f"bat row skipped: {exc}")
-                continue
-            if left:
-                ctx.warn(number, raw, f"bat row has {left} value(s) more than the header has columns")
-            reader.cells.append(bat_cell_raw(d))
-            last = number
             continue
         if is_cell_header(tokens):
             flush()
