@@ -522,3 +522,17 @@ def test_submissions_are_rate_limited(make_client, imbalance_capture: bytes) -> 
     submit(client, imbalance_capture)
     r = client.post("/api/cases", data={"case_yaml": FOUR_MODULE_CASE})
     assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+
+
+def test_background_worker_diagnoses_then_caches_the_reports(make_client, imbalance_capture: bytes) -> None:  # type: ignore[no-untyped-def]
+    from _service_helpers import wait_for
+
+    client = make_client(run_worker=True)
+    created = submit(client, imbalance_capture)
+    auth = bearer(created["access_token"])
+    wait_for(lambda: client.get(f"/api/cases/{created['id']}", headers=auth).json()["status"] == "diagnosed")
+    store = client.app.state.ctx.store
+    wait_for(lambda: store.cached_report(created["id"], 1, "pdf") is not None, timeout=180)
+    assert store.cached_report(created["id"], 1, "html") is not None
+    pdf = client.get(f"/api/cases/{created['id']}/report.pdf", headers=auth)
+    assert pdf.content == store.cached_report(created["id"], 1, "pdf")

@@ -238,7 +238,7 @@ def _review(case_pk: str, request: Request, body: ReviewRequest) -> Response:
         if role != "engineer" or user is None:
             return JSONResponse({"detail": "only an engineer can review a case"}, status_code=403)
         try:
-            rev, _version = apply_review(record, body, user, c.store)
+            rev, version = apply_review(record, body, user, c.store)
         except ReviewError as exc:
             session.rollback()
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
@@ -249,6 +249,8 @@ def _review(case_pk: str, request: Request, body: ReviewRequest) -> Response:
             "changes": rev.changes,
             "diagnosis": record.diagnoses[-1].document,
         }
+    if version is not None:  # committed: render its reports in the background
+        c.worker.enqueue_render(record.id, version.version)
     return JSONResponse(out)
 
 

@@ -430,13 +430,16 @@ async def review_form(case_pk: str, request: Request) -> Response:
                 return "There is no diagnosis to amend yet."
             try:
                 body = review_from_form(form, doc)
-                apply_review(record, body, user, c.store)
+                _, version = apply_review(record, body, user, c.store)
             except ReviewError as exc:
                 session.rollback()
                 return exc.message
             except ValueError as exc:  # pydantic ValidationError is a ValueError
                 session.rollback()
                 return f"The amendment is not valid: {exc}"
+            session.commit()
+            if version is not None:
+                c.worker.enqueue_render(record.id, version.version)
             return None
 
     problem = await run_in_threadpool(work)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, DiagnosisVersion, utcnow
 from pylondiag.service.db.session import Database
@@ -52,6 +52,7 @@ class DiagnosisWorker:
         self.max_attempts = max_attempts
         self.runner = runner
         self._wake: queue.Queue[str | None] = queue.Queue()
+        self._renders: queue.Queue[tuple[str, int]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.idle = threading.Event()
@@ -93,6 +94,12 @@ class DiagnosisWorker:
     def enqueue(self, case_pk: str) -> None:
         self._wake.put(case_pk)
 
+    def enqueue_render(self, case_pk: str, version: int) -> None:
+        """Render a new diagnosis version's reports in the background (a cache: lost on a crash, the
+        first view renders it then)."""
+        self._renders.put((case_pk, version))
+        self._wake.put(None)
+
     # -- work -------------------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -108,7 +115,25 @@ class DiagnosisWorker:
                 except Exception:  # the DB went away, etc.: keep the thread alive, retry later
                     log.exception("diagnosis worker: case %s", pk)
                     self._stop.wait(1.0)
+            # reports after diagnoses: an owner waits for a diagnosis, nobody waits for a cache
+            while not self._stop.is_set() and self._next_queued() is None:
+                try:
+                    pk, version = self._renders.get_nowait()
+                except queue.Empty:
+                    break
+                self.idle.clear()
+                self._render_version(pk, version)
             self.idle.set()
+
+    def _render_version(self, pk: str, version: int) -> None:
+        with self.db.session() as session:
+            document = session.scalars(
+                select(DiagnosisVersion.document).where(
+                    DiagnosisVersion.case_pk == pk, DiagnosisVersion.version == version
+                )
+            ).first()
+        if document is not None:
+            self.prerender(pk, version, document)
 
     def _next_queued(self) -> str | None:
         with self.db.session() as session:
@@ -152,16 +177,10 @@ class DiagnosisWorker:
                 case.updated_at = utcnow()
             return
         with self.db.session() as session:
-            latest = session.scalars(
-                select(func.max(DiagnosisVersion.version)).where(DiagnosisVersion.case_pk == pk)
-            ).first()
-        version = (latest or 0) + 1
-        # Reports are rendered before the version is published, so "done" means ready to view.
-        self.prerender(pk, version, document)
-        with self.db.session() as session:
             case = session.get(CaseRecord, pk)
             if case is None:
                 return
+            version = (case.diagnoses[-1].version + 1) if case.diagnoses else 1
             case.diagnoses.append(
                 DiagnosisVersion(version=version, kind="automatic", document=document, created_at=utcnow())
             )
@@ -170,6 +189,7 @@ class DiagnosisWorker:
             if case.status == CaseStatus.SUBMITTED.value:
                 case.status = CaseStatus.DIAGNOSED.value
             case.updated_at = utcnow()
+        self.enqueue_render(pk, version)
 
     def prerender(self, pk: str, version: int, document: dict[str, Any]) -> None:
         """Render the new version's reports now, off the request path, so the first view is fast."""
