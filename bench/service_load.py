@@ -247,6 +247,18 @@ async def wait_diagnosed(base: str, created: list[dict[str, str]], time_cap: flo
     return time.monotonic() - start
 
 
+def wait_reports(data_dir: Path, created: list[dict[str, str]], time_cap: float) -> float:
+    """Seconds until the worker has rendered every case's v1 HTML and PDF report (bounded)."""
+    start = time.monotonic()
+    wanted = [data_dir / "reports" / c["id"] / f"v1.{fmt}" for c in created for fmt in ("html", "pdf")]
+    while time.monotonic() - start < time_cap and not all(p.exists() for p in wanted):
+        time.sleep(0.5)
+    missing = sum(not p.exists() for p in wanted)
+    if missing:
+        print(f"  {missing} report(s) not rendered after {time_cap:.0f} s", file=sys.stderr)
+    return time.monotonic() - start
+
+
 async def views(
     base: str, created: list[dict[str, str]], owners: int, total: int, time_cap: float, think_s: float = 0.0
 ) -> dict[str, Phase]:
@@ -297,6 +309,8 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
             raise SystemExit("no submission succeeded")
         print(f"{name}: waiting for the diagnoses ...", file=sys.stderr)
         diag_s = asyncio.run(wait_diagnosed(base, created, args.diagnosis_seconds))
+        print(f"{name}: waiting for the background report rendering ...", file=sys.stderr)
+        reports_s = wait_reports(data_dir, created, args.diagnosis_seconds)
         print(f"{name}: 1 owner viewing ...", file=sys.stderr)
         single = asyncio.run(views(base, created, 1, min(300, args.views), args.seconds))
         print(f"{name}: {args.owners} owners viewing ...", file=sys.stderr)
@@ -322,6 +336,7 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
         "database": name,
         "submissions": sub.summary(),
         "diagnosis_drain_s": round(diag_s, 1),
+        "reports_rendered_s": round(reports_s, 1),
         "views_1_owner": _with_total(single),
         "views": _with_total(all_views),
         "views_paced": _with_total(paced) if paced else None,
@@ -386,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"\n== {r['database']}: {s['requests']} submissions, {s['per_second']}/s, "
             f"p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, errors {s['errors']}; "
-            f"diagnoses drained in {r['diagnosis_drain_s']} s"
+            f"diagnoses drained in {r['diagnosis_drain_s']} s, "
+            f"reports rendered {r['reports_rendered_s']} s later"
         )
         print(f"   load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}")
         runs = [("1 owner", "views_1_owner"), (f"{r['owners']} owners", "views")]
