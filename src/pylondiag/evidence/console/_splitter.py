@@ -120,7 +120,6 @@ class ConsoleReader:
         self.warnings: list[ParseWarning] = []
         self.first_logged_at: datetime | None = None
         """The first logger timestamp seen (each block also keeps the one before it)."""
-        self.prompts_seen = 0
         self._lines = LineSplitter()
         self._prompts = set(KNOWN_PROMPTS)
         self._prompt: str | None = None
@@ -300,7 +299,6 @@ class ConsoleReader:
                 prompt, command = m.group(1), m.group(2).strip()
                 self._prompt = prompt
                 self._prompts.add(prompt)
-                self.prompts_seen += 1
                 if command:
                     self._open = _Open(command, prompt, number, raw, self._take_stamp())
                 return
