@@ -286,3 +286,36 @@ def test_dangling_symlink_is_a_gap_not_a_crash(tmp_path):
     (tmp_path / "console" / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
     v = load_case(tmp_path)
     assert v.pwr and any("console/gone.txt: cannot be read" in g.text for g in v.gaps)
+
+
+INFO_3 = (
+    "pylon>info\n@\nDevice address      : 3\nDevice name         : US3000C\n"
+    "Command completed successfully\n$$\n"
+)
+
+
+def test_plain_bat_on_a_modules_own_console_uses_its_device_address(tmp_path):
+    write(tmp_path, {"console/m3.txt": INFO_3 + BAT_PLAIN})
+    v = load_case(tmp_path)
+    assert v.bat[0].position == 3 and not v.bat[0].assumed_address
+    assert v.module(3) is not None and v.module(3).model == "US3000C"
+
+
+def test_header_comment_names_the_module(tmp_path):
+    stack = [{"position": p} for p in (1, 2, 3)]
+    text = "# captured 2026-11-20 15:00 on the console of the module at position 2\n" + BAT_PLAIN
+    write(tmp_path, {"case.yaml": yaml_of(stack=stack), "console/m.txt": text})
+    v = load_case(tmp_path)
+    assert v.console_positions == {"console/m.txt": 2}
+    assert v.bat[0].position == 2 and not v.bat[0].assumed_address
+
+
+def test_lvhub_addresses_repeat_per_group_without_conflict(tmp_path):
+    stack = [
+        {"position": 1, "role": "master", "dip": "0100", "group": 1, "address": 1},
+        {"position": 2, "address": 2},
+        {"position": 3, "role": "master", "dip": "0010", "group": 2, "address": 1},
+        {"position": 4, "address": 2},
+    ]
+    write(tmp_path, {"case.yaml": yaml_of(stack=stack)})
+    assert load_case(tmp_path).address_conflicts == []

@@ -215,3 +215,41 @@ def test_comms_alarm_after_inverter_swap(make_case, diagnose_case, stack_of):
     assert f.module is None and "history[0]" in {e.key for e in f.evidence}
     no_swap = diagnose_case(make_case({"stack": stack_of(2), "symptoms": ["bms_comms_alarm"]}))
     assert Cause.INVERTER_COMMS_CONFIG not in codes(no_swap)
+
+
+def test_lvhub_renumbering_keeps_order(make_case, diagnose_case, stack_of):
+    """Group numbers 1, 3, 4 → 1, 2, 3: the masters of groups 3 and 4 move, in order."""
+    st = stack_of(
+        3,
+        p1={"dip": "0100", "group": 1},
+        p2={"dip": "0110", "group": 3, "role": "master", "address": 1},
+        p3={"dip": "0001", "group": 4, "role": "master", "address": 1},
+    )
+    d = diagnose_case(make_case({"stack": st}))
+    assert d.primary_cause == Cause.DIP_ADDRESS_GAP and d.culprit_modules == [2, 3]
+    f2 = next(f for f in d.findings if f.module == 2)
+    assert "set group 2: switch 3 ON and switches 2, 4 OFF" in f2.message
+
+
+def test_captured_master_keeps_its_number(make_case, diagnose_case, stack_of, shapes):
+    st = stack_of(
+        2, p1={"dip": "0100", "group": 1}, p2={"dip": "0100", "group": 1, "role": "master", "address": 1}
+    )
+    pwr = shapes.Session(header=["# captured on the console of the module at position 1"])
+    pwr.add("pwr", shapes.pwr_old([shapes.Mod(1, shapes.cells(3350), soc=80)], 8, "2026-11-20 09:00:00"))
+    d = diagnose_case(make_case({"stack": st}, {"console/p.txt": pwr.text()}))
+    assert d.primary_cause == Cause.DIP_DUPLICATE_ADDRESS and d.culprit_modules == [2]
+
+
+def test_hole_in_pwr_without_case_yaml(make_case, diagnose_case, shapes):
+    d = diagnose_case(make_case(None, {"console/p.txt": _healthy_pwr(shapes, 4, absent=(3,))}))
+    assert d.primary_cause == Cause.MODULE_NOT_COMMUNICATING and d.culprit_modules == [3]
+
+
+@pytest.mark.parametrize(("amps", "fault"), [(180, False), (180.1, True)])
+def test_discharge_current_beyond_the_modules(make_case, diagnose_case, stack_of, amps, fault):
+    """2 x US2000C: the BMS allows 90 A each."""
+    d = diagnose_case(make_case({"stack": stack_of(2), "inverter": {"max_discharge_current_a": amps}}))
+    assert (d.primary_cause == Cause.OVER_CURRENT) is fault
+    if fault:
+        assert d.outcome == Outcome.RECONFIGURE and d.culprit_modules == []

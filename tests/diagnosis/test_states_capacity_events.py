@@ -246,3 +246,36 @@ def test_first_module_to_trip_is_named(make_case, diagnose_case, shapes, stack_o
         make_case({"stack": stack_of(3)}, {"console/0640.txt": a.text(), "console/0645.txt": b.text()})
     )
     assert not [f for f in without_symptom.findings if "tripped the bank" in f.message]
+
+
+def test_pwr_percent_stands_in_for_soh_on_old_firmware(make_case, diagnose_case, shapes):
+    lines = [ln for ln in shapes.stat(1) if not ln.startswith("SOH  ")]
+    lines = [ln if not ln.startswith("Pwr Percent") else "Pwr Percent     :       66" for ln in lines]
+    d = diagnose_case(make_case(None, {"console/s.txt": shapes.Session().add("stat", lines).text()}))
+    f = next(f for f in d.findings if f.code == Cause.CAPACITY_FADE)
+    assert "Pwr Percent 66" in f.message and d.outcome == Outcome.REPLACE
+
+
+def test_module_log_over_voltage_with_spread_cells(make_case, diagnose_case, shapes, stack_of):
+    log = [
+        " Index   : 2",
+        " Time    : 26-11-19 12:30:00",
+        " ModID   : BMM",
+        " Code    : 0x1101",
+        " Info    : Battery over voltage protect.",
+        "",
+        " Index   : 1",
+        " Time    : 26-11-18 12:34:00",
+        " ModID   : BMM",
+        " Code    : 0x1101",
+        " Info    : Battery over voltage protect.",
+    ]
+    soh = ["Power   2", "Battery    Voltage    SOHCount   SOHStatus"] + [
+        f"{i:<11}{3650 if i == 6 else 3350:<11}0          Normal" for i in range(15)
+    ]
+    s = shapes.Session(header=["# captured on the console of the module at position 2"])
+    s.add("soh", soh).add("log", log)
+    case = {"observed_at": "2026-11-20T10:00", "stack": stack_of(3, p2={"led": "amber"})}
+    d = diagnose_case(make_case(case, {"console/m2.txt": s.text()}))
+    assert d.primary_cause == Cause.CELL_OVER_VOLTAGE and d.culprit_modules == [2]
+    assert d.outcome == Outcome.REBALANCE
