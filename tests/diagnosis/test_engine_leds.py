@@ -142,7 +142,7 @@ def test_summary_is_short(make_case, diagnose_case, stack_of, shapes):
     assert 1 <= d.summary.count(". ") + 1 <= 3 and "Position 1" in d.summary
 
 
-def test_a_failing_rule_family_is_reported_not_fatal(make_case, stack_of, monkeypatch):
+def test_a_failing_rule_family_is_reported_not_fatal(make_case, stack_of, monkeypatch, check_doc):
     from pylondiag.diagnosis import engine
     from pylondiag.pipeline import run_case
 
@@ -151,8 +151,10 @@ def test_a_failing_rule_family_is_reported_not_fatal(make_case, stack_of, monkey
 
     monkeypatch.delenv("PYLONDIAG_STRICT_RULES")
     monkeypatch.setattr(engine, "_FAMILIES", [("config", boom), *engine.families()[1:]])
-    d = run_case(make_case({"stack": stack_of(2, p2={"role": "master"})})).diagnosis
+    case = make_case({"stack": stack_of(2, p2={"role": "master"})})
+    d = run_case(case).diagnosis
     assert any("Internal error in the 'config' rules" in g for g in d.evidence_gaps)
+    assert check_doc(case, d.to_json_dict()) == []
 
 
 def test_symptom_gap_when_data_is_healthy(make_case, diagnose_case, stack_of, shapes):
