@@ -735,6 +735,96 @@ def main() -> None:
         },
     )
 
+    # 18 --------------------------------------------------------------- discharge limit above the modules
+    mods = healthy_mods(2, base=3320, soc=60)
+    write_case(
+        "reconfigure-discharge-current-too-high",
+        base_case(
+            "ex-over-current",
+            stack=stack(2, "US2000C", "2022-09"),
+            symptoms=["whole_bank_shutdown", "intermittent_trips"],
+            inverter={
+                **INVERTER_OK,
+                "configured_modules": 2,
+                "configured_capacity_ah": 100,
+                "max_discharge_current_a": 250,
+            },
+        ),
+        {
+            "console/session.txt": full_session(
+                mods, WHEN, slots=8, stats={1: {"DOC_Times": 14}, 2: {"DOC_Times": 17}}
+            ).text()
+        },
+        {
+            "outcome": "reconfigure",
+            "primary_cause": "over_current",
+            "culprit_modules": [],
+            "required_codes": ["over_current"],
+        },
+    )
+    # 19 --------------------------------------------------------------- no module is master
+    write_case(
+        "reconfigure-no-master",
+        base_case(
+            "ex-no-master",
+            stack=stack(3, "US3000C", "2023-06", p1={"role": "slave"}),
+            symptoms=["bms_comms_alarm"],
+        ),
+        {},
+        {
+            "outcome": "reconfigure",
+            "primary_cause": "dip_no_master",
+            "culprit_modules": [],
+            "required_codes": ["dip_no_master"],
+        },
+    )
+    # 20 --------------------------------------------------------------- top-end imbalance trips over-voltage
+    mods = healthy_mods(4, base=3470)
+    mods[1] = Mod(2, cells(3455, {6: 190, 11: 160}), soc=100, bv_st="Over", volt_st="Normal", base="Idle")
+    write_case(
+        "rebalance-cell-over-voltage",
+        base_case(
+            "ex-cell-ov",
+            stack=stack(4, "US5000", "2021-11", p2={"led": "red_flashing"}),
+            symptoms=["not_charging"],
+            inverter={**INVERTER_OK, "configured_modules": 4, "configured_capacity_ah": 400},
+        ),
+        {
+            "console/session.txt": full_session(
+                mods, WHEN, stats={2: {"Bat_OV_Times": 61, "Bat_HV_Times": 240}}
+            ).text()
+        },
+        {
+            "outcome": "rebalance",
+            "primary_cause": "cell_over_voltage",
+            "culprit_modules": [2],
+            "required_codes": ["cell_over_voltage", "cell_imbalance"],
+        },
+    )
+    # 21 --------------------------------------------------------------- LV-HUB group numbers with a gap
+    st = stack(
+        6,
+        "US3000C",
+        "2022-02",
+        p1={"dip": "0100", "group": 1},
+        p2={"group": 1, "address": 2},
+        p3={"dip": "0110", "group": 3, "role": "master", "address": 1},
+        p4={"group": 3, "address": 2},
+        p5={"dip": "0001", "group": 4, "role": "master", "address": 1},
+        p6={"group": 4, "address": 2},
+    )
+    write_case(
+        "reconfigure-lvhub-group-gap",
+        base_case("ex-lvhub-gap", stack=st, symptoms=["bms_comms_alarm"]),
+        {},
+        {
+            "outcome": "reconfigure",
+            "primary_cause": "dip_address_gap",
+            "culprit_modules": [3, 5],
+            "required_codes": ["dip_address_gap"],
+        },
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -309,7 +309,7 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
             f"its switches 2-4 ({(m.dip or '')[1:]}) set group {n}, the same number as the group master at "
             f"position {others}; each group needs its own number"
             if dup
-            else f"the group masters' numbers are {used}, not 1, 2, 3 ... in order"
+            else f"the group masters' numbers are {used}, not numbered from 1 in order"
         )
         out.append(
             Finding(
