@@ -78,7 +78,6 @@ def render_html(
     view: CaseView | ReportData | None = None,
     *,
     generated_at: datetime | None = None,
-    for_print: bool = False,
 ) -> str:
     """The report as one HTML document.
 
@@ -86,11 +85,7 @@ def render_html(
     the report shows what the diagnosis alone holds (no charts, no raw facts).
     """
     data = report_data(view)
-    return (
-        _env()
-        .get_template("report.html.j2")
-        .render(**context(diagnosis, data, generated_at=generated_at), for_print=for_print)
-    )
+    return _env().get_template("report.html.j2").render(**context(diagnosis, data, generated_at=generated_at))
 
 
 def report_data(view: CaseView | ReportData | None) -> ReportData:

@@ -19,7 +19,7 @@ def render_pdf(
     diagnosis: Diagnosis, view: CaseView | ReportData | None = None, *, generated_at: datetime | None = None
 ) -> bytes:
     """The report as PDF bytes (A4), from the same HTML as :func:`render_html`."""
-    html = render_html(diagnosis, view, generated_at=generated_at, for_print=True)
+    html = render_html(diagnosis, view, generated_at=generated_at)  # print layout: the CSS's @media print
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher
