@@ -101,5 +101,10 @@ def test_migrations_create_exactly_the_models(tmp_path: Path, database_url: str 
     db.migrate()  # idempotent
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        if database_url is None:
+            from sqlalchemy import text
+
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     db.dispose()
     assert diff == []
