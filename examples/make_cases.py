@@ -612,7 +612,7 @@ def main() -> None:
     )
     # 13 --------------------------------------------------------------- early imbalance: monitor
     mods = healthy_mods(4)
-    mods[1] = Mod(2, cells(3445, {7: -46}), soc=100)
+    mods[1] = Mod(2, cells(3445, {7: -55}), soc=100)
     write_case(
         "monitor-early-imbalance",
         base_case(

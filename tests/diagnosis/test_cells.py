@@ -28,7 +28,7 @@ def _cell_findings(d: Any) -> list[Any]:
         (10, None),
         (CELL_SPREAD_WARN_MV, None),
         (CELL_SPREAD_WARN_MV + 1, FindingSeverity.WARNING),
-        (CELL_SPREAD_FAULT_MV, FindingSeverity.WARNING),  # 40 < spread <= 50 mV: monitor
+        (CELL_SPREAD_FAULT_MV, FindingSeverity.WARNING),  # warn < spread <= fault: monitor
         (CELL_SPREAD_FAULT_MV + 1, FindingSeverity.FAULT),
         (120, FindingSeverity.FAULT),
     ],

@@ -279,3 +279,62 @@ def test_module_log_over_voltage_with_spread_cells(make_case, diagnose_case, sha
     d = diagnose_case(make_case(case, {"console/m2.txt": s.text()}))
     assert d.primary_cause == Cause.CELL_OVER_VOLTAGE and d.culprit_modules == [2]
     assert d.outcome == Outcome.REBALANCE
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "led", "severity"),
+    [
+        (["whole_bank_shutdown"], "green", FindingSeverity.FAULT),
+        ([], "red", FindingSeverity.FAULT),
+        ([], "green", FindingSeverity.FAULT),  # the only module with such events
+    ],
+)
+def test_module_log_under_voltage(make_case, diagnose_case, shapes, stack_of, symptoms, led, severity):
+    log = [
+        " Index   : 1",
+        " Time    : 26-11-19 06:40:00",
+        " ModID   : BMM",
+        " Code    : 0x1202",
+        " Info    : Battery under voltage protect.",
+    ]
+    s = shapes.Session(header=["# captured on the console of the module at position 3"]).add("log", log)
+    case = {"observed_at": "2026-11-20T10:00", "stack": stack_of(3, p3={"led": led}), "symptoms": symptoms}
+    d = diagnose_case(make_case(case, {"console/m3.txt": s.text()}))
+    f = next(f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE)
+    assert f.module == 3 and f.severity == severity
+    assert d.outcome == Outcome.ON_SITE_CHECK and d.culprit_modules == [3]
+
+
+def test_old_log_protections_are_not_current(make_case, diagnose_case, shapes, stack_of):
+    log = [
+        " Index   : 1",
+        " Time    : 26-09-01 06:40:00",
+        " ModID   : BMM",
+        " Code    : 0x1202",
+        " Info    : Battery under voltage protect.",
+    ]
+    s = shapes.Session(header=["# captured on the console of the module at position 3"]).add("log", log)
+    d = diagnose_case(
+        make_case({"observed_at": "2026-11-20T10:00", "stack": stack_of(3)}, {"console/m3.txt": s.text()})
+    )
+    assert not [f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE]
+
+
+def test_under_voltage_on_every_module_is_the_bank_run_flat(make_case, diagnose_case, shapes, stack_of):
+    files = {}
+    for p in (1, 2):
+        log = [
+            " Index   : 1",
+            " Time    : 26-11-19 06:40:00",
+            " ModID   : BMM",
+            " Code    : 0x1202",
+            " Info    : Battery under voltage protect.",
+        ]
+        s = shapes.Session(header=[f"# captured on the console of the module at position {p}"]).add(
+            "log", log
+        )
+        files[f"console/m{p}.txt"] = s.text()
+    case = {"observed_at": "2026-11-20T10:00", "stack": stack_of(2), "symptoms": ["whole_bank_shutdown"]}
+    d = diagnose_case(make_case(case, files))
+    (f,) = [f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE]
+    assert f.module is None and f.severity == FindingSeverity.WARNING and d.culprit_modules == []

@@ -226,6 +226,9 @@ def _consequence(f: Finding, ctx: Context) -> bool:
     """Findings whose outcome is raised by another finding: that other finding is the cause."""
     if f.code == Cause.CELL_OVER_VOLTAGE and ctx.charge_limits:
         return True
+    # with no master / two masters / clashing addresses, missing modules and BMS comms alarms follow
+    if f.code == Cause.INVERTER_COMMS_CONFIG and f.module is None and ctx.dip_fault:
+        return True
     return f.code == Cause.MODULE_NOT_COMMUNICATING and ctx.dip_fault
 
 

@@ -162,17 +162,15 @@ RECENT_DAYS: Final = 14
 """Days before the case's date within which BMS log protections count as current."""
 
 
-def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
-    """Over-voltage protections in a module's own BMS ``log`` (recent, with a time): the top-end
-    imbalance of field_failures.md #3 when that module's cells are spread (then ``fault``: rebalance),
-    otherwise context (``info``). Other protections in the log are left to the live states."""
+def _recent_log_protections(view: CaseView, kind: EventKind) -> dict[int, list[BatteryEvent]]:
+    """Protections of ``kind`` in the modules' own BMS ``log`` within RECENT_DAYS, by position."""
     as_of = view.as_of()
     by_pos: dict[int, list[BatteryEvent]] = {}
     log_lines = {(lg.source, e.provenance.line) for lg in view.logs for e in lg.log.entries}
     for e in view.events:
         if (
             e.origin != "bms"
-            or e.kind != EventKind.CELL_OVER_VOLTAGE
+            or e.kind != kind
             or e.severity != Severity.FAULT
             or (e.provenance.source, e.provenance.line) not in log_lines
             or e.time is None
@@ -183,13 +181,23 @@ def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
         pos = _log_position(view, e)
         if pos is not None:
             by_pos.setdefault(pos, []).append(e)
+    return by_pos
+
+
+def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
+    """Recent protections in a module's own BMS ``log``.
+
+    Over-voltage: the top-end imbalance of field_failures.md #3 when that module's cells are spread
+    (``fault``: rebalance), otherwise context (``info``). Under-voltage: the module protected itself
+    against a deep discharge (``cell_under_voltage``: isolate and assess it) — a ``fault`` when the bank
+    shut down or stopped discharging, or the owner saw its ALM LED, else a ``warning``.
+    """
     out: list[Finding] = []
-    for pos, evs in sorted(by_pos.items()):
+    for pos, evs in sorted(_recent_log_protections(view, EventKind.CELL_OVER_VOLTAGE).items()):
         if (Cause.CELL_OVER_VOLTAGE, pos) in already:
             continue
         spread = _module_spread(view, pos)
         imbalanced = spread is not None and spread > CELL_SPREAD_FAULT_MV
-        days = len({e.time.date() for e in evs if e.time is not None})
         out.append(
             Finding(
                 code=Cause.CELL_OVER_VOLTAGE,
@@ -197,8 +205,7 @@ def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                 module=pos,
                 confidence=0.85 if imbalanced else 0.5,
                 message=(
-                    f"The module's own BMS log shows {len(evs)} over-voltage protection(s) on {days} day(s) "
-                    f"(latest {max(e.time for e in evs if e.time):%Y-%m-%d %H:%M})"
+                    f"The module's own BMS log shows {_count(evs, 'over-voltage')}"
                     + (
                         f", and its cells are {spread} mV apart: one high cell reaches the limit first at "
                         "the "
@@ -210,7 +217,59 @@ def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                 evidence=[cite.line(e.provenance) for e in evs[:3]],
             )
         )
+    uv = _recent_log_protections(view, EventKind.CELL_UNDER_VOLTAGE)
+    if len(uv) >= 2:
+        # several modules cut off together: the bank was run flat (one module is not the cause)
+        evs = [e for es in uv.values() for e in es]
+        out.append(
+            Finding(
+                code=Cause.CELL_UNDER_VOLTAGE,
+                severity=FindingSeverity.WARNING,
+                module=None,
+                confidence=0.6,
+                message=(
+                    f"{len(uv)} modules' own BMS logs show under-voltage protections ({_count(evs, 'in all')}"
+                    "): the whole bank was run down to its cut-off, not one module failing. Fix: raise the "
+                    "inverter's discharge cut-off (end-of-discharge SOC or voltage) and check its discharge "
+                    "current limit."
+                ),
+                evidence=[cite.line(e.provenance) for e in evs[:4]],
+            )
+        )
+        return out
+    for pos, evs in sorted(uv.items()):
+        if (Cause.CELL_UNDER_VOLTAGE, pos) in already:
+            continue
+        m = view.module(pos)
+        led_alarm = m is not None and m.led is not None and m.led.value not in ("green", "green_flashing")
+        bank = any(s in view.symptoms for s in (Symptom.WHOLE_BANK_SHUTDOWN, Symptom.NOT_DISCHARGING))
+        fault = bank or led_alarm or len(uv) == 1
+        refs = [cite.line(e.provenance) for e in evs[:3]]
+        if led_alarm and m is not None and m.stack_index is not None:
+            refs.append(cite.key(f"stack[{m.stack_index}].led"))
+        out.append(
+            Finding(
+                code=Cause.CELL_UNDER_VOLTAGE,
+                severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
+                module=pos,
+                confidence=0.75 if fault else 0.55,
+                message=(
+                    f"The module's own BMS log shows {_count(evs, 'under-voltage')}: it cut itself off to "
+                    "protect its cells from a deep discharge"
+                    + (" and the bank shut down" if bank else "")
+                    + ". It needs taking out and assessing on its own (cells at or above 2.0 V?)."
+                ),
+                evidence=refs,
+            )
+        )
     return out
+
+
+def _count(evs: list[BatteryEvent], what: str) -> str:
+    days = len({e.time.date() for e in evs if e.time is not None})
+    latest = max(e.time for e in evs if e.time is not None)
+    kind = "" if what == "in all" else f"{what} "
+    return f"{len(evs)} {kind}protection(s) on {days} day(s) (latest {latest:%Y-%m-%d %H:%M})"
 
 
 def _log_position(view: CaseView, e: BatteryEvent) -> int | None:

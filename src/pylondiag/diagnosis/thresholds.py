@@ -29,11 +29,11 @@ ENVELOPE_MAX_TEMP_MC: Final = 40_000
 """m°C: a 'sane' cell temperature window for judging spread; cold raises cell impedance and the BMS
 limits charge near 0 °C (specs.md operating range charge 0-50 °C [T])."""
 
-CELL_SPREAD_WARN_MV: Final = 40
+CELL_SPREAD_WARN_MV: Final = 50
 """mV: above this max-min spread at the top of charge a module is drifting apart → monitor. Tool
 parameter: 30 mV is the imbalance line on the plateau (specs.md §1 SIMP, SERV [T]), but at the top of
-charge healthy cells fan out more — the BMS calls 99 % with cells at 3.450-3.480 V (VIC536 [T]), a
-30 mV spread — so the warning starts a little higher here."""
+charge healthy cells fan out more on the steep end of the curve — the BMS calls 99 % with cells at
+3.450-3.480 V (VIC536 [T]), and healthy modules held full read 30-50 mV — so the warning starts at 50."""
 
 CELL_SPREAD_FAULT_MV: Final = 60
 """mV: above this spread at the top of charge balancing is not keeping up → cell_imbalance, rebalance.
