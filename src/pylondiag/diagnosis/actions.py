@@ -75,7 +75,10 @@ def _addr(view: CaseView, position: int) -> str:
 
 def _fix(f: Finding) -> str | None:
     i = f.message.find(FIX_MARK.strip())
-    return f.message[i + len(FIX_MARK.strip()) :].strip() if i >= 0 else None
+    if i < 0:
+        return None
+    text = f.message[i + len(FIX_MARK.strip()) :].strip()
+    return text[:1].upper() + text[1:] if text else None
 
 
 def _capture_cmds(view: CaseView, position: int) -> str:
@@ -180,21 +183,31 @@ def _steps_on_site(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
     return [(_fix(f) or f.message, True)]
 
 
+_CONSEQUENCES: Final = frozenset({Cause.MODULE_NOT_COMMUNICATING, Cause.CELL_OVER_VOLTAGE})
+"""Findings raised to ``reconfigure`` by another finding (a DIP fault, the inverter's charge voltage):
+they get a re-check step after the fix, not a fix of their own."""
+
+
 def _steps_reconfigure(view: CaseView, findings: list[Finding]) -> list[tuple[str, bool]]:
     steps: list[tuple[str, bool]] = []
-    dip = [f for f in findings if f.code.value.startswith("dip_") or f.code == Cause.MIXED_MODELS]
-    inv = [f for f in findings if f not in dip]
-    if dip:
+    switches = [
+        f
+        for f in findings
+        if f.code.value.startswith("dip_")
+        or f.code == Cause.MIXED_MODELS
+        or (f.code == Cause.INVERTER_COMMS_CONFIG and f.module is not None)
+    ]
+    after = [f for f in findings if f.code in _CONSEQUENCES]
+    settings = [f for f in findings if f not in switches and f not in after]
+    if switches:
         steps.append(
             (
                 "Power down the whole stack (inverter battery breaker off, then every module's power "
-                "switch): "
-                "the BMS reads its ADD/DIP switches and link ports only at start-up.",
+                "switch): the BMS reads its ADD/DIP switches and link ports only at start-up.",
                 True,
             )
         )
-        for f in dip:
-            steps.append((_fix(f) or f.message, True))
+        steps += [(_fix(f) or f.message, True) for f in switches]
         steps.append(
             (
                 "Start the stack from the master's start button only, then capture `pwr`: every module must "
@@ -202,13 +215,31 @@ def _steps_reconfigure(view: CaseView, findings: list[Finding]) -> list[tuple[st
                 True,
             )
         )
-    for f in inv:
-        steps.append((_fix(f) or f.message, False))
-    if inv:
+    steps += [(_fix(f) or f.message, False) for f in settings]
+    if settings:
         steps.append(
             (
                 "After changing the inverter settings, watch its battery page for a day and export its event "
                 "log if any battery alarm returns.",
+                False,
+            )
+        )
+    missing = sorted({f.module for f in after if f.code == Cause.MODULE_NOT_COMMUNICATING and f.module})
+    if missing:
+        names = ", ".join(map(str, missing))
+        which = f"positions {names} are" if len(missing) > 1 else f"position {names} is"
+        steps.append(
+            (
+                f"If {which} still missing from `pwr` after that, check the power switch and the link cable "
+                "into Link Port 0 of each (an engineer on site, if one stays missing).",
+                True,
+            )
+        )
+    if any(f.code == Cause.CELL_OVER_VOLTAGE for f in after):
+        steps.append(
+            (
+                "After the next full charge, capture `pwr` and `bat N` of the module that tripped: with the "
+                "charge voltage corrected its cells should stay below the over-voltage limit.",
                 False,
             )
         )
