@@ -246,6 +246,8 @@ class LogEntry:
     code: str
     info: str
     mod_id: str = "BMM"
+    cells: list[tuple[int, int, int]] | None = None
+    """Snapshot for `data event`: per cell (mV, m°C, capacity % of nominal) at the event."""
 
 
 @dataclass

@@ -312,16 +312,25 @@ class Stack:
         rising = new & ~self.flags
         for i in np.nonzero(rising)[0]:
             rec = self.records[i]
+            snap = self._event_snapshot(int(i))
             for bit in Flag:
                 if rising[i] & bit:
                     name = bms.STAT_COUNTER.get(bit)
                     if name:
                         rec.counters[name] = rec.counters.get(name, 0) + 1
                     code, text = bms.LOG_TEXT[bit]
-                    rec.log.append(bms.LogEntry(self.time, int(i) + 1, code, text))
+                    rec.log.append(bms.LogEntry(self.time, int(i) + 1, code, text, cells=snap))
                     if bit in (Flag.P_COC, Flag.P_DOC):
                         self.oc_since[i] = self.time
         self.flags = new.astype(np.int64)
+
+    def _event_snapshot(self, i: int) -> list[tuple[int, int, int]]:
+        """Per cell (mV, m°C, capacity as % of nominal) — what `data event` stores with an event;
+        a cell's capacity below 70 % of nominal marks it failing (console_fields.md, SIMP [D])."""
+        r = self.reading(i)
+        nominal = self.modules[i].spec.nominal_ah
+        cap = np.round(self.cells.capacity_ah[i] / nominal * 100).astype(int)
+        return [(int(r.cell_mv[c]), int(r.cell_temp_mc[c]), int(cap[c])) for c in range(15)]
 
     def _release_over_current(self) -> None:
         for i, since in enumerate(self.oc_since):

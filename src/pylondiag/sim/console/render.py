@@ -362,16 +362,18 @@ def log_entry_lines(index: int, e: bms.LogEntry) -> list[str]:
 
 
 def data_event_lines(item: int, e: bms.LogEntry, r: ModuleReading) -> list[str]:
-    """`data event N`: a stored snapshot. No capture of this command exists: layout is the
-    simulator's own [U] (console_fields.md: per-cell voltage, temperature and Coulomb %)."""
+    """`data event N`: the snapshot stored with event N. No capture of this command exists: the
+    layout is the simulator's own [U] (console_fields.md: per-cell voltage, temperature and a
+    Coulomb % = the cell's capacity relative to nominal, SIMP [D])."""
     lines = [
         f" {'Item Index':<11}: {item}",
         f" {'Time':<11}: {e.time.strftime('%y-%m-%d %H:%M:%S')}",
         f" {'Event':<11}: {e.info}",
         "Battery  Volt     Tempr    Coulomb",
     ]
-    for c in range(15):
-        lines.append(f"{c:<9}{r.cell_mv[c]:<9}{r.cell_temp_mc[c]:<9}{r.cell_soc_pct[c]}%")
+    cells = e.cells or [(int(r.cell_mv[c]), int(r.cell_temp_mc[c]), 100) for c in range(15)]
+    for c, (mv, mc, pct) in enumerate(cells):
+        lines.append(f"{c:<9}{mv:<9}{mc:<9}{pct}%")
     return lines
 
 
