@@ -249,7 +249,9 @@ def _steps_reconfigure(view: CaseView, findings: list[Finding]) -> list[tuple[st
 def _environment_steps(findings: list[Finding]) -> list[tuple[str, bool]]:
     steps: list[tuple[str, bool]] = []
     for f in findings:
-        steps.append((_fix(f) or f.message, False))
+        fix = _fix(f)
+        if fix is not None and (fix, False) not in steps:
+            steps.append((fix, False))
     steps.append(
         (
             "Keep the stack between about 10 and 30 °C: insulate or heat a cold garage or loft (the BMS "

@@ -111,6 +111,12 @@ def _state_findings(view: CaseView) -> list[Finding]:
                         f"{len(by_cause[cause])} of {n_present} modules report {_MEANING[cause]} at once "
                         f"({', '.join(sorted({e.code or '' for e in all_evs}))}): the whole stack follows "
                         "its surroundings, not one faulty module."
+                        + (
+                            " Fix: insulate or heat the battery location to keep it above about 5 °C; don't "
+                            "force-charge a cold battery."
+                            if cause == Cause.UNDER_TEMPERATURE
+                            else " Fix: ventilate or shade the battery location; keep it below about 30 °C."
+                        )
                     ),
                     evidence=[cite.line(e.provenance) for e in all_evs[:6]],
                 )
