@@ -99,3 +99,26 @@ def test_a_system_fault_latches_protection_and_counts_bmic_errors() -> None:
         st.advance(np.zeros(10), np.full(10, 20.0))
     assert st.records[1].counters.get("BMICERR Times", 0) > 0
     assert st.flags[1] & Flag.P_FAULT
+
+
+def test_dip_bit_1_sets_the_rs485_rate_and_a_mismatch_cuts_the_inverter_off() -> None:
+    from pylondiag.sim.inverter import Inverter, InverterSettings
+
+    st = _stack(2)
+    st.modules[0].dip = "1000"
+    assert st.modules[0].rs485_baud == 9600 and st.modules[1].rs485_baud == 115200
+    settings = InverterSettings(
+        "sunsynk",
+        "SUN-5K-SG03LP1-EU",
+        "lithium",
+        "00",
+        rs485_baud=115200,
+        battery_rs485_baud=st.modules[0].rs485_baud,
+    )
+    inv = Inverter(settings, np.full(10, -2000.0), np.zeros(10, dtype=bool))
+    assert not settings.comms_ok
+    assert not inv.current(st, 0, 5).any()  # no BMS data: the battery is not used
+    inv.observe(st, talking_master=True)
+    assert inv.events[0].code == "F58"
+    settings.battery_rs485_baud = 115200
+    assert settings.comms_ok and inv.current(st, 0, 5).min() < 0

@@ -165,6 +165,10 @@ class InverterSettings:
     firmware_updated_on: datetime | None = None
     bms_link_ok: bool = True
     """False when no master answers on the inverter's port (cable on a slave, no master)."""
+    rs485_baud: int | None = None
+    """The inverter talks to the BMS over RS485 at this rate; None = CAN (500 kbit/s, not set by DIP)."""
+    battery_rs485_baud: int = 115200
+    """The rate the master's ADD switch bit 1 selects: OFF 115200, ON 9600 (panel_dip.md §3 [M])."""
 
     @property
     def profile(self) -> BrandProfile:
@@ -173,8 +177,12 @@ class InverterSettings:
     @property
     def comms_ok(self) -> bool:
         p = self.profile
+        baud_ok = self.rs485_baud is None or self.rs485_baud == self.battery_rs485_baud
         return (
-            self.bms_link_ok and self.battery_type == p.battery_type and self.battery_protocol == p.protocol
+            self.bms_link_ok
+            and baud_ok
+            and self.battery_type == p.battery_type
+            and self.battery_protocol == p.protocol
         )
 
 

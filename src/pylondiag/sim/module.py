@@ -172,3 +172,8 @@ class ModuleSpec:
     @property
     def spec(self) -> ModelSpec:
         return MODELS[self.model]
+
+    @property
+    def rs485_baud(self) -> int:
+        """RS485 rate to the inverter set by ADD bit 1: OFF 115200, ON 9600 (panel_dip.md §3 [M])."""
+        return 9600 if self.dip[:1] == "1" else 115200

@@ -137,6 +137,7 @@ def simulate(setup: Setup, seed: int) -> SimResult:
         hod = ((setup.start.hour * 60 + np.arange(minutes)) / 60.0) % 24
         surge = (rng.random(minutes) < setup.surges_per_day / 600.0) & (hod > 7) & (hod < 22)
         demand = demand - np.where(surge, setup.surge_w, 0.0)
+    setup.inverter.battery_rs485_baud = setup.modules[setup.chains[0][0]].rs485_baud
     inverter = Inverter(setup.inverter, demand, surge)
     ambient = setup.ambient(np.arange(minutes) / 60.0)
     captures = sorted(setup.captures, key=lambda c: c.at_h)
