@@ -190,6 +190,16 @@ def test_binary_junk_and_unrecognised_text_are_gaps(tmp_path):
     assert "console/empty.txt: the file is empty" in text
 
 
+def test_utf16_inverter_export_is_read_not_called_binary(tmp_path):
+    """Windows tools save CSV as UTF-16 with a BOM: NUL bytes everywhere, but still an event log."""
+    csv = "time,code,message,severity\r\n2026-11-18 07:12:40,F58,BMS_Comm_Fail,fault\r\n"
+    (tmp_path / "inverter").mkdir()
+    (tmp_path / "inverter/events.csv").write_bytes(csv.encode("utf-16"))
+    v = load_case(tmp_path)
+    assert [e.code for e in v.events if e.origin == "inverter"] == ["F58"]
+    assert not any("binary" in g.text for g in v.gaps)
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
 def test_unreadable_file_is_a_gap(tmp_path):
     write(tmp_path, {"console/locked.txt": PWR})

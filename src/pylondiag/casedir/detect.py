@@ -43,7 +43,8 @@ def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
     if suffix in _PHOTO_EXT:
         return "photo"
     if is_binary(data):
-        return "unknown"
+        # Windows tools export UTF-16 (NUL bytes everywhere): the inverter-log reader decodes it.
+        return "inverter_log" if looks_like_inverter_log(data) else "unknown"
     order: list[EvidenceKind] = ["console", "inverter_log", "can", "rs485"]
     if hint in order:
         order.remove(hint)
