@@ -162,6 +162,7 @@ def test_owner_submits_engineer_signs_off_owner_sees_report(
     eng.fill("#spec_parts", "US2000C module, same firmware")
     eng.fill("#spec_checks", "pwr lists 4 modules\nbat 1 cell spread under 30 mV at 100% SOC")
     eng.fill("#note", "weak cell rather than plain imbalance")
+    eng.locator("#review").screenshot(path=str(shots / "05b-engineer-amend-form.png"))
     eng.click("#save")
     eng.wait_for_selector("text=Diagnosis v2")
     assert eng.locator(".error-box").count() == 0

@@ -32,6 +32,8 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 MAX_TEXT_FIELD_BYTES = 1024 * 1024
+PRIVATE = {"Cache-Control": "private, no-store"}
+"""Owners' data must not stay in shared caches or the browser's disk cache."""
 
 SUBMIT_OPENAPI: dict[str, Any] = {
     "requestBody": {
@@ -165,7 +167,7 @@ def get_case_api(case_pk: str, request: Request) -> Response:
     """The case: observations, file list, status (owner token or engineer)."""
     with ctx(request).db.session() as session:
         record, role, _ = case_for(request, session, case_pk, allow_basic=True)
-        return JSONResponse(case_json(record, for_engineer=role == "engineer"))
+        return JSONResponse(case_json(record, for_engineer=role == "engineer"), headers=PRIVATE)
 
 
 @router.get("/api/cases/{case_pk}/diagnosis", tags=["cases"])
@@ -181,7 +183,7 @@ def get_diagnosis(case_pk: str, request: Request) -> Response:
                 status_code=409,
             )
         status = "signed_off" if record.status == "signed_off" else "preliminary"
-        return JSONResponse(doc, headers={"X-Pylondiag-Report": status})
+        return JSONResponse(doc, headers={"X-Pylondiag-Report": status, **PRIVATE})
 
 
 def _report(case_pk: str, request: Request, fmt: str) -> Response:
