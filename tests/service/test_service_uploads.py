@@ -1,0 +1,143 @@
+"""Upload checks as pure functions: names, zip bombs (including lying headers), content types."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+
+import pytest
+
+from pylondiag.service.settings import Limits
+from pylondiag.service.uploads import (
+    IncomingFile,
+    UploadRefused,
+    check_content,
+    check_files,
+    kind_of,
+    read_zip,
+    safe_relpath,
+)
+
+LIMITS = Limits(max_file_bytes=1_000_000, max_total_bytes=2_000_000, max_files=10)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("console/pwr.txt", "console/pwr.txt"),
+        ("./console//pwr.txt", "console/pwr.txt"),
+        ("case.yaml", "case.yaml"),
+        ("photos/stack front.jpg", "photos/stack front.jpg"),
+    ],
+)
+def test_safe_names(name: str, expected: str) -> None:
+    assert safe_relpath(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("../x", "traversal"),
+        ("console/../../x", "traversal"),
+        ("/etc/passwd", "absolute"),
+        ("C:/x", "absolute"),
+        ("console\\x.txt", "backslash"),
+        ("console/x\x00.txt", "control"),
+        ("console/.hidden", "starts with '.'"),
+        ("a/b/c/d/e.txt", "nested"),
+        ("", "empty"),
+        ("x" * 300, "longer than 255"),
+    ],
+)
+def test_unsafe_names(name: str, why: str) -> None:
+    with pytest.raises(UploadRefused) as err:
+        safe_relpath(name)
+    assert why in err.value.message
+
+
+def test_kinds() -> None:
+    assert [
+        kind_of(p)
+        for p in (
+            "case.yaml",
+            "console/a",
+            "inverter/a",
+            "can/a",
+            "rs485/a",
+            "photos/a",
+            "notes.txt",
+            "console",
+        )
+    ] == ["case_yaml", "console", "inverter", "can", "rs485", "photo", "other", "other"]
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _lie_about_size(data: bytes, size: int) -> bytes:
+    """Rewrite the uncompressed size in the local header and the central directory."""
+    out = bytearray(data)
+    local = out.find(b"PK\x03\x04")
+    out[local + 22 : local + 26] = struct.pack("<I", size)
+    central = out.find(b"PK\x01\x02")
+    out[central + 24 : central + 28] = struct.pack("<I", size)
+    return bytes(out)
+
+
+def test_a_zip_that_lies_about_its_size_is_not_inflated_beyond_it() -> None:
+    liar = _lie_about_size(_zip({"console/x.txt": b"0" * 5_000_000}), 1000)
+    with pytest.raises(UploadRefused) as err:
+        read_zip(liar, LIMITS)
+    assert "cannot be read" in err.value.message and "CRC" in err.value.message
+
+
+def test_zip_top_folder_is_stripped_only_when_it_is_not_a_case_folder() -> None:
+    assert [f.path for f in read_zip(_zip({"c/case.yaml": b"schema: x", "c/console/a": b"pwr"}), LIMITS)] == [
+        "case.yaml",
+        "console/a",
+    ]
+    assert [f.path for f in read_zip(_zip({"console/a": b"pwr", "console/b": b"bat"}), LIMITS)] == [
+        "console/a",
+        "console/b",
+    ]
+    junk = _zip({"__MACOSX/._a": b"\x00\x05", "console/.DS_Store": b"\x00", "console/a": b"pwr"})
+    assert [f.path for f in read_zip(junk, LIMITS)] == ["console/a"]
+
+
+def test_a_zip_with_too_many_entries_is_refused_before_inflating() -> None:
+    with pytest.raises(UploadRefused) as err:
+        read_zip(_zip({f"console/{i}": b"x" for i in range(11)}), LIMITS)
+    assert err.value.status == 413 and "at most 10" in err.value.message
+
+
+def test_content_checks() -> None:
+    check_content("console/a.txt", b"pylon>pwr\r\r\n", "text/plain")
+    check_content("inverter/a.csv", b"time,code\n", "application/vnd.ms-excel")
+    check_content("photos/a.png", b"\x89PNG\r\n\x1a\n....", "image/png")
+    check_content("notes.png", b"\x89PNG\r\n\x1a\n....", None)
+    for path, data, ctype, why in (
+        ("console/a.txt", b"PK\x03\x04nested zip", "application/zip", "binary"),
+        ("console/a.txt", b"text\x00with nul", "text/plain", "binary"),
+        ("photos/a.jpg", b"<svg onload=alert(1)>", "image/svg+xml", "photos must be"),
+        ("photos/a.png", b"\x89PNG\r\n\x1a\n....", "text/html", "expected an image"),
+        ("console/a.txt", b"pwr", "text/html; charset=utf-8", None),
+    ):
+        if why is None:
+            check_content(path, data, ctype)  # text/* is text
+            continue
+        with pytest.raises(UploadRefused) as err:
+            check_content(path, data, ctype)
+        assert why in err.value.message and err.value.status == 415
+
+
+def test_whole_submission_limits() -> None:
+    with pytest.raises(UploadRefused, match="given twice"):
+        check_files([IncomingFile("a", b""), IncomingFile("a", b"")], LIMITS)
+    with pytest.raises(UploadRefused, match="in all"):
+        check_files([IncomingFile(f"console/{i}", b"x" * 900_000) for i in range(3)], LIMITS)
