@@ -35,6 +35,18 @@ class BrandProfile:
     codes: dict[str, tuple[str, str]]
 
 
+DEYE_CODES: dict[str, tuple[str, str]] = {
+    "comms": ("F58", "BMS_Comm_Fail"),
+    "comms_warn": ("W31", "Battery_comm_warn"),
+    "over_voltage": ("F55", "BAT1_VoltHigh_Fault"),
+    "under_voltage": ("F56", "BAT1_VoltLow_Fault"),
+    "over_temperature": ("F51", "Battery_Temp_High_Fault"),
+    "over_current": ("F20", "Tz_Dc_OverCurr_Fault"),
+    "protection": ("F07", "DCDC1_START_Failure"),
+}
+"""Deye and Sunsynk (same platform): codes_deye_sunsynk.md (kellerza/sunsynk, COR-Pass) — HIGH."""
+
+
 BRANDS: dict[str, BrandProfile] = {
     "sunsynk": BrandProfile(
         "sunsynk",
@@ -42,31 +54,10 @@ BRANDS: dict[str, BrandProfile] = {
         "lithium",
         "00",
         ("12", "03", "01"),
-        {  # codes_deye_sunsynk.md (kellerza/sunsynk, COR-Pass) — HIGH
-            "comms": ("F58", "BMS_Comm_Fail"),
-            "comms_warn": ("W31", "Battery_comm_warn"),
-            "over_voltage": ("F55", "BAT1_VoltHigh_Fault"),
-            "under_voltage": ("F56", "BAT1_VoltLow_Fault"),
-            "over_temperature": ("F51", "Battery_Temp_High_Fault"),
-            "over_current": ("F20", "Tz_Dc_OverCurr_Fault"),
-            "protection": ("F07", "DCDC1_START_Failure"),
-        },
+        DEYE_CODES,
     ),
     "deye": BrandProfile(
-        "deye",
-        ("SUN-5K-SG03LP1-EU", "SUN-6K-SG03LP1-EU"),
-        "lithium",
-        "00",
-        ("12", "03"),
-        {
-            "comms": ("F58", "BMS_Comm_Fail"),
-            "comms_warn": ("W31", "Battery_comm_warn"),
-            "over_voltage": ("F55", "BAT1_VoltHigh_Fault"),
-            "under_voltage": ("F56", "BAT1_VoltLow_Fault"),
-            "over_temperature": ("F51", "Battery_Temp_High_Fault"),
-            "over_current": ("F20", "Tz_Dc_OverCurr_Fault"),
-            "protection": ("F07", "DCDC1_START_Failure"),
-        },
+        "deye", ("SUN-5K-SG03LP1-EU", "SUN-6K-SG03LP1-EU"), "lithium", "00", ("12", "03"), DEYE_CODES
     ),
     "victron": BrandProfile(
         "victron",

@@ -188,12 +188,15 @@ class Stack:
         effective conductance is g / (1 + g·slope·h). This keeps the equalising currents between
         parallel modules stable on the steep ends of the LFP curve at any step length.
         """
+        voc, slope = self._ocv_slope()
         g = self._conductance(charging)
-        voc = ocv(self.soc).sum(axis=1)
-        cap = self.cells.capacity_ah
-        d = 0.002
-        slope = ((ocv(self.soc + d) - ocv(self.soc - d)) / (2 * d) / cap).sum(axis=1)  # V per Ah
         return g / (1.0 + g * slope * hours), voc
+
+    def _ocv_slope(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Module OCV (V) and its slope against charge (V per Ah), from the cells."""
+        d = 0.002
+        slope = ((ocv(self.soc + d) - ocv(self.soc - d)) / (2 * d) / self.cells.capacity_ah).sum(axis=1)
+        return ocv(self.soc).sum(axis=1), slope
 
     def charge_current_limit(self, v_target: float, hours: float) -> float:
         """Largest stack charge current (A) that keeps every module at or below ``v_target`` (V)
@@ -258,8 +261,10 @@ class Stack:
         k = len(i_stack_a)
         i = np.asarray(i_stack_a, dtype=float)
         hours = k * dt_s / 3600.0
-        g_c, voc = self.sharing(True, hours)
-        g_d, _ = self.sharing(False, hours)
+        voc, slope = self._ocv_slope()
+        g_c, g_d = (
+            g / (1.0 + g * slope * hours) for g in (self._conductance(True), self._conductance(False))
+        )
         g = np.where((i >= 0)[:, None], g_c[None, :], g_d[None, :])  # (K, M)
         gsum = g.sum(axis=1)
         dead = gsum <= 0

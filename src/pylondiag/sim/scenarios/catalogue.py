@@ -207,15 +207,7 @@ def base_setup(
     )
     for k, v in kw.items():
         setattr(setup, k, v)
-    setup.base_counters = []
-    for m in mods:
-        age = (start.date() - m.installed).days / 365.25
-        soh = (
-            m.soh_override
-            if m.soh_override is not None
-            else int(np.clip(100 - 1.5 * age - rng.integers(0, 3), 80, 100))
-        )
-        setup.base_counters.append(initial_counters(rng, age, m.cycles, soh))
+    _reset_counters(setup, rng)
     setup.soh_counts = [[0] * 15 for _ in mods]
     return setup
 
