@@ -536,3 +536,20 @@ def test_background_worker_diagnoses_then_caches_the_reports(make_client, imbala
     assert store.cached_report(created["id"], 1, "html") is not None
     pdf = client.get(f"/api/cases/{created['id']}/report.pdf", headers=auth)
     assert pdf.content == store.cached_report(created["id"], 1, "pdf")
+
+
+def test_json_login_gives_an_engineer_session(
+    client: TestClient, engineer: tuple[str, str], imbalance_capture: bytes
+) -> None:
+    created = submit(client, imbalance_capture)
+    drain(client)
+    assert client.post("/api/login", data={"email": engineer[0], "password": engineer[1]}).status_code == 415
+    bad = client.post("/api/login", json={"email": engineer[0], "password": "nope nope nope"})
+    assert bad.status_code == 401 and "pylondiag_session" not in bad.headers.get("set-cookie", "")
+    r = client.post("/api/login", json={"email": engineer[0].upper(), "password": engineer[1]})
+    assert r.status_code == 200 and r.json() == {"email": ENGINEER_EMAIL, "role": "engineer"}
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert client.get("/api/queue").json()["cases"][0]["id"] == created["id"]
+    review = client.post(f"/api/cases/{created['id']}/review", json={"note": "via session", "sign_off": True})
+    assert review.status_code == 200 and review.json()["status"] == "signed_off"

@@ -7,13 +7,16 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user
+from pylondiag.service.auth import SESSION_COOKIE, verify_password
 from pylondiag.service.cases import case_json, latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ctx
+from pylondiag.service.db.models import User
 from pylondiag.service.reports import report_bytes
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.settings import Limits
@@ -254,6 +257,52 @@ def _review(case_pk: str, request: Request, body: ReviewRequest) -> Response:
     if version is not None:  # committed: render its reports in the background
         c.worker.enqueue_render(record.id, version.version)
     return JSONResponse(out)
+
+
+class LoginRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+@router.post("/api/login", tags=["engineer"])
+async def api_login(request: Request) -> Response:
+    """Engineer: JSON ``{"email", "password"}`` → the session cookie (``HttpOnly``, ``SameSite=Lax``).
+
+    JSON only, so a cross-site form cannot log a browser in; failed attempts are rate limited.
+    """
+    c = ctx(request)
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        return JSONResponse({"detail": "send the login as application/json"}, status_code=415)
+    try:
+        body = LoginRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        return JSONResponse({"detail": exc.errors(include_url=False, include_context=False)}, status_code=422)
+    email = body.email.strip().lower()
+    keys = (f"ip:{client_key(request)}", f"email:{email}")
+    waits = [w for w in (c.login_limiter.blocked(k) for k in keys) if w is not None]
+    if waits:
+        return JSONResponse({"detail": "too many failed logins; try again later"}, status_code=429,
+                            headers={"Retry-After": str(int(max(waits)) + 1)})
+
+    def check() -> User | None:
+        with c.db.session() as session:
+            user = session.scalars(select(User).where(User.email == email)).first()
+            return user if verify_password(user.password_hash if user else None, body.password) else None
+
+    user = await run_in_threadpool(check)
+    if user is None:
+        for k in keys:
+            c.login_limiter.hit(k)
+        return JSONResponse({"detail": "wrong e-mail or password"}, status_code=401)
+    response = JSONResponse({"email": user.email, "role": user.role})
+    secure = c.settings.secure_cookies
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(SESSION_COOKIE, c.signer.session_cookie(user.id, user.password_hash),
+                        max_age=c.settings.session_max_age_s, httponly=True, samesite="lax", secure=secure)
+    return response
 
 
 @router.get("/api/queue", tags=["engineer"])
