@@ -553,3 +553,17 @@ def test_json_login_gives_an_engineer_session(
     assert client.get("/api/queue").json()["cases"][0]["id"] == created["id"]
     review = client.post(f"/api/cases/{created['id']}/review", json={"note": "via session", "sign_off": True})
     assert review.status_code == 200 and review.json()["status"] == "signed_off"
+
+
+def test_utf16_inverter_export_is_accepted(client: TestClient, imbalance_capture: bytes) -> None:
+    csv = "time,code,message,severity\r\n2026-07-12 07:12:40,F58,BMS_Comm_Fail,fault\r\n".encode("utf-16")
+    r = client.post(
+        "/api/cases",
+        data={"case_yaml": FOUR_MODULE_CASE},
+        files={"inverter/events.csv": ("events.csv", csv, "text/csv")},
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    drain(client)
+    doc = client.get(f"/api/cases/{created['id']}/diagnosis", headers=bearer(created["access_token"])).json()
+    assert not any("inverter/events.csv" in gap and "binary" in gap for gap in doc["evidence_gaps"])

@@ -121,9 +121,13 @@ def test_content_checks() -> None:
     check_content("inverter/a.csv", b"time,code\n", "application/vnd.ms-excel")
     check_content("photos/a.png", b"\x89PNG\r\n\x1a\n....", "image/png")
     check_content("notes.png", b"\x89PNG\r\n\x1a\n....", None)
+    check_content(
+        "inverter/export.csv", "time,code,message\n2026-11-18 07:12:40,F58,BMS\n".encode("utf-16"), "text/csv"
+    )  # Windows tools save UTF-16 with a BOM
     for path, data, ctype, why in (
         ("console/a.txt", b"PK\x03\x04nested zip", "application/zip", "binary"),
         ("console/a.txt", b"text\x00with nul", "text/plain", "binary"),
+        ("console/a.txt", b"\xff\xfe" + b"\x00" * 64, "text/plain", "binary"),  # a BOM on NULs is no text
         ("photos/a.jpg", b"<svg onload=alert(1)>", "image/svg+xml", "photos must be"),
         ("photos/a.png", b"\x89PNG\r\n\x1a\n....", "text/html", "expected an image"),
         ("console/a.txt", b"pwr", "text/html; charset=utf-8", None),

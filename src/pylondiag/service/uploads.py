@@ -121,10 +121,27 @@ def safe_relpath(name: str) -> str:
     return str(PurePosixPath(*parts))
 
 
+def is_utf16_text(data: bytes) -> bool:
+    """UTF-16 text (what Windows tools save CSV exports as): a BOM, then text that decodes cleanly."""
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    head = data[: 8192 - 8192 % 2]
+    try:
+        text = head.decode("utf-16")
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text
+
+
 def looks_binary(data: bytes) -> bool:
-    """True for content that is not a text capture: known binary signatures or NUL bytes."""
+    """True for content that is not a text capture: known binary signatures or NUL bytes.
+
+    UTF-16 text with a BOM has NUL bytes everywhere but is text (the inverter-log reader decodes it).
+    """
     if data.startswith(BINARY_MAGIC):
         return True
+    if is_utf16_text(data):
+        return False
     head = data[:8192]
     return head.count(b"\x00") > 0
 
