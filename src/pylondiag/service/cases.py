@@ -34,7 +34,7 @@ def new_case_pk() -> str:
 def parse_case_yaml(data: bytes) -> dict[str, Any]:
     """``case.yaml`` as a mapping, or ``UploadRefused`` (422) naming the line that cannot be read."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UploadRefused(f"case.yaml: not UTF-8 text (byte {exc.start})", status=422,
                             source=CASE_YAML) from exc
