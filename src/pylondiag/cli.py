@@ -27,11 +27,20 @@ def parse_cmd(
 
 @app.command("diagnose")
 def diagnose_cmd(
-    case: Path = typer.Argument(..., help="A case directory (case.yaml, console/, inverter/ ...) or one evidence file."),  # noqa: B008
-    fmt: str = typer.Option("text", "--format", help="text (terminal report), json (the spec's document), html or pdf."),
-    output: Path | None = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),  # noqa: B008
+    case: Path = typer.Argument(  # noqa: B008
+        ..., help="A case directory (case.yaml, console/, inverter/ ...) or one evidence file."
+    ),
+    fmt: str = typer.Option(
+        "text", "--format", help="text (terminal report), json (the spec's document), html or pdf."
+    ),
+    output: Path | None = typer.Option(  # noqa: B008
+        None, "--output", help="Write the report to this file instead of stdout."
+    ),
 ) -> None:
-    """Diagnose a case: which module is at fault, why, and what to do. Exit 0 = a diagnosis; 2 = unusable input."""
+    """Diagnose a case: which module is at fault, why, and what to do.
+
+    Exit 0 = a diagnosis; 2 = unusable input.
+    """
     from pylondiag.cli_diagnose import run_diagnose
 
     raise typer.Exit(run_diagnose(case, fmt, output))
@@ -39,7 +48,9 @@ def diagnose_cmd(
 
 @app.command("report")
 def report_cmd(
-    diagnosis: Path = typer.Argument(..., help="A diagnosis JSON file (from `diagnose CASE --format json`)."),  # noqa: B008
+    diagnosis: Path = typer.Argument(  # noqa: B008
+        ..., help="A diagnosis JSON file (from `diagnose CASE --format json`)."
+    ),
     fmt: str = typer.Option("html", "--format", help="html (one self-contained file) or pdf (A4)."),
     output: Path | None = typer.Option(None, "--output", help="Write the report here instead of stdout."),  # noqa: B008
     case: Path | None = typer.Option(None, "--case", help="The case directory: adds charts and raw facts."),  # noqa: B008
