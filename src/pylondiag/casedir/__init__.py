@@ -13,6 +13,7 @@ are ambiguous: records at that address are kept with ``position=None`` and the c
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -485,8 +486,9 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
             )
         )
 
+    events += _stat_rises(stats)
     events.extend(loaded.events)
-    events.sort(key=lambda e: (e.time is None, e.time.timestamp() if e.time else 0.0))
+    events = timeline(events, tz)
     module_views = [ModuleView.model_validate(modules[p]) for p in sorted(modules)]
     return CaseView(
         case_id=case_id,
@@ -504,12 +506,63 @@ def _build(case_id: str, root: str, case: CaseFile | None, loaded: _Loaded) -> C
         pwrsys=pwrsys,
         logs=logs,
         events=events,
-        temperatures=sorted(loaded.temperatures, key=lambda s: s.time.timestamp()),
+        temperatures=temperature_series(loaded.temperatures, events, tz),
         files=loaded.files,
         gaps=gaps,
         address_conflicts=conflicts,
         console_positions=dict(loaded.notes),
     )
+
+
+def timeline(events: list[BatteryEvent], tz: tzinfo) -> list[BatteryEvent]:
+    """BMS and inverter events as ONE timeline: every time aware (a naive time — a BMS ``log`` entry,
+    a module clock — is taken in the site's timezone), oldest first; events without a time last, in
+    the order read. Sorting is stable, so events at the same instant keep their reading order."""
+    aware = [
+        e
+        if (e.time is None or e.time.tzinfo is not None)
+        and (e.occurred_after is None or e.occurred_after.tzinfo is not None)
+        else e.model_copy(update={"time": _aware(e.time, tz), "occurred_after": _aware(e.occurred_after, tz)})
+        for e in events
+    ]
+    return sorted(aware, key=lambda e: (e.time is None, e.time.timestamp() if e.time else 0.0))
+
+
+def temperature_series(
+    readings: list[TemperatureSample], events: list[BatteryEvent], tz: tzinfo
+) -> list[TemperatureSample]:
+    """Every temperature of the case as one series, oldest first: the logs' readings between events
+    and each event's own recorded temperature (``BatteryEvent.temperature_c``, cited at the event's
+    line). One reading per (source, line)."""
+    out: dict[tuple[str, int], TemperatureSample] = {}
+    for r in readings:
+        t = _aware(r.time, tz)
+        out.setdefault(
+            (r.provenance.source, r.provenance.line), r if t is r.time else r.model_copy(update={"time": t})
+        )
+    for e in events:
+        if e.temperature_c is None or e.time is None or e.occurred_after is not None:
+            continue
+        out.setdefault(
+            (e.provenance.source, e.provenance.line),
+            TemperatureSample(
+                time=e.time, celsius=e.temperature_c, sensor=f"{e.origin} event", provenance=e.provenance
+            ),
+        )
+    return sorted(out.values(), key=lambda r: r.time.timestamp())
+
+
+def _stat_rises(stats: list[StatReading]) -> list[BatteryEvent]:
+    """``stat`` counters that rose between consecutive readings of one module, as timeline events."""
+    out: list[BatteryEvent] = []
+    by_pos: dict[tuple[int | None, int | None], list[StatReading]] = {}
+    for st in stats:
+        if st.position is not None or st.address is not None:
+            by_pos.setdefault((st.position, st.address), []).append(st)
+    for series in by_pos.values():
+        for a, b in itertools.pairwise(series):
+            out += bms_events.from_stat_rise(a.stat, b.stat, b.source, a.time, b.time, b.address)
+    return out
 
 
 _NOTE_POSITION: Final = re.compile(rb"^\s*#[^\r\n]*?\bposition\s+(\d{1,3})\b", re.IGNORECASE | re.MULTILINE)

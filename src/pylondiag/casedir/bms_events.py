@@ -1,6 +1,8 @@
 """BMS events (:class:`BatteryEvent`, ``origin="bms"``) derived from console records.
 
-Sources: non-Normal state words in ``pwr`` / ``pwr N`` (``Volt.St``, ``B.V.St``, ``Temp.St``,
+Sources: ``stat`` protection counters that rose between two readings of a module
+(:func:`from_stat_rise`: one event per counter, timed "between the readings"), non-Normal state words
+in ``pwr`` / ``pwr N`` (``Volt.St``, ``B.V.St``, ``Temp.St``,
 ``Curr.St``, ``Base.St``...), non-zero ``System Fault`` / event bitfields in ``pwr N``, and BMS
 ``log`` / ``data event`` entries (``hardware/console_fields.md``). Inverter events arrive in the
 same shape from :mod:`pylondiag.evidence.inverter_log`, so rules read both alike.
@@ -11,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from pylondiag.model.console import EventLog, PwrDetail, PwrRow
+from pylondiag.model.console import EventLog, Provenance, PwrDetail, PwrRow, StatCounters
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 
 NORMAL_WORDS: Final = frozenset({"normal", "-", ""})
@@ -151,6 +153,8 @@ _LOG_KEYWORDS: Final[tuple[tuple[tuple[str, ...], EventKind, Severity], ...]] = 
     (("cell under", "bat uv", "undervolt", "under volt"), EventKind.CELL_UNDER_VOLTAGE, Severity.FAULT),
     (("over temp", "high temp", "overtemp"), EventKind.OVER_TEMPERATURE, Severity.FAULT),
     (("under temp", "low temp"), EventKind.UNDER_TEMPERATURE, Severity.FAULT),
+    (("temperature high",), EventKind.OVER_TEMPERATURE, Severity.WARNING),
+    (("temperature low",), EventKind.UNDER_TEMPERATURE, Severity.WARNING),
     (("over current", "overcurrent"), EventKind.CHARGE_OVER_CURRENT, Severity.FAULT),
     (("bmic", "afe", "fault", "failure"), EventKind.BMS_FAULT, Severity.FAULT),
     (("protect",), EventKind.BMS_PROTECTION, Severity.FAULT),
@@ -177,6 +181,59 @@ def from_log(log: EventLog, address: int | None, fallback_time: datetime | None)
                 severity=sev,
                 module_address=address,
                 provenance=e.provenance,
+            )
+        )
+    return out
+
+
+STAT_COUNTER_KINDS: Final[dict[str, EventKind]] = {
+    "Bat OV Times": EventKind.CELL_OVER_VOLTAGE,
+    "Pwr OV Times": EventKind.BATTERY_OVER_VOLTAGE,
+    "Bat UV Times": EventKind.CELL_UNDER_VOLTAGE,
+    "Pwr UV Times": EventKind.BATTERY_UNDER_VOLTAGE,
+    "COT Times": EventKind.OVER_TEMPERATURE,
+    "DOT Times": EventKind.OVER_TEMPERATURE,
+    "CUT Times": EventKind.UNDER_TEMPERATURE,
+    "DUT Times": EventKind.UNDER_TEMPERATURE,
+    "COC Times": EventKind.CHARGE_OVER_CURRENT,
+    "COC2 Times": EventKind.CHARGE_OVER_CURRENT,
+    "DOC Times": EventKind.DISCHARGE_OVER_CURRENT,
+    "DOC2 Times": EventKind.DISCHARGE_OVER_CURRENT,
+    "SC Times": EventKind.DISCHARGE_OVER_CURRENT,
+    "BMICERR Times": EventKind.BMS_FAULT,
+}
+"""``stat`` protection counters (``hardware/console_fields.md``) → the kind of event each count is."""
+
+
+def from_stat_rise(
+    before: StatCounters,
+    after: StatCounters,
+    source: str,
+    since: datetime | None,
+    until: datetime | None,
+    address: int | None,
+) -> list[BatteryEvent]:
+    """One event per protection counter that rose from ``before`` to ``after`` (lifetime totals: only a
+    rise is news). The exact time is unknown: ``occurred_after=since``, ``time=until``; severity warning
+    (how often, not when). Cites the later reading's counter line."""
+    out: list[BatteryEvent] = []
+    for label, kind in STAT_COUNTER_KINDS.items():
+        a, b = before.counters.get(label), after.counters.get(label)
+        if a is None or b is None or b <= a:
+            continue
+        line = after.lines.get(label)
+        prov = Provenance(source=source, line=line, raw=label) if line is not None else after.provenance
+        out.append(
+            BatteryEvent(
+                time=until,
+                occurred_after=since,
+                origin="bms",
+                code=f"stat {label} +{b - a}",
+                text=f"address {address} `stat` {label} rose from {a} to {b} between two readings",
+                kind=kind,
+                severity=Severity.WARNING,
+                module_address=address,
+                provenance=prov,
             )
         )
     return out

@@ -23,6 +23,7 @@ from collections import Counter
 from typing import Final
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis.brand_settings import setting_mismatch, spec_for
 from pylondiag.diagnosis.isolation import module_capacity_ah
 from pylondiag.diagnosis.thresholds import (
     CAPACITY_MISMATCH_FRACTION,
@@ -43,27 +44,6 @@ INFO = FindingSeverity.INFO
 
 GROUP_BITS: Final[dict[int, str]] = {n: f"{n & 1}{(n >> 1) & 1}{(n >> 2) & 1}" for n in range(8)}
 """Group number → switches 2-4 (bit 2 is the LSB): 1 → '100', 2 → '010', 3 → '110'."""
-
-LITHIUM_WORDS: Final = ("lith", "li-ion", "li ion", "lifepo", "lfp", "bms", "pylon", "can", "485", "li")
-"""Words in an inverter's battery-type setting that mean a lithium/BMS-driven mode (settings.md)."""
-
-WRONG_TYPE_WORDS: Final = (
-    "lead",
-    "agm",
-    "gel",
-    "flooded",
-    "acid",
-    "voltage",
-    "user",
-    "no battery",
-    "no_battery",
-)
-
-PYLON_PROTOCOLS: Final[dict[str, frozenset[str]]] = {
-    "sunsynk": frozenset({"0", "00", "12", "pylon", "pylon can", "pylontech", "pylon rs485"}),
-    "deye": frozenset({"0", "00", "12", "pylon", "pylon can", "pylontech", "pylon rs485"}),
-}
-"""Deye/Sunsynk 'Lithium Mode': 00 = PYLON CAN, 12 = PYLON RS485 (settings.md, kellerza/sunsynk — HIGH)."""
 
 
 def group_of_bits(dip: str) -> int:
@@ -756,13 +736,14 @@ def _comms(view: CaseView) -> list[Finding]:
     """Battery type / protocol after an inverter swap or firmware update (settings.md; field_failures #15)."""
     inv = view.inverter or Inverter()
     out: list[Finding] = []
-    bt = (inv.battery_type or "").strip().lower()
-    wrong_type = bool(bt) and (
-        any(w in bt for w in WRONG_TYPE_WORDS) or not any(w in bt for w in LITHIUM_WORDS)
+    brand, spec = spec_for(inv.brand.value if inv.brand else None)
+    wrong = setting_mismatch(brand, inv.battery_type, inv.battery_protocol)
+    wrong_type, wrong_proto = "battery_type" in wrong, "battery_protocol" in wrong
+    how = (
+        f"{spec.instruction} (settings.md, confidence {spec.confidence})"
+        if spec is not None
+        else "battery type lithium (use BMS) and the protocol / battery brand Pylontech (settings.md)"
     )
-    brand = inv.brand.value if inv.brand else None
-    proto = (inv.battery_protocol or "").strip().lower()
-    wrong_proto = bool(proto) and brand in PYLON_PROTOCOLS and proto not in PYLON_PROTOCOLS[brand]
     changed = [
         h
         for h in view.history
@@ -779,10 +760,7 @@ def _comms(view: CaseView) -> list[Finding]:
         if wrong_type:
             what.append(f"battery type '{inv.battery_type}' (must be the lithium / BMS mode)")
         if wrong_proto:
-            what.append(
-                f"BMS protocol '{inv.battery_protocol}' (for {brand} with Pylontech: 00 = PYLON CAN, 12 = "
-                "PYLON RS485)"
-            )
+            what.append(f"BMS protocol '{inv.battery_protocol}'")
         if comms_symptom:
             ev.append(cite.key("symptoms"))
         out.append(
@@ -794,8 +772,7 @@ def _comms(view: CaseView) -> list[Finding]:
                 message=(
                     f"The inverter's {' and '.join(what)} is wrong for a Pylontech stack, so it cannot talk "
                     "to the "
-                    "BMS. Fix: set the battery type to lithium (use BMS) and the protocol to Pylontech "
-                    "(settings.md), cable the inverter's BMS port to the master's CAN port (500 kbit/s)."
+                    f"BMS. Fix: {how}; cable the inverter's BMS port to the master's CAN port."
                 ),
                 evidence=ev,
             )

@@ -111,7 +111,50 @@ def _run_families(view: CaseView) -> tuple[list[Finding], list[str]]:
                 "made "
                 "without them. Please report it with the case attached."
             )
-    return _leds.corroborate(view, found), errors
+    return _leds.corroborate(view, merge(found)), errors
+
+
+_SEV_RANK: Final[dict[FindingSeverity, int]] = {
+    FindingSeverity.FAULT: 2,
+    FindingSeverity.WARNING: 1,
+    FindingSeverity.INFO: 0,
+}
+
+
+def merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per (code, module): families that reach the same cause by different evidence
+    (``config`` from case.yaml settings, ``inverter_events`` from the log; ``bms_states`` and ``events``
+    for one module) give one finding, not two.
+
+    The merged finding keeps the severity and confidence of the strongest one (severity, then
+    confidence, then the first in registry order), its message first, and the union of every
+    finding's evidence, the strongest one's first. What the others add (a warning or fault whose
+    message differs) follows as "Also: ..." so that every cited line stays explained; their "Fix:"
+    is dropped when the strongest message already gives one. Order: where the first of the group stood.
+    """
+    groups: dict[tuple[Cause, int | None], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.code, f.module), []).append(f)
+    out: list[Finding] = []
+    for group in groups.values():
+        best = max(group, key=lambda f: (_SEV_RANK[f.severity], f.confidence))  # max keeps the first tie
+        merged = best
+        extra: list[str] = []
+        for other in group:
+            if other is best:
+                continue
+            merged = with_evidence(merged, list(other.evidence))
+            text = other.message
+            if "Fix:" in best.message and "Fix:" in text:
+                text = text[: text.index("Fix:")].rstrip()
+            if other.severity != FindingSeverity.INFO and text and text != best.message and text not in extra:
+                extra.append(text)
+        if extra:
+            merged = merged.model_copy(
+                update={"message": " ".join([merged.message, *(f"Also: {t}" for t in extra)])}
+            )
+        out.append(merged)
+    return out
 
 
 class Context:
@@ -121,6 +164,10 @@ class Context:
         faults = [f for f in findings if f.severity == FindingSeverity.FAULT]
         self.charge_limits = any(f.code == Cause.INVERTER_CHARGE_LIMITS for f in faults)
         self.dip_fault = any(f.code in _DIP_CODES for f in faults)
+        self.stack_temperature = any(
+            f.code in (Cause.OVER_TEMPERATURE, Cause.UNDER_TEMPERATURE) and f.module is None for f in faults
+        )
+        """A temperature alarm/protection acting on the whole stack (its surroundings) is in the case."""
 
 
 def classify(f: Finding, ctx: Context) -> tuple[Verdict | None, Outcome]:
@@ -225,6 +272,9 @@ def _better(a: Finding, b: Finding, ctx: Context | None = None) -> bool:
 def _consequence(f: Finding, ctx: Context) -> bool:
     """Findings whose outcome is raised by another finding: that other finding is the cause."""
     if f.code == Cause.CELL_OVER_VOLTAGE and ctx.charge_limits:
+        return True
+    # a stack-wide temperature alarm seen directly is the cause; the trips' pattern is its history
+    if f.code == Cause.THERMAL_INTERMITTENT and ctx.stack_temperature:
         return True
     # with no master / two masters / clashing addresses, missing modules and BMS comms alarms follow
     if f.code == Cause.INVERTER_COMMS_CONFIG and f.module is None and ctx.dip_fault:

@@ -296,41 +296,154 @@ def _module_spread(view: CaseView, pos: int) -> int | None:
     return max(spreads) if spreads else None
 
 
-def _first_trip(view: CaseView) -> list[Finding]:
-    """With a whole-bank shutdown: the earliest BMS protection event with a known module and time."""
-    if Symptom.WHOLE_BANK_SHUTDOWN not in view.symptoms:
-        return []
-    timed = [
+SHUTDOWN_KINDS: Final = frozenset(
+    {
+        EventKind.BMS_COMMS_LOST,
+        EventKind.BMS_PROTECTION,
+        EventKind.BMS_FAULT,
+        EventKind.LOW_SOC_SHUTDOWN,
+        EventKind.BATTERY_UNDER_VOLTAGE,
+        EventKind.CELL_UNDER_VOLTAGE,
+        EventKind.DISCHARGE_OVER_CURRENT,
+        EventKind.OVER_TEMPERATURE,
+        EventKind.UNDER_TEMPERATURE,
+    }
+)
+"""Inverter-log events that mark the bank going down (the BMS stopped it or stopped talking)."""
+TRIP_LEAD_S: Final = 6 * 3600
+"""s: a module's protection counts as the trip behind an inverter-logged shutdown when it comes at most
+this long before it (a module cuts off, the rest carry the load until they too give up)."""
+CLOCK_SLACK_S: Final = 10 * 60
+"""s: the BMS's and the inverter's clocks are set by hand and drift; events this close are taken as
+simultaneous, so a module event up to this long after the inverter's still counts."""
+
+
+def _module_trips(view: CaseView) -> list[BatteryEvent]:
+    """Protections that name their module and have an exact time, from every origin (the BMS log,
+    earlier ``pwr`` snapshots, an inverter log that names the module). The latest ``pwr`` is left out:
+    its states are the live picture the BMS-state rules read, not a moment in the sequence."""
+    live = {s.source for s in view.pwr[-1:]}
+    live_lines = {(s.source, r.provenance.line) for s in view.pwr[-1:] for r in s.table.rows}
+    return [
         e
         for e in view.events
-        if e.origin == "bms"
-        and e.severity == Severity.FAULT
+        if e.severity == Severity.FAULT
         and e.time is not None
+        and e.occurred_after is None
         and e.module_address is not None
         and e.kind in KIND_CAUSE
         and KIND_CAUSE[e.kind] != Cause.CELL_OVER_VOLTAGE  # ends a charge; does not shut a bank down
-        and e.provenance.source not in {s.source for s in view.pwr[-1:]}  # live states: bms_states
+        and not (e.provenance.source in live and (e.provenance.source, e.provenance.line) in live_lines)
+        and view.position_of(e.module_address) is not None
     ]
-    if not timed:
+
+
+def _shutdowns(view: CaseView) -> list[BatteryEvent]:
+    """The inverter's own record of the bank going down (no module named), oldest first."""
+    return [
+        e
+        for e in view.events
+        if e.origin == "inverter"
+        and e.time is not None
+        and e.module_address is None
+        and e.kind in SHUTDOWN_KINDS
+        and e.severity is not Severity.INFO
+    ]
+
+
+def _first_trip(view: CaseView) -> list[Finding]:
+    """With a whole-bank shutdown: the module whose protection comes first in the case's one timeline.
+
+    The timeline (``view.events``) holds the modules' BMS log, their earlier ``pwr`` states and the
+    inverter's log, all in the site's timezone. When the inverter logged the shutdown, only module
+    protections from :data:`TRIP_LEAD_S` before it to :data:`CLOCK_SLACK_S` after it are candidates
+    (an older trip is another incident), and the inverter's line is cited as the moment the bank went
+    down. Seed guide: one module's trip can shut the whole bank down; the first to trip is the one to
+    isolate.
+    """
+    if Symptom.WHOLE_BANK_SHUTDOWN not in view.symptoms:
         return []
-    first = min(timed, key=lambda e: e.time.timestamp() if e.time else 0.0)
+    trips = _module_trips(view)
+    if not trips:
+        return []
+    shutdown: BatteryEvent | None = None
+    for sd in _shutdowns(view):
+        assert sd.time is not None
+        near = [
+            e
+            for e in trips
+            if e.time is not None and -TRIP_LEAD_S <= (e.time - sd.time).total_seconds() <= CLOCK_SLACK_S
+        ]
+        if near:
+            shutdown, trips = sd, near
+            break
+    first = min(trips, key=lambda e: e.time.timestamp() if e.time else 0.0)
+    assert first.time is not None
     pos = view.position_of(first.module_address)
-    if pos is None:
+    if pos is None:  # pragma: no cover - _module_trips keeps only mapped modules
         return []
-    later = [e for e in timed if e is not first and e.module_address != first.module_address]
+    others = [e for e in trips if e.module_address != first.module_address]
+    tie = [
+        e
+        for e in others
+        if e.time is not None
+        and abs((e.time - first.time).total_seconds()) <= CLOCK_SLACK_S
+        and e.origin != first.origin
+    ]
+    same_clock_tie = [e for e in others if e.time == first.time and e.origin == first.origin]
+    where = _where(first)
+    msg = (
+        f"The bank shut down and the first protection in the case's timeline is on the module at "
+        f"position {pos} (address {first.module_address}): {first.text or first.code} at "
+        f"{first.time:%Y-%m-%d %H:%M} ({where})"
+    )
+    if shutdown is not None and shutdown.time is not None:
+        lead = (shutdown.time - first.time).total_seconds()
+        when = (
+            f"{_minutes(lead)} before"
+            if lead > 0
+            else "at the same time as"
+            if lead == 0
+            else f"{_minutes(-lead)} after (within the clocks' slack)"
+        )
+        msg += (
+            f", {when} the inverter logged '{(shutdown.code + ' ') if shutdown.code else ''}{shutdown.text}' "
+            f"({_where(shutdown)})"
+        )
+    if others:
+        later = sorted({view.position_of(e.module_address) or 0 for e in others} - {0})
+        msg += (
+            f"; {len(others)} protection(s) on other modules (position {', '.join(map(str, later))}) followed"
+        )
+    msg += ". That module tripped the bank."
+    confidence = 0.8 if shutdown is not None else 0.7
+    if same_clock_tie or tie:
+        confidence = 0.5
+        msg += (
+            " Another module's protection is at nearly the same time"
+            + (" on a different clock" if tie else "")
+            + ", so the order is not certain."
+        )
+    evidence = [cite.line(first.provenance)]
+    if shutdown is not None:
+        evidence.append(cite.line(shutdown.provenance))
+    evidence.append(cite.key("symptoms"))
     return [
         Finding(
             code=KIND_CAUSE[first.kind],
             severity=FindingSeverity.FAULT,
             module=pos,
-            confidence=0.65,
-            message=(
-                "The bank shut down and the first protection in the BMS log is on address "
-                f"{first.module_address} "
-                f"({first.text or first.code}, {first.time:%Y-%m-%d %H:%M})"
-                + (f"; {len(later)} event(s) on other modules followed" if later else "")
-                + ". That module tripped the bank."
-            ),
-            evidence=[cite.line(first.provenance), cite.key("symptoms")],
+            confidence=confidence,
+            message=msg,
+            evidence=evidence,
         )
     ]
+
+
+def _where(e: BatteryEvent) -> str:
+    return f"{e.provenance.source} line {e.provenance.line}"
+
+
+def _minutes(seconds: float) -> str:
+    m = round(seconds / 60)
+    return f"{m} min" if m < 120 else f"{m / 60:.1f} h"

@@ -8,7 +8,8 @@ Rules and their facts (``shared/domain/inverters/``):
   index shifted, CAN vs RS485 port swapped)"). BMS-comms events that *begin* after
   ``inverter_replaced`` / ``inverter_firmware_update`` (``case.yaml`` history or ``inverter.*_on``),
   or after a change the log itself records (mode change, firmware/version mismatch), plus a battery
-  type / protocol setting that does not match :data:`PYLONTECH_SETTINGS` → ``inverter_comms_config``
+  type / protocol setting that does not match the brand's Pylontech setting
+  (:mod:`~pylondiag.diagnosis.brand_settings`) → ``inverter_comms_config``
   with the exact setting for that brand. Codes that by themselves mean "wrong battery selected" (Solis
   BatName-FAIL, Fox BMS type/manufacturer mismatch, Solis lead-acid temperature codes) are the same
   finding without a change date.
@@ -25,12 +26,16 @@ A finding that rests on a code the code table marks unverified says so.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis.brand_settings import (
+    PYLONTECH_SETTINGS,
+    PylontechSetting,
+    setting_mismatch,
+)
 from pylondiag.diagnosis.thresholds import (
     MAX_CHARGE_VOLTAGE_V,
     RECOMMENDED_CHARGE_VOLTAGE_V,
@@ -42,84 +47,10 @@ from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeveri
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView
 
+__all__ = ["PYLONTECH_SETTINGS", "PylontechSetting", "findings", "setting_mismatch"]
+
 FAULT, WARNING, INFO = FindingSeverity.FAULT, FindingSeverity.WARNING, FindingSeverity.INFO
 
-
-@dataclass(frozen=True)
-class PylontechSetting:
-    """What a brand must be set to for a Pylontech US stack (``inverters/settings.md``)."""
-
-    instruction: str
-    """The exact setting to choose, in the inverter's own words."""
-    protocol_ok: tuple[str, ...]
-    """Lower-case words/values of ``inverter.battery_protocol`` that are right (any one matches)."""
-    type_ok: tuple[str, ...] = ("lith", "li-ion", "li ion", "lifepo", "lfp", "bms", "pylon", "li")
-    """Lower-case words of ``inverter.battery_type`` that mean the lithium / BMS mode."""
-    confidence: str = "MEDIUM"
-    """settings.md's confidence in the setting."""
-
-
-PYLONTECH_SETTINGS: Final[dict[str, PylontechSetting]] = {
-    "sunsynk": PylontechSetting(
-        "Battery Setting → Batt Mode 'Lithium' (use BMS), Lithium Mode 00 = PYLON CAN (12 = PYLON RS485 if "
-        "cabled to RS485); BMS cable into the inverter's BMS port, 500 kbit/s",
-        ("0", "00", "12", "pylon", "pylon can", "pylon rs485", "pylontech"),
-        confidence="HIGH",
-    ),
-    "victron": PylontechSetting(
-        "GX: Settings → Services → VE.Can / BMS-Can port profile 'CAN-bus BMS LV (500 kbit/s)', DVCC on, "
-        "battery monitor = the Pylontech battery; Pylontech type-B CAN cable and terminators",
-        ("can-bus bms", "canbus bms", "bms-can", "bms can", "500"),
-        type_ok=("can", "bms", "pylon", "lith", "li"),
-        confidence="HIGH",
-    ),
-    "goodwe": PylontechSetting(
-        "SolarGo / PV Master: battery type Lithium, battery model 'Pylon' (the US2000/US3000/US5000 entry)",
-        ("pylon",),
-    ),
-    "solax": PylontechSetting(
-        "Installer menu: battery type Lithium, battery brand 'Pylontech' (LV models), BMS cable on the CAN "
-        "BMS port",
-        ("pylon",),
-    ),
-    "solis": PylontechSetting(
-        "Storage mode → battery select: battery model 'Pylon LV' (a mismatch shows as BatName-FAIL)",
-        ("pylon",),
-    ),
-    "sofar": PylontechSetting(
-        "Battery protocol 'PYLON' (HYD: BatConfig protocol 1 = Pie Energy/PYLON; ME3000SP: Battery type "
-        "PYLON)",
-        ("pylon", "1", "pie"),
-    ),
-    "growatt": PylontechSetting(
-        "SPH/SPA: battery type Lithium with the lithium (CAN) protocol; SPF: program 05 = 'L52'/'LI' "
-        "(Pylontech), program 36 protocol as Growatt's Pylontech note says",
-        ("li", "l52", "lithium", "pylon", "can"),
-        type_ok=("li", "l52", "lith", "bms"),
-        confidence="LOW-MEDIUM",
-    ),
-    "foxess": PylontechSetting(
-        "Battery brand set to Pylontech (Fox defaults to its own HV batteries; a wrong brand shows as BMS "
-        "Type/Manufacturer Mismatch)",
-        ("pylon",),
-        confidence="LOW",
-    ),
-    "luxpower": PylontechSetting(
-        "Battery type 'Lithium', battery brand 'Pylontech', communication type CAN (BAT RJ45 port)",
-        ("pylon", "can"),
-    ),
-    "sma": PylontechSetting(
-        "Battery type 'Li-Ion_Ext-BMS', CAN BMS at 500 kbit/s on the Sunny Island's BMS port",
-        ("li-ion_ext-bms", "ext-bms", "extbms", "ext bms"),
-        type_ok=("li-ion", "ext-bms", "ext bms", "lith"),
-        confidence="LOW",
-    ),
-}
-"""Per brand (canonical code-table name): the Pylontech setting. GivEnergy: no public source → none."""
-
-WRONG_TYPE_WORDS: Final = ("lead", "agm", "gel", "flooded", "acid", "voltage", "no battery", "user")
-"""A battery-type setting with one of these words is not the lithium/BMS mode (settings.md: 'reverted
-to lead-acid/voltage mode')."""
 
 CONFIG_CODES: Final[dict[str, frozenset[str]]] = {
     "solis": frozenset({"8214", "8224", "8225"}),
@@ -163,26 +94,6 @@ def _brand(view: CaseView, events: list[BatteryEvent]) -> str | None:
             return name
     brands = {e.brand for e in events if e.brand}
     return brands.pop() if len(brands) == 1 else None
-
-
-def setting_mismatch(brand: str | None, battery_type: str | None, protocol: str | None) -> list[str]:
-    """Which given settings are wrong for a Pylontech stack (``battery_type`` / ``battery_protocol``)."""
-    wrong: list[str] = []
-    bt = (battery_type or "").strip().lower()
-    spec = PYLONTECH_SETTINGS.get(brand or "")
-    if bt and (
-        any(w in bt for w in WRONG_TYPE_WORDS)
-        or (spec is not None and not any(w in bt for w in spec.type_ok))
-    ):
-        wrong.append("battery_type")
-    proto = (protocol or "").strip().lower()
-    if (
-        proto
-        and spec is not None
-        and not any(proto == ok or (not ok.isdigit() and ok in proto) for ok in spec.protocol_ok)
-    ):
-        wrong.append("battery_protocol")
-    return wrong
 
 
 def _change(

@@ -106,7 +106,7 @@ def corroborate(view: CaseView, findings: list[Finding]) -> list[Finding]:
     out: list[Finding] = []
     for f in findings:
         ld = by_pos.get(f.module) if f.module is not None else None
-        if ld is None or f.severity == FindingSeverity.INFO:
+        if ld is None or f.severity == FindingSeverity.INFO or any(e.key == ld.key for e in f.evidence):
             out.append(f)
             continue
         ref = cite.key(ld.key)

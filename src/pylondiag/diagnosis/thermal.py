@@ -345,8 +345,15 @@ def correlate(
 
 # ---------------------------------------------------------------- the rule family
 def _trips(view: CaseView, kinds: frozenset[EventKind]) -> list[BatteryEvent]:
+    """Events of ``kinds`` with an exact time (a ``stat`` counter rise is known only between two
+    readings, so it cannot be placed in an hour)."""
     return [
-        e for e in view.events if e.time is not None and e.kind in kinds and e.severity is not Severity.INFO
+        e
+        for e in view.events
+        if e.time is not None
+        and e.occurred_after is None
+        and e.kind in kinds
+        and e.severity is not Severity.INFO
     ]
 
 
@@ -361,13 +368,10 @@ def findings(view: CaseView) -> list[Finding]:
     trips = _trips(view, TRIP_KINDS)
     if not trips:
         return []
+    # view.temperatures is the case's one temperature series: readings between events and every event's
+    # own recorded temperature (the case reader puts both there), so nothing is read twice or missed.
     readings: list[tuple[int, float, EvidenceRef | None]] = [
         (_epoch(t.time, zone), t.celsius, cite.line(t.provenance)) for t in view.temperatures
-    ]
-    readings += [
-        (_epoch(e.time, zone), e.temperature_c, cite.line(e.provenance))
-        for e in view.events
-        if e.time is not None and e.temperature_c is not None
     ]
     temp_s = np.array([r[0] for r in readings], dtype=np.int64)
     temp_c = np.array([r[1] for r in readings], dtype=np.float64)
@@ -485,8 +489,44 @@ def _cluster_finding(
     )
 
 
+def _in_bms_log(e: BatteryEvent, log_lines: set[tuple[str, int]]) -> bool:
+    """A BMS event read from a module's own ``log`` (not a live ``pwr`` state seen at a capture)."""
+    return e.origin == "bms" and (e.provenance.source, e.provenance.line) in log_lines
+
+
+def _one_per_time(events: list[BatteryEvent]) -> list[BatteryEvent]:
+    """One event per minute: the inverter's record and each module's log of one alarm count once
+    (the inverter's line is kept first, it names the battery as a whole)."""
+    seen: dict[datetime, BatteryEvent] = {}
+    for e in sorted(events, key=lambda e: e.origin != "inverter"):
+        assert e.time is not None
+        seen.setdefault(e.time.replace(second=0, microsecond=0), e)
+    return sorted(seen.values(), key=lambda e: e.time.timestamp() if e.time else 0.0)
+
+
+def _temperatures_at(view: CaseView, events: list[BatteryEvent], zone: ZoneInfo) -> list[float]:
+    """°C recorded with these events (their own temperature, else a reading of the series within
+    :data:`TEMP_MATCH_S` before them)."""
+    series = [(_epoch(t.time, zone), t.celsius) for t in view.temperatures]
+    times = np.array([s for s, _ in series], dtype=np.int64)
+    out: list[float] = []
+    for e in events:
+        if e.temperature_c is not None:
+            out.append(e.temperature_c)
+            continue
+        if e.time is None or not series:
+            continue
+        s = _epoch(e.time, zone)
+        j = int(np.searchsorted(times, s, side="right")) - 1
+        if j >= 0 and s - times[j] <= TEMP_MATCH_S:
+            out.append(series[j][1])
+    return out
+
+
 def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlation) -> list[Finding]:
-    """Low/high-temperature alarms of the inverter log when the trips show no significant cluster.
+    """Low/high-temperature alarms of the inverter log and of the modules' own BMS ``log`` (one merged
+    timeline; the same alarm seen by several modules and the inverter counts once per minute) when the
+    trips show no significant cluster.
 
     A temperature alarm *is* the battery saying it is too cold/hot, so no test is needed to read it:
     alarms on :data:`MIN_TRIP_DAYS` or more different days are a recurring thermal problem
@@ -494,6 +534,7 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
     inverter logged it as one (the BMS blocked charging or discharging), else a warning.
     """
     zone = ZoneInfo(view.timezone)
+    log_lines = {(lg.source, e.provenance.line) for lg in view.logs for e in lg.log.entries}
     out: list[Finding] = []
     for kind, code, word, fix in (
         (
@@ -509,11 +550,17 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
             "keep the stack below about 35 °C (ventilation, out of the sun and the inverter's exhaust)",
         ),
     ):
-        hits = [e for e in trips if e.kind is kind and e.origin == "inverter"]
+        hits = [e for e in trips if e.kind is kind and (e.origin == "inverter" or _in_bms_log(e, log_lines))]
         if not hits:
             continue
         days = sorted({e.time.astimezone(zone).date() for e in hits if e.time is not None})
-        temps = [e.temperature_c for e in hits if e.temperature_c is not None]
+        temps = _temperatures_at(view, hits, zone)
+        where = " and ".join(
+            w
+            for w, o in (("the inverter log", "inverter"), ("the modules' BMS logs", "bms"))
+            if any(e.origin == o for e in hits)
+        )
+        hits = _one_per_time(hits)
         at = f", at {min(temps):.1f} to {max(temps):.1f} °C where recorded" if temps else ""
         unverified = (
             " (the code rests on an unverified code-table entry)"
@@ -529,7 +576,7 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
                     module=None,
                     confidence=0.8,
                     message=(
-                        f"{len(hits)} {word} alarms on {len(days)} different days "
+                        f"{len(hits)} {word} alarms in {where} on {len(days)} different days "
                         f"({days[0]} to {days[-1]}{at}){unverified}: the battery's surroundings take it out "
                         f"of its temperature range again and again. This is the environment, not a failing "
                         f"module: {fix}."
@@ -539,7 +586,7 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
             )
             continue
         fault = any(e.severity is Severity.FAULT for e in hits)
-        why = f"{len(hits)} {word} alarm(s) in the inverter log{at}" + (
+        why = f"{len(hits)} {word} alarm(s) in {where}{at}" + (
             f" — too few to test for a pattern (needs {MIN_TRIPS} trips on {MIN_TRIP_DAYS} days)"
             if not result.enough
             else " — the trips do not cluster significantly at temperature extremes"

@@ -43,7 +43,11 @@ class BatteryEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     time: datetime | None
-    """Timezone-aware when the source allows it."""
+    """Timezone-aware when the source allows it (the case reader makes every time aware in the site's
+    timezone)."""
+    occurred_after: datetime | None = None
+    """Set when the exact time is not known: the event happened after this and by ``time`` (a ``stat``
+    counter that rose between two readings). Rules that need exact times skip such events."""
     origin: str
     """``bms`` (console log/states) or ``inverter``."""
     brand: str | None = None
