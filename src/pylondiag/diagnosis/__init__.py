@@ -24,9 +24,11 @@ A rule family is one module ``pylondiag/diagnosis/<family>.py`` exposing::
 
 The engine (:mod:`pylondiag.diagnosis.engine`) imports the families listed in
 :data:`~pylondiag.diagnosis.engine.RULE_FAMILIES` (a family module that does not exist yet is
-skipped), collects their findings, derives module verdicts, the stack outcome (the spec's
-precedence), ``primary_cause``, ``culprit_modules``, summary, actions, ``on_site_spec``,
-``evidence_gaps`` and ``safety``. To add a family: write the module and add its name to
+skipped), collects their findings, merges those with the same ``(code, module)`` into one
+(:func:`~pylondiag.diagnosis.engine.merge`: the strongest's message and severity, the union of the
+evidence — two families may reach one cause by different evidence), derives module verdicts, the
+stack outcome (the spec's precedence), ``primary_cause``, ``culprit_modules``, summary, actions,
+``on_site_spec``, ``evidence_gaps`` and ``safety``. To add a family: write the module and add its name to
 ``RULE_FAMILIES``.
 """
 
