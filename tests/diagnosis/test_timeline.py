@@ -88,6 +88,10 @@ def test_timeline_is_one_aware_sorted_series_of_both_origins(make_case, shapes) 
     assert stamps == sorted(stamps)
     first_bms = next(e for e in view.events if e.origin == "bms" and e.code == "0x1302")
     assert first_bms.time == datetime(2026, 1, 24, 0, 7, tzinfo=LONDON)
+    # a log event is cited at its Info line (what happened), not at "Index : N"
+    assert first_bms.provenance.raw == "Charge under temperature protect."
+    lines = (Path(view.root or "") / first_bms.provenance.source).read_text().splitlines()
+    assert "Charge under temperature protect." in lines[first_bms.provenance.line - 1]
     # the inverter's 00:01 alarm comes before the modules' 00:07 protection of the same night
     first_two = [e.origin for e in timed[:3]]
     assert first_two[0] == "inverter"
@@ -111,7 +115,8 @@ def test_recurring_cold_protections_with_a_generic_inverter_alarm_are_thermal_in
     assert d.outcome == Outcome.ENVIRONMENT and d.primary_cause == Cause.THERMAL_INTERMITTENT
     f = next(f for f in d.findings if f.code == Cause.THERMAL_INTERMITTENT)
     assert "6 different days" in f.message and "BMS logs" in f.message
-    assert "-4.5" in f.message  # the temperatures recorded with the events
+    assert "-4.5" in f.message  # the temperatures recorded with the events, and where the coldest was read
+    assert ("inverter/events.csv", 2) in {(e.source, e.line) for e in f.evidence}
 
 
 def test_one_cold_night_is_not_intermittent(make_case, shapes, diagnose_case) -> None:  # type: ignore[no-untyped-def]
@@ -212,3 +217,25 @@ def test_settings_and_log_give_one_comms_finding(make_case, diagnose_case) -> No
     refs = {(e.source, e.line, e.key) for e in comms[0].evidence}
     assert ("case.yaml", None, "inverter.battery_protocol") in refs
     assert ("inverter/events.csv", 2, None) in refs
+
+
+def test_first_trip_tie_is_said_not_hidden(make_case, shapes, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """Addresses 2 and 3 are both in protection in the same snapshot: the first is not certain."""
+    stack = [{"position": p, "model": "US3000C", "address": p} for p in (1, 2, 3)]
+    files = {
+        "console/b_1840.txt": _pwr_session(shapes, "2026-11-19 18:40:00", {2, 3}),
+        "console/d_now.txt": _pwr_session(shapes, "2026-11-20 09:00:00", set()),
+    }
+    d = diagnose_case(make_case({"stack": stack, "symptoms": ["whole_bank_shutdown"]}, files))
+    f = next(f for f in d.findings if "tripped the bank" in f.message)
+    assert f.module == 2 and f.confidence == 0.5 and "not certain" in f.message
+
+
+def test_first_trip_needs_the_symptom(make_case, shapes, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    stack = [{"position": p, "model": "US3000C", "address": p} for p in (1, 2, 3)]
+    files = {
+        "console/b_1840.txt": _pwr_session(shapes, "2026-11-19 18:40:00", {2}),
+        "console/d_now.txt": _pwr_session(shapes, "2026-11-20 09:00:00", set()),
+    }
+    d = diagnose_case(make_case({"stack": stack}, files))
+    assert not [f for f in d.findings if "tripped the bank" in f.message]

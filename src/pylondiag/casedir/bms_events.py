@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from pylondiag.model.console import EventLog, Provenance, PwrDetail, PwrRow, StatCounters
+from pylondiag.model.console import EventLog, LogEntry, Provenance, PwrDetail, PwrRow, StatCounters
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 
 NORMAL_WORDS: Final = frozenset({"normal", "-", ""})
@@ -180,10 +180,20 @@ def from_log(log: EventLog, address: int | None, fallback_time: datetime | None)
                 kind=kind,
                 severity=sev,
                 module_address=address,
-                provenance=e.provenance,
+                provenance=_info_line(e),
             )
         )
     return out
+
+
+def _info_line(e: LogEntry) -> Provenance:
+    """The entry's ``Info`` line (what happened), when the entry is one ``key : value`` per line;
+    else the entry's first line (``Index``). A citation then quotes the protection, not its index."""
+    p = e.provenance
+    keys = list(e.fields)
+    if not e.info or "Info" not in keys or p.end_line is None or p.end_line - p.line + 1 != len(keys):
+        return p
+    return Provenance(source=p.source, line=p.line + keys.index("Info"), raw=e.info.strip())
 
 
 STAT_COUNTER_KINDS: Final[dict[str, EventKind]] = {

@@ -166,7 +166,7 @@ def _recent_log_protections(view: CaseView, kind: EventKind) -> dict[int, list[B
     """Protections of ``kind`` in the modules' own BMS ``log`` within RECENT_DAYS, by position."""
     as_of = view.as_of()
     by_pos: dict[int, list[BatteryEvent]] = {}
-    log_lines = {(lg.source, e.provenance.line) for lg in view.logs for e in lg.log.entries}
+    log_lines = view.bms_log_lines()
     for e in view.events:
         if (
             e.origin != "bms"

@@ -504,22 +504,24 @@ def _one_per_time(events: list[BatteryEvent]) -> list[BatteryEvent]:
     return sorted(seen.values(), key=lambda e: e.time.timestamp() if e.time else 0.0)
 
 
-def _temperatures_at(view: CaseView, events: list[BatteryEvent], zone: ZoneInfo) -> list[float]:
-    """°C recorded with these events (their own temperature, else a reading of the series within
-    :data:`TEMP_MATCH_S` before them)."""
-    series = [(_epoch(t.time, zone), t.celsius) for t in view.temperatures]
-    times = np.array([s for s, _ in series], dtype=np.int64)
-    out: list[float] = []
+def _temperatures_at(
+    view: CaseView, events: list[BatteryEvent], zone: ZoneInfo
+) -> list[tuple[float, EvidenceRef]]:
+    """(°C, where it was read) for these events: their own temperature, else a reading of the series
+    within :data:`TEMP_MATCH_S` before them."""
+    series = [(_epoch(t.time, zone), t.celsius, t.provenance) for t in view.temperatures]
+    times = np.array([s for s, _, _ in series], dtype=np.int64)
+    out: list[tuple[float, EvidenceRef]] = []
     for e in events:
         if e.temperature_c is not None:
-            out.append(e.temperature_c)
+            out.append((e.temperature_c, cite.line(e.provenance)))
             continue
         if e.time is None or not series:
             continue
         s = _epoch(e.time, zone)
         j = int(np.searchsorted(times, s, side="right")) - 1
         if j >= 0 and s - times[j] <= TEMP_MATCH_S:
-            out.append(series[j][1])
+            out.append((series[j][1], cite.line(series[j][2])))
     return out
 
 
@@ -534,7 +536,7 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
     inverter logged it as one (the BMS blocked charging or discharging), else a warning.
     """
     zone = ZoneInfo(view.timezone)
-    log_lines = {(lg.source, e.provenance.line) for lg in view.logs for e in lg.log.entries}
+    log_lines = view.bms_log_lines()
     out: list[Finding] = []
     for kind, code, word, fix in (
         (
@@ -561,13 +563,18 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
             if any(e.origin == o for e in hits)
         )
         hits = _one_per_time(hits)
-        at = f", at {min(temps):.1f} to {max(temps):.1f} °C where recorded" if temps else ""
+        celsius = [c for c, _ in temps]
+        at = f", at {min(celsius):.1f} to {max(celsius):.1f} °C where recorded" if temps else ""
         unverified = (
             " (the code rests on an unverified code-table entry)"
             if any(not e.code_verified for e in hits)
             else ""
         )
         evidence = [cite.line(e.provenance) for e in hits[:3]]
+        if temps:  # the most extreme temperature quoted, where it was recorded
+            extreme = (min if kind is EventKind.UNDER_TEMPERATURE else max)(temps, key=lambda t: t[0])[1]
+            if all((r.source, r.line) != (extreme.source, extreme.line) for r in evidence):
+                evidence.append(extreme)
         if len(days) >= MIN_TRIP_DAYS:
             out.append(
                 Finding(

@@ -206,6 +206,16 @@ class CaseView(_View):
         hits = [s for s in self.stats if s.position == position]
         return hits[-1] if hits else None
 
+    def bms_log_lines(self) -> set[tuple[str, int]]:
+        """(source, line) of every line of every BMS ``log`` entry: tells a logged BMS event from a
+        live state seen in a ``pwr`` snapshot."""
+        return {
+            (lg.source, n)
+            for lg in self.logs
+            for e in lg.log.entries
+            for n in range(e.provenance.line, (e.provenance.end_line or e.provenance.line) + 1)
+        }
+
     def as_of(self) -> date | None:
         """The date the case describes: ``observed_at``, else the newest capture time."""
         if self.observed_at is not None:
