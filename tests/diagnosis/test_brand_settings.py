@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pylondiag.diagnosis import config, inverter_events
 from pylondiag.diagnosis.brand_settings import PYLONTECH_SETTINGS, setting_mismatch, spec_for
@@ -119,3 +121,15 @@ def test_both_families_agree_on_a_wrong_setting(brand: str) -> None:
     spec = PYLONTECH_SETTINGS.get(spec_for(brand)[0] or "")
     if spec is not None:
         assert spec.instruction in from_yaml[0].message  # the exact setting for that brand
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([*sorted(RIGHT), "other", None]),
+    st.one_of(st.none(), st.text(max_size=40)),
+    st.one_of(st.none(), st.text(max_size=40)),
+)
+def test_matcher_never_fails(brand: str | None, battery_type: str | None, protocol: str | None) -> None:
+    wrong = setting_mismatch(brand, battery_type, protocol)
+    assert set(wrong) <= {"battery_type", "battery_protocol"}
+    assert setting_mismatch(brand, battery_type, "Pylontech") == [w for w in wrong if w == "battery_type"]

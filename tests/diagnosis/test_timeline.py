@@ -239,3 +239,20 @@ def test_first_trip_needs_the_symptom(make_case, shapes, diagnose_case) -> None:
     }
     d = diagnose_case(make_case({"stack": stack}, files))
     assert not [f for f in d.findings if "tripped the bank" in f.message]
+
+
+def test_charge_voltage_setting_and_log_give_one_limits_finding(make_case, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    case = {"inverter": {"brand": "sofar", "charge_voltage_v": 56.4}, "stack": _stack(2)}
+    csv = "time,code,message,severity\n" + "".join(
+        f"2026-11-{d:02d} 13:00,,Battery over voltage,fault\n" for d in (1, 2, 3)
+    )
+    d = diagnose_case(make_case(case, {"inverter/events.csv": csv}))
+    limits = [f for f in d.findings if f.code == Cause.INVERTER_CHARGE_LIMITS]
+    assert len(limits) == 1
+    refs = {(e.source, e.line, e.key) for e in limits[0].evidence}
+    assert ("case.yaml", None, "inverter.charge_voltage_v") in refs and (
+        "inverter/events.csv",
+        2,
+        None,
+    ) in refs
+    assert d.outcome == Outcome.RECONFIGURE and d.primary_cause == Cause.INVERTER_CHARGE_LIMITS
