@@ -16,6 +16,7 @@ from typing import Any, Final
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from pylondiag.errors import PylondiagError
 from pylondiag.model.diagnosis import Diagnosis, EvidenceRef, Finding, Verdict
 from pylondiag.model.stack import CaseView
 from pylondiag.report import charts
@@ -35,6 +36,7 @@ from pylondiag.report.words import (
 )
 
 _TICKS: Final = re.compile(r"`([^`\n]+)`")
+_CSS_SAFE: Final = re.compile(r"[^A-Za-z0-9@._+ -]")
 
 
 def codeticks(text: str) -> Markup:
@@ -53,6 +55,18 @@ def _env() -> Environment:
     )
     env.filters["ticks"] = codeticks
     return env
+
+
+PRELIMINARY_TEXT: Final = "PRELIMINARY — automatic diagnosis, not yet reviewed by an engineer"
+"""The banner of a report an engineer has not signed off (page one; the PDF repeats it on every page)."""
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """Who reviewed the diagnosis and signed the report off, and when."""
+
+    engineer: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -78,14 +92,32 @@ def render_html(
     view: CaseView | ReportData | None = None,
     *,
     generated_at: datetime | None = None,
+    preliminary: bool = False,
+    signed_off: SignOff | None = None,
 ) -> str:
     """The report as one HTML document.
 
     ``view`` is the case's normalized ``CaseView`` (or already-flattened :class:`ReportData`); without it
-    the report shows what the diagnosis alone holds (no charts, no raw facts).
+    the report shows what the diagnosis alone holds (no charts, no raw facts). ``preliminary`` puts
+    :data:`PRELIMINARY_TEXT` on page one and in every PDF page header; ``signed_off`` names the engineer
+    and the time of the sign-off (a report is one or the other, never both).
     """
+    if preliminary and signed_off is not None:
+        raise PylondiagError("a report is either preliminary or signed off, not both")
     data = report_data(view)
-    return _env().get_template("report.html.j2").render(**context(diagnosis, data, generated_at=generated_at))
+    ctx = context(diagnosis, data, generated_at=generated_at)
+    ctx["preliminary"] = PRELIMINARY_TEXT if preliminary else None
+    ctx["signed_off"] = signed_off
+    ctx["signed_off_time"] = _utc_minute(signed_off.at) if signed_off else None
+    # the PDF's page footer is a CSS string: only characters that cannot end or escape it
+    ctx["signed_off_css"] = _CSS_SAFE.sub("", signed_off.engineer) if signed_off else None
+    return _env().get_template("report.html.j2").render(**ctx)
+
+
+def _utc_minute(when: datetime) -> str:
+    if when.tzinfo is None:  # naive times from a database are UTC
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def report_data(view: CaseView | ReportData | None) -> ReportData:

@@ -12,14 +12,22 @@ from pylondiag.errors import PylondiagError
 from pylondiag.model.diagnosis import Diagnosis
 from pylondiag.model.stack import CaseView
 from pylondiag.report.data import ReportData
-from pylondiag.report.html import render_html
+from pylondiag.report.html import SignOff, render_html
 
 
 def render_pdf(
-    diagnosis: Diagnosis, view: CaseView | ReportData | None = None, *, generated_at: datetime | None = None
+    diagnosis: Diagnosis,
+    view: CaseView | ReportData | None = None,
+    *,
+    generated_at: datetime | None = None,
+    preliminary: bool = False,
+    signed_off: SignOff | None = None,
 ) -> bytes:
-    """The report as PDF bytes (A4), from the same HTML as :func:`render_html`."""
-    html = render_html(diagnosis, view, generated_at=generated_at)  # print layout: the CSS's @media print
+    """The report as PDF bytes (A4), from the same HTML as :func:`render_html` (``preliminary``: the
+    banner on page one and "PRELIMINARY" in every page header; ``signed_off``: who signed it off, when)."""
+    html = render_html(  # print layout: the CSS's @media print
+        diagnosis, view, generated_at=generated_at, preliminary=preliminary, signed_off=signed_off
+    )
     try:
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher
