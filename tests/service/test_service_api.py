@@ -532,10 +532,10 @@ def test_background_worker_diagnoses_then_caches_the_reports(make_client, imbala
     auth = bearer(created["access_token"])
     wait_for(lambda: client.get(f"/api/cases/{created['id']}", headers=auth).json()["status"] == "diagnosed")
     store = client.app.state.ctx.store
-    wait_for(lambda: store.cached_report(created["id"], 1, "pdf") is not None, timeout=180)
-    assert store.cached_report(created["id"], 1, "html") is not None
+    wait_for(lambda: store.cached_report(created["id"], 1, "preliminary.pdf") is not None, timeout=180)
+    assert store.cached_report(created["id"], 1, "preliminary.html") is not None
     pdf = client.get(f"/api/cases/{created['id']}/report.pdf", headers=auth)
-    assert pdf.content == store.cached_report(created["id"], 1, "pdf")
+    assert pdf.content == store.cached_report(created["id"], 1, "preliminary.pdf")
 
 
 def test_json_login_gives_an_engineer_session(

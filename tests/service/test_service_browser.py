@@ -150,6 +150,10 @@ def test_owner_submits_engineer_signs_off_owner_sees_report(
     eng.select_option("#primary_cause", "weak_cell")
     eng.select_option("#mod0_verdict", "replace")
     eng.fill("input[name=mod0_causes]", "weak_cell")
+    # module 2's DIP verdict (reconfigure) would outrank "replace" (the spec's precedence): the engineer
+    # clears it, having checked the switches with the owner; keeping it makes the form refuse the outcome
+    eng.select_option("#mod1_verdict", "ok")
+    eng.fill("input[name=mod1_causes]", "")
     eng.select_option("select[name=new_code]", "weak_cell")
     eng.fill("input[name=new_module]", "1")
     eng.select_option(

@@ -32,6 +32,8 @@ def session_user(request: Request, session: Session) -> User | None:
     user = session.get(User, data.get("uid"))
     if user is None or user.password_hash[-16:] != data.get("pw"):
         return None
+    if data.get("gen") != user.session_generation:  # logged out since (or a cookie from before 0002)
+        return None
     return user
 
 

@@ -12,12 +12,13 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from pylondiag.report import SignOff
 from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user
 from pylondiag.service.auth import SESSION_COOKIE, verify_password
 from pylondiag.service.cases import case_json, latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ctx
 from pylondiag.service.db.models import User
-from pylondiag.service.reports import report_bytes
+from pylondiag.service.reports import render_cached, sign_off_of
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.settings import Limits
 from pylondiag.service.uploads import (
@@ -198,18 +199,23 @@ def _report(case_pk: str, request: Request, fmt: str) -> Response:
                 {"detail": f"no report yet (automatic diagnosis {record.diagnosis_state})"}, status_code=409
             )
         version = record.diagnoses[-1]
-        status = "signed_off" if record.status == "signed_off" else "preliminary"
+        number, document = version.version, version.document
+        signed = sign_off_of(record, number)
     try:
-        data = report_bytes(c.store, record.id, version, fmt)
+        data = render_cached(c.store, case_pk, number, document, fmt, signed)
     except Exception as exc:  # a rendering bug must not look like a missing case
-        log.exception("rendering the %s report of case %s v%d", fmt, record.id, version.version)
+        log.exception("rendering the %s report of case %s v%d", fmt, case_pk, number)
         return JSONResponse({"detail": f"the report could not be rendered ({type(exc).__name__}); "
                                        "the diagnosis itself is at .../diagnosis"}, status_code=500)
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
-    headers = {"X-Pylondiag-Report": status, "Cache-Control": "private, no-store"}
+    headers = {"X-Pylondiag-Report": variant_header(signed), "Cache-Control": "private, no-store"}
     if fmt == "pdf":
-        headers["Content-Disposition"] = f'inline; filename="pylondiag-{record.id}-v{version.version}.pdf"'
+        headers["Content-Disposition"] = f'inline; filename="pylondiag-{case_pk}-v{number}.pdf"'
     return Response(data, media_type=media, headers=headers)
+
+
+def variant_header(signed: SignOff | None) -> str:
+    return "preliminary" if signed is None else "signed_off"
 
 
 @router.get("/api/cases/{case_pk}/report.pdf", tags=["cases"])
@@ -248,15 +254,17 @@ def _review(case_pk: str, request: Request, body: ReviewRequest) -> Response:
             session.rollback()
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
         session.flush()
+        rendered = record.diagnoses[-1].version if (version is not None or body.sign_off) else None
         out = {
             "status": record.status,
             "diagnosis_version": rev.diagnosis_version,
             "changes": rev.changes,
             "diagnosis": record.diagnoses[-1].document,
         }
-    if version is not None:  # committed: render its reports in the background
-        c.worker.enqueue_render(record.id, version.version)
+    if rendered is not None:  # committed: render the new version / the signed-off report in the background
+        c.worker.enqueue_render(case_pk, rendered)
     return JSONResponse(out)
+
 
 
 class LoginRequest(BaseModel):
@@ -300,8 +308,9 @@ async def api_login(request: Request) -> Response:
     secure = c.settings.secure_cookies
     if secure is None:
         secure = request.url.scheme == "https"
-    response.set_cookie(SESSION_COOKIE, c.signer.session_cookie(user.id, user.password_hash),
-                        max_age=c.settings.session_max_age_s, httponly=True, samesite="lax", secure=secure)
+    cookie = c.signer.session_cookie(user.id, user.password_hash, user.session_generation)
+    response.set_cookie(SESSION_COOKIE, cookie, max_age=c.settings.session_max_age_s, httponly=True,
+                        samesite="lax", secure=secure)
     return response
 
 

@@ -2,7 +2,9 @@
 
 - Passwords: argon2id (argon2-cffi defaults).
 - Engineer sessions: a signed, timed cookie (``itsdangerous``), ``HttpOnly``, ``SameSite=Lax``, ``Secure``
-  when the request came over TLS (or when forced in settings).
+  when the request came over TLS (or when forced in settings). It names the account's session generation:
+  logout increments it, so a copied cookie stops working on the server (every session of that account
+  ends), as does a password change.
 - CSRF: every form carries a token derived (HMAC) from a random per-browser cookie; checked in constant
   time on every form POST. JSON API calls are not forms: a cross-site page cannot send them with
   ``Content-Type: application/json`` without CORS, which the service never grants.
@@ -70,9 +72,10 @@ class Signer:
         self._sessions = URLSafeTimedSerializer(secret, salt="pylondiag.session")
         self.session_max_age_s = session_max_age_s
 
-    def session_cookie(self, user_id: int, password_hash: str) -> str:
-        # A fingerprint of the password hash ends every session when the password changes.
-        return self._sessions.dumps({"uid": user_id, "pw": password_hash[-16:]})
+    def session_cookie(self, user_id: int, password_hash: str, generation: int) -> str:
+        # A fingerprint of the password hash ends every session when the password changes; the
+        # account's session generation (incremented on logout) ends them on the server at logout.
+        return self._sessions.dumps({"uid": user_id, "pw": password_hash[-16:], "gen": generation})
 
     def read_session(self, cookie: str | None) -> dict[str, Any] | None:
         if not cookie:

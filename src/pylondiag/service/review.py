@@ -2,8 +2,13 @@
 specification) and sign it off. Every amendment becomes a new diagnosis version plus a ``Review`` row
 saying who changed what, when; nothing is overwritten.
 
-An amended document must still be a valid ``pylondiag.diagnosis/1`` (the model's invariants), and
-every evidence line an engineer cites must be a real line of a real file of the case.
+An amended document must still be a valid ``pylondiag.diagnosis/1``: the model's invariants plus the
+spec's rules the model leaves to the engine (``shared/spec/diagnosis-format.md``, as
+``shared/tools/validate_diagnosis.py`` checks them): each module verdict needs at least its outcome in the
+precedence, positions are unique, a finding's module is one of the modules, and every evidence line an
+engineer cites is a real line of a real file of the case with the quote on it. ``culprit_modules`` is
+derived from the verdicts, and choosing ``no_fault`` / ``insufficient_evidence`` clears the cause; any
+other break is refused with a message saying what to change.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pylondiag.model.diagnosis import (
+    OUTCOME_PRECEDENCE,
+    VERDICT_OUTCOME,
     Action,
     Cause,
     Diagnosis,
@@ -55,8 +62,9 @@ class ReviewRequest(BaseModel):
     sign_off: bool = False
 
 
-def _norm_ws(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+def _norm(text: str) -> str:
+    """Whitespace collapsed, case folded: how the spec's validator compares a quote with its line."""
+    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 def check_citations(doc: dict[str, Any], record: CaseRecord, store: EvidenceStore) -> None:
@@ -78,11 +86,66 @@ def check_citations(doc: dict[str, Any], record: CaseRecord, store: EvidenceStor
             lines = cache[source]
             if not 1 <= line <= len(lines):
                 raise ReviewError(f"findings[{i}]: {source} has {len(lines)} lines, not line {line}")
+            end = ref.get("end_line")
+            if end is not None and not line <= end <= len(lines):
+                raise ReviewError(f"findings[{i}]: end_line {end} must be from {line} to {len(lines)}")
             quote = ref.get("quote")
             if not quote:
                 ref["quote"] = lines[line - 1].strip() or lines[line - 1]
-            elif ref.get("end_line") is None and _norm_ws(quote) not in _norm_ws(lines[line - 1]):
-                raise ReviewError(f"findings[{i}]: {quote!r} is not on {source} line {line}")
+            elif _norm(quote) not in _norm(lines[line - 1]):
+                raise ReviewError(
+                    f"findings[{i}]: {quote!r} is not on {source} line {line} (the quote must be text of "
+                    "that first line; leave it empty to take the line itself)"
+                )
+
+
+def _order(outcome: str) -> int:
+    return [o.value for o in OUTCOME_PRECEDENCE].index(outcome)
+
+
+def spec_problems(doc: dict[str, Any]) -> list[str]:
+    """What in an amended document breaks the spec's rules, each said with what to change.
+
+    The spec's rules beyond field types (``shared/spec/diagnosis-format.md``; the same as
+    ``shared/tools/validate_diagnosis.py``); ``culprit_modules`` is derived before this is called.
+    """
+    problems: list[str] = []
+    outcome = doc.get("outcome")
+    cause = doc.get("primary_cause")
+    modules = doc.get("modules") or []
+    positions = [m.get("position") for m in modules]
+    repeated = sorted({p for p in positions if positions.count(p) > 1})
+    if repeated:
+        problems.append(f"module position(s) {repeated} appear more than once")
+    if outcome in (Outcome.NO_FAULT.value, Outcome.INSUFFICIENT_EVIDENCE.value):
+        if cause is not None:
+            problems.append(f"outcome {outcome} has no primary cause: clear primary_cause ({cause})")
+    elif cause is None:
+        codes = sorted({f.get("code") for f in doc.get("findings") or []})
+        hint = f" (the findings' causes: {', '.join(codes)})" if codes else " and a finding for it"
+        problems.append(f"outcome {outcome} needs a primary_cause{hint}")
+    elif all(f.get("code") != cause for f in doc.get("findings") or []):
+        problems.append(f"primary_cause {cause} has no finding: add a {cause} finding citing its evidence, "
+                        "or choose the cause of one of the findings")
+    if outcome in {o.value for o in OUTCOME_PRECEDENCE}:
+        for m in modules:
+            try:
+                needs = VERDICT_OUTCOME[Verdict(m.get("verdict"))].value
+            except ValueError:
+                continue  # not a verdict: the model says so
+            if _order(outcome) > _order(needs):
+                allowed = [o.value for o in OUTCOME_PRECEDENCE[: _order(needs) + 1]]
+                problems.append(
+                    f"module {m.get('position')} has verdict {m.get('verdict')}, which needs the outcome "
+                    f"{needs} or one before it ({', '.join(allowed)}), not {outcome}: change the outcome or "
+                    f"that module's verdict"
+                )
+    for i, f in enumerate(doc.get("findings") or []):
+        if f.get("module") is not None and f.get("module") not in positions:
+            problems.append(f"findings[{i}]: module {f.get('module')} is not one of the modules {positions}")
+    if outcome == Outcome.INSUFFICIENT_EVIDENCE.value and not doc.get("evidence_gaps"):
+        problems.append("insufficient_evidence needs evidence gaps, and this diagnosis lists none")
+    return problems
 
 
 def apply_review(
@@ -111,13 +174,16 @@ def apply_review(
         if m["verdict"] not in (Verdict.OK.value, Verdict.MONITOR.value)
     )
     check_citations(doc, record, store)
+    problems = spec_problems(doc)
+    if problems:
+        raise ReviewError("the amendment breaks the diagnosis rules: " + "; ".join(problems))
     try:
         validated = Diagnosis.model_validate(doc).to_json_dict()
     except ValidationError as exc:
-        problems = "; ".join(
+        errors = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'diagnosis'}: {e['msg']}" for e in exc.errors()
         )
-        raise ReviewError(f"the amended diagnosis is not valid: {problems}") from exc
+        raise ReviewError(f"the amended diagnosis is not valid: {errors}") from exc
     changes = [
         {"field": key, "before": before.get(key), "after": validated.get(key)}
         for key in (*AMENDABLE, "culprit_modules")

@@ -30,7 +30,7 @@ from pylondiag.service.auth import (
 from pylondiag.service.cases import latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ServiceContext, ctx
 from pylondiag.service.db.models import CaseRecord, CaseStatus, User
-from pylondiag.service.reports import report_bytes
+from pylondiag.service.reports import render_cached, sign_off_of
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.storage import split_lines
 from pylondiag.service.uploads import (
@@ -237,8 +237,10 @@ def owner_report(case_pk: str, fmt: str, request: Request) -> Response:
         if role == "owner" and record.status != CaseStatus.SIGNED_OFF.value:
             raise HTTPException(404, "the report is not signed off yet")
         version = record.diagnoses[-1]
+        number, document = version.version, version.document
+        signed = sign_off_of(record, number)
     try:
-        data = report_bytes(c.store, record.id, version, fmt)
+        data = render_cached(c.store, case_pk, number, document, fmt, signed)
     except Exception as exc:
         raise HTTPException(500, f"the report could not be rendered ({type(exc).__name__})") from exc
     headers = {"Cache-Control": "private, no-store",
@@ -284,8 +286,8 @@ async def login(request: Request) -> Response:
             c.login_limiter.hit(k)
         return render(request, "login.html", status=401, next=target, error="Wrong e-mail or password.")
     response = RedirectResponse(target, status_code=303)
-    set_cookie(request, response, SESSION_COOKIE, c.signer.session_cookie(user.id, user.password_hash),
-               c.settings.session_max_age_s)
+    cookie = c.signer.session_cookie(user.id, user.password_hash, user.session_generation)
+    set_cookie(request, response, SESSION_COOKIE, cookie, c.settings.session_max_age_s)
     return response
 
 
@@ -293,9 +295,19 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, form)
+    await run_in_threadpool(end_sessions, request)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def end_sessions(request: Request) -> None:
+    """Logout on the server: the account's session generation moves on, so no copy of the cookie (this
+    browser's or another device's) is accepted again."""
+    with ctx(request).db.session() as session:
+        user = current_user(request, session)
+        if user is not None:
+            user.session_generation += 1
 
 
 @router.get("/queue", response_class=HTMLResponse)
@@ -438,8 +450,8 @@ async def review_form(case_pk: str, request: Request) -> Response:
                 session.rollback()
                 return f"The amendment is not valid: {exc}"
             session.commit()
-            if version is not None:
-                c.worker.enqueue_render(record.id, version.version)
+            if version is not None or body.sign_off:
+                c.worker.enqueue_render(record.id, record.diagnoses[-1].version)
             return None
 
     problem = await run_in_threadpool(work)

@@ -16,13 +16,16 @@ import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, DiagnosisVersion, utcnow
 from pylondiag.service.db.session import Database
 from pylondiag.service.storage import EvidenceStore
+
+if TYPE_CHECKING:
+    from pylondiag.report import SignOff
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +129,15 @@ class DiagnosisWorker:
             self.idle.set()
 
     def _render_version(self, pk: str, version: int) -> None:
+        from pylondiag.service.reports import sign_off_of
+
         with self.db.session() as session:
-            document = session.scalars(
-                select(DiagnosisVersion.document).where(
-                    DiagnosisVersion.case_pk == pk, DiagnosisVersion.version == version
-                )
-            ).first()
-        if document is not None:
-            self.prerender(pk, version, document)
+            case = session.get(CaseRecord, pk)
+            stored = next((d for d in case.diagnoses if d.version == version), None) if case else None
+            if case is None or stored is None:
+                return
+            document, signed = stored.document, sign_off_of(case, version)
+        self.prerender(pk, version, document, signed)
 
     def _next_queued(self) -> str | None:
         with self.db.session() as session:
@@ -191,13 +195,16 @@ class DiagnosisWorker:
             case.updated_at = utcnow()
         self.enqueue_render(pk, version)
 
-    def prerender(self, pk: str, version: int, document: dict[str, Any]) -> None:
-        """Render the new version's reports now, off the request path, so the first view is fast."""
+    def prerender(
+        self, pk: str, version: int, document: dict[str, Any], signed: SignOff | None = None
+    ) -> None:
+        """Render the new version's reports now, off the request path, so the first view is fast
+        (preliminary, or signed off when ``signed`` says by whom and when)."""
         from pylondiag.service.reports import render_cached
 
         for fmt in ("html", "pdf"):
             try:
-                render_cached(self.store, pk, version, document, fmt)
+                render_cached(self.store, pk, version, document, fmt, signed)
             except Exception:  # a report failure must not fail the diagnosis; the view will retry
                 log.exception("pre-rendering the %s report of case %s v%d", fmt, pk, version)
 

@@ -55,6 +55,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Carried in every session cookie; logging out increments it, which ends all the account's sessions."""
 
 
 class CaseRecord(Base):

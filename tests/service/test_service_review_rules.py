@@ -1,0 +1,179 @@
+"""Closing issue 8's open points: amendments that break the spec's rules are refused (API and form) and
+what is accepted passes shared/tools/validate_diagnosis.py; the report is marked PRELIMINARY until sign-off
+and then names the engineer; logout ends the session on the server (a copied cookie stops working)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from _service_helpers import ENGINEER_EMAIL, ENGINEER_PASSWORD, drain
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from test_service_api import basic, bearer, submit
+from test_service_web import csrf, login
+
+from pylondiag.service.db.models import CaseRecord, DiagnosisVersion
+
+
+def versions(client: TestClient, pk: str) -> list[int]:
+    with client.app.state.ctx.db.session() as s:  # type: ignore[attr-defined]
+        return list(s.scalars(select(DiagnosisVersion.version).where(DiagnosisVersion.case_pk == pk)))
+
+
+def validate(client: TestClient, pk: str, doc: dict[str, Any], validator: Path) -> None:
+    case_dir = client.app.state.ctx.store.case_dir(pk)  # type: ignore[attr-defined]
+    check = subprocess.run([sys.executable, str(validator), str(case_dir), "-"], input=json.dumps(doc),
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+
+
+@pytest.fixture
+def diagnosed(client: TestClient, engineer: tuple[str, str], imbalance_capture: bytes) -> dict[str, Any]:
+    created = submit(client, imbalance_capture)
+    drain(client)
+    auto = client.get(f"/api/cases/{created['id']}/diagnosis", headers=bearer(created["access_token"])).json()
+    return {**created, "auto": auto, "eng": basic(*engineer)}
+
+
+def all_modules(doc: dict[str, Any], verdict: str, **at: str) -> list[dict[str, Any]]:
+    return [{**m, "verdict": at.get(f"p{m['position']}", verdict),
+             "causes": [] if at.get(f"p{m['position']}", verdict) == "ok" else m["causes"]}
+            for m in doc["modules"]]
+
+
+def test_api_refuses_amendments_that_break_the_rules_and_stores_nothing(
+    client: TestClient, diagnosed: dict[str, Any], validator: Path
+) -> None:
+    pk, auto, eng = diagnosed["id"], diagnosed["auto"], diagnosed["eng"]
+    url = f"/api/cases/{pk}/review"
+    cause = auto["findings"][0]["code"]
+    refusals = [
+        # a module verdict needs at least its outcome in the precedence
+        ({"outcome": "monitor", "primary_cause": cause, "modules": all_modules(auto, "ok", p3="replace")},
+         "module 3 has verdict replace, which needs the outcome replace or one before it"),
+        ({"outcome": "no_fault", "modules": all_modules(auto, "ok", p2="isolate")},
+         "module 2 has verdict isolate, which needs the outcome on_site_check"),
+        # primary cause must have a finding
+        ({"outcome": "replace", "primary_cause": "bms_hardware_fault",
+          "modules": all_modules(auto, "ok", p3="replace")},
+         "primary_cause bms_hardware_fault has no finding"),
+        # primary cause null iff no_fault / insufficient_evidence
+        ({"outcome": "no_fault", "primary_cause": cause, "modules": all_modules(auto, "ok")},
+         "outcome no_fault has no primary cause"),
+        # a finding's module must be one of the modules
+        ({"findings": [{**auto["findings"][0], "module": 9}]}, "module 9 is not one of the modules"),
+        # the quote must be on the cited line
+        ({"findings": [{**auto["findings"][0], "evidence": [
+            {"source": "console/session.txt", "line": 1, "quote": "not on that line at all"}]}]},
+         "is not on console/session.txt line 1"),
+    ]
+    for body, message in refusals:
+        r = client.post(url, headers=eng, json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert message in r.json()["detail"], r.json()["detail"]
+    assert versions(client, pk) == [1]
+    assert "reviews" in client.get(f"/api/cases/{pk}", headers=eng).json()
+    assert client.get(f"/api/cases/{pk}", headers=eng).json()["reviews"] == []
+
+    # the obvious intents are derived: culprits from the verdicts, no cause for no_fault
+    ok = client.post(url, headers=eng, json={"outcome": "no_fault", "modules": all_modules(auto, "ok")})
+    assert ok.status_code == 200, ok.text
+    doc = ok.json()["diagnosis"]
+    assert doc["primary_cause"] is None and doc["culprit_modules"] == []
+    validate(client, pk, doc, validator)
+    # back from no_fault: a cause is needed again, and the message names the findings' causes
+    body = {"outcome": "replace", "modules": all_modules(auto, "ok", p3="replace")}
+    r = client.post(url, headers=eng, json=body)
+    assert r.status_code == 422 and "outcome replace needs a primary_cause (the findings' causes:" in r.text
+    ok = client.post(url, headers=eng, json={"outcome": "replace", "primary_cause": cause,
+                                            "modules": all_modules(auto, "monitor", p3="replace")})
+    assert ok.status_code == 200, ok.text
+    doc = ok.json()["diagnosis"]
+    assert doc["culprit_modules"] == [3]
+    validate(client, pk, doc, validator)
+    assert versions(client, pk) == [1, 2, 3]
+
+
+def test_form_refuses_an_outcome_below_a_module_verdict_with_the_reason(
+    client: TestClient, diagnosed: dict[str, Any]
+) -> None:
+    pk = diagnosed["id"]
+    assert login(client) == 303
+    page = client.get(f"/cases/{pk}")
+    form = {"csrf_token": csrf(page.text), "outcome": "no_fault", "primary_cause": "",
+            "mod0_verdict": "ok", "mod1_verdict": "ok", "mod2_verdict": "replace", "mod3_verdict": "ok",
+            "do": "sign_off"}
+    for i, _ in enumerate(diagnosed["auto"]["findings"]):
+        form[f"f{i}_keep"] = "1"
+    r = client.post(f"/cases/{pk}/review", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    location = unquote(r.headers["location"])
+    assert "error=" in location
+    assert "module 3 has verdict replace, which needs the outcome replace" in location
+    shown = client.get(r.headers["location"])
+    assert "module 3 has verdict replace" in shown.text
+    assert versions(client, pk) == [1]
+    with client.app.state.ctx.db.session() as s:  # type: ignore[attr-defined]
+        assert s.get(CaseRecord, pk).status == "diagnosed"  # not signed off
+
+
+needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing")
+
+
+def pdf_words(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
+                         text=True).stdout
+    return re.sub(r"\s+", " ", out)
+
+
+@needs_pdftotext
+def test_report_is_preliminary_until_signed_off_then_names_the_engineer(
+    client: TestClient, diagnosed: dict[str, Any], tmp_path: Path
+) -> None:
+    pk, owner = diagnosed["id"], bearer(diagnosed["access_token"])
+    pdf = client.get(f"/api/cases/{pk}/report.pdf", headers=owner)
+    assert pdf.status_code == 200 and pdf.headers["x-pylondiag-report"] == "preliminary"
+    text = pdf_words(pdf.content, tmp_path)
+    assert "PRELIMINARY — automatic diagnosis, not yet reviewed by an engineer" in text
+    html = client.get(f"/api/cases/{pk}/report.html", headers=owner).text
+    assert 'id="preliminary"' in html
+
+    signed = client.post(f"/api/cases/{pk}/review", headers=diagnosed["eng"], json={"sign_off": True})
+    assert signed.status_code == 200
+    pdf = client.get(f"/api/cases/{pk}/report.pdf", headers=owner)
+    assert pdf.headers["x-pylondiag-report"] == "signed_off"
+    text = pdf_words(pdf.content, tmp_path)
+    assert "PRELIMINARY" not in text.upper()
+    assert f"signed off by {ENGINEER_EMAIL}" in text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+    owner_html = client.get(f"/c/{pk}/report.html?token={diagnosed['access_token']}").text
+    assert "PRELIMINARY" not in owner_html and ENGINEER_EMAIL in owner_html
+
+
+def test_logout_ends_the_session_on_the_server(client: TestClient, engineer: tuple[str, str]) -> None:
+    assert login(client) == 303
+    copied = client.cookies.get("pylondiag_session")
+    assert copied and client.get("/api/queue").status_code == 200
+    page = client.get("/queue")
+    r = client.post("/logout", data={"csrf_token": csrf(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    # the copied cookie, replayed from elsewhere, no longer opens anything
+    client.cookies.clear()
+    client.cookies.set("pylondiag_session", copied)
+    assert client.get("/api/queue").status_code == 401
+    assert client.get("/queue", follow_redirects=False).status_code == 303
+    # logging in again works, with a new cookie
+    client.cookies.clear()
+    assert login(client, ENGINEER_EMAIL, ENGINEER_PASSWORD) == 303
+    assert client.cookies.get("pylondiag_session") != copied
+    assert client.get("/api/queue").status_code == 200
