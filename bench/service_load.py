@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import glob
 import io
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -32,6 +34,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +147,15 @@ class Postgres:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # -- load ------------------------------------------------------------------------------------------
 @dataclass
 class Phase:
@@ -151,6 +163,10 @@ class Phase:
     latencies_ms: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    server_cpu_s: float = float("nan")
+    """CPU the server process spent during the phase, shared out over the request kinds by count."""
+    client_cpu_s: float = float("nan")
+    """CPU this load generator spent during the phase (it runs on the same cores as the server)."""
 
     def record(self, started: float, ok: bool, what: str) -> None:
         self.latencies_ms.append((time.perf_counter() - started) * 1000)
@@ -172,6 +188,8 @@ class Phase:
             "p95_ms": pct(95),
             "p99_ms": pct(99),
             "mean_ms": round(statistics.fmean(lat), 1) if lat else float("nan"),
+            "server_cpu_ms_per_request": round(self.server_cpu_s * 1000 / len(lat), 2) if lat else None,
+            "client_cpu_ms_per_request": round(self.client_cpu_s * 1000 / len(lat), 2) if lat else None,
             "errors": sum(self.errors.values()),
             "error_kinds": self.errors,
         }
@@ -250,50 +268,145 @@ async def wait_diagnosed(base: str, created: list[dict[str, str]], time_cap: flo
 def wait_reports(data_dir: Path, created: list[dict[str, str]], time_cap: float) -> float:
     """Seconds until the worker has rendered every case's v1 HTML and PDF report (bounded)."""
     start = time.monotonic()
-    wanted = [data_dir / "reports" / c["id"] / f"v1.{fmt}" for c in created for fmt in ("html", "pdf")]
-    while time.monotonic() - start < time_cap and not all(p.exists() for p in wanted):
+    # v1.preliminary.pdf since reports are marked preliminary; v1.pdf from older versions of the service
+    reports = data_dir / "reports"
+    wanted = [
+        (reports / c["id"] / f"v1.preliminary.{fmt}", reports / c["id"] / f"v1.{fmt}")
+        for c in created
+        for fmt in ("html", "pdf")
+    ]
+
+    def missing_now() -> int:
+        return sum(not (a.exists() or b.exists()) for a, b in wanted)
+
+    while time.monotonic() - start < time_cap and missing_now():
         time.sleep(0.5)
-    missing = sum(not p.exists() for p in wanted)
+    missing = missing_now()
     if missing:
         print(f"  {missing} report(s) not rendered after {time_cap:.0f} s", file=sys.stderr)
     return time.monotonic() - start
 
 
+class RawConnection:
+    """One owner's keep-alive HTTP/1.1 connection, written on asyncio streams.
+
+    The view phases use it instead of httpx because the load generator shares the cores with the server:
+    httpx spends several ms of CPU per request in this process, which queues the owners' requests in the
+    generator's own event loop and is then measured as server latency. This client costs ~0.1 ms.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, int]:
+        """``(status, body bytes)`` of ``GET path``; reconnects when the server closed the connection."""
+        if self.writer is None or self.reader is None or self.reader.at_eof():
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{self.port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *fields = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        meta = {k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in fields if f)}
+        if meta.get("transfer-encoding", "").lower() == "chunked":
+            size = 0
+            while True:
+                n = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                await self.reader.readexactly(n + 2)
+                size += n
+                if n == 0:
+                    break
+        else:
+            size = len(await self.reader.readexactly(int(meta.get("content-length", "0"))))
+        if meta.get("connection", "").lower() == "close":
+            await self.close()
+        return status, size
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
 async def views(
-    base: str, created: list[dict[str, str]], owners: int, total: int, time_cap: float, think_s: float = 0.0
+    base: str,
+    created: list[dict[str, str]],
+    owners: int,
+    total: int,
+    time_cap: float,
+    think_s: float = 0.0,
+    client_kind: str = "raw",
 ) -> dict[str, Phase]:
     phases = {k: Phase(k) for k in ("case_json", "owner_page", "report_pdf")}
     counter = {"n": 0}
     deadline = time.monotonic() + time_cap
+    port = int(base.rsplit(":", 1)[1])
 
-    async def owner(client: httpx.AsyncClient, case: dict[str, str]) -> None:
+    async def owner(client: httpx.AsyncClient | None, case: dict[str, str]) -> None:
         auth = {"Authorization": f"Bearer {case['access_token']}"}
-        urls = (
+        urls: tuple[tuple[str, str, dict[str, str]], ...] = (
             ("case_json", f"/api/cases/{case['id']}", auth),
             ("owner_page", f"/c/{case['id']}?token={case['access_token']}", {}),
             ("report_pdf", f"/api/cases/{case['id']}/report.pdf", auth),
         )
+        raw = RawConnection(port) if client is None else None
         i = 0
-        while counter["n"] < total and time.monotonic() < deadline:
-            counter["n"] += 1
-            kind, url, headers = urls[i % 3]
-            i += 1
-            t = time.perf_counter()
-            try:
-                r = await client.get(url, headers=headers)
-                phases[kind].record(t, r.status_code == 200, f"HTTP {r.status_code}")
-            except httpx.HTTPError as exc:
-                phases[kind].record(t, False, type(exc).__name__)
-            if think_s:
-                await asyncio.sleep(think_s)
+        try:
+            while counter["n"] < total and time.monotonic() < deadline:
+                counter["n"] += 1
+                kind, url, headers = urls[i % 3]
+                i += 1
+                t = time.perf_counter()
+                try:
+                    if raw is not None:
+                        status, _ = await asyncio.wait_for(raw.get(url, headers), 60)
+                    else:
+                        assert client is not None
+                        status = (await client.get(url, headers=headers)).status_code
+                    phases[kind].record(t, status == 200, f"HTTP {status}")
+                except (httpx.HTTPError, OSError, ValueError, asyncio.IncompleteReadError,
+                        asyncio.LimitOverrunError, TimeoutError) as exc:
+                    phases[kind].record(t, False, type(exc).__name__)
+                    if raw is not None:
+                        await raw.close()
+                if think_s:
+                    await asyncio.sleep(think_s)
+        finally:
+            if raw is not None:
+                await raw.close()
 
     start = time.perf_counter()
-    limits = httpx.Limits(max_connections=owners, max_keepalive_connections=owners)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        await asyncio.gather(*(owner(client, created[i % len(created)]) for i in range(owners)))
+    if client_kind == "raw":
+        await asyncio.gather(*(owner(None, created[i % len(created)]) for i in range(owners)))
+    else:
+        limits = httpx.Limits(max_connections=owners, max_keepalive_connections=owners)
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+            await asyncio.gather(*(owner(client, created[i % len(created)]) for i in range(owners)))
     elapsed = time.perf_counter() - start
     for p in phases.values():
         p.seconds = elapsed
+    return phases
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measured(pid: int, run: Coroutine[Any, Any, dict[str, Phase]]) -> dict[str, Phase]:
+    """Run one load phase and charge the server's CPU time during it to its requests."""
+    before, own_before = cpu_seconds(pid), _own_cpu()
+    phases = asyncio.run(run)
+    spent, own = cpu_seconds(pid) - before, _own_cpu() - own_before
+    total = max(1, sum(len(p.latencies_ms) for p in phases.values()))
+    for p in phases.values():
+        p.server_cpu_s = spent * len(p.latencies_ms) / total
+        p.client_cpu_s = own * len(p.latencies_ms) / total
     return phases
 
 
@@ -312,17 +425,19 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
         print(f"{name}: waiting for the background report rendering ...", file=sys.stderr)
         reports_s = wait_reports(data_dir, created, args.diagnosis_seconds)
         print(f"{name}: 1 owner viewing ...", file=sys.stderr)
-        single = asyncio.run(views(base, created, 1, min(300, args.views), args.seconds))
+        kind = args.client
+        single = measured(proc.pid, views(base, created, 1, min(300, args.views), args.seconds, 0, kind))
         print(f"{name}: {args.owners} owners viewing ...", file=sys.stderr)
-        all_views = asyncio.run(views(base, created, args.owners, args.views, args.seconds))
+        all_views = measured(proc.pid, views(base, created, args.owners, args.views, args.seconds, 0, kind))
         paced: dict[str, Phase] | None = None
         if args.think_ms:
             print(
                 f"{name}: {args.owners} owners viewing, {args.think_ms:.0f} ms between views ...",
                 file=sys.stderr,
             )
-            paced = asyncio.run(
-                views(base, created, args.owners, args.views, args.seconds, args.think_ms / 1000)
+            paced = measured(
+                proc.pid,
+                views(base, created, args.owners, args.views, args.seconds, args.think_ms / 1000, kind),
             )
     finally:
         proc.terminate()
@@ -342,12 +457,15 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
         "views_paced": _with_total(paced) if paced else None,
         "think_ms": args.think_ms,
         "owners": args.owners,
+        "client": args.client,
         "load_average": os.getloadavg(),
     }
 
 
 def _with_total(phases: dict[str, Phase]) -> dict[str, Any]:
-    combined = Phase("all", seconds=next(iter(phases.values())).seconds)
+    combined = Phase("all", seconds=next(iter(phases.values())).seconds,
+                     server_cpu_s=sum(p.server_cpu_s for p in phases.values()),
+                     client_cpu_s=sum(p.client_cpu_s for p in phases.values()))
     for p in phases.values():
         combined.latencies_ms += p.latencies_ms
         for k, v in p.errors.items():
@@ -377,6 +495,14 @@ def main(argv: list[str] | None = None) -> int:
         default=500.0,
         help="pause of each owner between views in the paced run (0: no paced run)",
     )
+    parser.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="view phases' HTTP client: raw = a minimal keep-alive HTTP/1.1 client on asyncio streams "
+        "(default; ~0.1 ms CPU per request), httpx = httpx.AsyncClient (several ms per request, which "
+        "on shared cores is measured as latency)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the servers
@@ -404,7 +530,8 @@ def main(argv: list[str] | None = None) -> int:
             f"diagnoses drained in {r['diagnosis_drain_s']} s, "
             f"reports rendered {r['reports_rendered_s']} s later"
         )
-        print(f"   load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}")
+        print(f"   load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}; "
+              f"view client: {r['client']}")
         runs = [("1 owner", "views_1_owner"), (f"{r['owners']} owners", "views")]
         if r["views_paced"]:
             runs.append((f"{r['owners']}+{r['think_ms']:.0f}ms", "views_paced"))
@@ -413,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"   {label:>12} {kind:<11} {v['requests']:>5} req {v['per_second']:>7}/s  "
                     f"p50 {v['p50_ms']:>7} ms  p95 {v['p95_ms']:>7} ms  p99 {v['p99_ms']:>7} ms  "
+                    f"cpu/req server {v['server_cpu_ms_per_request']} ms, "
+                    f"client {v['client_cpu_ms_per_request']} ms  "
                     f"errors {v['errors']} {v['error_kinds'] or ''}"
                 )
     if args.json:
