@@ -18,7 +18,7 @@ from pylondiag.service.auth import SESSION_COOKIE, verify_password
 from pylondiag.service.cases import case_json, latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ctx
 from pylondiag.service.db.models import User
-from pylondiag.service.reports import render_cached, sign_off_of
+from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.settings import Limits
 from pylondiag.service.uploads import (
@@ -171,7 +171,8 @@ def get_case_api(case_pk: str, request: Request) -> Response:
     """The case: observations, file list, status (owner token or engineer)."""
     with ctx(request).db.session() as session:
         record, role, _ = case_for(request, session, case_pk, allow_basic=True)
-        return JSONResponse(case_json(record, for_engineer=role == "engineer"), headers=PRIVATE)
+        snap = ctx(request).snapshots.get(session, record)
+        return JSONResponse(case_json(record, snap, for_engineer=role == "engineer"), headers=PRIVATE)
 
 
 @router.get("/api/cases/{case_pk}/diagnosis", tags=["cases"])
@@ -179,7 +180,7 @@ def get_diagnosis(case_pk: str, request: Request) -> Response:
     """The latest diagnosis, ``pylondiag.diagnosis/1`` JSON (409 while there is none yet)."""
     with ctx(request).db.session() as session:
         record, _, _ = case_for(request, session, case_pk, allow_basic=True)
-        doc = latest_diagnosis(record)
+        doc = ctx(request).snapshots.get(session, record).document
         if doc is None:
             return JSONResponse(
                 {"detail": f"no diagnosis yet (automatic diagnosis {record.diagnosis_state})",
@@ -194,13 +195,12 @@ def _report(case_pk: str, request: Request, fmt: str) -> Response:
     c = ctx(request)
     with c.db.session() as session:
         record, _, _ = case_for(request, session, case_pk, allow_basic=True)
-        if not record.diagnoses:
+        snap = c.snapshots.get(session, record)
+        if snap.version is None or snap.document is None:
             return JSONResponse(
                 {"detail": f"no report yet (automatic diagnosis {record.diagnosis_state})"}, status_code=409
             )
-        version = record.diagnoses[-1]
-        number, document = version.version, version.document
-        signed = sign_off_of(record, number)
+        number, document, signed = snap.version, snap.document, snap.sign_off
     try:
         data = render_cached(c.store, case_pk, number, document, fmt, signed)
     except Exception as exc:  # a rendering bug must not look like a missing case

@@ -128,8 +128,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     db = Database(settings.resolved_database_url)
     store = EvidenceStore(settings.data_dir)
     worker = DiagnosisWorker(db, store, max_attempts=settings.max_diagnosis_attempts, runner=runner)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True
+    env = jinja2.Environment(  # templates ship with the package: compiled once, not re-checked per request
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True, auto_reload=False
     )
     templates = Jinja2Templates(env=env)
     templates.env.globals["tool_version"] = pylondiag.__version__

@@ -9,6 +9,9 @@ step fails.
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +22,18 @@ from sqlalchemy.orm import Session
 
 from pylondiag.casedir import load_case
 from pylondiag.errors import CaseError
+from pylondiag.report import SignOff
 from pylondiag.service.auth import new_owner_token, token_digest
-from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, EvidenceFile, utcnow
+from pylondiag.service.db.models import (
+    CaseRecord,
+    CaseStatus,
+    DiagnosisState,
+    DiagnosisVersion,
+    EvidenceFile,
+    Review,
+    User,
+    utcnow,
+)
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Limits
 from pylondiag.service.storage import EvidenceStore
@@ -136,9 +149,95 @@ def latest_diagnosis(record: CaseRecord) -> dict[str, Any] | None:
     return record.diagnoses[-1].document if record.diagnoses else None
 
 
-def case_json(record: CaseRecord, *, base_url: str = "", for_engineer: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FileInfo:
+    path: str
+    kind: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    """What the owner's views read of a case besides its row: the latest diagnosis version, the files and
+    who signed it off. Loaded with two or three small queries instead of every version and review.
+
+    Diagnoses are only appended, files never change, and every append or sign-off sets the row's
+    ``updated_at`` in the same transaction (``worker.process``, ``review.apply_review``): a snapshot stays
+    right while ``(id, updated_at, status)`` is unchanged, which is its key in :class:`SnapshotCache`.
+    """
+
+    version: int | None
+    kind: str | None
+    document: dict[str, Any] | None
+    files: tuple[FileInfo, ...]
+    sign_off: SignOff | None
+
+
+def load_snapshot(session: Session, record: CaseRecord) -> CaseSnapshot:
+    latest = session.execute(
+        select(DiagnosisVersion.version, DiagnosisVersion.kind, DiagnosisVersion.document)
+        .where(DiagnosisVersion.case_pk == record.id)
+        .order_by(DiagnosisVersion.version.desc())
+        .limit(1)
+    ).first()
+    files = tuple(
+        FileInfo(*row)
+        for row in session.execute(
+            select(EvidenceFile.path, EvidenceFile.kind, EvidenceFile.size, EvidenceFile.sha256)
+            .where(EvidenceFile.case_pk == record.id)
+            .order_by(EvidenceFile.path)
+        )
+    )
+    sign_off = None
+    if record.status == CaseStatus.SIGNED_OFF.value and latest is not None and record.signed_off_at:
+        signer = session.scalars(
+            select(User.email)
+            .join(Review, Review.user_id == User.id)
+            .where(Review.case_pk == record.id, Review.action == "sign_off")
+            .order_by(Review.id.desc())
+            .limit(1)
+        ).first()
+        sign_off = SignOff(engineer=signer or "an engineer", at=record.signed_off_at)
+    return CaseSnapshot(
+        version=latest.version if latest else None,
+        kind=latest.kind if latest else None,
+        document=latest.document if latest else None,
+        files=files,
+        sign_off=sign_off,
+    )
+
+
+class SnapshotCache:
+    """Case snapshots by ``(id, updated_at, status)``, least recently used dropped beyond ``size``.
+
+    Keyed by the database row's own state, so it stays right with several processes on one database.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, str], CaseSnapshot] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, record: CaseRecord) -> CaseSnapshot:
+        key = (record.id, record.updated_at.isoformat(), record.status)
+        with self._lock:
+            snap = self._items.get(key)
+            if snap is not None:
+                self._items.move_to_end(key)
+                return snap
+        snap = load_snapshot(session, record)
+        with self._lock:
+            self._items[key] = snap
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return snap
+
+
+def case_json(
+    record: CaseRecord, snap: CaseSnapshot, *, base_url: str = "", for_engineer: bool = False
+) -> dict[str, Any]:
     """The contract's case description: observations, file list, status."""
-    latest = record.diagnoses[-1] if record.diagnoses else None
     out: dict[str, Any] = {
         "id": record.id,
         "case_id": record.case_id,
@@ -146,15 +245,13 @@ def case_json(record: CaseRecord, *, base_url: str = "", for_engineer: bool = Fa
         "created_at": record.created_at.isoformat(),
         "updated_at": record.updated_at.isoformat(),
         "observations": record.observations,
-        "files": [
-            {"path": f.path, "kind": f.kind, "size": f.size, "sha256": f.sha256} for f in record.files
-        ],
+        "files": [{"path": f.path, "kind": f.kind, "size": f.size, "sha256": f.sha256} for f in snap.files],
         "diagnosis": {
             "state": record.diagnosis_state,
             "attempts": record.diagnosis_attempts,
             "error": record.diagnosis_error,
-            "version": latest.version if latest else None,
-            "kind": latest.kind if latest else None,
+            "version": snap.version,
+            "kind": snap.kind,
             "preliminary": record.status != CaseStatus.SIGNED_OFF.value,
         },
         "signed_off_at": record.signed_off_at.isoformat() if record.signed_off_at else None,

@@ -1,14 +1,16 @@
-"""What every request handler needs, built once per app: settings, database, store, worker, signer, limits."""
+"""What every request handler needs, built once per app: settings, database, store, worker, signer, limits,
+and the cache of case snapshots the owner views read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from pylondiag.service.auth import RateLimiter, Signer
+from pylondiag.service.cases import SnapshotCache
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Settings
 from pylondiag.service.storage import EvidenceStore
@@ -28,6 +30,7 @@ class ServiceContext:
     submit_limiter: RateLimiter
     login_limiter: RateLimiter
     templates: Jinja2Templates
+    snapshots: SnapshotCache = field(default_factory=SnapshotCache)
 
 
 def ctx(request: Request) -> ServiceContext:

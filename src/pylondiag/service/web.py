@@ -30,7 +30,7 @@ from pylondiag.service.auth import (
 from pylondiag.service.cases import latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ServiceContext, ctx
 from pylondiag.service.db.models import CaseRecord, CaseStatus, User
-from pylondiag.service.reports import render_cached, sign_off_of
+from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.storage import split_lines
 from pylondiag.service.uploads import (
@@ -61,10 +61,12 @@ def check_csrf(request: Request, form: FormData) -> None:
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     c = ctx(request)
-    with c.db.session() as session:
-        user = current_user(request, session)
-        email = user.email if user else None
-        role = user.role if user else None
+    email = role = None
+    if request.cookies.get(SESSION_COOKIE):  # owners have none: no database session for them
+        with c.db.session() as session:
+            user = current_user(request, session)
+            email = user.email if user else None
+            role = user.role if user else None
     response = c.templates.TemplateResponse(
         request,
         name,
@@ -199,7 +201,15 @@ def owner_case(case_pk: str, request: Request, token: str | None = None, new: st
     c = ctx(request)
     with c.db.session() as session:
         record, role, _ = case_for(request, session, case_pk)
-        page = _case_page_context(record)
+        snap = c.snapshots.get(session, record)
+    page: dict[str, Any] = {
+        "case": record,
+        "files": snap.files,
+        "diagnosis": snap.document,
+        "version": snap.version,
+        "signed_off": record.status == CaseStatus.SIGNED_OFF.value,
+        "pending": record.diagnosis_state in ("queued", "running"),
+    }
     link = f"{str(request.base_url).rstrip('/')}/c/{case_pk}?token={token}" if token else None
     return render(request, "owner_case.html", role=role, token=token, link=link, new=bool(new), **page)
 
@@ -232,13 +242,12 @@ def owner_report(case_pk: str, fmt: str, request: Request) -> Response:
     c = ctx(request)
     with c.db.session() as session:
         record, role, _ = case_for(request, session, case_pk)
-        if not record.diagnoses:
+        snap = c.snapshots.get(session, record)
+        if snap.version is None or snap.document is None:
             raise HTTPException(404, "no report yet")
         if role == "owner" and record.status != CaseStatus.SIGNED_OFF.value:
             raise HTTPException(404, "the report is not signed off yet")
-        version = record.diagnoses[-1]
-        number, document = version.version, version.document
-        signed = sign_off_of(record, number)
+        number, document, signed = snap.version, snap.document, snap.sign_off
     try:
         data = render_cached(c.store, case_pk, number, document, fmt, signed)
     except Exception as exc:
