@@ -9,6 +9,8 @@ import pytest
 from pylondiag.diagnosis.thresholds import (
     CELL_SPREAD_FAULT_MV,
     HOT_SPOT_DELTA_MC,
+    LIFETIME_CELL_OV_WARN,
+    LIFETIME_MIN_CYCLES,
     SOH_MONITOR_PCT,
     SOH_REPLACE_PCT,
 )
@@ -204,9 +206,40 @@ def test_soh_status_abnormal(make_case, diagnose_case, shapes):
 
 
 # ---------------------------------------------------------------- stat counters / events
-def test_lifetime_counters_alone_are_not_a_fault(make_case, diagnose_case, shapes):
+def test_lifetime_counters_alone_are_a_lead_not_a_fault(make_case, diagnose_case, shapes):
+    """The DONV module's lifetime counters (Bat OV 56, SC 12): worth re-checking, never a verdict."""
     s = shapes.Session().add("stat 1", shapes.stat(1, Bat_OV_Times=56, Pwr_OV_Times=4688, SC_Times=12))
     d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    assert d.outcome == Outcome.MONITOR and d.culprit_modules == []
+    assert d.primary_cause == Cause.CELL_OVER_VOLTAGE
+    assert all(f.severity == FindingSeverity.WARNING for f in d.findings)
+    ov = next(f for f in d.findings if f.code == Cause.CELL_OVER_VOLTAGE)
+    assert "Bat OV Times 56" in ov.message and "bat 1" in ov.message
+    assert any(f.code == Cause.OVER_CURRENT and "SC Times 12" in f.message for f in d.findings)
+
+
+@pytest.mark.parametrize(
+    ("over", "cycles", "lead"),
+    [
+        ({"Bat_OV_Times": LIFETIME_CELL_OV_WARN - 1}, 400, False),
+        ({"Bat_OV_Times": LIFETIME_CELL_OV_WARN}, 400, True),
+        ({"Bat_HV_Times": 399}, 400, False),  # just under one high-cell alarm per cycle
+        ({"Bat_HV_Times": 400}, 400, True),
+        ({"Bat_HV_Times": 49}, LIFETIME_MIN_CYCLES - 1, False),  # too few cycles to judge a rate
+        ({"Bat_HV_Times": 25}, 666, False),  # the healthy HRAB module's own counts
+    ],
+)
+def test_lifetime_counter_boundaries(make_case, diagnose_case, shapes, over, cycles, lead):
+    s = shapes.Session().add("stat 1", shapes.stat(1, cycles=cycles, **over))
+    d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    assert any(f.code == Cause.CELL_OVER_VOLTAGE for f in d.findings) is lead
+    assert d.outcome == (Outcome.MONITOR if lead else Outcome.NO_FAULT)
+
+
+def test_lifetime_counters_read_twice_without_a_rise_are_history(make_case, diagnose_case, shapes):
+    a = shapes.Session(logged="01.11.26 10:00:00").add("stat 1", shapes.stat(1, Bat_OV_Times=56))
+    b = shapes.Session(logged="15.11.26 10:00:00").add("stat 1", shapes.stat(1, Bat_OV_Times=56))
+    d = diagnose_case(make_case(None, {"console/a.txt": a.text(), "console/b.txt": b.text()}))
     assert d.outcome == Outcome.NO_FAULT
 
 

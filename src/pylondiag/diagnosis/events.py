@@ -20,6 +20,10 @@ from pylondiag.diagnosis.thresholds import (
     COUNTER_RISE_MIN,
     ENVELOPE_MIN_CELL_MV,
     ENVELOPE_MIN_SOC_PCT,
+    LIFETIME_CELL_HV_PER_CYCLE_WARN,
+    LIFETIME_CELL_OV_WARN,
+    LIFETIME_MIN_CYCLES,
+    LIFETIME_SC_WARN,
 )
 from pylondiag.model.case import Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
@@ -54,6 +58,7 @@ def findings(view: CaseView) -> list[Finding]:
     out = _rising(view)
     out += _odd_one_out(view, {(f.code, f.module) for f in out})
     out += _bmic_single(view, {(f.code, f.module) for f in out})
+    out += _lifetime_single(view, {(f.code, f.module) for f in out})
     out += _first_trip(view)
     out += _log_protections(view, {(f.code, f.module) for f in out})
     return out
@@ -155,6 +160,69 @@ def _bmic_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> list
                 evidence=[_ref(st, "BMICERR Times")],
             )
         )
+    return out
+
+
+def _lifetime_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
+    """A module read once whose lifetime counters say it keeps reaching a protection: a lead (warning).
+
+    Lifetime totals cannot date the trips, so this never makes a fault; it asks for a second reading.
+    A module read twice with no rise is left to ``_rising`` (its history is not active now).
+    """
+    by_pos: dict[int, list[StatReading]] = {}
+    for st in view.stats:
+        if st.position is not None:
+            by_pos.setdefault(st.position, []).append(st)
+    out: list[Finding] = []
+    for pos, series in sorted(by_pos.items()):
+        if len(series) != 1:
+            continue
+        st = series[0]
+        c = st.stat.counters
+        ov, hv, sc = c.get("Bat OV Times"), c.get("Bat HV Times"), c.get("SC Times")
+        cycles = c.get("CYCLE Times") or st.stat.cycle_count
+        hv_rate = hv / cycles if hv is not None and cycles and cycles >= LIFETIME_MIN_CYCLES else None
+        refs: list[EvidenceRef] = []
+        said: list[str] = []
+        if ov is not None and ov >= LIFETIME_CELL_OV_WARN:
+            refs.append(_ref(st, "Bat OV Times"))
+            said.append(f"Bat OV Times {ov} (cell over-voltage protection)")
+        if hv_rate is not None and hv_rate >= LIFETIME_CELL_HV_PER_CYCLE_WARN:
+            refs.append(_ref(st, "Bat HV Times"))
+            refs.append(_ref(st, "CYCLE Times"))
+            said.append(f"Bat HV Times {hv} over {cycles} cycles ({hv_rate:.1f} high-cell alarms per cycle)")
+        if refs and (Cause.CELL_OVER_VOLTAGE, pos) not in already:
+            out.append(
+                Finding(
+                    code=Cause.CELL_OVER_VOLTAGE,
+                    severity=FindingSeverity.WARNING,
+                    module=pos,
+                    confidence=0.5,
+                    message=(
+                        f"Lifetime `stat`: {'; '.join(said)}. One cell of this module keeps reaching its "
+                        "high-voltage limit first at the top of charge — the pattern of top-end imbalance. "
+                        "A single reading cannot say whether it is still happening: capture `bat "
+                        f"{st.address or pos}` at 100 % SOC and idle, and `stat {st.address or pos}` again "
+                        "in a week."
+                    ),
+                    evidence=refs,
+                )
+            )
+        if sc is not None and sc >= LIFETIME_SC_WARN and (Cause.OVER_CURRENT, pos) not in already:
+            out.append(
+                Finding(
+                    code=Cause.OVER_CURRENT,
+                    severity=FindingSeverity.WARNING,
+                    module=pos,
+                    confidence=0.4,
+                    message=(
+                        f"Lifetime `stat`: SC Times {sc}. Short-circuit protection should never trip; a "
+                        "count means a wiring fault or abuse at some time. Have the DC cables and lugs of "
+                        "this module checked at the next visit."
+                    ),
+                    evidence=[_ref(st, "SC Times")],
+                )
+            )
     return out
 
 

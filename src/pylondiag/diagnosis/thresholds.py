@@ -182,3 +182,21 @@ discharge — the LFP curve falls steeply below ~20 % (specs.md §1: read spread
 COUNTER_RISE_MIN: Final = 1
 """A protect counter that rises by at least this between two ``stat`` readings of the same module is
 active now (field_failures #3: 'Bat HV/OV counters climb')."""
+
+LIFETIME_CELL_OV_WARN: Final = 10
+"""Counts: a single ``stat`` reading with ``Bat OV Times`` (cell over-voltage *protection*) at least this
+high is a lead on a module that keeps hitting its cell limit at the top of charge (field_failures #3).
+Anchored on the real captures: a healthy US2000C reads 0 after 666 cycles (HRAB stat [C]); the chronic
+top-end-imbalance US2KBPL reads 56 after 430 cycles (DONV stat [C]; console_fields.md). Tool parameter."""
+
+LIFETIME_CELL_HV_PER_CYCLE_WARN: Final = 1.0
+"""Alarms per full-equivalent cycle: ``Bat HV Times`` / ``CYCLE Times`` at or above this means the cell
+high-voltage *alarm* fires on most charges (a high cell arriving first). Healthy HRAB: 25 / 666 = 0.04;
+chronic DONV: 5832 / 430 = 13.6 ([C] both). Tool parameter between the two."""
+
+LIFETIME_MIN_CYCLES: Final = 50
+"""Cycles: below this a per-cycle alarm rate is not judged (a new module's first charges)."""
+
+LIFETIME_SC_WARN: Final = 1
+"""Counts: ``SC Times`` (short-circuit protection) should stay 0; any count means abuse or a wiring
+fault worth an on-site look at the cables (console_fields.md, SIMP [D])."""
