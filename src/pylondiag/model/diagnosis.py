@@ -174,9 +174,7 @@ class Diagnosis(_Doc):
                 raise ValueError(f"primary_cause must be null for {self.outcome.value}")
         elif self.primary_cause is None:
             raise ValueError(f"outcome {self.outcome.value} needs a primary_cause")
-        culprits = sorted(
-            m.position for m in self.modules if m.verdict not in (Verdict.OK, Verdict.MONITOR)
-        )
+        culprits = sorted(m.position for m in self.modules if m.verdict not in (Verdict.OK, Verdict.MONITOR))
         if sorted(self.culprit_modules) != culprits:
             raise ValueError(f"culprit_modules {self.culprit_modules} != non-ok verdicts {culprits}")
         if self.primary_cause is not None and all(f.code != self.primary_cause for f in self.findings):
