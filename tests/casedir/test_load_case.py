@@ -67,7 +67,7 @@ def yaml_of(**kw: object) -> str:
         ),
         ("schema: pylondiag.case/1\nsymptoms: [slow_charging]\n", 2, "symptoms[0]", "not_charging"),
         ("schema: pylondiag.case/1\ninverter:\n  brand: huawei\n", 3, "inverter.brand", "sunsynk"),
-        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: 0000\n", 4, "stack[0].dip", "quotes"),
+        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: 12\n", 4, "stack[0].dip", "quotes"),
         ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: '0002'\n", 4, "stack[0].dip", "0/1"),
         (
             "schema: pylondiag.case/1\nstack:\n  - position: 0\n",
@@ -106,6 +106,13 @@ def test_case_yaml_errors_name_line_key_and_fix(text, line, key, says):
     assert e.line == line, str(e)
     assert e.key == key, str(e)
     assert says in str(e) and "Fix:" in str(e) and "case.yaml" in str(e)
+
+
+@pytest.mark.parametrize("written", ["0000", "0010", "0100", "1000", "1011", "0111"])
+def test_unquoted_dip_switches_are_kept_exactly_as_written(written):
+    """YAML 1.1 reads 0010 as octal 8 and 1000 as a thousand; the switches come from the text."""
+    cf = parse_case_yaml(f"schema: pylondiag.case/1\nstack:\n  - position: 1\n    dip: {written}\n".encode())
+    assert cf.stack[0].dip == written
 
 
 def test_duplicate_positions_are_an_error():

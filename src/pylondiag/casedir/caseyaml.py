@@ -6,6 +6,7 @@ The message names the file, the line (from the YAML node positions), the key pat
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from enum import Enum
@@ -136,6 +137,48 @@ def _explain(err: Any, source: str, root: yaml.Node | None) -> str:
     return f"{where}, key {path}: {msg}{shown}. Fix: correct this value as the case format describes."
 
 
+def _restore_unquoted_dips(text: str, raw: Any) -> None:
+    """Give back the switches of an unquoted ``dip: 0010`` exactly as written.
+
+    YAML 1.1 reads ``0010`` as the octal number 8 and ``1000`` as a thousand: the digits are lost
+    in the value but not in the document. Where a ``stack[].dip`` came out as a number, its scalar's
+    own text is taken when it is four 0/1 switches; anything else stays a number and is refused
+    with a message by the model.
+    """
+    stack = raw.get("stack") if isinstance(raw, dict) else None
+    if not isinstance(stack, list):
+        return
+    numeric = [
+        i
+        for i, m in enumerate(stack)
+        if isinstance(m, dict) and isinstance(m.get("dip"), int) and not isinstance(m.get("dip"), bool)
+    ]
+    if not numeric:
+        return
+    root = yaml.compose(text, Loader=_LOADER)
+    for i in numeric:
+        node = _node_at(root, ("stack", i, "dip"))
+        if isinstance(node, yaml.ScalarNode) and not node.style and _DIP_TEXT.fullmatch(node.value):
+            stack[i]["dip"] = node.value
+
+
+def _node_at(root: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
+    node = root
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next(
+                (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None
+            )
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node
+
+
+_DIP_TEXT = re.compile(r"[01]{4}")
+
+
 def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
     """Validate ``case.yaml`` bytes. Raises :class:`CaseError` with one paragraph saying what to fix."""
     if len(data) > MAX_CASE_YAML_BYTES:
@@ -168,6 +211,7 @@ def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
         raise CaseError(
             f"file is empty. Fix: it needs at least the line 'schema: {CASE_SCHEMA}'.", source=source
         )
+    _restore_unquoted_dips(text, raw)
     if not isinstance(raw, dict):
         raise CaseError(
             "the top level must be a mapping of keys (schema, case_id, stack, ...), "
