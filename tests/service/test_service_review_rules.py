@@ -177,3 +177,35 @@ def test_logout_ends_the_session_on_the_server(client: TestClient, engineer: tup
     assert login(client, ENGINEER_EMAIL, ENGINEER_PASSWORD) == 303
     assert client.cookies.get("pylondiag_session") != copied
     assert client.get("/api/queue").status_code == 200
+
+
+def test_owner_views_have_their_own_pool_and_engineers_basic_auth_does_not_wait_for_it(
+    make_client: Any, engineer: tuple[str, str], imbalance_capture: bytes
+) -> None:
+    import threading
+
+    client = make_client(view_threads=1)
+    created = submit(client, imbalance_capture)
+    drain(client)
+    limiter = client.app.state.ctx.view_limiter
+    assert limiter.total_tokens == 1
+    holder = object()
+    client.portal.call(limiter.acquire_on_behalf_of, holder)  # every view thread busy
+    try:
+        results: dict[str, int] = {}
+
+        def fetch(name: str, headers: dict[str, str]) -> None:
+            results[name] = client.get(f"/api/cases/{created['id']}", headers=headers).status_code
+
+        eng = threading.Thread(target=fetch, args=("engineer", basic(*engineer)))
+        eng.start()
+        eng.join(20)
+        assert results.get("engineer") == 200, "HTTP Basic (argon2) runs outside the owners' view pool"
+        owner = threading.Thread(target=fetch, args=("owner", bearer(created["access_token"])))
+        owner.start()
+        owner.join(0.5)
+        assert "owner" not in results, "the owner's view waits for a view thread"
+    finally:
+        client.portal.call(limiter.release_on_behalf_of, holder)
+    owner.join(20)
+    assert results.get("owner") == 200

@@ -16,7 +16,7 @@ from pylondiag.report import SignOff
 from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user
 from pylondiag.service.auth import SESSION_COOKIE, verify_password
 from pylondiag.service.cases import case_json, latest_diagnosis, queue, submit_case
-from pylondiag.service.context import ctx
+from pylondiag.service.context import ctx, run_view
 from pylondiag.service.db.models import User
 from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
@@ -167,8 +167,13 @@ async def submit(request: Request) -> Response:
 
 
 @router.get("/api/cases/{case_pk}", tags=["cases"])
-def get_case_api(case_pk: str, request: Request) -> Response:
+async def get_case_api(case_pk: str, request: Request) -> Response:
     """The case: observations, file list, status (owner token or engineer)."""
+    response: Response = await run_view(request, _case_view, case_pk, request)
+    return response
+
+
+def _case_view(case_pk: str, request: Request) -> Response:
     with ctx(request).db.session() as session:
         record, role, _ = case_for(request, session, case_pk, allow_basic=True)
         snap = ctx(request).snapshots.get(session, record)
@@ -176,8 +181,13 @@ def get_case_api(case_pk: str, request: Request) -> Response:
 
 
 @router.get("/api/cases/{case_pk}/diagnosis", tags=["cases"])
-def get_diagnosis(case_pk: str, request: Request) -> Response:
+async def get_diagnosis(case_pk: str, request: Request) -> Response:
     """The latest diagnosis, ``pylondiag.diagnosis/1`` JSON (409 while there is none yet)."""
+    response: Response = await run_view(request, _diagnosis_view, case_pk, request)
+    return response
+
+
+def _diagnosis_view(case_pk: str, request: Request) -> Response:
     with ctx(request).db.session() as session:
         record, _, _ = case_for(request, session, case_pk, allow_basic=True)
         doc = ctx(request).snapshots.get(session, record).document
@@ -219,15 +229,17 @@ def variant_header(signed: SignOff | None) -> str:
 
 
 @router.get("/api/cases/{case_pk}/report.pdf", tags=["cases"])
-def get_report_pdf(case_pk: str, request: Request) -> Response:
+async def get_report_pdf(case_pk: str, request: Request) -> Response:
     """The report of the latest diagnosis as PDF (``X-Pylondiag-Report: preliminary|signed_off``)."""
-    return _report(case_pk, request, "pdf")
+    response: Response = await run_view(request, _report, case_pk, request, "pdf")
+    return response
 
 
 @router.get("/api/cases/{case_pk}/report.html", tags=["cases"])
-def get_report_html(case_pk: str, request: Request) -> Response:
+async def get_report_html(case_pk: str, request: Request) -> Response:
     """The same report as HTML."""
-    return _report(case_pk, request, "html")
+    response: Response = await run_view(request, _report, case_pk, request, "html")
+    return response
 
 
 @router.post("/api/cases/{case_pk}/review", tags=["engineer"])

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import jinja2
+from anyio import CapacityLimiter
 from fastapi import FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         submit_limiter=RateLimiter(limits.submissions_per_window, limits.rate_window_s),
         login_limiter=RateLimiter(limits.logins_per_window, limits.rate_window_s),
         templates=templates,
+        view_limiter=CapacityLimiter(settings.view_threads),
     )
 
     @asynccontextmanager

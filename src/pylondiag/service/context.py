@@ -3,9 +3,14 @@ and the cache of case snapshots the owner views read."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
@@ -31,8 +36,20 @@ class ServiceContext:
     login_limiter: RateLimiter
     templates: Jinja2Templates
     snapshots: SnapshotCache = field(default_factory=SnapshotCache)
+    view_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(4))
 
 
 def ctx(request: Request) -> ServiceContext:
     context: ServiceContext = request.app.state.ctx
     return context
+
+
+async def run_view(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking owner view (database, files) in the views' own small thread pool.
+
+    Requests with HTTP Basic credentials (an engineer's argon2 check, tens of ms) go to the default pool
+    instead, so they never hold the threads the owners' views need.
+    """
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    limiter = None if basic else ctx(request).view_limiter
+    return await anyio.to_thread.run_sync(partial(fn, *args), limiter=limiter)

@@ -52,6 +52,10 @@ class Settings:
     max_diagnosis_attempts: int = 3
     """A diagnosis that crashes or is interrupted is retried up to this many times in all."""
     session_max_age_s: int = 12 * 3600
+    view_threads: int = 4
+    """Threads that serve the owners' case views (JSON, page, report, diagnosis): a small pool of its own,
+    so 50 owners do not make 40 threads fight for the GIL, and slow work elsewhere (argon2 logins,
+    submissions) cannot hold every thread a view needs."""
 
     @property
     def resolved_database_url(self) -> str:

@@ -28,7 +28,7 @@ from pylondiag.service.auth import (
     verify_password,
 )
 from pylondiag.service.cases import latest_diagnosis, queue, submit_case
-from pylondiag.service.context import ServiceContext, ctx
+from pylondiag.service.context import ServiceContext, ctx, run_view
 from pylondiag.service.db.models import CaseRecord, CaseStatus, User
 from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
@@ -197,7 +197,14 @@ async def submit_form(request: Request) -> Response:
 
 
 @router.get("/c/{case_pk}", response_class=HTMLResponse)
-def owner_case(case_pk: str, request: Request, token: str | None = None, new: str | None = None) -> Response:
+async def owner_case(
+    case_pk: str, request: Request, token: str | None = None, new: str | None = None
+) -> Response:
+    response: Response = await run_view(request, _owner_case, case_pk, request, token, new)
+    return response
+
+
+def _owner_case(case_pk: str, request: Request, token: str | None, new: str | None) -> Response:
     c = ctx(request)
     with c.db.session() as session:
         record, role, _ = case_for(request, session, case_pk)
@@ -235,8 +242,13 @@ def _case_page_context(record: CaseRecord) -> dict[str, Any]:
 
 
 @router.get("/c/{case_pk}/report.{fmt}")
-def owner_report(case_pk: str, fmt: str, request: Request) -> Response:
+async def owner_report(case_pk: str, fmt: str, request: Request) -> Response:
     """The report: for the owner once signed off; an engineer may preview it at any time."""
+    response: Response = await run_view(request, _owner_report, case_pk, fmt, request)
+    return response
+
+
+def _owner_report(case_pk: str, fmt: str, request: Request) -> Response:
     if fmt not in ("html", "pdf"):
         raise HTTPException(404, "no such report format")
     c = ctx(request)
