@@ -138,6 +138,27 @@ def test_hot_module_over_limit_is_on_site(make_case, diagnose_case, shapes):
     assert d.outcome == Outcome.ON_SITE_CHECK and d.culprit_modules == [3]
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_one_module_in_temperature_alarm_is_that_module_not_the_room(make_case, diagnose_case, shapes, n):
+    """Simulated over_temperature_module on a 2-module stack was called `environment`: one hot module of
+    two is a module much hotter than its neighbour (spec: on_site_check), never the whole stack."""
+    mods = _mods(shapes, n, temp=27000)
+    mods[0].temp = mods[0].thigh = mods[0].tlow = 58000
+    mods[0].temp_st = mods[0].bt_st = "High"
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    assert d.outcome == Outcome.ON_SITE_CHECK and d.culprit_modules == [1]
+    assert d.primary_cause == Cause.OVER_TEMPERATURE
+
+
+def test_two_of_two_modules_in_temperature_alarm_is_the_room(make_case, diagnose_case, shapes):
+    mods = _mods(shapes, 2, temp=58000)
+    for m in mods:
+        m.thigh = m.tlow = 56000
+        m.temp_st = m.bt_st = "High"
+    d = diagnose_case(_pwr_case(make_case, shapes, mods))
+    assert d.outcome == Outcome.ENVIRONMENT and d.culprit_modules == []
+
+
 def test_whole_stack_hot_is_environment(make_case, diagnose_case, shapes):
     mods = _mods(shapes, 3, temp=51000)
     for m in mods:

@@ -24,6 +24,7 @@ from pylondiag.diagnosis.thresholds import (
     LOW_SOC_ALARM_PCT,
     MAX_CHARGE_VOLTAGE_V,
     OVER_TEMP_MC,
+    STACK_WIDE_MIN_MODULES,
 )
 from pylondiag.model.case import Symptom
 from pylondiag.model.console import PwrRow
@@ -94,7 +95,7 @@ def _state_findings(view: CaseView) -> list[Finding]:
         fault = any(e.severity == Severity.FAULT for e in evs)
         if cause == Cause.UNDER_TEMPERATURE and (Symptom.NOT_CHARGING in view.symptoms or _below_zero(view)):
             fault = True  # charging is blocked: the cold is acting now (field_failures.md #5)
-        stack_wide = cause in _STACK_WIDE and n_present >= 2 and len(by_cause[cause]) * 2 >= n_present
+        stack_wide = cause in _STACK_WIDE and _stack_wide(len(by_cause[cause]), n_present)
         if stack_wide:
             fault = True  # most of the stack at once: the surroundings act on it now (spec: environment)
             if cause in done_stack:
@@ -211,6 +212,12 @@ def _below_zero(view: CaseView) -> bool:
     return any(r.cell_temp_low_mc is not None and r.cell_temp_low_mc < CHARGE_BLOCK_TEMP_MC for r in rows)
 
 
+def _stack_wide(n_hit: int, n_present: int) -> bool:
+    """Enough modules at once that the surroundings, not one module, explain it (at least
+    ``STACK_WIDE_MIN_MODULES`` and at least half of those present)."""
+    return n_hit >= STACK_WIDE_MIN_MODULES and n_hit * 2 >= n_present
+
+
 def _temp(row: PwrRow) -> int | None:
     vals = [v for v in (row.cell_temp_high_mc, row.temperature_mc) if v is not None]
     return max(vals) if vals else None
@@ -223,7 +230,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
     rows = [r for r in snap.present_rows() if _temp(r) is not None]
     out: list[Finding] = []
     hot = [r for r in rows if (_temp(r) or 0) >= OVER_TEMP_MC]
-    if len(rows) >= 2 and len(hot) * 2 >= len(rows) and (Cause.OVER_TEMPERATURE, None) not in already:
+    if _stack_wide(len(hot), len(rows)) and (Cause.OVER_TEMPERATURE, None) not in already:
         out.append(
             Finding(
                 code=Cause.OVER_TEMPERATURE,
@@ -239,7 +246,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                 evidence=[cite.line(r.provenance) for r in hot[:6]],
             )
         )
-    elif len(rows) >= 3:
+    elif len(rows) >= 2:
         for r in rows:
             others = [_temp(o) or 0 for o in rows if o is not r]
             med = statistics.median(others)
@@ -282,7 +289,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                 code=Cause.UNDER_TEMPERATURE,
                 severity=FindingSeverity.FAULT if blocked or symptom else FindingSeverity.WARNING,
                 module=None
-                if len(cold) * 2 >= len(snap.present_rows())
+                if _stack_wide(len(cold), len(snap.present_rows()))
                 else view.position_of(cold[0].address),
                 confidence=0.8 if blocked else 0.55,
                 message=(

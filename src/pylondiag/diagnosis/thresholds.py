@@ -168,6 +168,11 @@ HOT_SPOT_DELTA_MC: Final = 8_000
 """m°C: a module this much hotter than the median of its neighbours at similar current is the odd
 one out (on_site_check), not the room. Tool parameter [U]."""
 
+STACK_WIDE_MIN_MODULES: Final = 2
+"""Modules: a temperature state is the surroundings' doing ("the whole stack hot with the room",
+spec cause→action table) only when at least this many modules report it at once — and at least half
+of those present. One hot module of two is a module much hotter than its neighbour (on-site check)."""
+
 CHARGE_BLOCK_TEMP_MC: Final = 0
 """m°C: below 0 °C the BMS blocks charging (field_failures.md #5, Victron 45182 [T])."""
 
