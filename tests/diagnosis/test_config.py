@@ -231,6 +231,36 @@ def test_lvhub_renumbering_keeps_order(make_case, diagnose_case, stack_of):
     assert "set group 2: switch 3 ON and switches 2, 4 OFF" in f2.message
 
 
+def test_duplicate_group_without_other_clues_renumbers_the_later_master(make_case, diagnose_case, stack_of):
+    """Switches copied from the first master onto a group added below it: the later one moves."""
+    st = stack_of(
+        4,
+        p1={"dip": "0100", "group": 1},
+        p2={"group": 1, "address": 2},
+        p3={"dip": "0100", "role": "master", "address": 1},
+        p4={"address": 2},
+    )
+    d = diagnose_case(make_case({"stack": st}))
+    assert d.primary_cause == Cause.DIP_DUPLICATE_ADDRESS and d.culprit_modules == [3]
+    f = next(f for f in d.findings if f.code == Cause.DIP_DUPLICATE_ADDRESS)
+    assert "set group 2" in f.message
+
+
+def test_duplicate_group_follows_the_direction_the_groups_are_numbered(make_case, diagnose_case, stack_of):
+    """Groups numbered bottom-up (1 at the bottom): of two masters set to group 2, the upper one is the
+    later in that order and moves to 3, so the numbers run 1, 2, 3, 4 up the stack."""
+    st = stack_of(
+        4,
+        p1={"dip": "0001", "role": "master", "address": 1},  # group 4
+        p2={"dip": "0010", "role": "master", "address": 1},  # group 2
+        p3={"dip": "0010", "role": "master", "address": 1},  # group 2
+        p4={"dip": "0100", "role": "master", "address": 1},  # group 1
+    )
+    d = diagnose_case(make_case({"stack": st}))
+    assert d.primary_cause == Cause.DIP_DUPLICATE_ADDRESS and d.culprit_modules == [2]
+    assert "set group 3" in next(f for f in d.findings if f.module == 2).message
+
+
 def test_captured_master_keeps_its_number(make_case, diagnose_case, stack_of, shapes):
     st = stack_of(
         2, p1={"dip": "0100", "group": 1}, p2={"dip": "0100", "group": 1, "role": "master", "address": 1}

@@ -237,6 +237,17 @@ def true_master(masters: list[ModuleView], members: list[ModuleView]) -> ModuleV
     )
 
 
+def _numbering_direction(numbered: list[tuple[int, ModuleView]]) -> int:
+    """+1 when the group masters' numbers grow down the stack (top to bottom), -1 when they grow up it.
+
+    Counted over every pair of masters by position; a tie (or too few distinct numbers) reads as +1,
+    the case format's own order (``stack`` is listed top to bottom).
+    """
+    by_pos = sorted(numbered, key=lambda nm: nm[1].position)
+    score = sum((b[0] > a[0]) - (b[0] < a[0]) for i, a in enumerate(by_pos) for b in by_pos[i + 1 :])
+    return -1 if score < 0 else 1
+
+
 def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
     """LV-HUB systems: each group's master carries a unique, sequential group number on bits 2-4.
 
@@ -244,7 +255,11 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
     culprit (``dip_duplicate_address`` when its number was taken twice, else ``dip_address_gap``).
     Between two masters with the same number, the one whose console was captured (named in the
     capture's header comment, or its group's size matches the ``pwr`` table) keeps it; otherwise the
-    one further down the stack keeps it (an arbitrary but stable choice: either may be renumbered).
+    one that comes first in the direction the other groups are numbered keeps it and the later one is
+    renumbered, so the numbers end up running in order through the stack: a duplicate group number is
+    almost always switches copied from an existing master onto a group added after it (panel_dip.md
+    §3-4; the seed guide: "after adding or removing modules, always verify DIP switches"). Either
+    renumbering would work electrically.
     """
     out: list[Finding] = []
     masters = [m for m in listed if m.role == Role.MASTER and m.dip]
@@ -274,9 +289,15 @@ def _multi_group(view: CaseView, listed: list[ModuleView]) -> list[Finding]:
     if not numbered:
         return out
     captured = _captured_master(view, [m for _, m in numbered], listed)
+    way = _numbering_direction(numbered)
     order = sorted(
         numbered,
-        key=lambda nm: (nm[0], nm[1] is not captured, nm[1].group not in (None, nm[0]), -nm[1].position),
+        key=lambda nm: (
+            nm[0],
+            nm[1] is not captured,
+            nm[1].group not in (None, nm[0]),
+            way * nm[1].position,
+        ),
     )
     counts = Counter(n for n, _ in numbered)
     used = sorted({n for n, _ in numbered})
