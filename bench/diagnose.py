@@ -13,10 +13,12 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
+from pylondiag.evidence.console import read_console
 from pylondiag.pipeline import run_case
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,6 +85,15 @@ def build(root: Path) -> Path:
     return case
 
 
+def _rate(work: Callable[[], object], seconds: float) -> tuple[int, float]:
+    """Run ``work`` repeatedly for about ``seconds``: (runs, elapsed seconds)."""
+    n, t0 = 0, time.perf_counter()
+    while n == 0 or time.perf_counter() - t0 < seconds:
+        work()
+        n += 1
+    return n, time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=5.0)
@@ -93,11 +104,15 @@ def main() -> None:
         lines = (case / "console" / "session.txt").read_bytes().count(b"\n")
         first = run_case(case).diagnosis  # warm-up (imports), and a sanity check
         assert first.primary_cause is not None and first.culprit_modules == [7], first.to_json_dict()
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < args.seconds:
-            run_case(case)
-            n += 1
-        dt = time.perf_counter() - t0
+        n, dt = _rate(lambda: run_case(case), args.seconds)
+        # Baselines in the same run: reading the case's bytes and parsing the console alone.
+        files = [f for f in case.rglob("*") if f.is_file()]
+        session = case / "console" / "session.txt"
+        n_io, dt_io = _rate(lambda: [f.read_bytes() for f in files], args.seconds / 2)
+        n_parse, dt_parse = _rate(
+            lambda: read_console(session.read_bytes(), "console/session.txt"), args.seconds / 2
+        )
+        ms_case, ms_io, ms_parse = 1000 * dt / n, 1000 * dt_io / n_io, 1000 * dt_parse / n_parse
     print(
         json.dumps(
             {
@@ -105,9 +120,13 @@ def main() -> None:
                 "session_bytes": size,
                 "session_lines": lines,
                 "cases": n,
-                "ms_per_case": round(1000 * dt / n, 2),
+                "ms_per_case": round(ms_case, 2),
                 "cases_per_s": round(n / dt, 1),
                 "target_cases_per_s": 50,
+                "baseline_read_files_ms": round(ms_io, 3),
+                "baseline_parse_console_ms": round(ms_parse, 2),
+                "ratio_to_reading_files": round(ms_case / ms_io, 1),
+                "ratio_to_parsing_console": round(ms_case / ms_parse, 2),
                 "outcome": first.outcome.value,
                 "primary_cause": first.primary_cause.value,
             },

@@ -72,10 +72,22 @@ def main() -> None:
 
     html_s, html = _timed(lambda: render_html(diagnosis, view), args.runs)
     pdf_s, pdf = _timed(lambda: render_pdf(diagnosis, view), args.runs)
+    # Baseline in the same run: the same diagnosis without the case data behind it (no charts, no raw
+    # facts), so the ratios say what the evidence pages cost.
+    base_html_s, base_html = _timed(lambda: render_html(diagnosis, None), args.runs)
+    base_pdf_s, base_pdf = _timed(lambda: render_pdf(diagnosis, None), args.runs)
     print(f"report bench: {what} (data built in {build:.2f} s; median of {args.runs} runs)")
     print(f"  HTML  {html_s:6.2f} s   {len(html.encode()) / 1024:8.0f} KiB")
     pages = _pages(pdf)
     print(f"  PDF   {pdf_s:6.2f} s   {len(pdf) / 1024:8.0f} KiB   {pages} pages (PDF time includes the HTML)")
+    print(
+        f"  baseline without case data: HTML {base_html_s:.2f} s {len(base_html.encode()) / 1024:.0f} KiB, "
+        f"PDF {base_pdf_s:.2f} s {len(base_pdf) / 1024:.0f} KiB, {_pages(base_pdf)} pages"
+    )
+    print(
+        f"  ratio with/without case data: HTML {html_s / base_html_s:.1f}x time, "
+        f"PDF {pdf_s / base_pdf_s:.1f}x time, {len(pdf) / len(base_pdf):.1f}x size"
+    )
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         (args.keep / "report.html").write_text(html, encoding="utf-8")
