@@ -184,3 +184,24 @@ def test_bars_cope_with_a_cell_the_console_printed_as_dash() -> None:
     )
     assert chart is not None
     assert "spread 60 mV" in chart.svg
+
+
+def test_a_temperature_reported_twice_is_drawn_once():
+    """The case reader copies each event's own temperature into the case's series: one reading, one point."""
+    from datetime import UTC, datetime
+
+    from pylondiag.model.console import Provenance
+    from pylondiag.model.event import BatteryEvent, EventKind
+    from pylondiag.report.charts import TemperaturePoint, _temperature_points
+
+    t = datetime(2026, 11, 18, 6, 40, tzinfo=UTC)
+    ev = BatteryEvent(
+        time=t,
+        origin="inverter",
+        kind=EventKind.UNDER_TEMPERATURE,
+        temperature_c=-2.0,
+        provenance=Provenance(source="inverter/e.csv", line=2),
+    )
+    later = TemperaturePoint(datetime(2026, 11, 18, 7, 40, tzinfo=UTC), 1.0)
+    points = _temperature_points([ev], [TemperaturePoint(t, -2.0), later])
+    assert [(p.time, p.celsius) for p in points] == [(t, -2.0), (later.time, 1.0)]

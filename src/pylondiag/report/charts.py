@@ -624,12 +624,17 @@ def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint]) -> str:
 def _temperature_points(
     events: Sequence[BatteryEvent], extra: Sequence[TemperaturePoint]
 ) -> list[TemperaturePoint]:
+    """Event temperatures and the case's temperature series, each reading once.
+
+    The case reader already copies every event's own temperature into the series, so the same
+    reading can arrive from both sides; it is drawn once (same instant, same value).
+    """
     points = [
         TemperaturePoint(e.time, e.temperature_c) for e in events if e.time and e.temperature_c is not None
     ]
     points.extend(extra)
-    points.sort(key=lambda p: _naive(p.time))
-    return points
+    unique = {(_naive(p.time), p.celsius): p for p in points}
+    return sorted(unique.values(), key=lambda p: _naive(p.time))
 
 
 def _origin(event: BatteryEvent) -> str:
