@@ -369,8 +369,14 @@ async def views(
                         assert client is not None
                         status = (await client.get(url, headers=headers)).status_code
                     phases[kind].record(t, status == 200, f"HTTP {status}")
-                except (httpx.HTTPError, OSError, ValueError, asyncio.IncompleteReadError,
-                        asyncio.LimitOverrunError, TimeoutError) as exc:
+                except (
+                    httpx.HTTPError,
+                    OSError,
+                    ValueError,
+                    asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError,
+                    TimeoutError,
+                ) as exc:
                     phases[kind].record(t, False, type(exc).__name__)
                     if raw is not None:
                         await raw.close()
@@ -463,9 +469,12 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
 
 
 def _with_total(phases: dict[str, Phase]) -> dict[str, Any]:
-    combined = Phase("all", seconds=next(iter(phases.values())).seconds,
-                     server_cpu_s=sum(p.server_cpu_s for p in phases.values()),
-                     client_cpu_s=sum(p.client_cpu_s for p in phases.values()))
+    combined = Phase(
+        "all",
+        seconds=next(iter(phases.values())).seconds,
+        server_cpu_s=sum(p.server_cpu_s for p in phases.values()),
+        client_cpu_s=sum(p.client_cpu_s for p in phases.values()),
+    )
     for p in phases.values():
         combined.latencies_ms += p.latencies_ms
         for k, v in p.errors.items():
@@ -530,8 +539,10 @@ def main(argv: list[str] | None = None) -> int:
             f"diagnoses drained in {r['diagnosis_drain_s']} s, "
             f"reports rendered {r['reports_rendered_s']} s later"
         )
-        print(f"   load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}; "
-              f"view client: {r['client']}")
+        print(
+            f"   load average during the run: {', '.join(f'{x:.1f}' for x in r['load_average'])}; "
+            f"view client: {r['client']}"
+        )
         runs = [("1 owner", "views_1_owner"), (f"{r['owners']} owners", "views")]
         if r["views_paced"]:
             runs.append((f"{r['owners']}+{r['think_ms']:.0f}ms", "views_paced"))

@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYLONDIAG_WITH_POSTGRES=1 scripts/setup.sh
-echo "== ruff"; .venv/bin/ruff check src tests bench
+echo "== ruff"; .venv/bin/ruff check src tests bench examples
+.venv/bin/ruff format --check src tests bench examples
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
 set +e

@@ -29,10 +29,16 @@ def page_texts(pdf: bytes, tmp_path: Path) -> list[str]:
     m = re.search(r"^Pages:\s+(\d+)", info, re.M)
     assert m, info
     return [
-        re.sub(r"\s+", " ", subprocess.run(
-            ["pdftotext", "-enc", "UTF-8", "-f", str(i), "-l", str(i), str(path), "-"],
-            check=True, capture_output=True, text=True,
-        ).stdout)
+        re.sub(
+            r"\s+",
+            " ",
+            subprocess.run(
+                ["pdftotext", "-enc", "UTF-8", "-f", str(i), "-l", str(i), str(path), "-"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout,
+        )
         for i in range(1, int(m.group(1)) + 1)
     ]
 

@@ -30,8 +30,12 @@ def versions(client: TestClient, pk: str) -> list[int]:
 
 def validate(client: TestClient, pk: str, doc: dict[str, Any], validator: Path) -> None:
     case_dir = client.app.state.ctx.store.case_dir(pk)  # type: ignore[attr-defined]
-    check = subprocess.run([sys.executable, str(validator), str(case_dir), "-"], input=json.dumps(doc),
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, str(validator), str(case_dir), "-"],
+        input=json.dumps(doc),
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 0, check.stdout
 
 
@@ -44,9 +48,14 @@ def diagnosed(client: TestClient, engineer: tuple[str, str], imbalance_capture: 
 
 
 def all_modules(doc: dict[str, Any], verdict: str, **at: str) -> list[dict[str, Any]]:
-    return [{**m, "verdict": at.get(f"p{m['position']}", verdict),
-             "causes": [] if at.get(f"p{m['position']}", verdict) == "ok" else m["causes"]}
-            for m in doc["modules"]]
+    return [
+        {
+            **m,
+            "verdict": at.get(f"p{m['position']}", verdict),
+            "causes": [] if at.get(f"p{m['position']}", verdict) == "ok" else m["causes"],
+        }
+        for m in doc["modules"]
+    ]
 
 
 def test_api_refuses_amendments_that_break_the_rules_and_stores_nothing(
@@ -57,23 +66,44 @@ def test_api_refuses_amendments_that_break_the_rules_and_stores_nothing(
     cause = auto["findings"][0]["code"]
     refusals = [
         # a module verdict needs at least its outcome in the precedence
-        ({"outcome": "monitor", "primary_cause": cause, "modules": all_modules(auto, "ok", p3="replace")},
-         "module 3 has verdict replace, which needs the outcome replace or one before it"),
-        ({"outcome": "no_fault", "modules": all_modules(auto, "ok", p2="isolate")},
-         "module 2 has verdict isolate, which needs the outcome on_site_check"),
+        (
+            {"outcome": "monitor", "primary_cause": cause, "modules": all_modules(auto, "ok", p3="replace")},
+            "module 3 has verdict replace, which needs the outcome replace or one before it",
+        ),
+        (
+            {"outcome": "no_fault", "modules": all_modules(auto, "ok", p2="isolate")},
+            "module 2 has verdict isolate, which needs the outcome on_site_check",
+        ),
         # primary cause must have a finding
-        ({"outcome": "replace", "primary_cause": "bms_hardware_fault",
-          "modules": all_modules(auto, "ok", p3="replace")},
-         "primary_cause bms_hardware_fault has no finding"),
+        (
+            {
+                "outcome": "replace",
+                "primary_cause": "bms_hardware_fault",
+                "modules": all_modules(auto, "ok", p3="replace"),
+            },
+            "primary_cause bms_hardware_fault has no finding",
+        ),
         # primary cause null iff no_fault / insufficient_evidence
-        ({"outcome": "no_fault", "primary_cause": cause, "modules": all_modules(auto, "ok")},
-         "outcome no_fault has no primary cause"),
+        (
+            {"outcome": "no_fault", "primary_cause": cause, "modules": all_modules(auto, "ok")},
+            "outcome no_fault has no primary cause",
+        ),
         # a finding's module must be one of the modules
         ({"findings": [{**auto["findings"][0], "module": 9}]}, "module 9 is not one of the modules"),
         # the quote must be on the cited line
-        ({"findings": [{**auto["findings"][0], "evidence": [
-            {"source": "console/session.txt", "line": 1, "quote": "not on that line at all"}]}]},
-         "is not on console/session.txt line 1"),
+        (
+            {
+                "findings": [
+                    {
+                        **auto["findings"][0],
+                        "evidence": [
+                            {"source": "console/session.txt", "line": 1, "quote": "not on that line at all"}
+                        ],
+                    }
+                ]
+            },
+            "is not on console/session.txt line 1",
+        ),
     ]
     for body, message in refusals:
         r = client.post(url, headers=eng, json=body)
@@ -93,8 +123,15 @@ def test_api_refuses_amendments_that_break_the_rules_and_stores_nothing(
     body = {"outcome": "replace", "modules": all_modules(auto, "ok", p3="replace")}
     r = client.post(url, headers=eng, json=body)
     assert r.status_code == 422 and "outcome replace needs a primary_cause (the findings' causes:" in r.text
-    ok = client.post(url, headers=eng, json={"outcome": "replace", "primary_cause": cause,
-                                            "modules": all_modules(auto, "monitor", p3="replace")})
+    ok = client.post(
+        url,
+        headers=eng,
+        json={
+            "outcome": "replace",
+            "primary_cause": cause,
+            "modules": all_modules(auto, "monitor", p3="replace"),
+        },
+    )
     assert ok.status_code == 200, ok.text
     doc = ok.json()["diagnosis"]
     assert doc["culprit_modules"] == [3]
@@ -108,9 +145,16 @@ def test_form_refuses_an_outcome_below_a_module_verdict_with_the_reason(
     pk = diagnosed["id"]
     assert login(client) == 303
     page = client.get(f"/cases/{pk}")
-    form = {"csrf_token": csrf(page.text), "outcome": "no_fault", "primary_cause": "",
-            "mod0_verdict": "ok", "mod1_verdict": "ok", "mod2_verdict": "replace", "mod3_verdict": "ok",
-            "do": "sign_off"}
+    form = {
+        "csrf_token": csrf(page.text),
+        "outcome": "no_fault",
+        "primary_cause": "",
+        "mod0_verdict": "ok",
+        "mod1_verdict": "ok",
+        "mod2_verdict": "replace",
+        "mod3_verdict": "ok",
+        "do": "sign_off",
+    }
     for i, _ in enumerate(diagnosed["auto"]["findings"]):
         form[f"f{i}_keep"] = "1"
     r = client.post(f"/cases/{pk}/review", data=form, follow_redirects=False)
@@ -131,8 +175,9 @@ needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="
 def pdf_words(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / "r.pdf"
     path.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
     return re.sub(r"\s+", " ", out)
 
 

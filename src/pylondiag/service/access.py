@@ -50,8 +50,9 @@ def basic_user(request: Request, session: Session) -> User | None:
     keys = (f"ip:{client_key(request)}", f"email:{email.strip().lower()}")
     waits = [w for w in (limiter.blocked(k) for k in keys) if w is not None]
     if waits:
-        raise HTTPException(429, "too many failed logins; try again later",
-                            headers={"Retry-After": str(int(max(waits)) + 1)})
+        raise HTTPException(
+            429, "too many failed logins; try again later", headers={"Retry-After": str(int(max(waits)) + 1)}
+        )
     user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if not verify_password(user.password_hash if user else None, password):
         for k in keys:

@@ -47,11 +47,17 @@ SUBMIT_OPENAPI: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "case": {"type": "string", "format": "binary",
-                                 "description": "a .zip of a case directory"},
+                        "case": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "a .zip of a case directory",
+                        },
                         "case_yaml": {"type": "string", "description": "the case.yaml text"},
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"},
-                                  "description": "evidence files; the file name is the relative path"},
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "evidence files; the file name is the relative path",
+                        },
                     },
                     "additionalProperties": {
                         "type": "string",
@@ -86,7 +92,8 @@ async def read_form(request: Request, limits: Limits) -> FormData:
         )
     try:
         return await request.form(
-            max_files=limits.max_files + 2, max_fields=limits.max_files + 200,
+            max_files=limits.max_files + 2,
+            max_fields=limits.max_files + 200,
             max_part_size=MAX_TEXT_FIELD_BYTES,
         )
     except HTTPException as exc:
@@ -108,8 +115,11 @@ async def incoming_from_api_form(form: FormData, limits: Limits) -> list[Incomin
                 raise UploadRefused("`case` must be a file upload (a .zip of the case directory)")
             declared = (value.content_type or "").split(";")[0].strip().lower()
             if declared not in ZIP_CONTENT_TYPES:
-                raise UploadRefused(f"`case` is declared as {declared!r}; expected application/zip",
-                                    status=415, source=value.filename)
+                raise UploadRefused(
+                    f"`case` is declared as {declared!r}; expected application/zip",
+                    status=415,
+                    source=value.filename,
+                )
             files.extend(read_zip(await value.read(), limits, name=value.filename or "case.zip"))
             continue
         if key == "case_yaml":
@@ -129,8 +139,10 @@ async def incoming_from_api_form(form: FormData, limits: Limits) -> list[Incomin
         check_content(path, data, value.content_type)
         files.append(IncomingFile(path, data))
     if not files:
-        raise UploadRefused("empty submission: send `case` (a .zip of the case directory) or `case_yaml` "
-                            "and/or evidence files")
+        raise UploadRefused(
+            "empty submission: send `case` (a .zip of the case directory) or `case_yaml` "
+            "and/or evidence files"
+        )
     for f in files:
         if f.path == CASE_YAML:
             continue
@@ -139,8 +151,11 @@ async def incoming_from_api_form(form: FormData, limits: Limits) -> list[Incomin
 
 
 def rate_limited(wait: float) -> JSONResponse:
-    return JSONResponse({"detail": "too many submissions from this address; try again later"},
-                        status_code=429, headers={"Retry-After": str(int(wait) + 1)})
+    return JSONResponse(
+        {"detail": "too many submissions from this address; try again later"},
+        status_code=429,
+        headers={"Retry-After": str(int(wait) + 1)},
+    )
 
 
 @router.post("/api/cases", status_code=201, openapi_extra=SUBMIT_OPENAPI, tags=["cases"])
@@ -193,8 +208,10 @@ def _diagnosis_view(case_pk: str, request: Request) -> Response:
         doc = ctx(request).snapshots.get(session, record).document
         if doc is None:
             return JSONResponse(
-                {"detail": f"no diagnosis yet (automatic diagnosis {record.diagnosis_state})",
-                 "status": record.status},
+                {
+                    "detail": f"no diagnosis yet (automatic diagnosis {record.diagnosis_state})",
+                    "status": record.status,
+                },
                 status_code=409,
             )
         status = "signed_off" if record.status == "signed_off" else "preliminary"
@@ -215,8 +232,13 @@ def _report(case_pk: str, request: Request, fmt: str) -> Response:
         data = render_cached(c.store, case_pk, number, document, fmt, signed)
     except Exception as exc:  # a rendering bug must not look like a missing case
         log.exception("rendering the %s report of case %s v%d", fmt, case_pk, number)
-        return JSONResponse({"detail": f"the report could not be rendered ({type(exc).__name__}); "
-                                       "the diagnosis itself is at .../diagnosis"}, status_code=500)
+        return JSONResponse(
+            {
+                "detail": f"the report could not be rendered ({type(exc).__name__}); "
+                "the diagnosis itself is at .../diagnosis"
+            },
+            status_code=500,
+        )
     media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
     headers = {"X-Pylondiag-Report": variant_header(signed), "Cache-Control": "private, no-store"}
     if fmt == "pdf":
@@ -278,7 +300,6 @@ def _review(case_pk: str, request: Request, body: ReviewRequest) -> Response:
     return JSONResponse(out)
 
 
-
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -303,8 +324,11 @@ async def api_login(request: Request) -> Response:
     keys = (f"ip:{client_key(request)}", f"email:{email}")
     waits = [w for w in (c.login_limiter.blocked(k) for k in keys) if w is not None]
     if waits:
-        return JSONResponse({"detail": "too many failed logins; try again later"}, status_code=429,
-                            headers={"Retry-After": str(int(max(waits)) + 1)})
+        return JSONResponse(
+            {"detail": "too many failed logins; try again later"},
+            status_code=429,
+            headers={"Retry-After": str(int(max(waits)) + 1)},
+        )
 
     def check() -> User | None:
         with c.db.session() as session:
@@ -321,8 +345,14 @@ async def api_login(request: Request) -> Response:
     if secure is None:
         secure = request.url.scheme == "https"
     cookie = c.signer.session_cookie(user.id, user.password_hash, user.session_generation)
-    response.set_cookie(SESSION_COOKIE, cookie, max_age=c.settings.session_max_age_s, httponly=True,
-                        samesite="lax", secure=secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=c.settings.session_max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
     return response
 
 
@@ -332,19 +362,24 @@ def get_queue(request: Request) -> Response:
     with ctx(request).db.session() as session:
         user = current_user(request, session, allow_basic=True)
         if user is None:
-            return JSONResponse({"detail": "engineers only: log in or use HTTP Basic"}, status_code=401,
-                                headers={"WWW-Authenticate": 'Basic realm="pylondiag"'})
+            return JSONResponse(
+                {"detail": "engineers only: log in or use HTTP Basic"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Basic realm="pylondiag"'},
+            )
         items = []
         for r in queue(session):
             doc = latest_diagnosis(r)
-            items.append({
-                "id": r.id,
-                "case_id": r.case_id,
-                "status": r.status,
-                "created_at": r.created_at.isoformat(),
-                "diagnosis_state": r.diagnosis_state,
-                "outcome": doc.get("outcome") if doc else None,
-            })
+            items.append(
+                {
+                    "id": r.id,
+                    "case_id": r.case_id,
+                    "status": r.status,
+                    "created_at": r.created_at.isoformat(),
+                    "diagnosis_state": r.diagnosis_state,
+                    "outcome": doc.get("outcome") if doc else None,
+                }
+            )
     return JSONResponse({"cases": items})
 
 
@@ -363,8 +398,11 @@ def get_file(case_pk: str, path: str, request: Request) -> Response:
     media = f"image/{picture}" if picture else "text/plain; charset=utf-8"
     if kind == "photo" and picture is None:
         media = "application/octet-stream"
-    return Response(data, media_type=media, headers={"Content-Disposition": "inline",
-                                                     "Cache-Control": "private, no-store"})
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": "inline", "Cache-Control": "private, no-store"},
+    )
 
 
 @router.get("/healthz", tags=["service"])

@@ -117,8 +117,13 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
     import json
 
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *SECURITY_HEADERS],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -177,7 +182,9 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         if request.url.path.startswith("/api/") or not wants_html:
             return await http_exception_handler(request, exc)
         page = templates.TemplateResponse(
-            request, "error.html", {"message": exc.detail, "csrf_token": "", "csrf_field": "csrf_token"},
+            request,
+            "error.html",
+            {"message": exc.detail, "csrf_token": "", "csrf_field": "csrf_token"},
             status_code=exc.status_code,
         )
         return page
@@ -185,6 +192,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.add_middleware(GuardMiddleware, max_body=limits.max_request_bytes,
-                       secure_cookies=settings.secure_cookies)
+    app.add_middleware(
+        GuardMiddleware, max_body=limits.max_request_bytes, secure_cookies=settings.secure_cookies
+    )
     return app

@@ -49,19 +49,24 @@ def parse_case_yaml(data: bytes) -> dict[str, Any]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UploadRefused(f"case.yaml: not UTF-8 text (byte {exc.start})", status=422,
-                            source=CASE_YAML) from exc
+        raise UploadRefused(
+            f"case.yaml: not UTF-8 text (byte {exc.start})", status=422, source=CASE_YAML
+        ) from exc
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise UploadRefused(f"case.yaml{where}: not valid YAML ({problem})", status=422,
-                            source=CASE_YAML) from exc
+        raise UploadRefused(
+            f"case.yaml{where}: not valid YAML ({problem})", status=422, source=CASE_YAML
+        ) from exc
     if not isinstance(loaded, dict):
-        raise UploadRefused("case.yaml: expected a mapping of keys (schema: pylondiag.case/1, ...)",
-                            status=422, source=CASE_YAML)
+        raise UploadRefused(
+            "case.yaml: expected a mapping of keys (schema: pylondiag.case/1, ...)",
+            status=422,
+            source=CASE_YAML,
+        )
     return loaded
 
 

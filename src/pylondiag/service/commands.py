@@ -136,8 +136,15 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
     app = create_app(settings)
     # X-Forwarded-Proto/-For are trusted from 127.0.0.1 only (uvicorn's default): behind a local TLS
     # proxy the scheme is https, so cookies get Secure.
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True,
-                forwarded_allow_ips="127.0.0.1", server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        server_header=False,
+    )
 
 
 def settings_for(data_dir: Path, database: str | None) -> Settings:

@@ -20,12 +20,39 @@ HISTORY_ROWS: Final = 3
 
 MODELS: Final = ("US2000", "US2000B", "US2000C", "US3000", "US3000C", "US5000", "US5000-1C", "other")
 LEDS: Final = ("off", "green", "green_flashing", "amber", "amber_flashing", "red", "red_flashing")
-BRANDS: Final = ("sunsynk", "deye", "victron", "solis", "solax", "goodwe", "growatt", "sofar", "sma",
-                 "foxess", "luxpower", "givenergy", "other")
-SYMPTOMS: Final = ("whole_bank_shutdown", "capacity_drop", "soc_jumps", "intermittent_trips",
-                   "bms_comms_alarm", "not_charging", "not_discharging")
-HISTORY_EVENTS: Final = ("modules_added", "modules_removed", "module_replaced", "inverter_replaced",
-                         "inverter_firmware_update", "rebalance_cycle", "moved")
+BRANDS: Final = (
+    "sunsynk",
+    "deye",
+    "victron",
+    "solis",
+    "solax",
+    "goodwe",
+    "growatt",
+    "sofar",
+    "sma",
+    "foxess",
+    "luxpower",
+    "givenergy",
+    "other",
+)
+SYMPTOMS: Final = (
+    "whole_bank_shutdown",
+    "capacity_drop",
+    "soc_jumps",
+    "intermittent_trips",
+    "bms_comms_alarm",
+    "not_charging",
+    "not_discharging",
+)
+HISTORY_EVENTS: Final = (
+    "modules_added",
+    "modules_removed",
+    "module_replaced",
+    "inverter_replaced",
+    "inverter_firmware_update",
+    "rebalance_cycle",
+    "moved",
+)
 ROLES: Final = ("master", "slave")
 
 FormValues = Mapping[str, str | Sequence[str]]
@@ -63,8 +90,9 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
     """The ``case.yaml`` mapping for a submitted intake form; ``IntakeErrors`` lists what to fix."""
     errors: list[str] = []
 
-    def number(key: str, label: str, *, integer: bool = False, lo: float | None = None,
-               hi: float | None = None) -> int | float | None:
+    def number(
+        key: str, label: str, *, integer: bool = False, lo: float | None = None, hi: float | None = None
+    ) -> int | float | None:
         raw = _get(form, key)
         if not raw:
             return None
@@ -136,8 +164,10 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
         amount = number(f"inv_{key}", label, integer=integer, lo=lo, hi=hi)
         if amount is not None:
             inverter[key] = amount
-    for key, label in (("replaced_on", "Inverter replaced on"),
-                       ("firmware_updated_on", "Inverter firmware updated on")):
+    for key, label in (
+        ("replaced_on", "Inverter replaced on"),
+        ("firmware_updated_on", "Inverter firmware updated on"),
+    ):
         if (d := day(f"inv_{key}", label)) is not None:
             inverter[key] = d
     if inverter:

@@ -125,8 +125,10 @@ def spec_problems(doc: dict[str, Any]) -> list[str]:
         hint = f" (the findings' causes: {', '.join(codes)})" if codes else " and a finding for it"
         problems.append(f"outcome {outcome} needs a primary_cause{hint}")
     elif all(f.get("code") != cause for f in doc.get("findings") or []):
-        problems.append(f"primary_cause {cause} has no finding: add a {cause} finding citing its evidence, "
-                        "or choose the cause of one of the findings")
+        problems.append(
+            f"primary_cause {cause} has no finding: add a {cause} finding citing its evidence, "
+            "or choose the cause of one of the findings"
+        )
     if outcome in {o.value for o in OUTCOME_PRECEDENCE}:
         for m in modules:
             try:
@@ -163,9 +165,14 @@ def apply_review(
     doc = copy.deepcopy(before)
     given = request.model_dump(mode="json", include=set(request.model_fields_set) & set(AMENDABLE))
     doc.update(given)
-    if "outcome" in given and "primary_cause" not in given and doc["outcome"] in (
-        Outcome.NO_FAULT.value,
-        Outcome.INSUFFICIENT_EVIDENCE.value,
+    if (
+        "outcome" in given
+        and "primary_cause" not in given
+        and doc["outcome"]
+        in (
+            Outcome.NO_FAULT.value,
+            Outcome.INSUFFICIENT_EVIDENCE.value,
+        )
     ):
         doc["primary_cause"] = None
     doc["culprit_modules"] = sorted(
@@ -193,7 +200,10 @@ def apply_review(
     version: DiagnosisVersion | None = None
     if changes:
         version = DiagnosisVersion(
-            version=latest.version + 1, kind="amended", document=validated, created_at=now,
+            version=latest.version + 1,
+            kind="amended",
+            document=validated,
+            created_at=now,
             created_by=user.id,
         )
         record.diagnoses.append(version)

@@ -54,7 +54,14 @@ IMAGE_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
     (b"GIF89a", "gif"),
 )
 BINARY_MAGIC: Final[tuple[bytes, ...]] = (
-    b"PK\x03\x04", b"PK\x05\x06", b"%PDF", b"\x7fELF", b"MZ", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"%PDF",
+    b"\x7fELF",
+    b"MZ",
+    b"\x1f\x8b",
+    b"7z\xbc\xaf",
+    b"Rar!",
     *(magic for magic, _ in IMAGE_MAGIC),
 )
 JUNK_ENTRIES: Final = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$|desktop\.ini$)")
@@ -102,12 +109,14 @@ def safe_relpath(name: str) -> str:
     if "\\" in name:
         raise UploadRefused(f"file name {name!r} contains a backslash; use '/' between folders", source=name)
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        raise UploadRefused(f"file name {name!r} is an absolute path; only relative paths are allowed",
-                            source=name)
+        raise UploadRefused(
+            f"file name {name!r} is an absolute path; only relative paths are allowed", source=name
+        )
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
-        raise UploadRefused(f"file name {name!r} climbs out of the case with '..' (path traversal)",
-                            source=name)
+        raise UploadRefused(
+            f"file name {name!r} climbs out of the case with '..' (path traversal)", source=name
+        )
     if not parts:
         raise UploadRefused(f"file name {name!r} names no file", source=name)
     for part in parts:
@@ -163,11 +172,13 @@ def check_content(path: str, data: bytes, content_type: str | None = None) -> No
     kind = kind_of(path)
     if kind == "photo":
         if image_type(data) is None:
-            raise UploadRefused(f"{path}: photos must be JPEG, PNG, GIF, WebP or HEIC images", status=415,
-                                source=path)
+            raise UploadRefused(
+                f"{path}: photos must be JPEG, PNG, GIF, WebP or HEIC images", status=415, source=path
+            )
         if declared and not declared.startswith("image/") and declared != "application/octet-stream":
-            raise UploadRefused(f"{path}: declared as {declared!r}, expected an image", status=415,
-                                source=path)
+            raise UploadRefused(
+                f"{path}: declared as {declared!r}, expected an image", status=415, source=path
+            )
         return
     if kind == "other" and image_type(data) is not None:
         return
@@ -179,8 +190,9 @@ def check_content(path: str, data: bytes, content_type: str | None = None) -> No
             source=path,
         )
     if declared and not declared.startswith("text/") and declared not in TEXT_CONTENT_TYPES:
-        raise UploadRefused(f"{path}: declared as {declared!r}, expected a text file", status=415,
-                            source=path)
+        raise UploadRefused(
+            f"{path}: declared as {declared!r}, expected a text file", status=415, source=path
+        )
 
 
 def check_files(files: list[IncomingFile], limits: Limits) -> None:
@@ -201,8 +213,9 @@ def check_files(files: list[IncomingFile], limits: Limits) -> None:
             )
         total += len(f.data)
     if total > limits.max_total_bytes:
-        raise UploadRefused(f"{total} bytes in all, over the limit of {limits.max_total_bytes} per case",
-                            status=413)
+        raise UploadRefused(
+            f"{total} bytes in all, over the limit of {limits.max_total_bytes} per case", status=413
+        )
 
 
 def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[IncomingFile]:
@@ -219,14 +232,16 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
         raise UploadRefused(f"{name}: not a readable zip file ({exc})", status=415, source=name) from exc
     entries = [i for i in infos if not i.is_dir() and not JUNK_ENTRIES.search(i.filename)]
     if len(entries) > limits.max_files:
-        raise UploadRefused(f"{name}: {len(entries)} files, at most {limits.max_files} per case",
-                            status=413, source=name)
+        raise UploadRefused(
+            f"{name}: {len(entries)} files, at most {limits.max_files} per case", status=413, source=name
+        )
     declared_total = 0
     for info in entries:
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise UploadRefused(f"{name}: {info.filename!r} is a symbolic link; links are not accepted",
-                                source=name)
+            raise UploadRefused(
+                f"{name}: {info.filename!r} is a symbolic link; links are not accepted", source=name
+            )
         if info.flag_bits & 0x1:
             raise UploadRefused(f"{name}: {info.filename!r} is encrypted", source=name)
         safe_relpath(info.filename)
@@ -276,8 +291,9 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
         except UploadRefused:
             raise
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise UploadRefused(f"{name}: {info.filename!r} cannot be read ({exc})", status=400,
-                                source=name) from exc
+            raise UploadRefused(
+                f"{name}: {info.filename!r} cannot be read ({exc})", status=400, source=name
+            ) from exc
         files.append(IncomingFile(path, b"".join(chunks)))
     return files
 

@@ -43,8 +43,13 @@ from pylondiag.service.uploads import (
 
 router = APIRouter(include_in_schema=False)
 
-UPLOAD_FIELDS = (("up_console", "console"), ("up_inverter", "inverter"), ("up_can", "can"),
-                 ("up_rs485", "rs485"), ("up_photos", "photos"))
+UPLOAD_FIELDS = (
+    ("up_console", "console"),
+    ("up_inverter", "inverter"),
+    ("up_can", "can"),
+    ("up_rs485", "rs485"),
+    ("up_photos", "photos"),
+)
 VIEWER_MAX_LINES = 4000
 
 
@@ -70,8 +75,13 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     response = c.templates.TemplateResponse(
         request,
         name,
-        {"csrf_token": csrf_token(request), "csrf_field": CSRF_FIELD, "user_email": email,
-         "user_role": role, **context},
+        {
+            "csrf_token": csrf_token(request),
+            "csrf_field": CSRF_FIELD,
+            "user_email": email,
+            "user_role": role,
+            **context,
+        },
         status_code=status,
     )
     response.headers["Cache-Control"] = "no-store"
@@ -110,15 +120,25 @@ def home(request: Request) -> HTMLResponse:
 def new_case(request: Request, modules: str | None = None) -> HTMLResponse:
     n = intake.module_count(modules)
     if n is None:
-        return render(request, "intake_start.html", max_modules=intake.MAX_MODULES,
-                      error="Give a number from 1 to 16." if modules else None)
+        return render(
+            request,
+            "intake_start.html",
+            max_modules=intake.MAX_MODULES,
+            error="Give a number from 1 to 16." if modules else None,
+        )
     return render(request, "intake.html", **_intake_context(n, {}, []))
 
 
 def _intake_context(n: int, values: dict[str, Any], errors: list[str]) -> dict[str, Any]:
     return {
-        "n": n, "values": values, "errors": errors, "models": intake.MODELS, "leds": intake.LEDS,
-        "brands": intake.BRANDS, "symptoms": intake.SYMPTOMS, "history_events": intake.HISTORY_EVENTS,
+        "n": n,
+        "values": values,
+        "errors": errors,
+        "models": intake.MODELS,
+        "leds": intake.LEDS,
+        "brands": intake.BRANDS,
+        "symptoms": intake.SYMPTOMS,
+        "history_events": intake.HISTORY_EVENTS,
         "history_rows": intake.HISTORY_ROWS,
     }
 
@@ -179,8 +199,12 @@ async def submit_form(request: Request) -> Response:
             return render(request, "intake.html", status=422, **_intake_context(n, values, exc.errors))
         wait = c.submit_limiter.hit(client_key(request))
         if wait is not None:
-            return render(request, "error.html", status=429,
-                          message="Too many submissions from your address; try again in a minute.")
+            return render(
+                request,
+                "error.html",
+                status=429,
+                message="Too many submissions from your address; try again in a minute.",
+            )
         try:
             files = await _form_files(form, request)
             files.insert(0, IncomingFile("case.yaml", intake.case_yaml_text(case).encode()))
@@ -188,8 +212,9 @@ async def submit_form(request: Request) -> Response:
                 submit_case, c.db, c.store, files, source="form", limits=c.settings.limits
             )
         except UploadRefused as exc:
-            return render(request, "intake.html", status=exc.status,
-                          **_intake_context(n, values, [exc.message]))
+            return render(
+                request, "intake.html", status=exc.status, **_intake_context(n, values, [exc.message])
+            )
     finally:
         await form.close()
     c.worker.enqueue(record.id)
@@ -234,8 +259,14 @@ def _case_page_context(record: CaseRecord) -> dict[str, Any]:
         "signed_off": record.status == CaseStatus.SIGNED_OFF.value,
         "pending": record.diagnosis_state in ("queued", "running"),
         "reviews": [
-            {"at": r.created_at, "by": r.user.email, "action": r.action, "changes": r.changes, "note": r.note,
-             "version": r.diagnosis_version}
+            {
+                "at": r.created_at,
+                "by": r.user.email,
+                "action": r.action,
+                "changes": r.changes,
+                "note": r.note,
+                "version": r.diagnosis_version,
+            }
             for r in record.reviews
         ],
     }
@@ -264,10 +295,12 @@ def _owner_report(case_pk: str, fmt: str, request: Request) -> Response:
         data = render_cached(c.store, case_pk, number, document, fmt, signed)
     except Exception as exc:
         raise HTTPException(500, f"the report could not be rendered ({type(exc).__name__})") from exc
-    headers = {"Cache-Control": "private, no-store",
-               # the report's own HTML carries its styles inline; it runs no script
-               "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                                          "font-src data:; frame-ancestors 'none'"}
+    headers = {
+        "Cache-Control": "private, no-store",
+        # the report's own HTML carries its styles inline; it runs no script
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "font-src data:; frame-ancestors 'none'",
+    }
     if fmt == "pdf":
         return Response(data, media_type="application/pdf", headers=headers)
     return Response(data, media_type="text/html; charset=utf-8", headers=headers)
@@ -276,8 +309,9 @@ def _owner_report(case_pk: str, fmt: str, request: Request) -> Response:
 # -- engineer -------------------------------------------------------------------------------------
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/queue") -> HTMLResponse:
-    return render(request, "login.html", next=next if next.startswith("/") and not next.startswith("//")
-                  else "/queue")
+    return render(
+        request, "login.html", next=next if next.startswith("/") and not next.startswith("//") else "/queue"
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -292,8 +326,13 @@ async def login(request: Request) -> Response:
         target = "/queue"
     keys = (f"ip:{client_key(request)}", f"email:{email}")
     if any(c.login_limiter.blocked(k) is not None for k in keys):
-        return render(request, "login.html", status=429, next=target,
-                      error="Too many failed logins. Wait a minute and try again.")
+        return render(
+            request,
+            "login.html",
+            status=429,
+            next=target,
+            error="Too many failed logins. Wait a minute and try again.",
+        )
 
     def check() -> User | None:
         with c.db.session() as session:
@@ -339,8 +378,11 @@ def queue_page(request: Request) -> Response:
         if user is None:
             return _login_redirect(request)
         rows = [
-            {"case": r, "outcome": (latest_diagnosis(r) or {}).get("outcome"),
-             "modules": len((r.observations or {}).get("stack") or [])}
+            {
+                "case": r,
+                "outcome": (latest_diagnosis(r) or {}).get("outcome"),
+                "modules": len((r.observations or {}).get("stack") or []),
+            }
             for r in queue(session)
         ]
     return render(request, "queue.html", rows=rows)
@@ -367,10 +409,16 @@ def engineer_case(case_pk: str, request: Request, error: str | None = None) -> R
         page = _case_page_context(record)
         viewer = _viewer(c, record, page["diagnosis"])
     return render(
-        request, "engineer_case.html", viewer=viewer, anchors={f["path"]: f["anchor"] for f in viewer},
-        error=error, outcomes=[o.value for o in Outcome],
-        causes=[x.value for x in Cause], verdicts=[v.value for v in Verdict],
-        severities=[s.value for s in FindingSeverity], **page,
+        request,
+        "engineer_case.html",
+        viewer=viewer,
+        anchors={f["path"]: f["anchor"] for f in viewer},
+        error=error,
+        outcomes=[o.value for o in Outcome],
+        causes=[x.value for x in Cause],
+        verdicts=[v.value for v in Verdict],
+        severities=[s.value for s in FindingSeverity],
+        **page,
     )
 
 
@@ -378,8 +426,15 @@ def _viewer(c: ServiceContext, record: CaseRecord, doc: dict[str, Any] | None) -
     cited = _citations(doc)
     out = []
     for idx, f in enumerate(record.files):
-        item: dict[str, Any] = {"path": f.path, "kind": f.kind, "size": f.size, "sha256": f.sha256,
-                                "anchor": f"f{idx}", "lines": None, "truncated": False}
+        item: dict[str, Any] = {
+            "path": f.path,
+            "kind": f.kind,
+            "size": f.size,
+            "sha256": f.sha256,
+            "anchor": f"f{idx}",
+            "lines": None,
+            "truncated": False,
+        }
         if f.kind != "photo":
             try:
                 lines = split_lines(c.store.read(record.id, f.path))
@@ -411,9 +466,14 @@ def review_from_form(form: FormData, doc: dict[str, Any]) -> ReviewRequest:
     for i, f in enumerate(doc.get("findings") or []):
         if not get(f"f{i}_keep"):
             continue
-        findings.append({**f, "severity": get(f"f{i}_severity") or f["severity"],
-                         "message": get(f"f{i}_message") or f["message"],
-                         "confidence": float(get(f"f{i}_confidence") or f["confidence"])})
+        findings.append(
+            {
+                **f,
+                "severity": get(f"f{i}_severity") or f["severity"],
+                "message": get(f"f{i}_message") or f["message"],
+                "confidence": float(get(f"f{i}_confidence") or f["confidence"]),
+            }
+        )
     if get("new_code"):
         module = get("new_module")
         ref: dict[str, Any] = {"source": get("new_source")}
@@ -421,29 +481,37 @@ def review_from_form(form: FormData, doc: dict[str, Any]) -> ReviewRequest:
             ref["key"] = get("new_key") or "notes"
         else:
             ref["line"] = int(get("new_line") or "0") or None
-        findings.append({
-            "code": get("new_code"), "severity": get("new_severity") or "fault",
-            "module": int(module) if module else None, "confidence": float(get("new_confidence") or "0.8"),
-            "message": get("new_message"), "evidence": [ref],
-        })
+        findings.append(
+            {
+                "code": get("new_code"),
+                "severity": get("new_severity") or "fault",
+                "module": int(module) if module else None,
+                "confidence": float(get("new_confidence") or "0.8"),
+                "message": get("new_message"),
+                "evidence": [ref],
+            }
+        )
     actions = []
     for step, line in enumerate(_lines(get("actions")), 1):
         on_site = line.lower().startswith("on-site:")
-        actions.append({"step": step, "text": line.split(":", 1)[1].strip() if on_site else line,
-                        "on_site": on_site})
+        actions.append(
+            {"step": step, "text": line.split(":", 1)[1].strip() if on_site else line, "on_site": on_site}
+        )
     work, parts, checks = _lines(get("spec_work")), _lines(get("spec_parts")), _lines(get("spec_checks"))
     spec = {"work": work, "parts": parts, "checks_after": checks} if (work or parts or checks) else None
-    return ReviewRequest.model_validate({
-        "outcome": get("outcome") or doc.get("outcome"),
-        "primary_cause": get("primary_cause") or None,
-        "summary": get("summary") or doc.get("summary"),
-        "modules": modules,
-        "findings": findings,
-        "actions": actions,
-        "on_site_spec": spec,
-        "note": get("note") or None,
-        "sign_off": get("do") == "sign_off",
-    })
+    return ReviewRequest.model_validate(
+        {
+            "outcome": get("outcome") or doc.get("outcome"),
+            "primary_cause": get("primary_cause") or None,
+            "summary": get("summary") or doc.get("summary"),
+            "modules": modules,
+            "findings": findings,
+            "actions": actions,
+            "on_site_spec": spec,
+            "note": get("note") or None,
+            "sign_off": get("do") == "sign_off",
+        }
+    )
 
 
 @router.post("/cases/{case_pk}/review")

@@ -109,7 +109,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_reviews_case_pk"), ["case_pk"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("reviews", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_reviews_case_pk"))
