@@ -18,15 +18,14 @@ from typing import Final
 
 from rich.console import Console
 
+from pylondiag.cli_output import EXIT_BUG, EXIT_OK, EXIT_UNUSABLE, write_rendered
+from pylondiag.cli_output import say as _say
 from pylondiag.errors import CaseError, PylondiagError
 from pylondiag.model.diagnosis import Diagnosis
 from pylondiag.model.stack import CaseView
 
 Renderer = Callable[[Diagnosis, CaseView], "str | bytes"]
 
-EXIT_OK: Final = 0
-EXIT_UNUSABLE: Final = 2
-EXIT_BUG: Final = 70
 """Only for an internal error (a bug): the spec allows 0 and 2."""
 
 
@@ -53,10 +52,6 @@ def _pdf(d: Diagnosis, view: CaseView) -> bytes:
 
 
 RENDERERS: Final[dict[str, Renderer]] = {"text": _text, "json": _json, "html": _html, "pdf": _pdf}
-
-
-def _say(msg: str) -> None:
-    sys.stderr.write(msg.rstrip() + "\n")
 
 
 def run_diagnose(case: Path, fmt: str, output: Path | None) -> int:
@@ -96,20 +91,7 @@ def run_diagnose(case: Path, fmt: str, output: Path | None) -> int:
     except Exception as exc:  # renderer bug: report without traceback
         _say(f"internal error while rendering the {fmt} report: {type(exc).__name__}: {exc}. This is a bug.")
         return EXIT_BUG
-    if output is not None:
-        try:
-            if isinstance(rendered, bytes):
-                output.write_bytes(rendered)
-            else:
-                output.write_text(rendered, encoding="utf-8")
-        except OSError as exc:
-            _say(
-                f"error: cannot write {output}: {exc.strerror or exc}. Fix: choose a writable path for "
-                "--output."
-            )
-            return EXIT_UNUSABLE
-        _say(f"{result.diagnosis.outcome.value}: {fmt} report written to {output}")
-        return EXIT_OK
+    return write_rendered(rendered, fmt, output, result.diagnosis)
     if isinstance(rendered, bytes):
         if sys.stdout.isatty():
             _say(f"error: {fmt} is binary; use --output FILE.")

@@ -11,23 +11,17 @@ paragraph on stderr naming the file, the line where known, and what to fix. Neve
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any, Final
 
 from pydantic import ValidationError
 
+from pylondiag.cli_output import EXIT_BUG, EXIT_UNUSABLE, write_rendered
+from pylondiag.cli_output import say as _say
 from pylondiag.errors import PylondiagError
 from pylondiag.model.diagnosis import Diagnosis
 
 FORMATS: Final = ("html", "pdf")
-EXIT_OK: Final = 0
-EXIT_UNUSABLE: Final = 2
-EXIT_BUG: Final = 70
-
-
-def _say(msg: str) -> None:
-    sys.stderr.write(msg.rstrip() + "\n")
 
 
 def read_diagnosis(path: Path) -> Diagnosis:
@@ -107,30 +101,4 @@ def run_report(diagnosis_path: Path, fmt: str, output: Path | None, case_dir: Pa
     except Exception as exc:  # a renderer bug: one paragraph, never a traceback
         _say(f"internal error while rendering the {fmt} report: {type(exc).__name__}: {exc}. This is a bug.")
         return EXIT_BUG
-    return _write(rendered, fmt, output, diagnosis)
-
-
-def _write(rendered: str | bytes, fmt: str, output: Path | None, diagnosis: Diagnosis) -> int:
-    if output is not None:
-        try:
-            if isinstance(rendered, bytes):
-                output.write_bytes(rendered)
-            else:
-                output.write_text(rendered, encoding="utf-8")
-        except OSError as exc:
-            _say(
-                f"error: cannot write {output}: {exc.strerror or exc}. "
-                "Fix: choose a writable path for --output."
-            )
-            return EXIT_UNUSABLE
-        _say(f"{diagnosis.outcome.value}: {fmt} report written to {output}")
-        return EXIT_OK
-    if isinstance(rendered, bytes):
-        if sys.stdout.isatty():
-            _say(f"error: {fmt} is binary; use --output FILE.")
-            return EXIT_UNUSABLE
-        sys.stdout.buffer.write(rendered)
-        sys.stdout.flush()
-    else:
-        sys.stdout.write(rendered)
-    return EXIT_OK
+    return write_rendered(rendered, fmt, output, diagnosis)
