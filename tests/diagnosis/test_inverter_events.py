@@ -91,7 +91,20 @@ def test_comms_that_began_before_the_change_do_not_blame_it() -> None:
         "sunsynk",
     )
     found = inverter_events.findings(_view(events, {"brand": "sunsynk"}))
-    assert found == []
+    # the change is not blamed; the failures are still shown, as a lead to check, not a fault
+    assert [(f.code, f.severity) for f in found] == [(Cause.INVERTER_COMMS_CONFIG, FindingSeverity.WARNING)]
+    assert "after the" not in found[0].message and "2 BMS communication failure(s)" in found[0].message
+
+
+def test_comms_failures_nothing_explains_are_a_lead_not_no_fault() -> None:
+    """A logged BMS comms fault with no settings or history: say so and what to check, never nothing."""
+    events = _log([("2026-11-18 07:12", "F58", "BMS_Comm_Fail")], "sunsynk")
+    found = inverter_events.findings(_view(events, {}, history=False))
+    assert [(f.code, f.severity, f.module) for f in found] == [
+        (Cause.INVERTER_COMMS_CONFIG, FindingSeverity.WARNING, None)
+    ]
+    assert "not given" in found[0].message and "DIP switch 1" in found[0].message
+    assert found[0].evidence[0].line == 2
 
 
 def test_unknown_settings_after_change_name_what_to_check() -> None:

@@ -225,7 +225,40 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
                 evidence=[cite.line(e.provenance) for e in comms[:3]] + setting_refs,
             )
         )
+    elif comms:
+        out.append(_unexplained_comms(view, comms, how))
     return out
+
+
+def _unexplained_comms(view: CaseView, comms: list[BatteryEvent], how: str) -> Finding:
+    """BMS communication failures that no setting or change explains: a lead (warning), never nothing.
+
+    The inverter recorded a fault; "no fault" would hide it. Without the inverter's battery settings
+    and the recent history the cause cannot be named, so this asks for them and lists the checks
+    that settle it (settings.md; panel_dip.md §3: DIP switch 1 sets the RS485 baud rate).
+    """
+    inv = view.inverter
+    given = inv is not None and bool(inv.battery_type or inv.battery_protocol)
+    first, last = comms[0], comms[-1]
+    span = f"on {_when(first)}" if len(comms) == 1 else f"from {_when(first)} to {_when(last)}"
+    known = (
+        "The battery settings given look right, so check"
+        if given
+        else "The inverter's battery type / protocol setting and recent changes are not given; check"
+    )
+    return Finding(
+        code=Cause.INVERTER_COMMS_CONFIG,
+        severity=WARNING,
+        module=None,
+        confidence=0.4,
+        message=(
+            f"{len(comms)} BMS communication failure(s) in the inverter log {span}. {known}: the setting "
+            f"({how}), that the cable is in the battery's CAN/BMS port and the inverter's BMS port, and that "
+            "DIP switch 1 (RS485 baud) matches the inverter. If they recur, capture `pwr` on the master's "
+            f"console while the fault shows.{_unverified(comms)}"
+        ),
+        evidence=[cite.line(e.provenance) for e in comms[:3]],
+    )
 
 
 def _instruction(brand: str | None, spec: PylontechSetting | None) -> str:
