@@ -26,60 +26,11 @@ import time
 from collections.abc import Callable, Iterator
 
 from pylondiag.evidence.console import ConsoleReader, parse_block
+from pylondiag.sim.bms import STAT_ORDER_B67
 
 CHUNK = 64 * 1024
-STAT_LABELS = [
-    "Data Items",
-    "HisData Items",
-    "Charge Cnt.",
-    "Discharge Cnt.",
-    "Charge Times",
-    "Status Cnt.",
-    "Idle Times",
-    "COC Times",
-    "COC2 Times",
-    "DOC Times",
-    "DOC2 Times",
-    "COCA Times",
-    "DOCA Times",
-    "SC Times",
-    "Bat OV Times",
-    "Bat HV Times",
-    "Bat LV Times",
-    "Bat UV Times",
-    "Bat SLP Times",
-    "Pwr OV Times",
-    "Pwr HV Times",
-    "Pwr LV Times",
-    "Pwr UV Times",
-    "Pwr SLP Times",
-    "COT Times",
-    "CUT Times",
-    "DOT Times",
-    "DUT Times",
-    "CHT Times",
-    "CLT Times",
-    "DHT Times",
-    "DLT Times",
-    "Shut Times",
-    "Reset Times",
-    "RV Times",
-    "Input OV Times",
-    "SOH Times",
-    "BMICERR Times",
-    "CYCLE Times",
-    "SOH",
-    "Pwr Percent",
-    "Pwr Coulomb",
-    "Dsg Cap",
-    "HT@0.5C Cnt",
-    "LT@0.5C Cnt",
-    "HT Cnt",
-    "LT Cnt",
-    "LV Cnt",
-    "LifeWarn Times",
-    "LifeAlarm Times",
-]
+STAT_LABELS = ["Data Items", "HisData Items", *STAT_ORDER_B67]
+"""``stat`` labels in the order US2000C B67.5.0 prints them (the simulator's dialect table)."""
 
 
 def _pwr(rng: random.Random, stamp: str) -> list[str]:
