@@ -73,13 +73,18 @@ def _ref(st: StatReading, label: str) -> EvidenceRef:
     return cite.at(st.source, line, label)
 
 
-def _rising(view: CaseView) -> list[Finding]:
-    out: list[Finding] = []
+def _stat_series(view: CaseView) -> dict[int, list[StatReading]]:
+    """Each module's ``stat`` readings, oldest first, by position (unmapped readings left out)."""
     by_pos: dict[int, list[StatReading]] = {}
     for st in view.stats:
         if st.position is not None:
             by_pos.setdefault(st.position, []).append(st)
-    for pos, series in sorted(by_pos.items()):
+    return dict(sorted(by_pos.items()))
+
+
+def _rising(view: CaseView) -> list[Finding]:
+    out: list[Finding] = []
+    for pos, series in _stat_series(view).items():
         if len(series) < 2:
             continue
         first, last = series[0], series[-1]
@@ -169,12 +174,8 @@ def _lifetime_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
     Lifetime totals cannot date the trips, so this never makes a fault; it asks for a second reading.
     A module read twice with no rise is left to ``_rising`` (its history is not active now).
     """
-    by_pos: dict[int, list[StatReading]] = {}
-    for st in view.stats:
-        if st.position is not None:
-            by_pos.setdefault(st.position, []).append(st)
     out: list[Finding] = []
-    for pos, series in sorted(by_pos.items()):
+    for pos, series in _stat_series(view).items():
         if len(series) != 1:
             continue
         st = series[0]
