@@ -1,8 +1,9 @@
 """Write a simulated scenario as a case directory (``shared/spec/case-format.md``) plus its label.
 
 Layout: ``case.yaml`` (the owner's observations: sometimes partial, in the owner's words),
-``console/*.txt`` (captures taken during the run, byte-exact emulator output), ``inverter/events.csv``
-(the generic event CSV), and ``label.json`` (``outcome``, ``primary_cause``, ``culprit_modules``:
+``console/*.txt`` (captures taken during the run, byte-exact emulator output), ``inverter/`` (the
+inverter's event log in one export shape chosen from the seed, :func:`inverter_log_shape`), and
+``label.json`` (``outcome``, ``primary_cause``, ``culprit_modules``:
 what the scenario injected). ``label.json`` is not part of the case format; case readers ignore it.
 """
 
@@ -123,6 +124,33 @@ def case_yaml(res: SimResult, seed: int) -> dict[str, Any]:
     return doc
 
 
+INVERTER_LOG_FILES: dict[str, str] = {
+    "generic_csv": "events.csv",
+    "home_assistant_history": "history.csv",
+    "luxpower_event_list": "events.json",
+}
+"""File name per export shape (the case reader recognises the shape by content, not by name)."""
+
+
+def inverter_log_shape(scenario: str, brand: str, seed: int) -> str:
+    """The export shape of the case's inverter log, drawn from the seed (and scenario name) so the corpus
+    exercises every reader: Lux Power cases mostly the portal JSON, otherwise mostly the generic CSV,
+    some Home Assistant history (any brand: HA integrations expose the fault sensors). Its own random
+    stream, so the rest of the case is the same whatever the shape."""
+    u = float(np.random.default_rng([seed, 41, sum(scenario.encode())]).random())
+    if brand == "luxpower":
+        return "luxpower_event_list" if u < 0.5 else "home_assistant_history" if u < 0.75 else "generic_csv"
+    return "home_assistant_history" if u < 0.3 else "generic_csv"
+
+
+def inverter_log_text(res: SimResult, shape: str, timezone: str) -> str:
+    if shape == "home_assistant_history":
+        return res.inverter.to_ha_history(timezone)
+    if shape == "luxpower_event_list":
+        return res.inverter.to_lux_json()
+    return res.inverter.to_csv()
+
+
 def write(res: SimResult, seed: int, out: Path) -> Path:
     """Write the case directory for a simulated run; returns ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -135,6 +163,8 @@ def write(res: SimResult, seed: int, out: Path) -> Path:
             (out / "console" / name).write_bytes(data)
     if s.write_inverter_log:
         (out / "inverter").mkdir(exist_ok=True)
-        (out / "inverter" / "events.csv").write_text(res.inverter.to_csv(), encoding="utf-8")
+        shape = inverter_log_shape(s.name, s.inverter.brand, seed)
+        text = inverter_log_text(res, shape, str(doc["site"]["timezone"]))
+        (out / "inverter" / INVERTER_LOG_FILES[shape]).write_text(text, encoding="utf-8")
     (out / "label.json").write_text(json.dumps(s.label.to_json(), indent=2) + "\n", encoding="utf-8")
     return out

@@ -1,16 +1,21 @@
 """Inverter model: settings, daily load/PV profile, how it drives the stack, and its event log.
 
 Brand codes and settings come from ``shared/domain/inverters/codes_*.md`` and ``settings.md``.
-The event log is written in the case spec's generic event CSV (``time,code,message,severity``,
-plus a ``temperature`` column with the battery temperature the inverter saw).
+The event log is written in the shapes ``pylondiag.evidence.inverter_log`` reads
+(``docs/inverter-logs.md``): the case spec's generic event CSV (``time,code,message,severity``, plus a
+``temperature`` column with the battery temperature the inverter saw), a Home Assistant history download
+(:meth:`Inverter.to_ha_history`) and the Lux Power portal event list (:meth:`Inverter.to_lux_json`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
@@ -184,6 +189,10 @@ class InverterEvent:
     message: str
     severity: str
     temperature_c: float | None = None
+    kind: str = ""
+    """The ``BrandProfile.codes`` key (``comms``, ``over_voltage``...) this event raises or clears."""
+    cleared: bool = False
+    """True for the event that ends ``kind`` (message ``"<message> cleared"``)."""
 
 
 def daily_profile(
@@ -264,7 +273,7 @@ class Inverter:
         if not s.comms_ok or not talking_master:
             if self._last_comms_event is None or (now - self._last_comms_event).total_seconds() >= 6 * 3600:
                 code, msg = codes.get("comms", ("", "BMS communication lost"))
-                self.events.append(InverterEvent(now, code, msg, "fault", temp))
+                self.events.append(InverterEvent(now, code, msg, "fault", temp, kind="comms"))
                 self._last_comms_event = now
             return
         talking = np.array([m.talking for m in stack.modules])
@@ -276,10 +285,12 @@ class Inverter:
             code, msg = codes[kind]
             if on and kind not in self._active:
                 self._active.add(kind)
-                self.events.append(InverterEvent(now, code, msg, "fault", temp))
+                self.events.append(InverterEvent(now, code, msg, "fault", temp, kind=kind))
             elif not on and kind in self._active:
                 self._active.discard(kind)
-                self.events.append(InverterEvent(now, code, f"{msg} cleared", "info", temp))
+                self.events.append(
+                    InverterEvent(now, code, f"{msg} cleared", "info", temp, kind=kind, cleared=True)
+                )
 
     def to_csv(self) -> str:
         buf = io.StringIO()
@@ -296,6 +307,102 @@ class Inverter:
                 ]
             )
         return buf.getvalue()
+
+    def to_ha_history(self, timezone: str = "Europe/London") -> str:
+        """The log as a Home Assistant History "Download data" CSV (``entity_id,state,last_changed``).
+
+        Shape as ``evidence/inverter_log/home_assistant.py`` documents it: one row per state *change*,
+        ``last_changed`` in UTC (``2026-11-18T07:12:40.000Z``; the simulator's times are local to
+        ``timezone``). The brand's fault entity (:data:`HA_FAULT_ENTITY`) holds the active fault items
+        joined with ``", "`` as kellerza/sunsynk's ``FaultSensor`` and goodwe's ``battery_error`` do
+        (``"<code> <message>"``, or the message alone when the integration shows only text); an item that
+        disappears is the event's end. Because only changes are recorded, an event raised again while its
+        item is still active (the 6-hourly repeat of a lasting BMS-comms loss) is no new row. The battery
+        temperature the inverter saw at each event is ``sensor.battery_temperature`` when it changed.
+        """
+        zone = ZoneInfo(timezone)
+        entity = HA_FAULT_ENTITY.get(self.settings.brand, f"sensor.{self.settings.brand}_fault")
+        rows: list[tuple[datetime, str, str]] = []
+        active: dict[str, set[str]] = {}  # item -> the kinds holding it (two kinds may share a code)
+        state, temp = "", ""
+        by_time: dict[datetime, list[InverterEvent]] = {}
+        for e in self.events:
+            by_time.setdefault(e.time, []).append(e)
+        for when, events in sorted(by_time.items()):
+            stamp = when.replace(tzinfo=zone).astimezone(UTC)
+            t = events[-1].temperature_c
+            if t is not None and f"{t:.1f}" != temp:
+                temp = f"{t:.1f}"
+                rows.append((stamp, "sensor.battery_temperature", temp))
+            for e in events:
+                item = _ha_item(self.settings.brand, e)
+                if e.cleared:
+                    active.get(item, set()).discard(e.kind)
+                    if not active.get(item, True):
+                        del active[item]
+                else:
+                    active.setdefault(item, set()).add(e.kind)
+            new = ", ".join(active)
+            if new != state:
+                state = new
+                rows.append((stamp, entity, state))
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["entity_id", "state", "last_changed"])
+        for stamp, eid, value in rows:
+            w.writerow([eid, value, f"{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond // 1000:03d}Z"])
+        return buf.getvalue()
+
+    def to_lux_json(self) -> str:
+        """The log as the Lux Power / EG4 portal event list (``/WManage/api/analyze/event/list``).
+
+        Shape as ``evidence/inverter_log/luxpower_events.py`` documents it (joyfulhouse/pylxpweb
+        ``get_event_list``): ``{"success", "total", "rows"}``, each row ``event`` (the code),
+        ``eventType`` (``FAULT`` for E###, ``WARNING`` for W###), ``eventText``, ``startTime`` and
+        ``renormalTime`` (portal-local ``YYYY-MM-DD HH:MM:SS``, null while open) and ``status``
+        (``CLOSE`` / ``OPEN``). A raised event and the next clearing of the same kind make one row.
+        The portal list carries no temperature.
+        """
+        rows: list[dict[str, object]] = []
+        open_rows: dict[str, dict[str, object]] = {}
+        for e in sorted(self.events, key=lambda e: e.time):
+            stamp = e.time.strftime("%Y-%m-%d %H:%M:%S")
+            if e.cleared:
+                row = open_rows.pop(e.kind, None)
+                if row is not None:
+                    row["renormalTime"] = stamp
+                    row["status"] = "CLOSE"
+                continue
+            row = {
+                "event": e.code,
+                "eventType": "FAULT" if e.code.startswith("E") else "WARNING",
+                "eventText": e.message,
+                "startTime": stamp,
+                "renormalTime": None,
+                "status": "OPEN",
+            }
+            rows.append(row)
+            open_rows[e.kind] = row
+        return json.dumps({"success": True, "total": len(rows), "rows": rows}, indent=2) + "\n"
+
+
+HA_FAULT_ENTITY: dict[str, str] = {
+    "sunsynk": "sensor.ss_fault",  # kellerza/sunsynk add-on FaultSensor, default prefix "ss"
+    "deye": "sensor.ss_fault",  # same platform and integration
+    "goodwe": "sensor.battery_error",  # marcelblijleven/goodwe BMS alarm texts
+}
+"""Entity holding the active fault items; other brands get ``sensor.<brand>_fault`` (HA names entities
+after the device, so the owner's ids vary: the reader matches ``fault`` in the id, not a fixed name)."""
+
+_HA_CODE = re.compile(r"^(?:[A-Z]{1,3}|#)\s?\d{1,4}$")
+"""Codes an HA fault state shows before the text (F58, W000, #67); Solis's numeric codes are shown as
+text by solax-modbus, GoodWe's have none."""
+
+
+def _ha_item(brand: str, e: InverterEvent) -> str:
+    base = BRANDS[brand].codes.get(e.kind, (e.code, e.message))[1] if e.kind else e.message
+    text = base.replace(",", " ")
+    return f"{e.code} {text}" if _HA_CODE.match(e.code) else text
 
 
 def protect_any(stack: Stack) -> bool:
