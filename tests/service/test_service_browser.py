@@ -167,6 +167,17 @@ def test_owner_submits_engineer_signs_off_owner_sees_report(
     eng.fill("#spec_checks", "pwr lists 4 modules\nbat 1 cell spread under 30 mV at 100% SOC")
     eng.fill("#note", "weak cell rather than plain imbalance")
     eng.locator("#review").screenshot(path=str(shots / "05b-engineer-amend-form.png"))
+    # an outcome below module 1's verdict is refused: the page comes back with every edit still in place
+    eng.select_option("#outcome", "monitor")
+    eng.click("#save")
+    eng.wait_for_selector("#review-error")
+    assert "module 1 has verdict replace" in eng.locator("#review-error").inner_text()
+    assert eng.input_value("#outcome") == "monitor"
+    assert eng.input_value("#note") == "weak cell rather than plain imbalance"
+    assert eng.input_value("#spec_checks") == "pwr lists 4 modules\nbat 1 cell spread under 30 mV at 100% SOC"
+    assert eng.input_value("input[name=new_line]") == "3"
+    assert eng.input_value("#mod1_verdict") == "ok"
+    eng.select_option("#outcome", "replace")
     eng.click("#save")
     eng.wait_for_selector("text=Diagnosis v2")
     assert eng.locator(".error-box").count() == 0

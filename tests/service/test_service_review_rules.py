@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
 from _service_helpers import ENGINEER_EMAIL, ENGINEER_PASSWORD, drain
@@ -158,12 +157,8 @@ def test_form_refuses_an_outcome_below_a_module_verdict_with_the_reason(
     for i, _ in enumerate(diagnosed["auto"]["findings"]):
         form[f"f{i}_keep"] = "1"
     r = client.post(f"/cases/{pk}/review", data=form, follow_redirects=False)
-    assert r.status_code == 303
-    location = unquote(r.headers["location"])
-    assert "error=" in location
-    assert "module 3 has verdict replace, which needs the outcome replace" in location
-    shown = client.get(r.headers["location"])
-    assert "module 3 has verdict replace" in shown.text
+    assert r.status_code == 422
+    assert "module 3 has verdict replace, which needs the outcome replace" in r.text
     assert versions(client, pk) == [1]
     with client.app.state.ctx.db.session() as s:  # type: ignore[attr-defined]
         assert s.get(CaseRecord, pk).status == "diagnosed"  # not signed off
@@ -254,3 +249,115 @@ def test_owner_views_have_their_own_pool_and_engineers_basic_auth_does_not_wait_
         client.portal.call(limiter.release_on_behalf_of, holder)
     owner.join(20)
     assert results.get("owner") == 200
+
+
+XSS = '<script>alert("x")</script>'
+
+
+def amend_form(token: str, auto: dict[str, Any], **changes: str) -> dict[str, str]:
+    """A full amend form as a browser sends it: every module and finding, an added finding, actions,
+    an on-site spec and a note, with ``XSS`` in every free-text field."""
+    form = {
+        "csrf_token": token,
+        "outcome": "replace",
+        "primary_cause": auto["findings"][0]["code"],
+        "summary": f"Summary typed by hand {XSS}",
+        "new_code": auto["findings"][0]["code"],
+        "new_module": "3",
+        "new_severity": "warning",
+        "new_confidence": "0.65",
+        "new_source": "console/session.txt",
+        "new_line": "2",
+        "new_message": f"Added finding typed by hand {XSS}",
+        "actions": f"Charge to 100% {XSS}\non-site: Swap module 3",
+        "spec_work": f"Swap module 3 {XSS}",
+        "spec_parts": "US3000C module",
+        "spec_checks": "pwr shows 4 modules",
+        "note": f"Note typed by hand {XSS}",
+        "do": "amend",
+    }
+    for i, m in enumerate(auto["modules"]):
+        form[f"mod{i}_verdict"] = "replace" if m["position"] == 3 else "monitor"
+        form[f"mod{i}_causes"] = auto["findings"][0]["code"] if m["position"] == 3 else ""
+    for i, _ in enumerate(auto["findings"]):
+        form[f"f{i}_keep"] = "1"
+        form[f"f{i}_severity"] = "info"
+        form[f"f{i}_confidence"] = "0.55"
+        form[f"f{i}_message"] = f"Finding {i} reworded {XSS}"
+    form.update(changes)
+    return form
+
+
+def selected(html: str, name: str) -> str:
+    """The selected option of the select ``name`` in ``html``."""
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert select, name
+    option = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)</option>', select.group(1))
+    assert option, f"{name} has a selected option"
+    return option.group(1) if option.group(1) is not None else option.group(2)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        # the outcome below a module's verdict breaks the spec's precedence
+        ({"outcome": "monitor"}, "module 3 has verdict replace, which needs the outcome replace"),
+        # the added finding cites a line the file does not have
+        ({"new_line": "99999"}, "lines, not line 99999"),
+    ],
+)
+def test_refused_form_amendment_keeps_every_typed_value_and_stores_nothing(
+    client: TestClient, diagnosed: dict[str, Any], change: dict[str, str], reason: str, validator: Path
+) -> None:
+    pk, auto = diagnosed["id"], diagnosed["auto"]
+    assert login(client) == 303
+    page = client.get(f"/cases/{pk}")
+    assert 'id="review-error"' not in page.text
+    # the last finding is dropped (its "keep" box unticked): the refused page must keep it unticked
+    form = amend_form(csrf(page.text), auto, **change)
+    dropped = len(auto["findings"]) - 1
+    del form[f"f{dropped}_keep"]
+    r = client.post(f"/cases/{pk}/review", data=form, follow_redirects=False)
+
+    assert r.status_code == 422, r.text[:500]
+    assert versions(client, pk) == [1]
+    html = r.text
+    error = re.search(r'<div class="error-box" role="alert" id="review-error">(.*?)</div>', html, re.S)
+    assert error and reason in error.group(1)
+    assert html.index('id="review-error"') < html.index('id="review-form"')  # next to the form
+    # every value typed is back in the form, escaped
+    assert XSS not in html and "&lt;script&gt;" in html
+    assert selected(html, "outcome") == form["outcome"]
+    assert selected(html, "primary_cause") == form["primary_cause"]
+    assert selected(html, "new_code") == form["new_code"]
+    assert selected(html, "new_severity") == "warning"
+    assert selected(html, "new_source") == "console/session.txt"
+    for i, _ in enumerate(auto["modules"]):
+        assert selected(html, f"mod{i}_verdict") == form[f"mod{i}_verdict"]
+    for i, _ in enumerate(auto["findings"]):
+        assert selected(html, f"f{i}_severity") == "info"
+        assert f'name="f{i}_confidence" value="0.55"' in html
+        ticked = f'name="f{i}_keep" value="1" checked>' in html
+        assert ticked == (i != dropped)
+    escaped = {k: v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for k, v in form.items()}
+    for key in ("summary", "new_message", "actions", "spec_work", "spec_parts", "spec_checks", "note"):
+        assert f'name="{key}"' in html and escaped[key].replace('"', "&#34;") in html, key
+    for key in ("new_module", "new_line", "new_confidence"):
+        assert f'name="{key}" inputmode="numeric" value="{form[key]}"' in html or (
+            f'name="{key}" value="{form[key]}"' in html
+        ), key
+
+    # the token on the refused page still works: the corrected amendment is accepted
+    fixed = {**form, "csrf_token": csrf(html), "outcome": "replace", "new_line": "2"}
+    ok = client.post(f"/cases/{pk}/review", data=fixed, follow_redirects=False)
+    assert ok.status_code == 303, ok.text[:2000]
+    assert versions(client, pk) == [1, 2]
+    doc = client.get(f"/api/cases/{pk}/diagnosis", headers=bearer(diagnosed["access_token"])).json()
+    assert doc["outcome"] == "replace" and doc["summary"] == form["summary"]
+    assert doc["on_site_spec"]["work"] == [form["spec_work"]]
+    assert doc["findings"][-1]["message"] == form["new_message"]
+    assert len(doc["findings"]) == len(auto["findings"])  # one dropped, one added
+    validate(client, pk, doc, validator)
+    # the page after the redirect is the stored version, with no refusal shown
+    after = client.get(f"/cases/{pk}")
+    assert "Diagnosis v2" in after.text and 'id="review-error"' not in after.text

@@ -406,20 +406,40 @@ def engineer_case(case_pk: str, request: Request, error: str | None = None) -> R
         if user is None:
             return _login_redirect(request)
         record, _, _ = case_for(request, session, case_pk)
-        page = _case_page_context(record)
-        viewer = _viewer(c, record, page["diagnosis"])
-    return render(
-        request,
-        "engineer_case.html",
-        viewer=viewer,
-        anchors={f["path"]: f["anchor"] for f in viewer},
-        error=error,
-        outcomes=[o.value for o in Outcome],
-        causes=[x.value for x in Cause],
-        verdicts=[v.value for v in Verdict],
-        severities=[s.value for s in FindingSeverity],
+        page = _engineer_page(c, record, error=error)
+    return render(request, "engineer_case.html", **page)
+
+
+def _engineer_page(
+    c: ServiceContext,
+    record: CaseRecord,
+    error: str | None = None,
+    submitted: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The engineer case page's context. ``submitted`` (a refused amendment's form values) fills the
+    amend form instead of the stored diagnosis, and ``error`` is then shown next to that form."""
+    page = _case_page_context(record)
+    viewer = _viewer(c, record, page["diagnosis"])
+    form_shown = page["diagnosis"] is not None and not page["signed_off"]
+    in_form = submitted is not None and form_shown
+
+    def typed(key: str, default: Any = "") -> Any:
+        """What the engineer typed in ``key`` on a refused amendment, else the page's default."""
+        return submitted.get(key, "") if in_form and submitted is not None else default
+
+    return {
         **page,
-    )
+        "viewer": viewer,
+        "anchors": {f["path"]: f["anchor"] for f in viewer},
+        "error": None if in_form else error,
+        "review_error": error if in_form else None,
+        "submitted": in_form,
+        "typed": typed,
+        "outcomes": [o.value for o in Outcome],
+        "causes": [x.value for x in Cause],
+        "verdicts": [v.value for v in Verdict],
+        "severities": [s.value for s in FindingSeverity],
+    }
 
 
 def _viewer(c: ServiceContext, record: CaseRecord, doc: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -516,11 +536,14 @@ def review_from_form(form: FormData, doc: dict[str, Any]) -> ReviewRequest:
 
 @router.post("/cases/{case_pk}/review")
 async def review_form(case_pk: str, request: Request) -> Response:
+    """Apply the amend form. A refusal stores nothing and answers the page again (the refusal's status,
+    422 for content) with the engineer's values still in the form and the reason next to it."""
     c = ctx(request)
     form = await request.form(max_files=0, max_fields=2000)
     check_csrf(request, form)
+    submitted = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != CSRF_FIELD}
 
-    def work() -> str | None:
+    def work() -> tuple[int, dict[str, Any]] | None:
         with c.db.session() as session:
             user = current_user(request, session)
             if user is None:
@@ -528,26 +551,26 @@ async def review_form(case_pk: str, request: Request) -> Response:
             record, _, _ = case_for(request, session, case_pk)
             doc = latest_diagnosis(record)
             if doc is None:
-                return "There is no diagnosis to amend yet."
+                return 409, _engineer_page(c, record, "There is no diagnosis to amend yet.")
             try:
                 body = review_from_form(form, doc)
                 _, version = apply_review(record, body, user, c.store)
             except ReviewError as exc:
                 session.rollback()
-                return exc.message
+                return exc.status, _engineer_page(c, record, exc.message, submitted)
             except ValueError as exc:  # pydantic ValidationError is a ValueError
                 session.rollback()
-                return f"The amendment is not valid: {exc}"
+                return 422, _engineer_page(c, record, f"The amendment is not valid: {exc}", submitted)
             session.commit()
             if version is not None or body.sign_off:
                 c.worker.enqueue_render(record.id, record.diagnoses[-1].version)
             return None
 
-    problem = await run_in_threadpool(work)
-    target = f"/cases/{case_pk}"
-    if problem:
-        target += f"?error={quote(problem[:500])}"
-    return RedirectResponse(target + "#review", status_code=303)
+    refused = await run_in_threadpool(work)
+    if refused is not None:
+        status, page = refused
+        return render(request, "engineer_case.html", status=status, **page)
+    return RedirectResponse(f"/cases/{case_pk}#review", status_code=303)
 
 
 @router.post("/cases/{case_pk}/rerun")
