@@ -5,7 +5,7 @@ Per-model figures come from ``shared/domain/hardware/specs.md`` (grades in brack
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 
@@ -44,23 +44,6 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "US2000": ModelSpec(
         "US2000",
-        "US2KBPL",
-        50.0,
-        50000,
-        102000,
-        -100000,
-        10000,
-        -25000,
-        "48V/50AH",
-        "PHANTOMSAV10R03",
-        "B66.6",
-        "V2.4",
-        "20-05-28",
-        "us2kbpl_b66",
-        has_mos_sensor=False,
-    ),
-    "US2000B": ModelSpec(
-        "US2000B",
         "US2KBPL",
         50.0,
         50000,
@@ -128,6 +111,8 @@ MODELS: dict[str, ModelSpec] = {
     ),
 }
 """Models the simulator builds. Firmware strings are those seen in real captures (specs.md §2)."""
+# The US2000B is the US2000 under another name on the same BMS and console (US2KBPL, B66.6).
+MODELS["US2000B"] = replace(MODELS["US2000"], name="US2000B")
 
 
 @dataclass
