@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Iterator
 from enum import Enum
 from typing import Any
 
@@ -33,29 +34,33 @@ def key_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """1-based line of the YAML node at ``loc`` (or of the deepest parent found)."""
+def _descend(root: yaml.Node, loc: tuple[int | str, ...]) -> Iterator[tuple[yaml.Node, int]]:
+    """The YAML nodes along ``loc`` with their 1-based lines (a mapping entry's line is its key's);
+    stops where the path leaves the document."""
     node = root
-    line = node.start_mark.line + 1 if node is not None else None
     for part in loc:
         if isinstance(node, yaml.MappingNode):
-            nxt = None
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
-                    nxt = v
-                    line = k.start_mark.line + 1
-                    break
-            if nxt is None:
-                return line
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                return line
+            hit = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)),
+                None,
+            )
+            if hit is None:
+                return
+            node, line = hit[1], hit[0].start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             node = node.value[part]
             line = node.start_mark.line + 1
         else:
-            return line
-    return line
+            return
+        yield node, line
+
+
+def _node_line(root: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the YAML node at ``loc`` (or of the deepest parent found)."""
+    if root is None:
+        return None
+    path = list(_descend(root, loc))
+    return path[-1][1] if path else root.start_mark.line + 1
 
 
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
@@ -163,17 +168,9 @@ def _restore_unquoted_dips(text: str, raw: Any) -> None:
 
 
 def _node_at(root: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | None:
-    node = root
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            node = next(
-                (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None
-            )
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            return None
-    return node
+    """The YAML node at ``loc``, or None when the path is not in the document."""
+    path = list(_descend(root, loc)) if root is not None else []
+    return path[-1][0] if loc and len(path) == len(loc) else None
 
 
 _DIP_TEXT = re.compile(r"[01]{4}")
