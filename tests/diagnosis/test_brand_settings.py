@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pylondiag.diagnosis import config, inverter_events
+from pylondiag.diagnosis import inverter_events, inverter_settings
 from pylondiag.diagnosis.brand_settings import PYLONTECH_SETTINGS, setting_mismatch, spec_for
 from pylondiag.evidence.inverter_log import read_inverter_log
 from pylondiag.model.case import CaseFile
@@ -105,7 +105,7 @@ def test_victron_pylontech_protocol_is_not_wrong() -> None:
     row = ",#67,BMS connection lost\n"
     csv = "time,code,message\n" + "2026-10-31 07:12" + row + "2026-11-01 07:12" + row
     view = _view(inv, csv)
-    for fam in (config, inverter_events):
+    for fam in (inverter_settings, inverter_events):
         wrongs = [f for f in fam.findings(view) if f.code == Cause.INVERTER_COMMS_CONFIG]
         assert all(
             "not the Pylontech setting" not in f.message and "is wrong" not in f.message for f in wrongs
@@ -116,7 +116,7 @@ def test_victron_pylontech_protocol_is_not_wrong() -> None:
 def test_both_families_agree_on_a_wrong_setting(brand: str) -> None:
     bad_type, bad_proto = WRONG[brand]
     inv = {"brand": brand, "battery_type": bad_type, "battery_protocol": bad_proto}
-    from_yaml = [f for f in config.findings(_view(inv)) if f.code == Cause.INVERTER_COMMS_CONFIG]
+    from_yaml = [f for f in inverter_settings.findings(_view(inv)) if f.code == Cause.INVERTER_COMMS_CONFIG]
     assert from_yaml and all(f.severity.value == "fault" for f in from_yaml)
     spec = PYLONTECH_SETTINGS.get(spec_for(brand)[0] or "")
     if spec is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pylondiag.diagnosis.engine import Context, classify
+from pylondiag.diagnosis.cause_table import Context, classify
 from pylondiag.diagnosis.leds import OWNER_WORDS
 from pylondiag.model.case import Led
 from pylondiag.model.diagnosis import (
@@ -150,10 +150,10 @@ def test_a_failing_rule_family_is_reported_not_fatal(make_case, stack_of, monkey
         raise RuntimeError("bug")
 
     monkeypatch.delenv("PYLONDIAG_STRICT_RULES")
-    monkeypatch.setattr(engine, "_FAMILIES", [("config", boom), *engine.families()[1:]])
+    monkeypatch.setattr(engine, "RULE_FAMILIES", (("dip", boom), *engine.RULE_FAMILIES[1:]))
     case = make_case({"stack": stack_of(2, p2={"role": "master"})})
     d = run_case(case).diagnosis
-    assert any("Internal error in the 'config' rules" in g for g in d.evidence_gaps)
+    assert any("Internal error in the 'dip' rules" in g for g in d.evidence_gaps)
     assert check_doc(case, d.to_json_dict()) == []
 
 

@@ -196,7 +196,7 @@ def test_user_text_is_escaped_everywhere() -> None:
                 d.findings[0].model_copy(
                     update={
                         "message": f"msg {INJECTION}",
-                        "evidence": [d.findings[0].evidence[0].model_copy(update={"quote": INJECTION})],
+                        "evidence": (d.findings[0].evidence[0].model_copy(update={"quote": INJECTION}),),
                     }
                 )
             ],

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
+from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis import isolation
+from pylondiag.diagnosis.cause_table import Context, classify
 from pylondiag.diagnosis.leds import LedLead
 from pylondiag.diagnosis.thresholds import CELL_SPREAD_WARN_MV, RECOMMENDED_CHARGE_VOLTAGE_V
 from pylondiag.model.diagnosis import (
@@ -273,8 +275,6 @@ def plan(
     leads: list[LedLead],
 ) -> Plan:
     """Actions for ``outcome`` first, then for other actionable findings; gaps; safety."""
-    from pylondiag.diagnosis.engine import Context, classify  # local: engine imports this module
-
     ctx = Context(findings)
     active = [f for f in findings if f.severity == FindingSeverity.FAULT]
     raw: list[tuple[str, bool]] = []
@@ -347,11 +347,8 @@ def plan(
 
 
 def _on_site_spec(
-    view: CaseView, outcome: Outcome, findings: list[Finding], ctx: object
+    view: CaseView, outcome: Outcome, findings: list[Finding], ctx: Context
 ) -> OnSiteSpec | None:
-    from pylondiag.diagnosis.engine import Context, classify
-
-    assert isinstance(ctx, Context)
     faults = [f for f in findings if f.severity == FindingSeverity.FAULT]
     work: list[str] = []
     parts: list[str] = []
@@ -540,6 +537,6 @@ def summary(
     if primary.module is not None and not first.lower().startswith("position"):
         first = f"Position {primary.module}: {first[0].lower()}{first[1:]}"
     second = OUTCOME_PHRASE.get(outcome, "")
-    if primary.confidence < 0.7:
+    if primary.confidence < C.LOW_CONFIDENCE_BELOW:
         second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
     return f"{first} {second}.".replace("..", ".")

@@ -16,6 +16,7 @@ import statistics
 from typing import Final
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.thresholds import (
     CELL_SPREAD_FAULT_MV,
     CHARGE_BLOCK_TEMP_MC,
@@ -24,6 +25,7 @@ from pylondiag.diagnosis.thresholds import (
     LOW_SOC_ALARM_PCT,
     MAX_CHARGE_VOLTAGE_V,
     OVER_TEMP_MC,
+    SIMILAR_CURRENT_MA,
     STACK_WIDE_MIN_MODULES,
 )
 from pylondiag.model.case import Symptom
@@ -107,7 +109,7 @@ def _state_findings(view: CaseView) -> list[Finding]:
                     code=cause,
                     severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
                     module=None,
-                    confidence=0.75,
+                    confidence=C.LIKELY,
                     message=(
                         f"{len(by_cause[cause])} of {n_present} modules report {_MEANING[cause]} at once "
                         f"({', '.join(sorted({e.code or '' for e in all_evs}))}): the whole stack follows "
@@ -130,12 +132,12 @@ def _state_findings(view: CaseView) -> list[Finding]:
         message = f"The BMS of address {addr} reports {_MEANING[cause]} {level} now: {words}."
         if len(by_cause[cause]) == 1 and n_present > 1:
             message += " Its neighbours do not, so it is this module."
-        confidence = 0.8 if fault else 0.6
+        confidence = C.STRONG if fault else C.FAIR
         if cause == Cause.CELL_OVER_VOLTAGE:
             spread = _cell_spread(view, addr)
             limits = _charge_voltage_too_high(view)
             if spread is not None and spread <= CELL_SPREAD_FAULT_MV and not limits:
-                severity, confidence = FindingSeverity.INFO, 0.6
+                severity, confidence = FindingSeverity.INFO, C.FAIR
                 message += (
                     f" Its cells are balanced ({spread} mV from lowest to highest), so this is the BMS "
                     "ending the "
@@ -152,7 +154,7 @@ def _state_findings(view: CaseView) -> list[Finding]:
         if cause == Cause.CELL_UNDER_VOLTAGE and not fault:
             soc = _soc(view, addr)
             if soc is not None and soc <= LOW_SOC_ALARM_PCT:
-                severity, confidence = FindingSeverity.INFO, 0.6
+                severity, confidence = FindingSeverity.INFO, C.FAIR
                 message += (
                     f" At {soc} % SOC this is the BMS's low-voltage alarm near the end of discharge, not a "
                     "cell "
@@ -236,7 +238,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                 code=Cause.OVER_TEMPERATURE,
                 severity=FindingSeverity.FAULT,
                 module=None,
-                confidence=0.7,
+                confidence=C.PROBABLE,
                 message=(
                     f"{len(hot)} of {len(rows)} modules are at or above {OVER_TEMP_MC // 1000} °C "
                     f"(up to {max(_temp(r) or 0 for r in hot) / 1000:.1f} °C): the stack is hot with its "
@@ -260,7 +262,9 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                         code=Cause.OVER_TEMPERATURE,
                         severity=FindingSeverity.FAULT if t >= OVER_TEMP_MC else FindingSeverity.WARNING,
                         module=pos,
-                        confidence=0.7 if max(currents) - min(currents) < 5000 else 0.5,
+                        confidence=C.PROBABLE
+                        if max(currents) - min(currents) < SIMILAR_CURRENT_MA
+                        else C.EVEN,
                         message=(
                             f"Address {r.address} is at {t / 1000:.1f} °C while its neighbours sit around "
                             f"{med / 1000:.1f} °C at similar current: one module much hotter than the rest "
@@ -291,7 +295,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                 module=None
                 if _stack_wide(len(cold), len(snap.present_rows()))
                 else view.position_of(cold[0].address),
-                confidence=0.8 if blocked else 0.55,
+                confidence=C.STRONG if blocked else C.TENTATIVE,
                 message=(
                     f"Cells are at {coldest / 1000:.1f} °C (lowest Tlow in `pwr`, {len(cold)} module(s)): "
                     + (
@@ -325,7 +329,7 @@ def _ambient(view: CaseView, already: set[Cause]) -> list[Finding]:
                 if Symptom.NOT_CHARGING in view.symptoms
                 else FindingSeverity.WARNING,
                 module=None,
-                confidence=0.65,
+                confidence=C.REASONABLE,
                 message=(
                     f"The ambient temperature at the stack was {amb:g} °C: at or below 0 °C the BMS blocks "
                     "charging "
@@ -341,7 +345,7 @@ def _ambient(view: CaseView, already: set[Cause]) -> list[Finding]:
                 code=Cause.OVER_TEMPERATURE,
                 severity=FindingSeverity.WARNING,
                 module=None,
-                confidence=0.5,
+                confidence=C.EVEN,
                 message=(
                     f"The ambient temperature at the stack was {amb:g} °C: near the top of the operating "
                     "range. "

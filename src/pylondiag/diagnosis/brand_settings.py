@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from pylondiag.evidence.inverter_log.codes import canonical_brand
+from pylondiag.domain.inverter_codes import canonical_brand
 
 PYLON: Final = "pylon*"
 """Any word starting with 'pylon' (Pylon, Pylontech, PYLON CAN, Pylon LV)."""

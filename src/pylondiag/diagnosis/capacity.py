@@ -9,6 +9,7 @@ Abnormal`` is a live SOH alarm — treat as failed regardless of other metrics. 
 from __future__ import annotations
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.thresholds import SOH_MONITOR_PCT, SOH_REPLACE_PCT
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.stack import CaseView, StatReading
@@ -47,7 +48,7 @@ def findings(view: CaseView) -> list[Finding]:
                     code=Cause.CAPACITY_FADE,
                     severity=FindingSeverity.FAULT,
                     module=pos,
-                    confidence=0.85,
+                    confidence=C.FIRM,
                     message=(
                         f"The BMS reports {source_label} {soh} %{_cycles(st)}{eol}: below the "
                         f"{SOH_REPLACE_PCT} % at "
@@ -63,7 +64,7 @@ def findings(view: CaseView) -> list[Finding]:
                     code=Cause.CAPACITY_FADE,
                     severity=FindingSeverity.WARNING,
                     module=pos,
-                    confidence=0.7,
+                    confidence=C.PROBABLE,
                     message=(
                         f"The BMS reports {source_label} {soh} %{_cycles(st)}: faded but above the "
                         f"{SOH_REPLACE_PCT} % "
@@ -82,7 +83,7 @@ def findings(view: CaseView) -> list[Finding]:
                 code=Cause.CAPACITY_FADE,
                 severity=FindingSeverity.FAULT,
                 module=d.position,
-                confidence=0.8,
+                confidence=C.STRONG,
                 message=(
                     f"`pwr {d.address}` shows Soh. Status Abnormal: the BMS has an active state-of-health "
                     "alarm for this "
@@ -101,7 +102,7 @@ def findings(view: CaseView) -> list[Finding]:
                     code=Cause.CAPACITY_FADE,
                     severity=FindingSeverity.WARNING,
                     module=s.position,
-                    confidence=0.6,
+                    confidence=C.FAIR,
                     message=(
                         f"`soh` marks cell{'s' if len(bad) > 1 else ''} "
                         f"{', '.join(str(c.cell) for c in bad)} Abnormal "

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.isolation import module_capacity_ah
 from pylondiag.diagnosis.thresholds import (
     CELL_SPREAD_FAULT_MV,
@@ -33,6 +34,7 @@ from pylondiag.diagnosis.thresholds import (
     ENVELOPE_MIN_TEMP_MC,
     OLD_MODULE_YEARS,
     OUTLIER_MIN_MV,
+    REST_CURRENT_MA,
     SAG_MAX_SOC_PCT,
     SAG_MIN_C_RATE,
     SAG_MIN_SOC_PCT,
@@ -253,7 +255,7 @@ def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[
                 code=Cause.CELL_IMBALANCE,
                 severity=FindingSeverity.INFO,
                 module=pos,
-                confidence=0.3 if under_load else 0.4,
+                confidence=C.CONJECTURE if under_load else C.WEAK,
                 message=(
                     f"{_describe(worst)} This reading is outside the validity envelope "
                     f"({'; '.join(worst.why_not)}), so the spread is not judged: mid-SOC and under current "
@@ -279,7 +281,7 @@ def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[
                 code=Cause.CELL_IMBALANCE,
                 severity=FindingSeverity.WARNING,
                 module=pos,
-                confidence=0.6,
+                confidence=C.FAIR,
                 message=(
                     f"{desc} That is above the {CELL_SPREAD_WARN_MV} mV a healthy module keeps but within "
                     "what "
@@ -323,7 +325,7 @@ def _weak_or_imbalance(
                 if d0 is not None and d1 is not None and d0 - d1 >= WEAK_CELL_IMPROVEMENT_MV:
                     return (
                         Cause.CELL_IMBALANCE,
-                        0.75,
+                        C.LIKELY,
                         f"It improved after the rebalancing cycle of {last} (cell {low.cell} was {d0:.0f} "
                         "mV below "
                         f"the median, now {d1:.0f} mV): another cycle should finish the job.",
@@ -332,7 +334,7 @@ def _weak_or_imbalance(
             idx = view.history.index(cycles[-1])
             return (
                 Cause.WEAK_CELL,
-                0.8,
+                C.STRONG,
                 f"The imbalance is back after the rebalancing cycle of {last} (history): balancing does not "
                 "hold "
                 f"cell {low.cell}, so it is a weak cell and the module needs replacing.",
@@ -373,7 +375,7 @@ def _weak_or_imbalance(
                 refs = [cite.line(_cell(prev, low.cell).provenance)]
     return (
         Cause.CELL_IMBALANCE,
-        0.8 if len(dated) > 1 else 0.7,
+        C.STRONG if len(dated) > 1 else C.PROBABLE,
         f"That is beyond the {CELL_SPREAD_FAULT_MV} mV the ~50 mA balancers keep up with: a controlled "
         f"rebalancing (100 % held for 6-8 h) is the first step.{trend}",
         refs,
@@ -394,7 +396,7 @@ def _sag(pos: int, series: list[CellStats]) -> Finding | None:
         and s.outliers()
         and s.median_mv - (s.outliers()[0].voltage_mv or 0) >= SAG_UNDER_LOAD_MV
     ]
-    rest = [s for s in series if s.current_ma is not None and abs(s.current_ma) < 500]
+    rest = [s for s in series if s.current_ma is not None and abs(s.current_ma) < REST_CURRENT_MA]
     for s in loaded:
         if s.soc_pct is not None and not SAG_MIN_SOC_PCT <= s.soc_pct <= SAG_MAX_SOC_PCT:
             continue  # near empty or full the curve is steep: a low-capacity cell sags there too
@@ -410,7 +412,7 @@ def _sag(pos: int, series: list[CellStats]) -> Finding | None:
                     code=Cause.WEAK_CELL,
                     severity=FindingSeverity.FAULT,
                     module=pos,
-                    confidence=0.7,
+                    confidence=C.PROBABLE,
                     message=(
                         f"Cell {cell.cell} sags to {(cell.voltage_mv or 0) / 1000:.3f} V, "
                         f"{s.median_mv - (cell.voltage_mv or 0):.0f} mV below the median, under "

@@ -1,24 +1,41 @@
 """Findings → module verdicts → stack outcome, following ``shared/spec/diagnosis-format.md``.
 
-The cause→action table of the spec is :func:`classify`; the outcome is the highest by
-``OUTCOME_PRECEDENCE`` (``reconfigure > replace > on_site_check > environment > rebalance >
+The cause→action table of the spec is :func:`pylondiag.diagnosis.cause_table.classify`; the outcome
+is the highest by ``OUTCOME_PRECEDENCE`` (``reconfigure > replace > on_site_check > environment > rebalance >
 monitor > no_fault``); ``culprit_modules`` are the positions whose verdict is neither ``ok`` nor
 ``monitor``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
-from types import ModuleType
 from typing import Final
 
 from pylondiag import __version__
 from pylondiag.diagnosis import actions as _actions
+from pylondiag.diagnosis import (
+    addresses,
+    bms_states,
+    capacity,
+    cells,
+    dip,
+    events,
+    groups,
+    inverter_events,
+    inverter_settings,
+    mixed_models,
+    thermal,
+)
 from pylondiag.diagnosis import leds as _leds
+from pylondiag.diagnosis.cause_table import (
+    SEVERITY_RANK,
+    VERDICT_RANK,
+    Context,
+    classify,
+    outcome_rank,
+)
 from pylondiag.model.diagnosis import (
-    OUTCOME_PRECEDENCE,
     VERDICT_OUTCOME,
     Cause,
     Diagnosis,
@@ -31,60 +48,27 @@ from pylondiag.model.diagnosis import (
 )
 from pylondiag.model.stack import CaseView
 
-RULE_FAMILIES: Final[tuple[str, ...]] = (
-    "config",
-    "bms_states",
-    "events",
-    "cells",
-    "capacity",
-    "thermal",
-    "inverter_events",
-)
-"""Rule-family modules under ``pylondiag.diagnosis``, each with ``findings(view) -> list[Finding]``."""
-
 FindingsFn = Callable[[CaseView], list[Finding]]
+"""A rule family's entry point: ``findings(view) -> list[Finding]``, pure."""
 
-_VERDICT_RANK: Final[dict[Verdict, int]] = {
-    Verdict.RECONFIGURE: 6,
-    Verdict.REPLACE: 5,
-    Verdict.ISOLATE: 4,
-    Verdict.ON_SITE_CHECK: 3,
-    Verdict.REBALANCE: 2,
-    Verdict.MONITOR: 1,
-    Verdict.OK: 0,
-}
-_DIP_CODES: Final = frozenset(
-    {Cause.DIP_MULTIPLE_MASTERS, Cause.DIP_NO_MASTER, Cause.DIP_DUPLICATE_ADDRESS, Cause.DIP_ADDRESS_GAP}
+RULE_FAMILIES: Final[tuple[tuple[str, FindingsFn], ...]] = (
+    ("dip", dip.findings),
+    ("groups", groups.findings),
+    ("addresses", addresses.findings),
+    ("mixed_models", mixed_models.findings),
+    ("inverter_settings", inverter_settings.findings),
+    ("bms_states", bms_states.findings),
+    ("events", events.findings),
+    ("cells", cells.findings),
+    ("capacity", capacity.findings),
+    ("thermal", thermal.findings),
+    ("inverter_events", inverter_events.findings),
 )
-_STACK_CONFIG: Final = frozenset(
-    {Cause.MODULE_COUNT_MISMATCH, Cause.INVERTER_COMMS_CONFIG, Cause.INVERTER_CHARGE_LIMITS}
-)
+"""Every rule family, in the order its findings are listed (ties in the ranking keep this order).
 
-
-def _load_families() -> list[tuple[str, FindingsFn]]:
-    out: list[tuple[str, FindingsFn]] = []
-    for name in RULE_FAMILIES:
-        modname = f"pylondiag.diagnosis.{name}"
-        try:
-            mod: ModuleType = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name == modname:  # family not written yet: skip it; any other import error is a bug
-                continue
-            raise
-        fn = getattr(mod, "findings", None)
-        if callable(fn):
-            out.append((name, fn))
-    return out
-
-
-_FAMILIES: list[tuple[str, FindingsFn]] | None = None
-
-
-def families() -> list[tuple[str, FindingsFn]]:
-    global _FAMILIES
-    if _FAMILIES is None:
-        _FAMILIES = _load_families()
-    return _FAMILIES
+Imported plainly: a family that cannot be imported is an import error, never skipped. To add a
+family, write its module with ``findings(view)`` and add one line here.
+"""
 
 
 def collect_findings(view: CaseView) -> list[Finding]:
@@ -100,7 +84,7 @@ def _run_families(view: CaseView) -> tuple[list[Finding], list[str]]:
     """
     found: list[Finding] = []
     errors: list[str] = []
-    for name, fn in families():
+    for name, fn in RULE_FAMILIES:
         try:
             found.extend(fn(view))
         except Exception as exc:
@@ -112,13 +96,6 @@ def _run_families(view: CaseView) -> tuple[list[Finding], list[str]]:
                 "without them. Please report it with the case attached."
             )
     return _leds.corroborate(view, merge(found)), errors
-
-
-_SEV_RANK: Final[dict[FindingSeverity, int]] = {
-    FindingSeverity.FAULT: 2,
-    FindingSeverity.WARNING: 1,
-    FindingSeverity.INFO: 0,
-}
 
 
 def merge(findings: list[Finding]) -> list[Finding]:
@@ -137,7 +114,7 @@ def merge(findings: list[Finding]) -> list[Finding]:
         groups.setdefault((f.code, f.module), []).append(f)
     out: list[Finding] = []
     for group in groups.values():
-        best = max(group, key=lambda f: (_SEV_RANK[f.severity], f.confidence))  # max keeps the first tie
+        best = max(group, key=lambda f: (SEVERITY_RANK[f.severity], f.confidence))  # max keeps the first tie
         merged = best
         extra: list[str] = []
         for other in group:
@@ -157,62 +134,6 @@ def merge(findings: list[Finding]) -> list[Finding]:
     return out
 
 
-class Context:
-    """Facts about the whole finding set that the cause→action table depends on."""
-
-    def __init__(self, findings: list[Finding]) -> None:
-        faults = [f for f in findings if f.severity == FindingSeverity.FAULT]
-        self.charge_limits = any(f.code == Cause.INVERTER_CHARGE_LIMITS for f in faults)
-        self.dip_fault = any(f.code in _DIP_CODES for f in faults)
-        self.stack_temperature = any(
-            f.code in (Cause.OVER_TEMPERATURE, Cause.UNDER_TEMPERATURE) and f.module is None for f in faults
-        )
-        """A temperature alarm/protection acting on the whole stack (its surroundings) is in the case."""
-
-
-def classify(f: Finding, ctx: Context) -> tuple[Verdict | None, Outcome]:
-    """The spec's cause→action table: (module verdict or None, stack outcome) for one finding."""
-    if f.severity == FindingSeverity.INFO:
-        return None, Outcome.NO_FAULT
-    has_module = f.module is not None
-    if f.severity == FindingSeverity.WARNING:
-        return (Verdict.MONITOR if has_module else None), Outcome.MONITOR
-    c = f.code
-    mod: Verdict | None
-    if c == Cause.CELL_IMBALANCE:
-        return Verdict.REBALANCE, Outcome.REBALANCE
-    if c in (Cause.WEAK_CELL, Cause.CAPACITY_FADE, Cause.BMS_HARDWARE_FAULT):
-        return Verdict.REPLACE, Outcome.REPLACE
-    if c == Cause.CELL_OVER_VOLTAGE:
-        if ctx.charge_limits:
-            return (Verdict.MONITOR if has_module else None), Outcome.RECONFIGURE
-        return (Verdict.REBALANCE if has_module else None), Outcome.REBALANCE
-    if c == Cause.CELL_UNDER_VOLTAGE:
-        return (Verdict.ISOLATE if has_module else None), Outcome.ON_SITE_CHECK
-    if c == Cause.OVER_TEMPERATURE:
-        if has_module:
-            return Verdict.ON_SITE_CHECK, Outcome.ON_SITE_CHECK
-        return None, Outcome.ENVIRONMENT
-    if c in (Cause.UNDER_TEMPERATURE, Cause.THERMAL_INTERMITTENT):
-        return (Verdict.MONITOR if has_module else None), Outcome.ENVIRONMENT
-    if c == Cause.OVER_CURRENT:
-        return (Verdict.MONITOR if has_module else None), Outcome.RECONFIGURE
-    if c == Cause.MODULE_NOT_COMMUNICATING:
-        if ctx.dip_fault:  # settle the switches first; re-check the link afterwards
-            return (Verdict.MONITOR if has_module else None), Outcome.RECONFIGURE
-        return (Verdict.ON_SITE_CHECK if has_module else None), Outcome.ON_SITE_CHECK
-    if c in _DIP_CODES or c == Cause.MIXED_MODELS:
-        mod = Verdict.RECONFIGURE if has_module else None
-        return mod, Outcome.RECONFIGURE
-    if c in _STACK_CONFIG:  # a module named here is one whose switches must change
-        return (Verdict.RECONFIGURE if has_module else None), Outcome.RECONFIGURE
-    return (Verdict.MONITOR if has_module else None), Outcome.MONITOR  # pragma: no cover - all codes above
-
-
-def _rank(o: Outcome) -> int:
-    return len(OUTCOME_PRECEDENCE) - OUTCOME_PRECEDENCE.index(o)
-
-
 def module_verdicts(view: CaseView, findings: list[Finding], ctx: Context) -> list[ModuleVerdict]:
     positions = sorted({m.position for m in view.modules} | {f.module for f in findings if f.module})
     out: list[ModuleVerdict] = []
@@ -228,7 +149,7 @@ def module_verdicts(view: CaseView, findings: list[Finding], ctx: Context) -> li
                 continue
             if f.code not in causes:
                 causes.append(f.code)
-            if _VERDICT_RANK[v] > _VERDICT_RANK[verdict]:
+            if VERDICT_RANK[v] > VERDICT_RANK[verdict]:
                 verdict = v
         out.append(
             ModuleVerdict(
@@ -252,18 +173,24 @@ def stack_outcome(
         _, o = classify(f, ctx)
         if o == Outcome.NO_FAULT:
             continue
-        if primary is None or _rank(o) > _rank(best) or (o == best and _better(f, primary, ctx)):
+        if (
+            primary is None
+            or outcome_rank(o) > outcome_rank(best)
+            or (o == best and _better(f, primary, ctx))
+        ):
             best, primary = o, f
     for mv in verdicts:  # a verdict always needs at least its own outcome
         o = VERDICT_OUTCOME[mv.verdict]
-        if _rank(o) > _rank(best):  # pragma: no cover - verdicts come from findings, already counted
+        if outcome_rank(o) > outcome_rank(
+            best
+        ):  # pragma: no cover - verdicts come from findings, already counted
             best = o
     return best, primary
 
 
 def _better(a: Finding, b: Finding, ctx: Context | None = None) -> bool:
     """Primary-cause preference: a root cause before a consequence, then severity, then confidence."""
-    sev = {FindingSeverity.FAULT: 2, FindingSeverity.WARNING: 1, FindingSeverity.INFO: 0}
+    sev = SEVERITY_RANK
     root_a = 0 if ctx is not None and _consequence(a, ctx) else 1
     root_b = 0 if ctx is not None and _consequence(b, ctx) else 1
     return (root_a, sev[a.severity], a.confidence) > (root_b, sev[b.severity], b.confidence)
@@ -339,10 +266,10 @@ def diagnose(view: CaseView) -> Diagnosis:
 
 def _ordered(findings: list[Finding], ctx: Context) -> list[Finding]:
     """Most important first: by the outcome each finding drives, then severity and confidence."""
-    sev = {FindingSeverity.FAULT: 2, FindingSeverity.WARNING: 1, FindingSeverity.INFO: 0}
+    sev = SEVERITY_RANK
 
     def key(f: Finding) -> tuple[int, int, float]:
-        return (-_rank(classify(f, ctx)[1]), -sev[f.severity], -f.confidence)
+        return (-outcome_rank(classify(f, ctx)[1]), -sev[f.severity], -f.confidence)
 
     return sorted(findings, key=key)
 
@@ -351,4 +278,4 @@ def with_evidence(f: Finding, extra: list[EvidenceRef]) -> Finding:
     """A copy of ``f`` with more evidence (no duplicates)."""
     have = {(e.source, e.line, e.key) for e in f.evidence}
     add = [e for e in extra if (e.source, e.line, e.key) not in have]
-    return f.model_copy(update={"evidence": [*f.evidence, *add]}) if add else f
+    return f.model_copy(update={"evidence": (*f.evidence, *add)}) if add else f

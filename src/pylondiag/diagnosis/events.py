@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.bms_states import KIND_CAUSE
 from pylondiag.diagnosis.thresholds import (
     CELL_SPREAD_FAULT_MV,
@@ -97,7 +98,7 @@ def _rising(view: CaseView) -> list[Finding]:
                     code=cause,
                     severity=sev,
                     module=pos,
-                    confidence=0.75 if sev == FindingSeverity.FAULT else 0.6,
+                    confidence=C.LIKELY if sev == FindingSeverity.FAULT else C.FAIR,
                     message=(
                         f"`stat` {label} rose from {a} to {b} between two readings of this module: the "
                         "protection "
@@ -131,7 +132,7 @@ def _odd_one_out(view: CaseView, already: set[tuple[Cause, int | None]]) -> list
                     code=cause,
                     severity=FindingSeverity.WARNING,
                     module=pos,
-                    confidence=0.55,
+                    confidence=C.TENTATIVE,
                     message=(
                         f"`stat` {label} is {v} on this module against at most {max(others)} on the others: "
                         "this "
@@ -155,7 +156,7 @@ def _bmic_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> list
                 code=Cause.BMS_HARDWARE_FAULT,
                 severity=FindingSeverity.WARNING,
                 module=st.position,
-                confidence=0.5,
+                confidence=C.EVEN,
                 message=(
                     f"`stat` BMICERR Times is {v}: the BMS has logged errors talking to its cell-monitor "
                     "chip. "
@@ -198,7 +199,7 @@ def _lifetime_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                     code=Cause.CELL_OVER_VOLTAGE,
                     severity=FindingSeverity.WARNING,
                     module=pos,
-                    confidence=0.5,
+                    confidence=C.EVEN,
                     message=(
                         f"Lifetime `stat`: {'; '.join(said)}. One cell of this module keeps reaching its "
                         "high-voltage limit first at the top of charge — the pattern of top-end imbalance. "
@@ -215,7 +216,7 @@ def _lifetime_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                     code=Cause.OVER_CURRENT,
                     severity=FindingSeverity.WARNING,
                     module=pos,
-                    confidence=0.4,
+                    confidence=C.WEAK,
                     message=(
                         f"Lifetime `stat`: SC Times {sc}. Short-circuit protection should never trip; a "
                         "count means a wiring fault or abuse at some time. Have the DC cables and lugs of "
@@ -272,7 +273,7 @@ def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                 code=Cause.CELL_OVER_VOLTAGE,
                 severity=FindingSeverity.FAULT if imbalanced else FindingSeverity.INFO,
                 module=pos,
-                confidence=0.85 if imbalanced else 0.5,
+                confidence=C.FIRM if imbalanced else C.EVEN,
                 message=(
                     f"The module's own BMS log shows {_count(evs, 'over-voltage')}"
                     + (
@@ -295,7 +296,7 @@ def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                 code=Cause.CELL_UNDER_VOLTAGE,
                 severity=FindingSeverity.WARNING,
                 module=None,
-                confidence=0.6,
+                confidence=C.FAIR,
                 message=(
                     f"{len(uv)} modules' own BMS logs show under-voltage protections ({_count(evs, 'in all')}"
                     "): the whole bank was run down to its cut-off, not one module failing. Fix: raise the "
@@ -321,7 +322,7 @@ def _log_protections(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                 code=Cause.CELL_UNDER_VOLTAGE,
                 severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
                 module=pos,
-                confidence=0.75 if fault else 0.55,
+                confidence=C.LIKELY if fault else C.TENTATIVE,
                 message=(
                     f"The module's own BMS log shows {_count(evs, 'under-voltage')}: it cut itself off to "
                     "protect its cells from a deep discharge"
@@ -485,9 +486,9 @@ def _first_trip(view: CaseView) -> list[Finding]:
             f"; {len(others)} protection(s) on other modules (position {', '.join(map(str, later))}) followed"
         )
     msg += ". That module tripped the bank."
-    confidence = 0.8 if shutdown is not None else 0.7
+    confidence = C.STRONG if shutdown is not None else C.PROBABLE
     if same_clock_tie or tie:
-        confidence = 0.5
+        confidence = C.EVEN
         msg += (
             " Another module's protection is at nearly the same time"
             + (" on a different clock" if tie else "")

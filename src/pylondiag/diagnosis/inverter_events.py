@@ -31,6 +31,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.brand_settings import (
     PYLONTECH_SETTINGS,
     PylontechSetting,
@@ -41,7 +42,7 @@ from pylondiag.diagnosis.thresholds import (
     RECOMMENDED_CHARGE_VOLTAGE_V,
     RECOMMENDED_CURRENT_A,
 )
-from pylondiag.evidence.inverter_log.codes import canonical_brand, normalize_code
+from pylondiag.domain.inverter_codes import canonical_brand, normalize_code
 from pylondiag.model.case import HistoryEvent
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
@@ -161,7 +162,7 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
                 code=Cause.INVERTER_COMMS_CONFIG,
                 severity=FAULT,
                 module=None,
-                confidence=0.85,
+                confidence=C.FIRM,
                 message=(
                     f"The inverter reports '{first.code} {first.text}'"
                     f"{f' ({len(config_hits)} times)' if len(config_hits) > 1 else ''}: the battery "
@@ -180,7 +181,7 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
                 f"{_when(after[0])}, none before) and the inverter's {detail} is not the Pylontech setting. "
                 f"Fix: {how}.{unverified}"
             )
-            sev, conf = FAULT, 0.9
+            sev, conf = FAULT, C.NEAR_CERTAIN
         elif inv is not None and (inv.battery_type or inv.battery_protocol):
             msg = (
                 f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
@@ -190,7 +191,7 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
                 "matches, "
                 f"and that the settings really read: {how}.{unverified}"
             )
-            sev, conf = WARNING, 0.5
+            sev, conf = WARNING, C.EVEN
         else:
             msg = (
                 f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
@@ -198,7 +199,7 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
                 "type "
                 f"to lead-acid or shifts the protocol index. Check and set: {how}.{unverified}"
             )
-            sev, conf = FAULT, 0.65
+            sev, conf = FAULT, C.REASONABLE
         out.append(
             Finding(
                 code=Cause.INVERTER_COMMS_CONFIG,
@@ -216,7 +217,7 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
                 code=Cause.INVERTER_COMMS_CONFIG,
                 severity=FAULT,
                 module=None,
-                confidence=0.8,
+                confidence=C.STRONG,
                 message=(
                     f"{len(comms)} BMS communication failure(s) in the inverter log and the inverter's "
                     f"{detail} is "
@@ -250,7 +251,7 @@ def _unexplained_comms(view: CaseView, comms: list[BatteryEvent], how: str) -> F
         code=Cause.INVERTER_COMMS_CONFIG,
         severity=WARNING,
         module=None,
-        confidence=0.4,
+        confidence=C.WEAK,
         message=(
             f"{len(comms)} BMS communication failure(s) in the inverter log {span}. {known}: the setting "
             f"({how}), that the cable is in the battery's CAN/BMS port and the inverter's BMS port, and that "
@@ -308,7 +309,7 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
                     code=Cause.INVERTER_CHARGE_LIMITS,
                     severity=FAULT,
                     module=None,
-                    confidence=0.85,
+                    confidence=C.FIRM,
                     message=(
                         f"{len(ov)} over-voltage event(s) in the inverter log while its charge voltage is "
                         "set to "
@@ -336,7 +337,7 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
                     code=Cause.CELL_OVER_VOLTAGE,
                     severity=WARNING if len(ov_days) >= MIN_OV_DAYS_FOR_WARNING else INFO,
                     module=None,
-                    confidence=0.5,
+                    confidence=C.EVEN,
                     message=(
                         f"{len(ov)} over-voltage event(s) on {len(ov_days)} day(s) in the inverter log; "
                         f"{known}.{_unverified(ov)}"
@@ -360,7 +361,7 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
                     code=code,
                     severity=FAULT,
                     module=None,
-                    confidence=0.8,
+                    confidence=C.STRONG,
                     message=(
                         f"{len(hits)} {word} over-current event(s) in the inverter log while its maximum "
                         f"{word} "
@@ -386,7 +387,7 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
                     code=Cause.OVER_CURRENT,
                     severity=WARNING,
                     module=None,
-                    confidence=0.5,
+                    confidence=C.EVEN,
                     message=(
                         f"{len(hits)} {word} over-current event(s) in the inverter log; {why}. Large loads, "
                         "or a "

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as C
 from pylondiag.model.case import Led
 from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
 from pylondiag.model.stack import CaseView
@@ -113,8 +114,8 @@ def corroborate(view: CaseView, findings: list[Finding]) -> list[Finding]:
         out.append(
             f.model_copy(
                 update={
-                    "evidence": [*f.evidence, ref],
-                    "confidence": round(min(0.99, f.confidence + CORROBORATION_BONUS), 2),
+                    "evidence": (*f.evidence, ref),
+                    "confidence": round(min(C.CEILING, f.confidence + CORROBORATION_BONUS), 2),
                 }
             )
         )

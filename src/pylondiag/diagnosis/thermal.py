@@ -38,6 +38,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as C
+from pylondiag.diagnosis.thresholds import THERMAL_STRONG_P_VALUE
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView
@@ -480,7 +482,7 @@ def _cluster_finding(
         code=Cause.THERMAL_INTERMITTENT,
         severity=FindingSeverity.FAULT,
         module=module,
-        confidence=0.9 if best.p_value < 1e-4 else 0.75,
+        confidence=C.NEAR_CERTAIN if best.p_value < THERMAL_STRONG_P_VALUE else C.LIKELY,
         message=(
             f"The battery's trips cluster when it is {where}: {best.describe()}.{what} "
             f"This is the surroundings, not a failing module.{caveat} {advice}"
@@ -581,7 +583,7 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
                     code=Cause.THERMAL_INTERMITTENT,
                     severity=FindingSeverity.FAULT,
                     module=None,
-                    confidence=0.8,
+                    confidence=C.STRONG,
                     message=(
                         f"{len(hits)} {word} alarms in {where} on {len(days)} different days "
                         f"({days[0]} to {days[-1]}{at}){unverified}: the battery's surroundings take it out "
@@ -603,7 +605,7 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
                 code=code,
                 severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
                 module=None,
-                confidence=0.6 if fault else 0.5,
+                confidence=C.FAIR if fault else C.EVEN,
                 message=f"{why}{unverified}. {fix[0].upper()}{fix[1:]}; re-check after the next cold/hot "
                 "spell with the battery temperature logged.",
                 evidence=evidence,

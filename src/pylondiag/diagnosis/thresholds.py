@@ -205,3 +205,17 @@ LIFETIME_MIN_CYCLES: Final = 50
 LIFETIME_SC_WARN: Final = 1
 """Counts: ``SC Times`` (short-circuit protection) should stay 0; any count means abuse or a wiring
 fault worth an on-site look at the cables (console_fields.md, SIMP [D])."""
+
+# ---------------------------------------------------------------- comparisons that set confidence
+SIMILAR_CURRENT_MA: Final = 5000
+"""mA: modules whose currents differ by less than this are "at the same current", so a temperature
+difference between them is the module's own, not its load's (tool parameter [U]: 0.1 C of a 50 Ah
+US2000C)."""
+
+REST_CURRENT_MA: Final = 500
+"""mA: below this a module is "at rest" for comparing a cell's voltage with and without load (tool
+parameter [U]: 0.01 C of a 50 Ah US2000C, the BMS's own zero band is smaller)."""
+
+THERMAL_STRONG_P_VALUE: Final = 1e-4
+"""A clustering of trips in the coldest/hottest hours with a p-value below this (after the Bonferroni
+correction) is near certain; above it, and still below the family's alpha, it is likely."""

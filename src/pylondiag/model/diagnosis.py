@@ -97,7 +97,13 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False)
 
 
-class EvidenceRef(_Doc):
+class _Frozen(BaseModel):
+    """A value rules produce and the engine only copies (``model_copy``), never changes in place."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, frozen=True)
+
+
+class EvidenceRef(_Frozen):
     """A citation: a line of an evidence file (``source`` + ``line`` + ``quote``) or a ``case.yaml`` key."""
 
     source: str
@@ -116,14 +122,17 @@ class EvidenceRef(_Doc):
         return self
 
 
-class Finding(_Doc):
+class Finding(_Frozen):
+    """One rule's conclusion about one module (or the stack), with the evidence it rests on. Frozen: a
+    rule's finding is the same object whatever the engine does with it later."""
+
     code: Cause
     severity: FindingSeverity
     module: int | None
     """A position, or None for stack/inverter-level findings."""
     confidence: float = Field(ge=0.0, le=1.0)
     message: str = Field(min_length=1)
-    evidence: list[EvidenceRef] = Field(min_length=1)
+    evidence: tuple[EvidenceRef, ...] = Field(min_length=1)
 
 
 class ModuleVerdict(_Doc):

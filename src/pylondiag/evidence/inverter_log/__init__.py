@@ -8,7 +8,7 @@ Supported shapes, each documented with its public source in ``docs/inverter-logs
 * ``victron_serialbattery_log`` — the Victron Venus OS dbus-serialbattery driver log;
 * ``generic_csv`` — the generic event CSV of the case format (always accepted).
 
-Codes are read with the brand's table (:mod:`pylondiag.evidence.inverter_log.codes`).
+Codes are read with the brand's table (:mod:`pylondiag.domain.inverter_codes`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pylondiag.domain.inverter_codes import CodeEntry, canonical_brand, lookup
 from pylondiag.errors import NotAnInverterLog
 from pylondiag.evidence.inverter_log import (
     generic_csv,
@@ -25,7 +26,6 @@ from pylondiag.evidence.inverter_log import (
 )
 from pylondiag.evidence.inverter_log._context import Context
 from pylondiag.evidence.inverter_log._text import decode, split_lines
-from pylondiag.evidence.inverter_log.codes import CodeEntry, canonical_brand, lookup
 from pylondiag.evidence.inverter_log.log import InverterLog
 
 __all__ = [

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from pylondiag.evidence.inverter_log.codes import lookup
+from pylondiag.domain.inverter_codes import lookup
 from pylondiag.model.event import EventKind, Severity
 
 _CLEARED: Final = re.compile(

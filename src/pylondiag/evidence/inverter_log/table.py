@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import numpy.typing as npt
 
+from pylondiag.domain.inverter_codes import canonical_brand
 from pylondiag.errors import NotAnInverterLog
 from pylondiag.evidence.inverter_log import generic_csv
 from pylondiag.evidence.inverter_log._classify import classify, severity_word
 from pylondiag.evidence.inverter_log._text import decode, split_lines
 from pylondiag.evidence.inverter_log._times import _DIRECTION_SAMPLE, _localize
-from pylondiag.evidence.inverter_log.codes import canonical_brand
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 
 KINDS: Final[tuple[EventKind, ...]] = tuple(EventKind)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pylondiag.evidence.inverter_log.codes import brands, canonical_brand, lookup, normalize_code, table
+from pylondiag.domain.inverter_codes import brands, canonical_brand, lookup, normalize_code, table
 from pylondiag.model.event import EventKind
 
 CASE_FORMAT_BRANDS = [
