@@ -24,4 +24,4 @@ if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check "uv==0.13.8"
 fi
 export UV_PYTHON_DOWNLOADS=never
-uv sync --frozen --python python3 -q
+uv sync --frozen --all-extras --python python3 -q   # every extra + the dev group: what the tests use

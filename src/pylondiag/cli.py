@@ -9,9 +9,32 @@ import typer
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from pylondiag import __version__
+
+        typer.echo(f"pylondiag {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Diagnose faults in Pylontech US2000C / US3000C / US5000 battery stacks."""
+
+
+def _require(extra: str, what: str) -> None:
+    """Exit 2 with one line naming the extra to install when ``extra`` is missing."""
+    from pylondiag.extras import MissingExtra, require
+
+    try:
+        require(extra, what)
+    except MissingExtra as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("parse")
@@ -56,6 +79,7 @@ def report_cmd(
     case: Path | None = typer.Option(None, "--case", help="The case directory: adds charts and raw facts."),  # noqa: B008
 ) -> None:
     """Re-render a saved diagnosis as an HTML or PDF report. Exit 0 = written; 2 = unusable input."""
+    _require("report", "pylondiag report")
     from pylondiag.cli_report import run_report
 
     raise typer.Exit(run_report(diagnosis, fmt, output, case))
@@ -80,6 +104,7 @@ def serve_cmd(
     demo: bool = typer.Option(False, "--demo", help="Load examples/cases; print an engineer demo account."),
 ) -> None:
     """Run the remote-diagnostic web service (migrates the database on start)."""
+    _require("service", "pylondiag serve")
     from pylondiag.service.commands import CommandError, serve, settings_for
 
     try:
@@ -100,6 +125,7 @@ def create_user_cmd(
     data_dir: Path = typer.Option(Path("pylondiag-data"), "--data-dir", help="The service's data directory."),  # noqa: B008
 ) -> None:
     """Create an engineer or admin account for the web service."""
+    _require("service", "pylondiag admin")
     from pylondiag.service.commands import CommandError, create_user, settings_for
 
     if password is None:

@@ -59,6 +59,14 @@ def run_diagnose(case: Path, fmt: str, output: Path | None) -> int:
     if fmt not in RENDERERS:
         _say(f"error: --format {fmt!r} is not one of: {', '.join(RENDERERS)}.")
         return EXIT_UNUSABLE
+    if fmt in ("html", "pdf"):
+        from pylondiag.extras import MissingExtra, require
+
+        try:
+            require("report", f"--format {fmt}")
+        except MissingExtra as exc:
+            _say(f"error: {exc}")
+            return EXIT_UNUSABLE
     try:
         from pylondiag.pipeline import run_case
 

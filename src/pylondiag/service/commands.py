@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-import pylondiag
+from pylondiag import __version__, resources
 from pylondiag.errors import PylondiagError
 from pylondiag.service.auth import ROLES, hash_password, new_owner_token, token_digest
 from pylondiag.service.cases import parse_case_yaml, submit_case
@@ -28,12 +28,12 @@ class CommandError(PylondiagError):
 
 
 def examples_dir() -> Path | None:
-    """``examples/cases`` of the source tree (or of the current directory)."""
-    for base in (Path(pylondiag.__file__).resolve().parents[2], Path.cwd()):
-        candidate = base / "examples" / "cases"
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The example cases: shipped in the wheel or in the source tree, else ``./examples/cases``."""
+    found = resources.examples_dir()
+    if found is not None:
+        return found
+    candidate = Path.cwd() / "examples" / "cases"
+    return candidate if candidate.is_dir() else None
 
 
 def create_user(settings: Settings, email: str, role: str, password: str) -> User:
@@ -125,7 +125,7 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
         db.migrate()
     finally:
         db.dispose()
-    print(f"pylondiag {pylondiag.__version__} service: data in {settings.data_dir.resolve()}", flush=True)
+    print(f"pylondiag {__version__} service: data in {settings.data_dir.resolve()}", flush=True)
     if demo:
         password, links = load_demo(settings, base_url)
         print("Demo: example cases loaded. Owner links:")
