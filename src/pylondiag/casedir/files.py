@@ -1,0 +1,218 @@
+"""Reading the evidence files of a case: walk the directory, recognise each file by its content, read
+it with its reader, and collect what was read (:class:`Loaded`) — or a gap saying why not.
+
+One handler per kind of file (:data:`_HANDLERS`); every message is in :mod:`pylondiag.casedir.gaps`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from pylondiag.casedir import gaps
+from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff
+from pylondiag.errors import EvidenceError
+from pylondiag.evidence.console import read_console
+from pylondiag.evidence.inverter_log import read_inverter_log
+from pylondiag.model.console import ConsoleCapture
+from pylondiag.model.event import BatteryEvent, TemperatureSample
+from pylondiag.model.stack import EvidenceFile, EvidenceGap, EvidenceKind
+
+MAX_FILE_BYTES: Final = 20 * 1024 * 1024
+"""Bytes: an evidence file larger than this is reported, not read (a console session is kilobytes)."""
+MAX_FILES: Final = 5000
+"""Files read per case; the rest are reported in one gap line."""
+METADATA_FILES: Final = frozenset({"expected.json", "label.json", "readme.md", "readme.txt", "readme"})
+"""Files at the case root that describe the case (examples, notes), not evidence."""
+_KINDS: Final[tuple[EvidenceKind, ...]] = ("console", "inverter_log", "can", "rs485", "photo")
+
+
+@dataclass
+class Loaded:
+    """Everything read from the case's evidence files, in reading order."""
+
+    files: list[EvidenceFile] = field(default_factory=list)
+    gaps: list[EvidenceGap] = field(default_factory=list)
+    captures: list[ConsoleCapture] = field(default_factory=list)
+    events: list[BatteryEvent] = field(default_factory=list)
+    """Inverter events of every event log."""
+    temperatures: list[TemperatureSample] = field(default_factory=list)
+    """Temperature readings between events, from every event log."""
+    notes: dict[str, int] = field(default_factory=dict)
+    """Capture source → the position its ``#`` header comment names."""
+
+    def unused(self, rel: str, kind: str, text: str) -> None:
+        """``rel`` could not be used: listed as unused with ``text``, which is also a gap."""
+        k: EvidenceKind = next((known for known in _KINDS if kind == known), "unknown")
+        self.files.append(EvidenceFile(source=rel, kind=k, used=False, note=text))
+        self.gaps.append(EvidenceGap(source=rel, text=text))
+
+    def used(self, rel: str, kind: EvidenceKind, note: str | None) -> None:
+        """``rel`` was read; a misplaced file (``note``) is also a gap."""
+        self.files.append(EvidenceFile(source=rel, kind=kind, used=True, note=note))
+        if note is not None:
+            self.gaps.append(EvidenceGap(source=rel, text=gaps.misplaced(rel, note)))
+
+
+@dataclass(frozen=True)
+class EvidenceBytes:
+    """One evidence file's content and where it was found."""
+
+    rel: str
+    """Path relative to the case directory, ``/`` separators."""
+    data: bytes
+    kind: EvidenceKind
+    """What its content is (:func:`~pylondiag.casedir.detect.sniff`)."""
+    note: str | None
+    """Set when the folder says otherwise (a misplaced file)."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """What reading a file needs to know about the site: its zone and the inverter's brand."""
+
+    tz: ZoneInfo
+    brand: str | None
+
+
+def walk(root: Path, loaded: Loaded) -> list[tuple[str, Path]]:
+    """(relative path, full path) of every evidence file under ``root``, sorted, at most :data:`MAX_FILES`
+    (hidden files, ``case.yaml`` and the root's metadata files left out)."""
+    out: list[tuple[str, Path]] = []
+    skipped = 0
+    for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            if rel == "case.yaml" or ("/" not in rel and name.lower() in METADATA_FILES):
+                continue
+            if len(out) >= MAX_FILES:
+                skipped += 1
+                continue
+            out.append((rel, full))
+    if skipped:
+        loaded.gaps.append(EvidenceGap(text=gaps.too_many_files(skipped, MAX_FILES)))
+    return out
+
+
+def read_file(full: Path, rel: str, loaded: Loaded, site: Site) -> None:
+    """Read one evidence file into ``loaded`` (or record why it could not be used)."""
+    data = _bytes_of(full, rel, loaded)
+    if data is None:
+        return
+    folder = rel.split("/", 1)[0] if "/" in rel else ""
+    hint = FOLDER_KIND.get(folder)
+    kind = sniff(data, rel, hint)
+    misplaced = hint is not None and hint != kind and kind != "unknown"
+    note = gaps.misplaced_note(folder, kind) if misplaced else None
+    _HANDLERS[kind](EvidenceBytes(rel, data, kind, note), loaded, site)
+
+
+def _bytes_of(full: Path, rel: str, loaded: Loaded) -> bytes | None:
+    """The file's bytes, or None after recording why not (too large, unreadable, empty)."""
+    try:
+        size = full.stat().st_size
+        if size > MAX_FILE_BYTES:
+            loaded.unused(rel, "unknown", gaps.too_large(rel, size, MAX_FILE_BYTES))
+            return None
+        data = full.read_bytes()
+    except OSError as exc:
+        loaded.unused(rel, "unknown", gaps.unreadable(rel, str(exc.strerror or exc)))
+        return None
+    if not data.strip():
+        loaded.unused(rel, "unknown", gaps.empty(rel))
+        return None
+    return data
+
+
+def _photo(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    loaded.files.append(
+        EvidenceFile(source=f.rel, kind="photo", used=False, note="kept for the report, not analysed")
+    )
+
+
+def _console(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    try:
+        cap = read_console(f.data, f.rel)
+    except EvidenceError as exc:
+        loaded.unused(f.rel, "console", gaps.console_unreadable(f.rel, exc.message))
+        return
+    except Exception as exc:
+        _internal(loaded, f.rel, "console", exc)
+        return
+    if not cap.records:
+        loaded.unused(f.rel, "console", gaps.console_without_records(f.rel))
+        return
+    noted = noted_position(f.data)
+    if noted is not None:
+        loaded.notes[f.rel] = noted
+    if cap.captured_at is not None and cap.captured_at.tzinfo is None:
+        cap = cap.model_copy(update={"captured_at": cap.captured_at.replace(tzinfo=site.tz)})
+    loaded.captures.append(cap)
+    loaded.used(f.rel, "console", f.note)
+
+
+def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    try:
+        log = read_inverter_log(f.data, f.rel, brand=site.brand, timezone=site.tz.key)
+    except EvidenceError as exc:
+        loaded.unused(f.rel, "inverter_log", gaps.log_unreadable(f.rel, exc.message))
+        return
+    except Exception as exc:
+        _internal(loaded, f.rel, "inverter_log", exc)
+        return
+    loaded.events.extend(log.events)
+    loaded.temperatures.extend(log.temperatures)
+    loaded.used(f.rel, "inverter_log", f.note)
+    if log.warnings:
+        w = log.warnings[0]
+        text = gaps.rows_skipped(f.rel, len(log.warnings), w.line, w.message)
+        loaded.gaps.append(EvidenceGap(source=f.rel, text=text))
+
+
+def _bus(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    loaded.unused(f.rel, f.kind, gaps.bus_frames(f.rel, f.kind))
+
+
+def _unknown(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    binary = b"\x00" in f.data[:8192] or (f.kind == "unknown" and is_binary(f.data))
+    loaded.unused(f.rel, "unknown", gaps.not_recognised(f.rel, binary))
+
+
+_HANDLERS: Final[dict[EvidenceKind, Callable[[EvidenceBytes, Loaded, Site], None]]] = {
+    "photo": _photo,
+    "console": _console,
+    "inverter_log": _inverter_log,
+    "can": _bus,
+    "rs485": _bus,
+    "unknown": _unknown,
+}
+"""One reader per kind of evidence file."""
+
+
+def _internal(loaded: Loaded, rel: str, kind: str, exc: Exception) -> None:
+    """A reader bug on this file: report it as a gap and go on (strict mode re-raises, for tests)."""
+    if os.environ.get("PYLONDIAG_STRICT_RULES") == "1":
+        raise exc
+    loaded.unused(rel, kind, gaps.internal_error(rel, exc))
+
+
+_NOTE_POSITION: Final = re.compile(rb"^\s*#[^\r\n]*?\bposition\s+(\d{1,3})\b", re.IGNORECASE | re.MULTILINE)
+_PROMPT: Final = re.compile(rb"\w+>")
+
+
+def noted_position(data: bytes) -> int | None:
+    """The position named in a ``#`` comment before the first prompt (``# ... module at position 3``)."""
+    head = data[:2048]
+    first_prompt = _PROMPT.search(head)
+    head = head[: first_prompt.start()] if first_prompt else head
+    m = _NOTE_POSITION.search(head)
+    return int(m.group(1)) if m else None

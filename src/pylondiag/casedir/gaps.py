@@ -1,0 +1,131 @@
+"""Every gap message of the case reader, in one place: what is missing or unusable, in words an owner
+can act on (``EvidenceGap.text``). Each function returns the sentence; callers decide where it goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pylondiag.model.stack import AddressConflict
+
+# ---------------------------------------------------------------- one file
+
+
+def too_many_files(skipped: int, limit: int) -> str:
+    return f"{skipped} more files were not read (more than {limit} in the case)."
+
+
+def too_large(rel: str, size: int, limit: int) -> str:
+    """``size`` and ``limit`` in bytes."""
+    return (
+        f"{rel}: not read, {size} bytes is too large for an evidence file "
+        f"(limit {limit}); split it or keep only the relevant part."
+    )
+
+
+def unreadable(rel: str, reason: str) -> str:
+    return f"{rel}: cannot be read ({reason}); check the file's permissions."
+
+
+def empty(rel: str) -> str:
+    return f"{rel}: the file is empty; capture again and save the output."
+
+
+def misplaced(rel: str, note: str) -> str:
+    """``note`` is the file's own note (:func:`misplaced_note`)."""
+    return f"{rel}: {note}; it was read as such."
+
+
+def misplaced_note(folder: str, kind: str) -> str:
+    return f"found in {folder}/ but its content is a {kind.replace('_', ' ')}"
+
+
+def console_unreadable(rel: str, message: str) -> str:
+    return f"{rel}: looks like a console capture but could not be read: {message}"
+
+
+def console_without_records(rel: str) -> str:
+    return (
+        f"{rel}: a console session but without any command output that the "
+        "tool reads (run pwr, bat N, stat N and save all the output)."
+    )
+
+
+def log_unreadable(rel: str, message: str) -> str:
+    return f"{rel}: looks like an inverter event log but could not be read: {message}"
+
+
+def rows_skipped(rel: str, count: int, first_line: int, first_message: str) -> str:
+    return (
+        f"{rel}: {count} row(s) could not be read and were skipped "
+        f"(first: line {first_line}, {first_message})."
+    )
+
+
+def bus_frames(rel: str, kind: str) -> str:
+    what = "CAN frames (candump)" if kind == "can" else "RS485 protocol frames"
+    return (
+        f"{rel}: recognised as {what}; this version does not diagnose from bus frames — "
+        "a console capture (pwr, bat N, stat N) carries the same states."
+    )
+
+
+def not_recognised(rel: str, binary: bool) -> str:
+    reason = "binary data" if binary else "text"
+    return (
+        f"{rel}: not recognised ({reason}); expected a console capture (prompt such as 'pylon>' with "
+        "commands "
+        "and their output), an inverter event log (CSV with a time,code,message header), candump CAN frames "
+        "or RS485 '~...' frames."
+    )
+
+
+def internal_error(rel: str, exc: Exception) -> str:
+    return (
+        f"{rel}: could not be read because of an internal error ({type(exc).__name__}: {exc}); the rest of "
+        "the case was diagnosed without it. Please report it with the file attached."
+    )
+
+
+# ---------------------------------------------------------------- module identity (the whole case)
+
+
+def address_conflict(conflict: AddressConflict) -> str:
+    a = conflict.address
+    return (
+        f"case.yaml gives address {a} to positions "
+        f"{', '.join(map(str, conflict.positions))}: console "
+        f"readings for address {a} could not be assigned to a position. Capture `pwr` "
+        "and check "
+        "each module's address (its row in `pwr`, counting along the link chain from the master)."
+    )
+
+
+def cross_group(addresses: Iterable[int]) -> str:
+    return (
+        "In a multi-group (LV-HUB) system each group numbers its modules from 1, so console "
+        "address "
+        f"{', '.join(map(str, addresses))} exists in more than one group; readings at such an "
+        "address were "
+        "not assigned to a position. Capture each group's console separately (one file per group "
+        "master)."
+    )
+
+
+def no_addresses() -> str:
+    return (
+        "case.yaml gives no stack[].address, so console address N was taken as position N; add "
+        "each "
+        "module's address (its row in `pwr`) to case.yaml to be sure the right module is named."
+    )
+
+
+def assumed_address(sources: Iterable[str], address: int | None) -> str:
+    names = ", ".join(sorted(sources))
+    return (
+        f"`bat`/`stat` without a module number (in {names}) shows the module the console cable "
+        "is "
+        f"plugged into; it was taken as address {address}. Capture `bat N` / `stat N` from "
+        "the "
+        "master's console to name each module for certain."
+    )
