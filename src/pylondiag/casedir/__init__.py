@@ -21,13 +21,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from pylondiag.casedir.caseyaml import parse_case_yaml
-from pylondiag.casedir.files import MAX_FILE_BYTES, MAX_FILES, Loaded, Site, read_file, walk
+from pylondiag.casedir.files import (
+    MAX_CONSOLE_BYTES,
+    MAX_FILE_BYTES,
+    MAX_FILES,
+    Loaded,
+    Site,
+    read_file,
+    walk,
+)
 from pylondiag.casedir.view import build_view, zone_of
 from pylondiag.errors import CaseError
 from pylondiag.model.case import CaseFile
 from pylondiag.model.stack import CaseView
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "load_case"]
+__all__ = ["MAX_CONSOLE_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "load_case"]
 
 
 def load_case(path: Path) -> CaseView:

@@ -18,13 +18,19 @@ from pylondiag.casedir import gaps
 from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff
 from pylondiag.errors import EvidenceError
 from pylondiag.evidence.console import read_console
-from pylondiag.evidence.inverter_log import read_inverter_log
+from pylondiag.evidence.inverter_log.columns import LogColumns, read_log_columns
 from pylondiag.model.console import ConsoleCapture
-from pylondiag.model.event import BatteryEvent, TemperatureSample
 from pylondiag.model.stack import EvidenceFile, EvidenceGap, EvidenceKind
 
-MAX_FILE_BYTES: Final = 20 * 1024 * 1024
-"""Bytes: an evidence file larger than this is reported, not read (a console session is kilobytes)."""
+MAX_FILE_BYTES: Final = 40 * 1024 * 1024
+"""Bytes: an evidence file larger than this is reported, not read. Set from memory: an inverter log
+read into columns peaks at about 100 MB + 7 MB per MiB of log for the whole diagnosis (``bench/year_case.py``:
+a year at one row a minute, 525,600 rows with temperature, 22.5 MiB → ~255 MB peak RSS), so 40 MiB —
+a year at one row a minute with rows up to 80 bytes — stays under ~400 MB; larger would exhaust a small
+machine's memory."""
+MAX_CONSOLE_BYTES: Final = 20 * 1024 * 1024
+"""Bytes: a console capture larger than this is reported, not read. A capture is parsed whole (records
+with provenance, ~15 MB of memory per MB: ``bench/parse.py``); a real session is kilobytes."""
 MAX_FILES: Final = 5000
 """Files read per case; the rest are reported in one gap line."""
 METADATA_FILES: Final = frozenset({"expected.json", "label.json", "readme.md", "readme.txt", "readme"})
@@ -39,10 +45,8 @@ class Loaded:
     files: list[EvidenceFile] = field(default_factory=list)
     gaps: list[EvidenceGap] = field(default_factory=list)
     captures: list[ConsoleCapture] = field(default_factory=list)
-    events: list[BatteryEvent] = field(default_factory=list)
-    """Inverter events of every event log."""
-    temperatures: list[TemperatureSample] = field(default_factory=list)
-    """Temperature readings between events, from every event log."""
+    logs: list[LogColumns] = field(default_factory=list)
+    """Every inverter event log, as columns (events and temperature readings)."""
     notes: dict[str, int] = field(default_factory=dict)
     """Capture source → the position its ``#`` header comment names."""
 
@@ -140,6 +144,11 @@ def _photo(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
 
 
 def _console(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    if len(f.data) > MAX_CONSOLE_BYTES:
+        loaded.unused(
+            f.rel, "console", gaps.too_large(f.rel, len(f.data), MAX_CONSOLE_BYTES, "a console capture")
+        )
+        return
     try:
         cap = read_console(f.data, f.rel)
     except EvidenceError as exc:
@@ -162,15 +171,14 @@ def _console(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
 
 def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
     try:
-        log = read_inverter_log(f.data, f.rel, brand=site.brand, timezone=site.tz.key)
+        log = read_log_columns(f.data, f.rel, brand=site.brand, timezone=site.tz.key)
     except EvidenceError as exc:
         loaded.unused(f.rel, "inverter_log", gaps.log_unreadable(f.rel, exc.message))
         return
     except Exception as exc:
         _internal(loaded, f.rel, "inverter_log", exc)
         return
-    loaded.events.extend(log.events)
-    loaded.temperatures.extend(log.temperatures)
+    loaded.logs.append(log)
     loaded.used(f.rel, "inverter_log", f.note)
     if log.warnings:
         w = log.warnings[0]

@@ -15,10 +15,10 @@ def too_many_files(skipped: int, limit: int) -> str:
     return f"{skipped} more files were not read (more than {limit} in the case)."
 
 
-def too_large(rel: str, size: int, limit: int) -> str:
+def too_large(rel: str, size: int, limit: int, what: str = "an evidence file") -> str:
     """``size`` and ``limit`` in bytes."""
     return (
-        f"{rel}: not read, {size} bytes is too large for an evidence file "
+        f"{rel}: not read, {size} bytes is too large for {what} "
         f"(limit {limit}); split it or keep only the relevant part."
     )
 

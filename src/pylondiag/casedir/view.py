@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import itertools
 from datetime import tzinfo
+from typing import Final
 from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
 
 from pylondiag.casedir import bms_events, gaps
 from pylondiag.casedir.addresses import AddressMap
 from pylondiag.casedir.files import Loaded
 from pylondiag.casedir.records import Readings, aware, place_modules, read_captures
+from pylondiag.evidence.inverter_log.columns import LogColumns
 from pylondiag.model.case import DEFAULT_TIMEZONE, CaseFile
-from pylondiag.model.event import BatteryEvent, TemperatureSample
+from pylondiag.model.columns import KIND_INDEX, SEVERITY_INDEX, EventColumns, TemperatureSeries
+from pylondiag.model.event import BatteryEvent, EventKind, Severity, TemperatureSample
 from pylondiag.model.stack import CaseView, EvidenceGap, StatReading
 
 
@@ -30,7 +36,9 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
     amap = AddressMap.from_case(case)
     readings = read_captures(loaded.captures, loaded.notes, amap, tz)
     place_modules(amap, readings)
-    events = timeline([*readings.events, *_stat_rises(readings.stats), *loaded.events], tz)
+    inverter, status = split_status(loaded.logs)
+    bms = timeline([*readings.events, *_stat_rises(readings.stats)], tz)
+    events = timeline([*bms, *inverter], tz)
     return CaseView(
         case_id=case_id,
         root=root,
@@ -47,7 +55,8 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         pwrsys=readings.pwrsys,
         logs=readings.logs,
         events=events,
-        temperatures=temperature_series(loaded.temperatures, events, tz),
+        inverter_status=status,
+        temperatures=temperature_series(loaded.logs, bms, tz),
         files=loaded.files,
         gaps=[*loaded.gaps, *_identity_gaps(case, amap, readings)],
         address_conflicts=amap.conflicts,
@@ -82,28 +91,51 @@ def timeline(events: list[BatteryEvent], tz: tzinfo) -> list[BatteryEvent]:
     return sorted(made_aware, key=lambda e: (e.time is None, e.time.timestamp() if e.time else 0.0))
 
 
-def temperature_series(
-    readings: list[TemperatureSample], events: list[BatteryEvent], tz: tzinfo
-) -> list[TemperatureSample]:
+_OTHER: Final = KIND_INDEX[EventKind.OTHER]
+_INFO: Final = SEVERITY_INDEX[Severity.INFO]
+
+
+def status_rows(c: EventColumns) -> npt.NDArray[np.bool_]:
+    """Rows that say nothing about the battery: kind ``other``, severity ``info`` and no entry in the
+    brand's code table (the inverter's "Grid connected", "Status normal" heartbeat)."""
+    undocumented = np.array([p.classified_by != "table" for p in c.pairs] or [False], dtype=np.bool_)
+    mask: npt.NDArray[np.bool_] = (c.kind == _OTHER) & (c.severity == _INFO) & undocumented[c.pair]
+    return mask
+
+
+def split_status(logs: list[LogColumns]) -> tuple[list[BatteryEvent], list[EventColumns]]:
+    """Every log's events as objects for the timeline, except status rows, which stay columns."""
+    events: list[BatteryEvent] = []
+    status: list[EventColumns] = []
+    for log in logs:
+        mask = status_rows(log.events)
+        events += log.events.events(np.nonzero(~mask)[0])
+        if mask.any():
+            status.append(log.events.take(mask))
+    return events, status
+
+
+def temperature_series(logs: list[LogColumns], bms: list[BatteryEvent], tz: ZoneInfo) -> TemperatureSeries:
     """Every temperature of the case as one series, oldest first: the logs' readings between events
     and each event's own recorded temperature (``BatteryEvent.temperature_c``, cited at the event's
-    line). One reading per (source, line)."""
-    out: dict[tuple[str, int], TemperatureSample] = {}
-    for r in readings:
-        t = aware(r.time, tz)
-        out.setdefault(
-            (r.provenance.source, r.provenance.line), r if t is r.time else r.model_copy(update={"time": t})
+    line). One reading per (source, line); readings at the same instant keep this order: the logs'
+    readings, the BMS events' temperatures, the inverter events' temperatures (file and row order)."""
+    bms_temps = [
+        TemperatureSample(
+            time=e.time, celsius=e.temperature_c, sensor=f"{e.origin} event", provenance=e.provenance
         )
-    for e in events:
-        if e.temperature_c is None or e.time is None or e.occurred_after is not None:
-            continue
-        out.setdefault(
-            (e.provenance.source, e.provenance.line),
-            TemperatureSample(
-                time=e.time, celsius=e.temperature_c, sensor=f"{e.origin} event", provenance=e.provenance
-            ),
-        )
-    return sorted(out.values(), key=lambda r: r.time.timestamp())
+        for e in bms
+        if e.temperature_c is not None and e.time is not None and e.occurred_after is None
+    ]
+    parts = [
+        *(log.readings for log in logs),
+        TemperatureSeries.from_samples(bms_temps, tz),
+        *(log.events.temperatures("inverter event") for log in logs),
+    ]
+    series = TemperatureSeries.concat(parts, tz)
+    once = series.first_per_line()
+    order = np.argsort(series.utc_s[once], kind="stable")
+    return series.take(once[order])
 
 
 def _stat_rises(stats: list[StatReading]) -> list[BatteryEvent]:

@@ -220,7 +220,7 @@ def diagnose(view: CaseView) -> Diagnosis:
 
     insufficient_reasons: list[str] = []
     if outcome == Outcome.NO_FAULT:
-        if not view.has_console() and not view.events:
+        if not view.has_console() and not view.has_events():
             insufficient_reasons.append("no console capture or event log was readable")
         if unexplained:
             insufficient_reasons.append("an alarm LED is not explained by the data")

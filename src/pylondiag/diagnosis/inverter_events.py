@@ -93,7 +93,7 @@ def _brand(view: CaseView, events: list[BatteryEvent]) -> str | None:
         name = canonical_brand(inv.brand.value)
         if name:
             return name
-    brands = {e.brand for e in events if e.brand}
+    brands = {e.brand for e in events if e.brand} | {c.brand for c in view.inverter_status if c.brand}
     return brands.pop() if len(brands) == 1 else None
 
 
@@ -118,12 +118,25 @@ def _change(
                 "firmware update",
             )
         )
-    for e in events:
+    for e in [*events, *_status_changes(view)]:
         if e.time is not None and (CHANGE_TEXT.search(e.text) or CHANGE_TEXT.search(e.code or "")):
             found.append(
                 (e.time, cite.line(e.provenance), f"'{(e.code + ' ') if e.code else ''}{e.text}' in the log")
             )
     return max(found, key=lambda x: x[0]) if found else None
+
+
+def _status_changes(view: CaseView) -> list[BatteryEvent]:
+    """Status rows (kept as columns) whose code or message records a change: each distinct message is
+    tested once and only matching rows become event objects."""
+    out: list[BatteryEvent] = []
+    for c in view.inverter_status:
+        wanted = [
+            i for i, p in enumerate(c.pairs) if CHANGE_TEXT.search(p.text) or CHANGE_TEXT.search(p.code or "")
+        ]
+        if wanted:
+            out += c.events(c.pair_rows(wanted))
+    return out
 
 
 _CHANGE_WORDS: Final = {

@@ -40,6 +40,7 @@ import numpy.typing as npt
 from pylondiag.diagnosis import cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.thresholds import THERMAL_STRONG_P_VALUE
+from pylondiag.model.columns import TemperatureSeries
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView
@@ -363,6 +364,18 @@ def _epoch(t: datetime, zone: ZoneInfo) -> int:
     return int((t if t.tzinfo is not None else t.replace(tzinfo=zone)).timestamp())
 
 
+def _span(view: CaseView, zone: ZoneInfo, temp_s: IntArray) -> tuple[int, int]:
+    """(first, last) s since 1970 UTC of everything timed in the case: events, inverter status rows and
+    temperature readings."""
+    times = [_epoch(e.time, zone) for e in view.events if e.time is not None]
+    columns = [c.utc_s.astype(np.int64) for c in view.inverter_status if len(c)]
+    if temp_s.size:
+        columns.append(temp_s)
+    lows = [min(times)] if times else []
+    highs = [max(times)] if times else []
+    return min(lows + [int(c.min()) for c in columns]), max(highs + [int(c.max()) for c in columns])
+
+
 def findings(view: CaseView) -> list[Finding]:
     """Trips clustered at cold or hot extremes → ``thermal_intermittent`` (stack-level: outcome
     ``environment``); otherwise low/high-temperature alarms from the inverter log as warnings."""
@@ -372,12 +385,10 @@ def findings(view: CaseView) -> list[Finding]:
         return []
     # view.temperatures is the case's one temperature series: readings between events and every event's
     # own recorded temperature (the case reader puts both there), so nothing is read twice or missed.
-    readings: list[tuple[int, float, EvidenceRef | None]] = [
-        (_epoch(t.time, zone), t.celsius, cite.line(t.provenance)) for t in view.temperatures
-    ]
-    temp_s = np.array([r[0] for r in readings], dtype=np.int64)
-    temp_c = np.array([r[1] for r in readings], dtype=np.float64)
-    times = [_epoch(e.time, zone) for e in view.events if e.time is not None] + [int(x) for x in temp_s]
+    series = view.temperatures
+    temp_s = series.utc_s.astype(np.int64)
+    temp_c = series.celsius
+    span = _span(view, zone, temp_s)
     groups = {
         "all": trips,
         "cold": [e for e in trips if e.kind in COLD_PROXY_KINDS],
@@ -389,14 +400,14 @@ def findings(view: CaseView) -> list[Finding]:
         temp_s,
         temp_c,
         zone,
-        span=(min(times), max(times)),
+        span=span,
         cold_proxy=arrays["cold"],
         hot_proxy=arrays["hot"],
     )
     best = result.best()
     if best is not None:
         counted = groups["all"] if best.basis == "temperature" else groups[best.side]
-        return [_cluster_finding(view, best, counted, readings, zone)]
+        return [_cluster_finding(view, best, counted, zone)]
     return _direct_alarms(view, trips, result)
 
 
@@ -411,20 +422,17 @@ def _as_trips(events: list[BatteryEvent], zone: ZoneInfo) -> Trips:
 
 
 def _in_extreme(
-    best: ClusterTest,
-    trips: Sequence[BatteryEvent],
-    readings: list[tuple[int, float, EvidenceRef | None]],
-    zone: ZoneInfo,
+    best: ClusterTest, trips: Sequence[BatteryEvent], series: TemperatureSeries, zone: ZoneInfo
 ) -> list[BatteryEvent]:
     """The trips that fell in the extreme hours of ``best``."""
     if best.basis == "time_of_day":
         window = COLD_HOURS if best.side == "cold" else HOT_HOURS
         return [e for e in trips if e.time is not None and e.time.astimezone(zone).hour in window]
     assert best.threshold_c is not None
-    if not readings:
+    if not len(series):
         return []
-    rs = np.array([r[0] for r in readings], dtype=np.int64)
-    rc = np.array([r[1] for r in readings], dtype=np.float64)
+    rs = series.utc_s.astype(np.int64)
+    rc = series.celsius
     order = np.argsort(rs)
     rs, rc = rs[order], rc[order]
     out = []
@@ -440,16 +448,11 @@ def _in_extreme(
     return out
 
 
-def _cluster_finding(
-    view: CaseView,
-    best: ClusterTest,
-    trips: list[BatteryEvent],
-    readings: list[tuple[int, float, EvidenceRef | None]],
-    zone: ZoneInfo,
-) -> Finding:
+def _cluster_finding(view: CaseView, best: ClusterTest, trips: list[BatteryEvent], zone: ZoneInfo) -> Finding:
     """``thermal_intermittent``: the spec's cause for trips that cluster at temperature extremes (the
     pattern); a low/high-temperature protection active now is the BMS-state rules' under/over_temperature."""
-    clustered = _in_extreme(best, trips, readings, zone) or trips
+    series = view.temperatures
+    clustered = _in_extreme(best, trips, series, zone) or trips
     temp_kind = EventKind.UNDER_TEMPERATURE if best.side == "cold" else EventKind.OVER_TEMPERATURE
     n_temp = sum(1 for e in clustered if e.kind is temp_kind)
     what = (
@@ -471,11 +474,10 @@ def _cluster_finding(
         f" Some codes rest on unverified code-table entries ({', '.join(unverified)})." if unverified else ""
     )
     evidence = [cite.line(e.provenance) for e in clustered[:4]]
-    if best.basis == "temperature":
-        cold_refs = sorted(((r[1], r[2]) for r in readings if r[2] is not None), key=lambda x: x[0])
-        pick = cold_refs[0] if best.side == "cold" else cold_refs[-1]
-        if pick[1] is not None:
-            evidence.append(pick[1])
+    if best.basis == "temperature":  # the coldest (first of equals) or hottest (last of equals) reading
+        c = series.celsius
+        j = int(np.argmin(c)) if best.side == "cold" else len(c) - 1 - int(np.argmax(c[::-1]))
+        evidence.append(cite.line(series.provenance(j)))
     modules = {e.module_address for e in clustered}
     module = view.position_of(next(iter(modules))) if len(modules) == 1 and None not in modules else None
     return Finding(
@@ -511,19 +513,19 @@ def _temperatures_at(
 ) -> list[tuple[float, EvidenceRef]]:
     """(°C, where it was read) for these events: their own temperature, else a reading of the series
     within :data:`TEMP_MATCH_S` before them."""
-    series = [(_epoch(t.time, zone), t.celsius, t.provenance) for t in view.temperatures]
-    times = np.array([s for s, _, _ in series], dtype=np.int64)
+    series = view.temperatures
+    times = series.utc_s.astype(np.int64)
     out: list[tuple[float, EvidenceRef]] = []
     for e in events:
         if e.temperature_c is not None:
             out.append((e.temperature_c, cite.line(e.provenance)))
             continue
-        if e.time is None or not series:
+        if e.time is None or not len(series):
             continue
         s = _epoch(e.time, zone)
         j = int(np.searchsorted(times, s, side="right")) - 1
         if j >= 0 and s - times[j] <= TEMP_MATCH_S:
-            out.append((series[j][1], cite.line(series[j][2])))
+            out.append((float(series.celsius[j]), cite.line(series.provenance(j))))
     return out
 
 

@@ -11,11 +11,12 @@ mapping is ambiguous, which is reported in ``address_conflicts``) and the time i
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pylondiag.model.case import CaseFile, HistoryEvent, HistoryItem, Inverter, Led, Role, Symptom
+from pylondiag.model.columns import EventColumns, TemperatureSeries
 from pylondiag.model.console import (
     BatTable,
     EventLog,
@@ -135,8 +136,17 @@ class AddressConflict(_View):
     positions: tuple[int, ...]
 
 
+def _series(value: Any) -> Any:
+    """A list of :class:`TemperatureSample` (tests, small callers) becomes a :class:`TemperatureSeries`."""
+    if isinstance(value, list | tuple) and all(isinstance(v, TemperatureSample) for v in value):
+        return TemperatureSeries.from_samples(value)
+    return value
+
+
 class CaseView(_View):
     """Everything known about one stack at one time, normalized."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     case_id: str
     root: str | None = None
@@ -155,9 +165,17 @@ class CaseView(_View):
     pwrsys: list[PwrSysReading] = Field(default_factory=list)
     logs: list[LogReading] = Field(default_factory=list)
     events: list[BatteryEvent] = Field(default_factory=list)
-    """BMS events derived from the console and inverter events from event logs, oldest first."""
-    temperatures: list[TemperatureSample] = Field(default_factory=list)
-    """Battery/ambient temperatures over time from inverter logs, oldest first."""
+    """BMS events derived from the console and inverter events from event logs, oldest first (an
+    inverter's status messages are in ``inverter_status`` instead)."""
+    inverter_status: list[EventColumns] = Field(default_factory=list)
+    """Inverter-log rows that say nothing about the battery — kind ``other``, severity ``info`` and no
+    entry in the brand's code table ("Grid connected", "Status normal") — as columns, one per log: a
+    year-long log at one row a minute is mostly these. Rules that need them (the span of the log, a
+    setting change written as a status message) read them here; :meth:`EventColumns.event` builds one."""
+    temperatures: Annotated[TemperatureSeries, BeforeValidator(_series)] = Field(
+        default_factory=TemperatureSeries
+    )
+    """Battery/ambient temperatures over time (logs' readings and events' own temperatures), oldest first."""
     files: list[EvidenceFile] = Field(default_factory=list)
     gaps: list[EvidenceGap] = Field(default_factory=list)
     address_conflicts: list[AddressConflict] = Field(default_factory=list)
@@ -192,6 +210,10 @@ class CaseView(_View):
             return None
         hits = [m.position for m in self.modules if m.address == address]
         return hits[0] if len(hits) == 1 else None
+
+    def has_events(self) -> bool:
+        """True when any event (or inverter status row) was read."""
+        return bool(self.events) or any(len(c) for c in self.inverter_status)
 
     def has_console(self) -> bool:
         return bool(self.pwr or self.bat or self.pwr_detail or self.stats or self.infos)

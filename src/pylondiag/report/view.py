@@ -62,7 +62,7 @@ def from_view(view: CaseView) -> ReportData:
         temps=tuple(temps),
         counters=counters,
         events=tuple(view.events),
-        temperature_series=tuple((t.time, t.celsius) for t in view.temperatures),
+        temperature_series=tuple(view.temperatures.points()),
         inverter=_inverter(view),
         site=_site(view),
         observed_at=view.observed_at,

@@ -1,0 +1,323 @@
+"""An inverter log read into columns (:class:`LogColumns`): the case reader's path for every log.
+
+The generic event CSV with plain ISO local times — the shape a year-long export has — is read
+column-wise, :data:`CHUNK_ROWS` lines at a time (numpy parses the times; each distinct code/message,
+severity word, temperature text and module text is read once), so no object is made per row and the
+memory held while reading stays bounded by the chunk. Every other shape, and any CSV the column path
+cannot take whole (quoted line breaks, short rows, dates that are not plain ISO, offsets), is read
+row by row by :func:`~pylondiag.evidence.inverter_log.read_inverter_log` and put in the same columns,
+keeping its event objects. Both paths give the same events, readings and warnings (tested).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from pylondiag.domain.inverter_codes import canonical_brand
+from pylondiag.errors import NotAnInverterLog
+from pylondiag.evidence.inverter_log import generic_csv
+from pylondiag.evidence.inverter_log._classify import classify, severity_word
+from pylondiag.evidence.inverter_log._context import parse_float
+from pylondiag.evidence.inverter_log._text import decode, split_lines
+from pylondiag.evidence.inverter_log._times import _DIRECTION_SAMPLE, _localize
+from pylondiag.evidence.inverter_log.log import InverterLog
+from pylondiag.model.columns import (
+    KIND_INDEX,
+    NO_MODULE,
+    SEVERITY_INDEX,
+    EventColumns,
+    EventPair,
+    FloatArray,
+    IntArray,
+    SeriesOrigin,
+    TemperatureSeries,
+)
+from pylondiag.model.console import ParseWarning
+
+CHUNK_ROWS: Final = 65_536
+"""Lines split into fields at a time on the column path: bounds the short-lived strings to one chunk."""
+READING_SENSOR: Final = "temperature"
+"""Sensor name of a generic CSV's temperature readings (as the row-wise reader names them)."""
+_MIN_STAMP: Final = len("2026-01-01 00:00")
+_NEG_OFFSET: Final = re.compile(r"\d:\d\d(?::\d\d(?:\.\d+)?)?-\d\d")
+_NO_CODE: Final = "row has neither code nor message"
+
+
+@dataclass(frozen=True, eq=False)
+class LogColumns:
+    """One inverter log: its event rows, its temperature readings between events, and rows skipped."""
+
+    events: EventColumns
+    readings: TemperatureSeries
+    """Readings that are not events (rows with a temperature and no code), in file order."""
+    warnings: tuple[ParseWarning, ...] = ()
+    """Rows that could not be read, by line."""
+
+
+def read_log_columns(
+    data: bytes, source: str, *, brand: str | None = None, timezone: str = "Europe/London"
+) -> LogColumns:
+    """Read an inverter log into columns; same arguments and errors as ``read_inverter_log``."""
+    from pylondiag.evidence.inverter_log import _shape_of, read_inverter_log  # the package imports us
+
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise NotAnInverterLog(
+            f"unknown site timezone {timezone!r} (expected an IANA name such as Europe/London)", source=source
+        ) from exc
+    text, _ = decode(data)
+    lines = split_lines(text)
+    del text
+    found = _shape_of(lines)
+    if found is not None and found[0] == generic_csv.SHAPE:
+        fast = _generic_columns(lines, source, canonical_brand(brand), zone)
+        if fast is not None:
+            return fast
+    return from_log(read_inverter_log(data, source, brand=brand, timezone=timezone), zone)
+
+
+def from_log(log: InverterLog, zone: ZoneInfo) -> LogColumns:
+    """Columns over a log read row by row (its event and reading objects are kept)."""
+    timed = [e for e in log.events if e.time is not None]
+    return LogColumns(
+        events=EventColumns.from_events(timed, log.source, log.brand, zone),
+        readings=TemperatureSeries.from_samples(log.temperatures, zone),
+        warnings=tuple(log.warnings),
+    )
+
+
+# ---------------------------------------------------------------- the column path
+@dataclass
+class _Distinct:
+    """Each distinct value of a column read once: value → index, and what it means."""
+
+    read: Callable[[Any], object]
+    index: dict[Any, int] = field(default_factory=dict)
+    meaning: list[object] = field(default_factory=list)
+
+    def codes(self, values: Sequence[Any], n: int) -> IntArray:
+        """Index of each of the ``n`` values (new values are read and remembered)."""
+        index = self.index
+        for value in set(values).difference(index):
+            index[value] = len(self.meaning)
+            self.meaning.append(self.read(value))
+        return np.fromiter(map(index.__getitem__, values), np.int64, count=n)
+
+
+@dataclass
+class _Chunks:
+    """What the column path has read so far, chunk by chunk."""
+
+    local_us: list[IntArray] = field(default_factory=list)
+    code: list[IntArray] = field(default_factory=list)
+    text: list[IntArray] = field(default_factory=list)
+    word: list[IntArray] = field(default_factory=list)
+    temp: list[IntArray] = field(default_factory=list)
+    module: list[IntArray] = field(default_factory=list)
+
+
+def _split(chunk: list[str], delimiter: str, ncols: int, width: int) -> list[Sequence[str]] | None:
+    """The first ``width`` columns of ``chunk``; None when a row is short or a quoted field spans lines."""
+    joined = delimiter.join(chunk)
+    if '"' not in joined:
+        flat = joined.split(delimiter)
+        del joined
+        if len(flat) == len(chunk) * ncols:
+            return [flat[i::ncols] for i in range(width)]
+    try:
+        rows = list(csv.reader(chunk, delimiter=delimiter))
+    except csv.Error:
+        return None
+    if len(rows) != len(chunk) or (rows and min(map(len, rows)) < width):
+        return None
+    if not rows:
+        return [[] for _ in range(width)]
+    columns: list[Sequence[str]] = [list(c) for c in zip(*rows, strict=False)]
+    return columns[:width]
+
+
+def _stamps(column: Sequence[str]) -> IntArray | None:
+    """Plain ISO local times as µs since 1970 (wall clock), or None when any is not one."""
+    if not column:
+        return np.empty(0, dtype=np.int64)
+    joined = "\x1f".join(column)
+    if min(map(len, column)) < _MIN_STAMP or "+" in joined or "Z" in joined:
+        return None
+    if joined.count("-") != 2 * len(column) and _NEG_OFFSET.search(joined):
+        return None  # a negative UTC offset (each plain ISO date has exactly two '-')
+    try:
+        parsed = np.array(column, dtype="datetime64[us]")
+    except ValueError:
+        return None
+    if np.isnat(parsed).any():
+        return None
+    out: IntArray = parsed.astype(np.int64)
+    return out
+
+
+def _generic_columns(lines: list[str], source: str, brand: str | None, zone: ZoneInfo) -> LogColumns | None:
+    """The generic CSV read column-wise; None when it needs the row-wise reader."""
+    found = generic_csv.find_header(lines)
+    if found is None:
+        return None
+    header, delimiter, roles = found
+    if "clock" in roles:
+        return None
+    end = len(lines)
+    while end > header + 1 and not lines[end - 1].strip():
+        end -= 1
+    ncols = len(lines[header].split(delimiter))
+    width = max(roles.values()) + 1
+    codes = _Distinct(lambda v: v)
+    texts = _Distinct(lambda v: v)
+    words = _Distinct(lambda w: severity_word(w))
+    temps = _Distinct(parse_float)
+    modules = _Distinct(lambda m: int(m.strip()) if m.strip().isdigit() else NO_MODULE)
+    got = _Chunks()
+    i_code, i_msg, i_sev, i_temp, i_mod = (
+        roles.get(r) for r in ("code", "message", "severity", "temperature", "module")
+    )
+    for start in range(header + 1, end, CHUNK_ROWS):
+        chunk = lines[start : min(end, start + CHUNK_ROWS)]
+        columns = _split(chunk, delimiter, ncols, width)
+        if columns is None:
+            return None
+        stamps = _stamps(columns[roles["time"]])
+        if stamps is None:
+            return None
+        blank = [""] * len(chunk)
+        got.local_us.append(stamps)
+        n = len(chunk)
+        got.code.append(codes.codes(_col(columns, i_code, blank), n))
+        got.text.append(texts.codes(_col(columns, i_msg, blank), n))
+        got.word.append(words.codes(_col(columns, i_sev, blank), n))
+        got.temp.append(temps.codes(_col(columns, i_temp, blank), n))
+        got.module.append(modules.codes(_col(columns, i_mod, blank), n))
+    return _assemble(got, lines, header, source, brand, zone, (codes, texts, words, temps, modules))
+
+
+def _col(columns: list[Sequence[str]], i: int | None, blank: list[str]) -> Sequence[str]:
+    return columns[i] if i is not None else blank
+
+
+def _cat(parts: list[IntArray]) -> IntArray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def _assemble(
+    got: _Chunks,
+    lines: list[str],
+    header: int,
+    source: str,
+    brand: str | None,
+    zone: ZoneInfo,
+    distinct: tuple[_Distinct, _Distinct, _Distinct, _Distinct, _Distinct],
+) -> LogColumns:
+    """Arrays for every row → event columns, readings and warnings."""
+    local_us = _cat(got.local_us)
+    utc_s = (local_us - _zone_offsets(local_us // 1_000_000, zone) * 1_000_000) / 1e6
+    line = np.arange(header + 2, header + 2 + local_us.shape[0], dtype=np.int32)
+    codes, texts, words, temps, modules = distinct
+    # classification per distinct (code, message); -1 = neither (a reading or a skipped row)
+    code_id, text_id = _cat(got.code), _cat(got.text)
+    distinct_pairs, pair = np.unique((code_id << 32) | text_id, return_inverse=True)
+    meanings: list[EventPair | None] = []
+    kinds, sevs = [], []
+    for key in distinct_pairs.tolist():
+        code = str(codes.meaning[key >> 32]).strip()
+        text = str(texts.meaning[key & 0xFFFFFFFF]).strip()
+        if not code and not text:
+            meanings.append(None)
+            kinds.append(-1)
+            sevs.append(0)
+            continue
+        c = classify(brand, code, text)
+        meanings.append(EventPair(code or None, text, c.verified, c.classified_by, c.clears))
+        kinds.append(KIND_INDEX[c.kind])
+        sevs.append(SEVERITY_INDEX[c.severity])
+    kind = np.array(kinds, dtype=np.int8)[pair] if kinds else np.empty(0, dtype=np.int8)
+    severity = np.array(sevs, dtype=np.int8)[pair] if sevs else np.empty(0, dtype=np.int8)
+    word_sev = np.array([-1 if w is None else SEVERITY_INDEX[w] for w in words.meaning], dtype=np.int8)  # type: ignore[index]
+    given = word_sev[_cat(got.word)] if word_sev.size else np.empty(0, dtype=np.int8)
+    severity = np.where(given >= 0, given, severity).astype(np.int8)
+    temp_values = np.array([np.nan if t is None else t for t in temps.meaning], dtype=np.float64)
+    temperature: FloatArray = temp_values[_cat(got.temp)] if temp_values.size else np.empty(0)
+    module = (
+        np.array(modules.meaning, dtype=np.int32)[_cat(got.module)]
+        if modules.meaning
+        else np.empty(0, np.int32)
+    )
+
+    is_event = kind >= 0
+    is_reading = ~is_event & ~np.isnan(temperature)
+    skipped = np.nonzero(~is_event & np.isnan(temperature))[0]
+    # pairs renumbered so that only real events' meanings are kept
+    keep_pairs = [i for i, m in enumerate(meanings) if m is not None]
+    renumber = np.full(len(meanings), -1, dtype=np.int32)
+    renumber[keep_pairs] = np.arange(len(keep_pairs), dtype=np.int32)
+    events = EventColumns(
+        source=source,
+        brand=brand,
+        zone=zone,
+        lines=lines,
+        local_us=local_us[is_event],
+        utc_s=utc_s[is_event],
+        line=line[is_event],
+        kind=kind[is_event],
+        severity=severity[is_event],
+        temperature_c=temperature[is_event],
+        module=module[is_event],
+        pair=renumber[pair[is_event]] if len(meanings) else np.empty(0, np.int32),
+        pairs=tuple(m for m in meanings if m is not None),
+    )
+    readings = TemperatureSeries(
+        zone=zone,
+        utc_s=utc_s[is_reading],
+        celsius=temperature[is_reading],
+        origin=np.zeros(int(is_reading.sum()), dtype=np.int32),
+        line=line[is_reading],
+        origins=(SeriesOrigin(source=source, sensor=READING_SENSOR, lines=lines),),
+    )
+    warnings = tuple(
+        ParseWarning(source=source, line=int(line[i]), message=_NO_CODE, raw=lines[int(line[i]) - 1][:200])
+        for i in skipped
+    )
+    return LogColumns(events=events, readings=readings, warnings=warnings)
+
+
+def _zone_offsets(local_s: IntArray, zone: ZoneInfo) -> IntArray:
+    """UTC offset (s) for each naive local time (s), computed once per distinct local hour.
+
+    Rows in an hour the clock change makes ambiguous (or skips) are resolved like the row-wise reader
+    does, from the log's order (:func:`~pylondiag.evidence.inverter_log._times._localize`).
+    """
+    hours = local_s // 3600
+    unique, inverse = np.unique(hours, return_inverse=True)
+    offsets = np.empty(unique.shape[0], dtype=np.int64)
+    ambiguous = np.zeros(unique.shape[0], dtype=np.bool_)
+    for i, h in enumerate(unique.tolist()):
+        naive = datetime.fromtimestamp(h * 3600, UTC).replace(tzinfo=None)
+        off0, off1 = (naive.replace(tzinfo=zone, fold=f).utcoffset() for f in (0, 1))
+        offsets[i] = int(off0.total_seconds()) if off0 is not None else 0
+        ambiguous[i] = off0 != off1
+    result: IntArray = offsets[inverse]
+    rows = np.nonzero(ambiguous[inverse])[0]
+    if rows.size:
+        steps = np.diff(local_s[:_DIRECTION_SAMPLE])
+        ascending = bool((steps >= 0).sum() >= (steps < 0).sum())
+        sub: list[datetime | None] = [
+            datetime.fromtimestamp(int(local_s[i]), UTC).replace(tzinfo=None) for i in rows.tolist()
+        ]
+        for i, aware in zip(rows.tolist(), _localize(sub, zone, ascending), strict=True):
+            off = aware.utcoffset() if aware is not None else None
+            result[i] = int(off.total_seconds()) if off is not None else result[i]
+    return result

@@ -1,0 +1,98 @@
+"""The column path (``read_log_columns``) gives exactly what the row-wise reader gives: the same event
+objects (built on demand), the same temperature readings and the same skipped-row warnings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pylondiag.evidence.inverter_log import columns, read_inverter_log
+from pylondiag.evidence.inverter_log.columns import LogColumns, read_log_columns
+
+REPO = Path(__file__).resolve().parents[3]
+HEADER = "time,code,message,severity,temperature,module"
+
+
+def _csv(rows: list[tuple[str, ...]], header: str = HEADER) -> bytes:
+    return ("\n".join([header, *(",".join(r) for r in rows)]) + "\n").encode()
+
+
+def _assert_same(data: bytes, brand: str | None = "sunsynk", zone: str = "Europe/London") -> LogColumns:
+    got = read_log_columns(data, "e.csv", brand=brand, timezone=zone)
+    want = read_inverter_log(data, "e.csv", brand=brand, timezone=zone)
+    assert got.events.events() == want.events
+    assert list(got.readings) == [
+        r.model_copy(update={"time": r.time.astimezone(got.readings.zone)}) for r in want.temperatures
+    ]
+    assert list(got.warnings) == want.warnings
+    return got
+
+
+ROWS = [
+    ("2026-03-29 00:30:00", "F58", "BMS_Comm_Fail", "fault", "3.5", "2"),
+    ("2026-03-29 01:30:00.250", "W31", "Battery_comm_warn", "warning", "", ""),
+    ("2026-03-29 02:30:00", "", "", "", "4.0 °C", ""),  # a reading between events
+    ("2026-03-29 02:40:00", "", "", "", "", ""),  # neither: a skipped row, reported
+    ("2026-06-01 12:00:00", "F58", "BMS_Comm_Fail cleared", "info", "21", "x"),
+    ("2026-06-01 12:05:00", "", "Grid lost", "", "70F", ""),
+    ("2026-06-01 12:06:00", "F13", "Working_Mode_Change", "", "21,5", "3"),
+]
+
+
+def test_column_path_equals_row_path() -> None:
+    got = _assert_same(_csv(ROWS))
+    assert got.events.objects is None  # read column-wise, not row by row
+    assert len(got.events) == 5 and len(got.readings) == 1 and len(got.warnings) == 1
+
+
+def test_chunk_boundaries_do_not_matter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(columns, "CHUNK_ROWS", 2)
+    got = _assert_same(_csv(ROWS))
+    assert got.events.objects is None
+
+
+def test_autumn_repeated_hour_and_newest_first() -> None:
+    hours = ["00:50", "01:10", "01:50", "01:20", "02:10"]
+    rows = [(f"2026-10-25 {h}:00", "F58", "x", "", "", "") for h in hours]
+    _assert_same(_csv(rows))
+    _assert_same(_csv(rows[::-1]))
+
+
+def test_temperature_history_without_codes() -> None:
+    rows = [("2026-01-01 00:00:00", "3.5"), ("2026-01-01 00:01:00", "")]
+    got = _assert_same(_csv(rows, header="time,temperature"))
+    assert len(got.events) == 0 and len(got.readings) == 1
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REPO / "examples" / "cases").iterdir()))
+def test_example_logs(name: str) -> None:
+    for path in sorted((REPO / "examples" / "cases" / name).glob("inverter/*")):
+        _assert_same(path.read_bytes(), brand=None)
+        _assert_same(path.read_bytes(), brand="deye")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(
+                min_value=__import__("datetime").datetime(2020, 1, 1),
+                max_value=__import__("datetime").datetime(2030, 1, 1),
+            ).map(lambda d: d.isoformat(sep=" ")),
+            st.sampled_from(["F58", "W31", "", "F56", "F13", "F99"]),
+            st.sampled_from(
+                ["BMS_Comm_Fail", "", "Grid lost", "BMS_Comm_Fail cleared", "Battery voltage low"]
+            ),
+            st.sampled_from(["fault", "warning", "info", "", "Alarm"]),
+            st.sampled_from(["", "1.5", "-3", "20", "nan", "4,5", "x"]),
+            st.sampled_from(["", "1", "12", "a"]),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_paths_agree_on_any_rows(rows: list[tuple[str, ...]]) -> None:
+    _assert_same(_csv(rows))
