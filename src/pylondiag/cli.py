@@ -92,6 +92,10 @@ from pylondiag.sim.cli import sim_app  # noqa: E402  (the simulator's sub-app: l
 
 app.add_typer(sim_app, name="sim")
 
+from pylondiag.cli_capture import register as _register_capture  # noqa: E402  (capture, watch)
+
+_register_capture(app)
+
 
 @app.command("serve")
 def serve_cmd(

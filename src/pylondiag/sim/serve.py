@@ -87,15 +87,24 @@ def serve_tcp(
     require_wakeup: bool | None = None,
     ready: Callable[[int], None] | None = None,
     max_connections: int | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Accept connections on ``host:port``; each gets a console session. Blocks."""
+    """Accept connections on ``host:port``; each gets a console session. Blocks until ``stop`` is set
+    (checked every 0.2 s) or ``max_connections`` have been served."""
     srv = socket.create_server((host, port))
+    srv.settimeout(0.2)
     if ready:
         ready(srv.getsockname()[1])
     served = 0
     try:
         while max_connections is None or served < max_connections:
-            conn, _ = srv.accept()
+            if stop is not None and stop.is_set():
+                return
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                continue
+            conn.settimeout(None)
             served += 1
             t = threading.Thread(target=_handle_conn, args=(live, conn, pace, require_wakeup), daemon=True)
             t.start()

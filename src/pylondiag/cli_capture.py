@@ -1,0 +1,140 @@
+"""``pylondiag capture PORT --out CASE_DIR [--diagnose]``: read a live stack's console into a case.
+
+PORT is any pyserial URL: ``/dev/ttyUSB0``, ``socket://host:port`` (serial-over-TCP bridges, the
+emulator), ``rfc2217://host:port``. Only whitelisted read-only commands are sent
+(:mod:`pylondiag.acquire.whitelist`).
+
+Exit codes: 0 = the whole capture was read; 2 = unusable input (no console on the port, CASE_DIR
+not usable); 3 = a partial case was written (the stack stopped answering, or some commands never
+answered); 130 = interrupted with Ctrl-C (a partial case was written).
+
+The transport is one table (:data:`TRANSPORTS`) so that other buses (RS485, CAN) can be added as one
+entry each.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+EXIT_OK = 0
+EXIT_UNUSABLE = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+
+def _say(msg: str) -> None:
+    sys.stderr.write(msg.rstrip() + "\n")
+
+
+def capture_cmd(
+    port: str = typer.Argument(
+        ..., help="Serial port or URL: /dev/ttyUSB0, socket://HOST:PORT, rfc2217://HOST:PORT."
+    ),
+    out: Path = typer.Option(..., "--out", help="New case directory to write."),  # noqa: B008
+    diagnose: bool = typer.Option(False, "--diagnose", help="Diagnose the captured case and print it."),
+    timeout: float = typer.Option(3.0, "--timeout", help="Seconds of silence before an answer is retried."),
+) -> None:
+    """Read a live stack's console (read-only commands only) into a case directory.
+
+    Exit 0 = complete; 2 = no console / unusable directory; 3 = partial case; 130 = Ctrl-C (partial case).
+    """
+    raise typer.Exit(run_capture_cli(port, out, diagnose, timeout))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``capture`` (and later ``watch``) to the main CLI."""
+    app.command("capture")(capture_cmd)
+
+
+def _progress_bar() -> tuple[Any, Callable[[str, int, int], None] | None]:
+    """A rich progress bar on stderr when stderr is a terminal; else no bar."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("[bold]{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+    task = bar.add_task("pwr", total=1)
+
+    def update(what: str, done: int, total: int) -> None:
+        word, _, arg = what.partition(" ")
+        label = f"module {arg}: {word}" if arg.isdigit() else what
+        bar.update(task, description=label, completed=done, total=total)
+
+    return bar, update
+
+
+def check_out_dir(out: Path) -> str | None:
+    """Why ``out`` cannot take a new capture (None when it can)."""
+    if out.exists() and not out.is_dir():
+        return f"{out} exists and is not a directory"
+    if (out / "case.yaml").exists():
+        return f"{out} already holds a case (case.yaml); give a new directory"
+    return None
+
+
+def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float) -> int:
+    from pylondiag.acquire import ConsoleSession, NoConsole
+    from pylondiag.acquire.capture import run_capture
+
+    problem = check_out_dir(out)
+    if problem:
+        _say(f"error: {problem}.")
+        return EXIT_UNUSABLE
+    try:
+        session = ConsoleSession.open(port, timeout_s=timeout)
+    except NoConsole as exc:
+        _say(f"error: {port}: {exc.message}")
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        _say("interrupted before the console answered; nothing written.")
+        return EXIT_INTERRUPTED
+    bar, update = _progress_bar()
+    try:
+        if bar is not None:
+            bar.start()
+        result = run_capture(session, out, port=port, progress=update)
+    finally:
+        if bar is not None:
+            bar.stop()
+        session.close()
+    code = _summary(result)
+    if diagnose:
+        from pylondiag.cli_diagnose import run_diagnose
+
+        dcode = run_diagnose(out, "text", None)
+        code = code if code != EXIT_OK else dcode
+    return code
+
+
+def _summary(result: Any) -> int:
+    n = len(result.addresses)
+    _say(
+        f"captured {result.answered} answer(s) from {n} module(s) into {result.case_dir} "
+        f"(transcript {result.transcript.name})."
+    )
+    if result.interrupted:
+        _say("stopped by Ctrl-C: the case holds what was read so far; case.yaml notes what is missing.")
+        return EXIT_INTERRUPTED
+    if result.stopped:
+        _say(
+            f"capture incomplete: {result.stopped}. "
+            "The partial case is valid; case.yaml notes what is missing."
+        )
+        return EXIT_PARTIAL
+    if result.gaps:
+        _say("some commands were not answered: " + "; ".join(result.gaps))
+        return EXIT_PARTIAL
+    return EXIT_OK

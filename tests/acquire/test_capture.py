@@ -1,0 +1,87 @@
+"""`pylondiag capture` and ConsoleSession against the emulator over TCP and a pty."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from acquire_emulator import pty_console, tcp_console
+from typer.testing import CliRunner
+
+from pylondiag.acquire import ConsoleSession, NoConsole
+from pylondiag.cli import app
+from pylondiag.evidence.console import read_console
+from pylondiag.model.console import BatTable, EventLog, PwrTable
+
+
+def _validate(validator: Path, case: Path) -> dict[str, object]:
+    res = CliRunner().invoke(app, ["diagnose", str(case), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    out = case.parent / f"{case.name}.diagnosis.json"
+    out.write_text(res.stdout)
+    chk = subprocess.run(
+        [sys.executable, str(validator), str(case), str(out)], capture_output=True, text=True, check=False
+    )
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    return doc  # type: ignore[no-any-return]
+
+
+def test_session_reads_typed_records_and_pages_through_the_log() -> None:
+    with tcp_console("healthy", 1) as (url, live), ConsoleSession.open(url) as s:
+        assert s.info is not None and s.info.prompt.endswith(">")
+        pwr = s.read("pwr")
+        table = next(r for r in pwr.records if isinstance(r, PwrTable))
+        present = [r.address for r in table.rows if not r.absent]
+        assert present == list(range(1, len(live.result.setup.modules) + 1))
+        bat = s.read("bat 2")
+        assert any(isinstance(r, BatTable) and len(r.cells) == 15 for r in bat.records)
+        log = s.read("log")
+        entries = next(r for r in log.records if isinstance(r, EventLog)).entries
+        assert len(entries) == len(live.result.stack.records[0].log)
+
+
+def test_old_firmware_needs_the_1200_baud_wakeup_and_gets_it() -> None:
+    with tcp_console("healthy", 0, require_wakeup=True) as (url, _live), ConsoleSession.open(url) as s:
+        assert s.info is not None and s.info.woke
+        assert s.read("time").status == "ok"
+
+
+def test_nothing_listening_is_a_clear_error() -> None:
+    with pytest.raises(NoConsole, match="cannot open"):
+        ConsoleSession.open("socket://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("transport", ["tcp", "pty"])
+def test_capture_writes_a_case_that_diagnose_reads_unchanged(
+    tmp_path: Path, validator: Path, transport: str
+) -> None:
+    serve = tcp_console if transport == "tcp" else pty_console
+    with serve("weak_cell", 0) as (url, live):
+        res = CliRunner().invoke(app, ["capture", url, "--out", str(tmp_path / "case")])
+    assert res.exit_code == 0, res.output
+    case = tmp_path / "case"
+    transcripts = list((case / "console").iterdir())
+    assert len(transcripts) == 1
+    cap = read_console(transcripts[0].read_bytes(), transcripts[0].name)
+    assert cap.warnings == ()
+    assert cap.captured_at is not None
+    n = len(live.result.setup.modules)
+    kinds = [r.kind for r in cap.records]
+    assert kinds.count("bat") == n and kinds.count("pwr_detail") == n and kinds.count("info") == n
+    assert "log" in kinds and "time" in kinds
+    text = (case / "case.yaml").read_text()
+    for m in live.result.setup.modules:
+        assert m.serial in text
+    doc = _validate(validator, case)
+    assert doc["case_id"] == "case"
+
+
+def test_capture_refuses_a_directory_that_already_holds_a_case(tmp_path: Path) -> None:
+    (tmp_path / "case.yaml").write_text("schema: pylondiag.case/1\n")
+    res = CliRunner().invoke(app, ["capture", "socket://127.0.0.1:9", "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "already holds a case" in res.output
