@@ -86,8 +86,8 @@ def check_out_dir(out: Path) -> str | None:
 
 
 def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float) -> int:
-    from pylondiag.acquire import ConsoleSession, NoConsole
-    from pylondiag.acquire.capture import run_capture
+    from pylondiag.acquire import ConsoleSession, NoConsole, PortUnavailable
+    from pylondiag.acquire.capture import write_empty_case
 
     problem = check_out_dir(out)
     if problem:
@@ -95,12 +95,18 @@ def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float) -> int
         return EXIT_UNUSABLE
     try:
         session = ConsoleSession.open(port, timeout_s=timeout)
-    except NoConsole as exc:
-        _say(f"error: {port}: {exc.message}")
+    except PortUnavailable as exc:
+        _say(f"error: {exc.message}. Nothing was written.")
         return EXIT_UNUSABLE
+    except NoConsole as exc:
+        write_empty_case(out, port, f"no console answered on {port}: {exc.message}")
+        _say(f"error: {port}: {exc.message}. {out} holds an empty case noting this.")
+        return EXIT_PARTIAL
     except KeyboardInterrupt:
         _say("interrupted before the console answered; nothing written.")
         return EXIT_INTERRUPTED
+    from pylondiag.acquire.capture import run_capture
+
     bar, update = _progress_bar()
     try:
         if bar is not None:

@@ -8,7 +8,14 @@
 """
 
 from pylondiag.acquire.link import ConsoleLink, LinkLost
-from pylondiag.acquire.session import Answer, ConsoleInfo, ConsoleSession, NoAnswer, NoConsole
+from pylondiag.acquire.session import (
+    Answer,
+    ConsoleInfo,
+    ConsoleSession,
+    NoAnswer,
+    NoConsole,
+    PortUnavailable,
+)
 from pylondiag.acquire.whitelist import CommandRefused
 
 __all__ = [
@@ -20,4 +27,5 @@ __all__ = [
     "LinkLost",
     "NoAnswer",
     "NoConsole",
+    "PortUnavailable",
 ]

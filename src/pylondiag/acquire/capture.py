@@ -128,7 +128,7 @@ def run_capture(
     """Capture into ``out`` (created; an existing case's files are kept and a new transcript added)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "console").mkdir(exist_ok=True)
-    started = datetime.now().replace(microsecond=0)
+    started = session.clock()
     path = out / "console" / f"capture-{started:%Y%m%d-%H%M%S}.txt"
     header = [
         f"pylondiag capture from {port}",
@@ -178,10 +178,11 @@ def _module_step(st: _State, a: int, command: str) -> None:
     if ans is None:
         return
     text = ans.raw.decode("utf-8", "replace")
-    if command.startswith("pwr ") and "absent" in text.lower():
+    if "is absent" in text:
         st.vanished.add(a)
         st.result.gaps.append(
-            f"module {a}: listed by `pwr` but absent when read on its own (stopped answering)"
+            f"module {a}: listed by `pwr` but absent when `{command}` asked for it (it stopped answering "
+            "on the link bus mid-capture)"
         )
         return
     if command.startswith("stat ") and ans.status != "ok":
@@ -258,3 +259,11 @@ def write_case_yaml(
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     tmp.replace(path)
+
+
+def write_empty_case(out: Path, port: str, why: str) -> None:
+    """A valid case holding no evidence, whose notes say why (nothing on the port answered)."""
+    out.mkdir(parents=True, exist_ok=True)
+    started = datetime.now().replace(microsecond=0)
+    result = CaptureResult(case_dir=out, transcript=out / "console", gaps=[why])
+    write_case_yaml(out, result, {}, port, started)

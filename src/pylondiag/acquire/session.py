@@ -23,6 +23,9 @@ from pylondiag.model.console import CommandBlock, ConsoleRecord, ParseWarning
 
 _PROMPT_END = re.compile(rb"([A-Za-z]\w{0,31}>)[ \t]*\Z")
 PAGER = b"Press [Enter] to be continued"
+SILENT = "the console stayed silent"
+ABSENT = re.compile(r"^\s*Power\s+\d{1,2}\s+is absent\s*$")
+"""What `pwr N` / `bat N` print for an address with no module (sim and HRAB wording [C])."""
 MAX_PAGES = 500
 """Bound on Enter presses for one answer (the BMS log is a few hundred entries, 3 a page [C])."""
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
@@ -40,6 +43,10 @@ class NoAnswer(PylondiagError):
 
 class NoConsole(PylondiagError):
     """Nothing on the port answered like a Pylontech console."""
+
+
+class PortUnavailable(NoConsole):
+    """The port itself could not be opened (no such device, refused, busy)."""
 
 
 @dataclass
@@ -83,12 +90,15 @@ class ConsoleSession:
         *,
         reopen: Callable[[], ConsoleLink] | None = None,
         timeout_s: float = 3.0,
-        retries: int = 3,
+        retries: int = 4,
         backoff_s: float = 0.2,
         reconnects: int = 2,
         on_answer: Callable[[Answer], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.link = link
+        self.clock = clock or _now
+        """Time stamped on each answer (default: this computer's local time, to the second)."""
         self._reopen = reopen
         self.timeout_s = timeout_s
         """Longest silence while an answer is expected (s); every read is bounded by it."""
@@ -107,7 +117,7 @@ class ConsoleSession:
         try:
             link = ConsoleLink.open(url, pause_s=pause)
         except LinkLost as exc:
-            raise NoConsole(str(exc)) from None
+            raise PortUnavailable(str(exc)) from None
         session = cls(link, reopen=lambda: ConsoleLink.open(url, pause_s=pause), **kw)  # type: ignore[arg-type]
         try:
             session.detect()
@@ -162,7 +172,7 @@ class ConsoleSession:
         if self.info is None:
             self.detect()
         best: Answer | None = None
-        reason = "no answer"
+        reason = SILENT
         reconnects = self.reconnects
         attempt = 0
         while attempt < self.retries:
@@ -180,18 +190,21 @@ class ConsoleSession:
             verdict = _judge(ans)
             if verdict is not None and _same_flaw(best, ans):
                 verdict = None  # the firmware prints it that way every time: not line noise
+            best = ans
             if verdict is None:
                 if attempt > 1:
                     self.retried += 1
                 self._deliver(ans)
                 return ans
             reason = verdict
-            best = ans
-            time.sleep(self.backoff_s * (2 ** (attempt - 1)))
+            if ans.raw.strip():
+                time.sleep(self.backoff_s * (2 ** (attempt - 1)))  # silence has already waited
             try:
-                self._resync()
+                alive = self._resync()
             except LinkLost:
                 continue
+            if not alive and not ans.raw.strip():
+                break  # silent to the command and to Enter: the console is gone, not noisy
         raise NoAnswer(command, reason)
 
     def _deliver(self, ans: Answer) -> None:
@@ -200,7 +213,7 @@ class ConsoleSession:
 
     def _once(self, command: str) -> Answer:
         assert self.info is not None
-        started = _now()
+        started = self.clock()
         sent = self.link.send(command)
         try:
             raw = self._collect(need_end=True, timeout_s=self.timeout_s)
@@ -245,15 +258,19 @@ class ConsoleSession:
             elif now - last > timeout_s:
                 return bytes(buf)
 
-    def _resync(self) -> None:
-        """Drain what is left of a broken answer and get a clean prompt (Enter, bounded)."""
-        for _ in range(3):
+    def _resync(self) -> bool:
+        """Drain what is left of a broken answer and get a clean prompt (Enter, bounded). False when
+        nothing at all came back."""
+        heard = False
+        for _ in range(2):
             self.link.enter()
             buf = self._collect(need_end=False, timeout_s=min(self.timeout_s, 1.0))
+            heard = heard or bool(buf)
             if _PROMPT_END.search(buf.rstrip(b"\r\n")):
                 quiet = self._collect(need_end=False, timeout_s=0.05)
                 if not quiet:
-                    return
+                    return True
+        return heard
 
     def _reconnect(self) -> bool:
         if self._reopen is None:
@@ -314,12 +331,14 @@ def _judge(ans: Answer) -> str | None:
     """None when the answer is whole and clean, else why it must be asked again."""
     if ans.block is None:
         if not ans.raw.strip():
-            return "the console stayed silent"
+            return SILENT
         return "the answer was garbled (its echo did not match the command)"
     if ans.block.status == "incomplete":
         return "the answer was cut short"
     if ans.block.status in ("unknown_command", "error"):
         return None  # a clean refusal by the firmware: an answer, not a line fault
+    if len(ans.block.lines) <= 3 and any(ABSENT.search(ln) for ln in ans.block.lines):
+        return None  # "Power 2 is absent": the firmware's answer for a module not on the link bus
     if ans.warnings:
         return f"the answer had unreadable lines ({ans.warnings[0].message})"
     if not ans.records and "".join(ans.block.lines).strip():

@@ -45,13 +45,28 @@ def serve_cmd(
     tcp: str | None = typer.Option(None, "--tcp", help="HOST:PORT to listen on, e.g. 127.0.0.1:2323."),
     pty: bool = typer.Option(False, "--pty", help="Open a pseudo-terminal and print its path."),
     baud_pace: bool = typer.Option(False, "--baud-pace", help="Send output at the real 115200 baud rate."),
+    baud: int = typer.Option(115200, "--baud", help="Rate for --baud-pace (bits/s, 8N1)."),
     wakeup: bool | None = typer.Option(
         None,
         "--wakeup/--no-wakeup",
         help="Require the 1200-baud wake-up frame (default: as the firmware does).",
     ),
     speed: float = typer.Option(
-        1.0, "--speed", help="Simulated minutes per wall-clock minute while serving."
+        1.0, "--speed", "--time-scale", help="Simulated minutes per wall-clock minute while serving."
+    ),
+    hold: bool = typer.Option(
+        False,
+        "--hold",
+        help="Hold the stack at 100 % (charging at the BMS voltage), as in a rebalancing cycle.",
+    ),
+    fault: str = typer.Option(
+        "",
+        "--fault",
+        help="Faults to inject, e.g. drop=0.1,garble=0.05,slow=0.5,vanish=2@10,disconnect=20,hang=30,"
+        "wrong_baud (see pylondiag.sim.faults).",
+    ),
+    dialect: str | None = typer.Option(
+        None, "--dialect", help="Console firmware dialect: us2000c_b67, us2kbpl_b66 or us5000_v2."
     ),
 ) -> None:
     """Serve the console of a simulated stack over TCP or a pty until interrupted."""
@@ -64,7 +79,19 @@ def serve_cmd(
     if (tcp is None) == (not pty):
         typer.echo("error: give exactly one of --tcp HOST:PORT or --pty", err=True)
         raise typer.Exit(2)
-    live = srv.live_stack(scenario, seed, speed)
+    from pylondiag.sim.console.dialects import DIALECTS
+    from pylondiag.sim.faults import Faults
+
+    try:
+        faults = Faults.parse(fault)
+    except ValueError as exc:
+        typer.echo(f"error: --fault: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if dialect is not None and dialect not in DIALECTS:
+        typer.echo(f"error: --dialect must be one of {', '.join(DIALECTS)}", err=True)
+        raise typer.Exit(2)
+    pace = baud if baud_pace else False
+    live = srv.live_stack(scenario, seed, speed, hold=hold)
     live.start()
     try:
         if tcp is not None:
@@ -76,15 +103,17 @@ def serve_cmd(
                 live,
                 host,
                 int(port_s),
-                pace=baud_pace,
+                pace=pace,
                 require_wakeup=wakeup,
+                faults=faults,
+                dialect=dialect,
                 ready=lambda p: typer.echo(f"serving {scenario} (seed {seed}) on {host}:{p}", err=True),
             )
         else:
             master, path = srv.open_pty()
             typer.echo(path)
             typer.echo(f"serving {scenario} (seed {seed}) on {path}", err=True)
-            srv.serve_pty(live, master, pace=baud_pace, require_wakeup=wakeup)
+            srv.serve_pty(live, master, pace=pace, require_wakeup=wakeup, faults=faults, dialect=dialect)
     except KeyboardInterrupt:
         pass
     finally:

@@ -7,6 +7,7 @@ serves. The label is the builder's statement of what it injected — never deriv
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -101,6 +102,9 @@ class SimResult:
     min_cell_mv: NDArray[np.float64]
     max_temp_c: NDArray[np.float64]
     snapshots: list[Snapshot] = field(default_factory=list)
+    states: dict[str, Stack] = field(default_factory=dict)
+    """Capture file name → a copy of the stack when it was taken (only with ``keep_states``): the
+    emulator can serve the stack as it was at a planned capture."""
 
 
 @dataclass
@@ -114,7 +118,7 @@ class Snapshot:
     current_a: NDArray[np.float64]
 
 
-def simulate(setup: Setup, seed: int) -> SimResult:
+def simulate(setup: Setup, seed: int, *, keep_states: bool = False) -> SimResult:
     rng = np.random.default_rng([seed, 7])
     stack = Stack(
         setup.modules,
@@ -149,8 +153,11 @@ def simulate(setup: Setup, seed: int) -> SimResult:
     master_talks = setup.modules[setup.chains[0][0]].talking
     k = 0
     ci = 0
+    states: dict[str, Stack] = {}
     while k < minutes:
         while ci < len(captures) and k >= int(captures[ci].at_h * 60):
+            if keep_states:
+                states[captures[ci].filename] = copy.deepcopy(stack)
             _take(setup, stack, captures[ci], consoles, snapshots)
             ci += 1
         limit = min(minutes, int(captures[ci].at_h * 60)) if ci < len(captures) else minutes
@@ -164,9 +171,11 @@ def simulate(setup: Setup, seed: int) -> SimResult:
         min_cell = np.minimum(min_cell, stack.cell_mv().min(axis=1))
         max_temp = np.maximum(max_temp, stack.temp_c)
     while ci < len(captures):
+        if keep_states:
+            states[captures[ci].filename] = copy.deepcopy(stack)
         _take(setup, stack, captures[ci], consoles, snapshots)
         ci += 1
-    return SimResult(setup, stack, inverter, consoles, max_flags, min_cell, max_temp, snapshots)
+    return SimResult(setup, stack, inverter, consoles, max_flags, min_cell, max_temp, snapshots, states)
 
 
 def _take(

@@ -1,0 +1,111 @@
+"""Every injected fault ends in a valid (possibly partial) case and a clear message: no traceback, no hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from acquire_emulator import pty_console, tcp_console
+from typer.testing import CliRunner
+
+from pylondiag.cli import app
+from pylondiag.sim.faults import Faults
+
+FAULTS = {
+    "drop": ("drop=0.15,seed=1", {0}),
+    "garble": ("garble=0.1,seed=2", {0, 3}),
+    "slow": ("slow=0.08", {0}),
+    "vanish": ("vanish=2@8", {3}),
+    "disconnect": ("disconnect=10", {0}),
+    "hang": ("hang=12", {3}),
+    "wrong_baud": ("wrong_baud", {3}),
+}
+"""Fault → (emulator --fault text, the exit codes allowed). Garbled digits can pass unseen (the console
+has no checksum); a garbled frame is asked again, up to the retry bound."""
+
+
+def _diagnose(case: Path, validator: Path) -> dict[str, object]:
+    res = CliRunner().invoke(app, ["diagnose", str(case), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    out = case.parent / "diagnosis.json"
+    out.write_text(res.stdout)
+    chk = subprocess.run(
+        [sys.executable, str(validator), str(case), str(out)], capture_output=True, text=True, check=False
+    )
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    return json.loads(res.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("name", list(FAULTS))
+def test_fault_gives_a_valid_case_and_a_clear_message(tmp_path: Path, validator: Path, name: str) -> None:
+    spec, codes = FAULTS[name]
+    case = tmp_path / "case"
+    t0 = time.monotonic()
+    with tcp_console("healthy", 1, faults=Faults.parse(spec)) as (url, live):
+        res = CliRunner().invoke(app, ["capture", url, "--out", str(case), "--timeout", "0.5"])
+    assert time.monotonic() - t0 < 60
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert "Traceback" not in res.output
+    assert res.exit_code in codes, res.output
+    doc = yaml.safe_load((case / "case.yaml").read_text())
+    if res.exit_code == 0:
+        assert "incomplete" not in doc["notes"]
+        assert len(doc["stack"]) == len(live.result.setup.modules)
+    else:
+        assert "incomplete" in doc["notes"] or "no console" in doc["notes"]
+        assert res.output.strip()
+    if name == "vanish":
+        assert "module 2" in res.output and "stopped answering" in doc["notes"]
+    if name == "hang":
+        assert "stopped answering" in res.output and "not read" in doc["notes"]
+    if name == "wrong_baud":
+        assert "no console prompt" in res.output
+    _diagnose(case, validator)
+
+
+def test_a_pty_that_goes_away_mid_capture_leaves_a_partial_case(tmp_path: Path, validator: Path) -> None:
+    case = tmp_path / "case"
+    with pty_console("healthy", 1, faults=Faults.parse("disconnect=6")) as (path, _live):
+        res = CliRunner().invoke(app, ["capture", path, "--out", str(case), "--timeout", "0.5"])
+    assert res.exit_code == 3, res.output
+    assert "stopped answering" in res.output
+    _diagnose(case, validator)
+
+
+def test_other_firmware_dialects_are_captured_whole(tmp_path: Path, validator: Path) -> None:
+    for dialect in ("us2kbpl_b66", "us2000c_b67", "us5000_v2"):
+        case = tmp_path / dialect
+        with tcp_console("healthy", 1, dialect=dialect) as (url, _live):
+            res = CliRunner().invoke(app, ["capture", url, "--out", str(case), "--timeout", "0.5"])
+        assert res.exit_code == 0, res.output
+        _diagnose(case, validator)
+
+
+def test_ctrl_c_leaves_a_valid_partial_case(tmp_path: Path, validator: Path) -> None:
+    case = tmp_path / "case"
+    with tcp_console("healthy", 1, pace=1200) as (url, _live):  # slow line: the capture is still running
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pylondiag.cli", "capture", url, "--out", str(case)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 30
+        while not list((case / "console").glob("*.txt")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Ctrl-C" in err
+    doc = yaml.safe_load((case / "case.yaml").read_text())
+    assert "interrupted (Ctrl-C)" in doc["notes"]
+    _diagnose(case, validator)
