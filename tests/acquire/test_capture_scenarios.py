@@ -31,9 +31,9 @@ from pylondiag.sim.scenarios import run_scenario
 
 SEED = 1
 THROUGH_THE_MASTER_ONLY = {
-    "capacity_fade": "the faded module's SOH is in its `stat`, which B67 firmware prints only on that module's "
-    "own console (`stat N` is refused); the scenario's case has each module's own console, a capture through "
-    "the master cannot",
+    "capacity_fade": "the faded module's SOH is in its `stat`, which B67 firmware prints only on that "
+    "module's own console (`stat N` is refused); the scenario's case has each module's own console, a "
+    "capture through the master cannot",
     "capacity_fade_monitor": "as capacity_fade: SOH 72-78 % is only in the slave's own `stat`",
 }
 """Scenarios whose diagnosis needs a console plugged into each module in turn (strict xfail: when a
