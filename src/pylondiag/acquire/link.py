@@ -17,6 +17,7 @@ into protection (``shared/domain/peers-and-user-asks.md`` §2 item 10).
 from __future__ import annotations
 
 import contextlib
+import select
 import threading
 import time
 from typing import Any
@@ -30,7 +31,8 @@ CONSOLE_BAUD = 115200
 WAKEUP_BAUD = 1200
 """Rate of the wake-up frame older firmware needs (panel_dip.md §1 [T])."""
 POLL_S = 0.01
-"""pyserial read timeout per poll (s): how long one :meth:`ConsoleLink.read_some` may block."""
+"""How long one :meth:`ConsoleLink.read_some` may wait for the first byte (s)."""
+READ_CHUNK = 65536
 
 
 class LinkLost(ConnectionError):
@@ -58,7 +60,7 @@ def _check_outgoing(data: bytes) -> None:
 class ConsoleLink:
     """A console port that can only be asked read-only questions."""
 
-    def __init__(self, port: Any, *, pause_s: float = 0.02) -> None:
+    def __init__(self, port: Any, *, pause_s: float = 0.01) -> None:
         self._port = port
         self.pause_s = pause_s
         """Minimum gap between the end of one answer and the next command (s)."""
@@ -67,12 +69,15 @@ class ConsoleLink:
         self._last_done = 0.0
         self.bytes_out = 0
         self.bytes_in = 0
+        self._fd: int | None = None
+        with contextlib.suppress(AttributeError, OSError, ValueError, NotImplementedError):
+            self._fd = int(port.fileno())
 
     @classmethod
-    def open(cls, url: str, *, baud: int = CONSOLE_BAUD, pause_s: float = 0.02) -> ConsoleLink:
+    def open(cls, url: str, *, baud: int = CONSOLE_BAUD, pause_s: float = 0.01) -> ConsoleLink:
         """Open ``url`` with pyserial (8N1). Raises :class:`LinkLost` with the reason when it cannot."""
         try:
-            port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S, write_timeout=5.0)
+            port = serial.serial_for_url(url, baudrate=baud, timeout=0, write_timeout=5.0)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise LinkLost(f"cannot open {url}: {exc}") from None
         return cls(port, pause_s=pause_s)
@@ -127,14 +132,24 @@ class ConsoleLink:
 
     # ------------------------------------------------------------------ reading
     def read_some(self) -> bytes:
-        """What has arrived, waiting at most one poll (:data:`POLL_S`); ``b""`` when nothing came."""
+        """What has arrived, waiting at most one poll (:data:`POLL_S`) for the first byte; ``b""`` when
+        nothing came. The port is read non-blocking (``timeout=0``: everything already received in one
+        call), and the wait is a ``select`` on the port's descriptor where it has one."""
         try:
-            n = self._port.in_waiting
-            data: bytes = self._port.read(max(1, min(n, 65536)))
+            data: bytes = self._port.read(READ_CHUNK)
+            if not data:
+                self._wait_readable()
+                data = self._port.read(READ_CHUNK)
         except (serial.SerialException, OSError) as exc:
             raise LinkLost(f"read failed: {exc}") from None
         self.bytes_in += len(data)
         return data
+
+    def _wait_readable(self) -> None:
+        if self._fd is None:
+            time.sleep(0.002)  # ports without a descriptor (rfc2217://, loop://): short poll
+            return
+        select.select([self._fd], [], [], POLL_S)
 
     @property
     def baudrate(self) -> int:

@@ -113,7 +113,7 @@ class ConsoleSession:
     @classmethod
     def open(cls, url: str, **kw: object) -> ConsoleSession:
         """Open ``url`` (any pyserial URL) and detect the console. Raises :class:`NoConsole`."""
-        pause = float(kw.pop("pause_s", 0.02))  # type: ignore[arg-type]
+        pause = float(kw.pop("pause_s", 0.01))  # type: ignore[arg-type]
         try:
             link = ConsoleLink.open(url, pause_s=pause)
         except LinkLost as exc:
