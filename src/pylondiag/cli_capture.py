@@ -47,8 +47,11 @@ def capture_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``capture`` (and later ``watch``) to the main CLI."""
+    """Add ``capture`` and ``watch`` to the main CLI."""
+    from pylondiag.cli_watch import watch_cmd
+
     app.command("capture")(capture_cmd)
+    app.command("watch")(watch_cmd)
 
 
 def _progress_bar() -> tuple[Any, Callable[[str, int, int], None] | None]:
