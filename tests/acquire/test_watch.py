@@ -78,6 +78,10 @@ def test_a_small_imbalance_recovers_during_the_hold(tmp_path: Path, validator: P
     assert entry["event"] == "rebalance_cycle" and "verdict: balanced" in entry["detail"]
     assert len(series_files(tmp_path / "case", 1)) == res.readings  # type: ignore[attr-defined]
     _validate(tmp_path / "case", validator)
+    html = CliRunner().invoke(app, ["diagnose", str(tmp_path / "case"), "--format", "html"])
+    assert html.exit_code == 0, html.output
+    assert "Rebalancing hold" in html.stdout and 'aria-label="Cell voltages over the hold"' in html.stdout
+    (tmp_path / "report.html").write_text(html.stdout)
 
 
 def test_a_weak_cell_does_not_converge(tmp_path: Path, validator: Path) -> None:

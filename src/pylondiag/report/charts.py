@@ -448,6 +448,63 @@ def _date_axis(ax: Axes) -> None:
     ax.tick_params(axis="x", labelsize=7)
 
 
+# ------------------------------------------------------------------ rebalancing hold
+WATCH_SOURCE: Final = "watch-m"
+"""Readings written by ``pylondiag watch`` (``console/watch-mN-<time>.txt``): one module followed
+through a rebalancing hold."""
+HOLD_TARGET_MV: Final = 50
+"""The hold's target spread, drawn as a line (diagnosis.thresholds.CELL_SPREAD_WARN_MV; the watch's
+"balanced" line)."""
+
+
+def rebalance_chart(cells: Sequence[CellReading]) -> Chart | None:
+    """Each cell's voltage and the spread over a rebalancing hold, for each module ``watch`` followed."""
+    series: dict[int, list[CellReading]] = defaultdict(list)
+    for r in cells:
+        if r.time is not None and WATCH_SOURCE in r.source and all(v is not None for v in r.voltages_mv):
+            series[r.position].append(r)
+    series = {p: sorted(rs, key=lambda r: r.time or datetime.min) for p, rs in series.items() if len(rs) >= 2}
+    if not series:
+        return None
+    with matplotlib.rc_context(_RC):
+        fig = _figure(7.2, 1.9 * len(series) + 1.4)
+        axes = fig.subplots(2 * len(series), 1, sharex=True, height_ratios=[3, 1.6] * len(series))
+        for k, (pos, rs) in enumerate(sorted(series.items())):
+            _hold_panels(axes[2 * k], axes[2 * k + 1], pos, rs)
+        _date_axis(axes[-1])
+    mods = ", ".join(f"position {p}" for p in sorted(series))
+    caption = (
+        f"Rebalancing hold of {mods}: every cell's voltage at each reading (the lowest cell in orange) and "
+        f"the spread between the highest and lowest cell; the dotted line is the {HOLD_TARGET_MV} mV target."
+    )
+    return Chart(
+        "rebalance", "Rebalancing hold", caption, to_svg(fig, "rebalance", "Cell voltages over the hold")
+    )
+
+
+def _hold_panels(ax: Axes, ax_spread: Axes, pos: int, rs: Sequence[CellReading]) -> None:
+    times = _num([_naive(r.time) for r in rs])
+    volts = np.array([[v or 0 for v in r.voltages_mv] for r in rs], dtype=float)
+    low = int(np.argmin(volts[-1]))
+    for c in range(volts.shape[1]):
+        ax.plot(
+            times,
+            volts[:, c],
+            color=LOW if c == low else BAR,
+            lw=1.4 if c == low else 0.6,
+            alpha=1.0 if c == low else 0.6,
+            label=f"cell {c} (lowest)" if c == low else None,
+        )
+    ax.set_ylabel("cell mV")
+    ax.set_title(f"Position {pos}", loc="left")
+    ax.legend(fontsize=6.5, frameon=False, loc="lower right")
+    spread = volts.max(axis=1) - volts.min(axis=1)
+    ax_spread.plot(times, spread, color=INK, lw=1.2, marker="o", ms=2)
+    ax_spread.axhline(HOLD_TARGET_MV, color=PROTECT, ls=":", lw=1)
+    ax_spread.set_ylabel("spread mV")
+    ax_spread.set_ylim(bottom=0)
+
+
 # ------------------------------------------------------------------ events
 @dataclass(frozen=True)
 class TemperaturePoint:

@@ -241,6 +241,7 @@ def build_charts(diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> 
                 data.events, cited=cited, temperatures=temp_points, overlay_temperature=thermal
             ),
             charts.counter_chart(data.counters, culprits=culprits),
+            charts.rebalance_chart(data.cells),
         ]
     return [
         {"key": c.key, "title": c.title, "caption": c.caption, "svg": Markup(c.svg)}
