@@ -89,6 +89,13 @@ def check_out_dir(out: Path) -> str | None:
 
 
 def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float) -> int:
+    from pylondiag.extras import MissingExtra, require
+
+    try:
+        require("bus", "pylondiag capture")
+    except MissingExtra as exc:
+        _say(f"error: {exc}")
+        return EXIT_UNUSABLE
     from pylondiag.acquire import ConsoleSession, NoConsole, PortUnavailable
     from pylondiag.acquire.capture import write_empty_case
 

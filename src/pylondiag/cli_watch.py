@@ -198,6 +198,13 @@ def watch_cmd(
 def run_watch_cli(
     port: str, module: int, out: Path, every: str, hold: str, time_scale: float, timeout: float
 ) -> int:
+    from pylondiag.extras import MissingExtra, require
+
+    try:
+        require("bus", "pylondiag watch")
+    except MissingExtra as exc:
+        _say(f"error: {exc}")
+        return 2
     from pylondiag.acquire import ConsoleSession, NoConsole
 
     try:

@@ -15,7 +15,7 @@ from pylondiag.errors import PylondiagError
 EXTRA_MODULES: Final[dict[str, tuple[str, ...]]] = {
     "report": ("matplotlib", "jinja2", "markupsafe", "weasyprint", "PIL"),
     "service": ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "itsdangerous"),
-    "bus": (),
+    "bus": ("serial",),
 }
 """Top-level modules each extra installs (the import names, not the distribution names)."""
 

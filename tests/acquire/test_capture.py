@@ -52,7 +52,7 @@ def test_old_firmware_needs_the_1200_baud_wakeup_and_gets_it() -> None:
 
 def test_nothing_listening_is_a_clear_error() -> None:
     with pytest.raises(NoConsole, match="cannot open"):
-        ConsoleSession.open("socket://127.0.0.1:9")
+        ConsoleSession.open("/dev/ttyUSB-no-such-adapter")
 
 
 @pytest.mark.parametrize("transport", ["tcp", "pty"])

@@ -33,6 +33,8 @@ WAKEUP_BAUD = 1200
 POLL_S = 0.01
 """How long one :meth:`ConsoleLink.read_some` may wait for the first byte (s)."""
 READ_CHUNK = 65536
+CONNECT_WAIT_S = 20.0
+"""How long a ``socket://`` / ``rfc2217://`` port that refuses the connection is tried again (s)."""
 
 
 class LinkLost(ConnectionError):
@@ -76,11 +78,16 @@ class ConsoleLink:
     @classmethod
     def open(cls, url: str, *, baud: int = CONSOLE_BAUD, pause_s: float = 0.01) -> ConsoleLink:
         """Open ``url`` with pyserial (8N1). Raises :class:`LinkLost` with the reason when it cannot."""
-        try:
-            port = serial.serial_for_url(url, baudrate=baud, timeout=0, write_timeout=5.0)
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise LinkLost(f"cannot open {url}: {exc}") from None
-        return cls(port, pause_s=pause_s)
+        network = url.startswith(("socket://", "rfc2217://"))
+        deadline = time.monotonic() + (CONNECT_WAIT_S if network else 0.0)
+        while True:
+            try:
+                port = serial.serial_for_url(url, baudrate=baud, timeout=0, write_timeout=5.0)
+                return cls(port, pause_s=pause_s)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                if time.monotonic() >= deadline or "refused" not in str(exc).lower():
+                    raise LinkLost(f"cannot open {url}: {exc}") from None
+                time.sleep(0.25)  # a serial-over-TCP bridge (or the emulator) still starting
 
     # ------------------------------------------------------------------ writing (the only writers)
     def send(self, command: str) -> str:
