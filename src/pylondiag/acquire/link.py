@@ -62,7 +62,7 @@ def _check_outgoing(data: bytes) -> None:
 class ConsoleLink:
     """A console port that can only be asked read-only questions."""
 
-    def __init__(self, port: Any, *, pause_s: float = 0.01) -> None:
+    def __init__(self, port: Any, *, pause_s: float = 0.005) -> None:
         self._port = port
         self.pause_s = pause_s
         """Minimum gap between the end of one answer and the next command (s)."""
@@ -71,12 +71,14 @@ class ConsoleLink:
         self._last_done = 0.0
         self.bytes_out = 0
         self.bytes_in = 0
+        self.idle_s = 0.0
+        """Time between the end of one answer and the next command (the pause and this side's work)."""
         self._fd: int | None = None
         with contextlib.suppress(AttributeError, OSError, ValueError, NotImplementedError):
             self._fd = int(port.fileno())
 
     @classmethod
-    def open(cls, url: str, *, baud: int = CONSOLE_BAUD, pause_s: float = 0.01) -> ConsoleLink:
+    def open(cls, url: str, *, baud: int = CONSOLE_BAUD, pause_s: float = 0.005) -> ConsoleLink:
         """Open ``url`` with pyserial (8N1). Raises :class:`LinkLost` with the reason when it cannot."""
         network = url.startswith(("socket://", "rfc2217://"))
         deadline = time.monotonic() + (CONNECT_WAIT_S if network else 0.0)
@@ -100,6 +102,8 @@ class ConsoleLink:
             wait = self._last_done + self.pause_s - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
+            if self._last_done:
+                self.idle_s += time.monotonic() - self._last_done
             self._write(data)
             self._in_flight = data[:-1].decode("ascii")
             return self._in_flight

@@ -109,11 +109,13 @@ class ConsoleSession:
         self.info: ConsoleInfo | None = None
         self.retried = 0
         """Commands that needed more than one attempt (a measure of line quality)."""
+        self.answer_wait_s = 0.0
+        """Total time from sending a command to its first byte back: the console's own answer time."""
 
     @classmethod
     def open(cls, url: str, **kw: object) -> ConsoleSession:
         """Open ``url`` (any pyserial URL) and detect the console. Raises :class:`NoConsole`."""
-        pause = float(kw.pop("pause_s", 0.01))  # type: ignore[arg-type]
+        pause = float(kw.pop("pause_s", 0.005))  # type: ignore[arg-type]
         try:
             link = ConsoleLink.open(url, pause_s=pause)
         except LinkLost as exc:
@@ -230,13 +232,15 @@ class ConsoleSession:
         """Bytes until the answer ends (``$$`` then a prompt; or just a prompt when ``need_end`` is
         False), pressing Enter at each pager line; stops after ``timeout_s`` of silence."""
         buf = bytearray()
-        last = time.monotonic()
+        last = started = time.monotonic()
         pager_at = 0
         pages = 0
         while True:
             chunk = self.link.read_some()
             now = time.monotonic()
             if chunk:
+                if not buf and need_end:
+                    self.answer_wait_s += now - started
                 buf += chunk
                 last = now
                 if len(buf) > MAX_ANSWER_BYTES:
