@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from acquire_emulator import pty_console, tcp_console
+from acquire_emulator import pty_console, tcp_console, validated_diagnosis
 from typer.testing import CliRunner
 
 from pylondiag.acquire import ConsoleSession, NoConsole
 from pylondiag.cli import app
 from pylondiag.evidence.console import read_console
 from pylondiag.model.console import BatTable, EventLog, PwrTable
-
-
-def _validate(validator: Path, case: Path) -> dict[str, object]:
-    res = CliRunner().invoke(app, ["diagnose", str(case), "--format", "json"])
-    assert res.exit_code == 0, res.output
-    doc = json.loads(res.stdout)
-    out = case.parent / f"{case.name}.diagnosis.json"
-    out.write_text(res.stdout)
-    chk = subprocess.run(
-        [sys.executable, str(validator), str(case), str(out)], capture_output=True, text=True, check=False
-    )
-    assert chk.returncode == 0, chk.stdout + chk.stderr
-    return doc  # type: ignore[no-any-return]
 
 
 def test_session_reads_typed_records_and_pages_through_the_log() -> None:
@@ -76,7 +60,7 @@ def test_capture_writes_a_case_that_diagnose_reads_unchanged(
     text = (case / "case.yaml").read_text()
     for m in live.result.setup.modules:
         assert m.serial in text
-    doc = _validate(validator, case)
+    doc = validated_diagnosis(case, validator)
     assert doc["case_id"] == "case"
 
 

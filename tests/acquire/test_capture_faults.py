@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from acquire_emulator import pty_console, tcp_console
+from acquire_emulator import pty_console, tcp_console, validated_diagnosis
 from typer.testing import CliRunner
 
 from pylondiag.cli import app
@@ -29,18 +28,6 @@ FAULTS = {
 }
 """Fault → (emulator --fault text, the exit codes allowed). Garbled digits can pass unseen (the console
 has no checksum); a garbled frame is asked again, up to the retry bound."""
-
-
-def _diagnose(case: Path, validator: Path) -> dict[str, object]:
-    res = CliRunner().invoke(app, ["diagnose", str(case), "--format", "json"])
-    assert res.exit_code == 0, res.output
-    out = case.parent / "diagnosis.json"
-    out.write_text(res.stdout)
-    chk = subprocess.run(
-        [sys.executable, str(validator), str(case), str(out)], capture_output=True, text=True, check=False
-    )
-    assert chk.returncode == 0, chk.stdout + chk.stderr
-    return json.loads(res.stdout)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
@@ -67,7 +54,7 @@ def test_fault_gives_a_valid_case_and_a_clear_message(tmp_path: Path, validator:
         assert "stopped answering" in res.output and "not read" in doc["notes"]
     if name == "wrong_baud":
         assert "no console prompt" in res.output
-    _diagnose(case, validator)
+    validated_diagnosis(case, validator)
 
 
 def test_a_pty_that_goes_away_mid_capture_leaves_a_partial_case(tmp_path: Path, validator: Path) -> None:
@@ -76,7 +63,7 @@ def test_a_pty_that_goes_away_mid_capture_leaves_a_partial_case(tmp_path: Path, 
         res = CliRunner().invoke(app, ["capture", path, "--out", str(case), "--timeout", "0.5"])
     assert res.exit_code == 3, res.output
     assert "stopped answering" in res.output
-    _diagnose(case, validator)
+    validated_diagnosis(case, validator)
 
 
 def test_other_firmware_dialects_are_captured_whole(tmp_path: Path, validator: Path) -> None:
@@ -85,7 +72,7 @@ def test_other_firmware_dialects_are_captured_whole(tmp_path: Path, validator: P
         with tcp_console("healthy", 1, dialect=dialect) as (url, _live):
             res = CliRunner().invoke(app, ["capture", url, "--out", str(case), "--timeout", "0.5"])
         assert res.exit_code == 0, res.output
-        _diagnose(case, validator)
+        validated_diagnosis(case, validator)
 
 
 def test_ctrl_c_leaves_a_valid_partial_case(tmp_path: Path, validator: Path) -> None:
@@ -108,4 +95,4 @@ def test_ctrl_c_leaves_a_valid_partial_case(tmp_path: Path, validator: Path) -> 
     assert "Traceback" not in err and "Ctrl-C" in err
     doc = yaml.safe_load((case / "case.yaml").read_text())
     assert "interrupted (Ctrl-C)" in doc["notes"]
-    _diagnose(case, validator)
+    validated_diagnosis(case, validator)

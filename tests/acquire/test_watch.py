@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from acquire_emulator import serve_live
+from acquire_emulator import serve_live, validated_diagnosis
 from typer.testing import CliRunner
 
 from pylondiag.acquire import ConsoleSession
@@ -77,7 +73,7 @@ def test_a_small_imbalance_recovers_during_the_hold(tmp_path: Path, validator: P
     (entry,) = doc["history"]
     assert entry["event"] == "rebalance_cycle" and "verdict: balanced" in entry["detail"]
     assert len(series_files(tmp_path / "case", 1)) == res.readings  # type: ignore[attr-defined]
-    _validate(tmp_path / "case", validator)
+    validated_diagnosis(tmp_path / "case", validator)
     html = CliRunner().invoke(app, ["diagnose", str(tmp_path / "case"), "--format", "html"])
     assert html.exit_code == 0, html.output
     assert "Rebalancing hold" in html.stdout and 'aria-label="Cell voltages over the hold"' in html.stdout
@@ -90,7 +86,7 @@ def test_a_weak_cell_does_not_converge(tmp_path: Path, validator: Path) -> None:
     res = _watch(live, tmp_path / "case", module=module)
     assert res.verdict.verdict == "not_converging", res.verdict  # type: ignore[attr-defined]
     assert res.verdict.same_low_cell  # type: ignore[attr-defined]
-    _validate(tmp_path / "case", validator)
+    validated_diagnosis(tmp_path / "case", validator)
 
 
 def test_a_restarted_watch_continues_the_same_series(tmp_path: Path) -> None:
@@ -154,18 +150,3 @@ def test_rule_on_a_hand_made_series() -> None:
     assert judge(done).verdict == "balanced"
     not_top = [HoldReading(t0, tuple([3330] * 15), 80)]
     assert judge(not_top).verdict == "hold_longer"
-
-
-def _validate(case: Path, validator: Path) -> None:
-    res = CliRunner().invoke(app, ["diagnose", str(case), "--format", "json"])
-    assert res.exit_code == 0, res.output
-    out = case.parent / "d.json"
-    out.write_text(res.stdout)
-    chk = subprocess.run(
-        [sys.executable, str(validator), str(case), str(out)], capture_output=True, text=True, check=False
-    )
-    assert chk.returncode == 0, chk.stdout + chk.stderr
-    json.loads(res.stdout)
-
-
-_ = replace
