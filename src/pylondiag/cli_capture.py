@@ -38,12 +38,18 @@ def capture_cmd(
     out: Path = typer.Option(..., "--out", help="New case directory to write."),  # noqa: B008
     diagnose: bool = typer.Option(False, "--diagnose", help="Diagnose the captured case and print it."),
     timeout: float = typer.Option(3.0, "--timeout", help="Seconds of silence before an answer is retried."),
+    own: bool = typer.Option(
+        False,
+        "--own",
+        help="The cable is on one module's own console: read its own info, stat, soh and log, and add "
+        "them to CASE_DIR (which may already hold the case).",
+    ),
 ) -> None:
     """Read a live stack's console (read-only commands only) into a case directory.
 
     Exit 0 = complete; 2 = no console / unusable directory; 3 = partial case; 130 = Ctrl-C (partial case).
     """
-    raise typer.Exit(run_capture_cli(port, out, diagnose, timeout))
+    raise typer.Exit(run_capture_cli(port, out, diagnose, timeout, own=own))
 
 
 def register(app: typer.Typer) -> None:
@@ -79,16 +85,19 @@ def _progress_bar() -> tuple[Any, Callable[[str, int, int], None] | None]:
     return bar, update
 
 
-def check_out_dir(out: Path) -> str | None:
+def check_out_dir(out: Path, *, own: bool = False) -> str | None:
     """Why ``out`` cannot take a new capture (None when it can)."""
     if out.exists() and not out.is_dir():
         return f"{out} exists and is not a directory"
-    if (out / "case.yaml").exists():
-        return f"{out} already holds a case (case.yaml); give a new directory"
+    if not own and (out / "case.yaml").exists():
+        return (
+            f"{out} already holds a case (case.yaml); give a new directory "
+            "(or --own to add one module's own console to it)"
+        )
     return None
 
 
-def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float) -> int:
+def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float, *, own: bool = False) -> int:
     from pylondiag.extras import MissingExtra, require
 
     try:
@@ -99,7 +108,7 @@ def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float) -> int
     from pylondiag.acquire import ConsoleSession, NoConsole, PortUnavailable
     from pylondiag.acquire.capture import write_empty_case
 
-    problem = check_out_dir(out)
+    problem = check_out_dir(out, own=own)
     if problem:
         _say(f"error: {problem}.")
         return EXIT_UNUSABLE
@@ -121,7 +130,7 @@ def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float) -> int
     try:
         if bar is not None:
             bar.start()
-        result = run_capture(session, out, port=port, progress=update)
+        result = run_capture(session, out, port=port, progress=update, own=own)
     finally:
         if bar is not None:
             bar.stop()

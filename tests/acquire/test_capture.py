@@ -69,3 +69,21 @@ def test_capture_refuses_a_directory_that_already_holds_a_case(tmp_path: Path) -
     res = CliRunner().invoke(app, ["capture", "socket://127.0.0.1:9", "--out", str(tmp_path)])
     assert res.exit_code == 2
     assert "already holds a case" in res.output
+
+
+def test_own_console_capture_adds_that_modules_own_readings_to_the_case(
+    tmp_path: Path, validator: Path
+) -> None:
+    case = tmp_path / "case"
+    with tcp_console("healthy", 1) as (url, _live):
+        assert CliRunner().invoke(app, ["capture", url, "--out", str(case)]).exit_code == 0
+    before = (case / "case.yaml").read_text()
+    with tcp_console("healthy", 1, plugged=2) as (url, _live):
+        res = CliRunner().invoke(app, ["capture", url, "--out", str(case), "--own"])
+    assert res.exit_code == 0, res.output
+    assert (case / "case.yaml").read_text() == before
+    (own,) = (case / "console").glob("own-*.txt")
+    cap = read_console(own.read_bytes(), own.name)
+    stats = [r for r in cap.records if r.kind == "stat"]
+    assert [s.address for s in stats] == [2]  # type: ignore[attr-defined]
+    validated_diagnosis(case, validator)

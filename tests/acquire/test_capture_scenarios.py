@@ -28,26 +28,11 @@ from pylondiag.sim.casewriter import write
 from pylondiag.sim.scenarios import run_scenario
 
 SEED = 1
-THROUGH_THE_MASTER_ONLY = {
-    "capacity_fade": "the faded module's SOH is in its `stat`, which B67 firmware prints only on that "
-    "module's own console (`stat N` is refused); the scenario's case has each module's own console, a "
-    "capture through the master cannot",
-    "capacity_fade_monitor": "as capacity_fade: SOH 72-78 % is only in the slave's own `stat`",
-}
-"""Scenarios whose diagnosis needs a console plugged into each module in turn (strict xfail: when a
-capture learns to ask for that, the test passes and the entry must go)."""
-
-
-def _params() -> list[object]:
-    return [
-        pytest.param(
-            name,
-            marks=[pytest.mark.xfail(strict=True, reason=THROUGH_THE_MASTER_ONLY[name])]
-            if name in THROUGH_THE_MASTER_ONLY
-            else [],
-        )
-        for name in list_scenarios()
-    ]
+OWN_CONSOLES = {"capacity_fade", "capacity_fade_monitor"}
+"""Scenarios whose verdict needs each module's own console: a faded module's SOH is in its own
+`stat`, which B67 firmware prints only on that module's console (`stat N` is refused through the
+master). For these the test also plugs into every module in turn (`capture --own`), as an engineer
+on site would; for the others the capture through the master is enough."""
 
 
 def _verdict(doc: dict[str, object]) -> tuple[object, object, list[int]]:
@@ -61,7 +46,7 @@ def _own_diagnosis(case: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario", _params())
+@pytest.mark.parametrize("scenario", list_scenarios())
 def test_live_capture_gives_the_scenarios_own_diagnosis(
     tmp_path: Path, validator: Path, scenario: str
 ) -> None:
@@ -75,10 +60,21 @@ def test_live_capture_gives_the_scenarios_own_diagnosis(
     with serve_live(live) as url, ConsoleSession.open(url, timeout_s=1.0, clock=lambda: clock) as session:
         cap = run_capture(session, tmp_path / "cap", port=url)
     assert not cap.gaps, cap.gaps
+    transcripts = [cap.transcript]
+    if scenario in OWN_CONSOLES:
+        for a in cap.addresses:
+            with (
+                serve_live(live, plugged=a) as url,
+                ConsoleSession.open(url, timeout_s=1.0, clock=lambda: clock) as session,
+            ):
+                mine = run_capture(session, tmp_path / f"own{a}", port=url, own=True)
+            assert not mine.gaps and mine.addresses == [a], mine.gaps
+            transcripts.append(mine.transcript)
     merged = tmp_path / "merged"
     shutil.copytree(own, merged)
     for name in end:
         (merged / "console" / name).unlink(missing_ok=True)
     (merged / "console").mkdir(exist_ok=True)
-    shutil.copy(cap.transcript, merged / "console" / cap.transcript.name)
+    for k, path in enumerate(transcripts):
+        shutil.copy(path, merged / "console" / f"{k:02d}-{path.name}")
     assert _verdict(validated_diagnosis(merged, validator)) == _verdict(_own_diagnosis(own))

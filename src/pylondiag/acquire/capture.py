@@ -24,6 +24,9 @@ from pylondiag.model.console import InfoRecord, PwrTable, StatCounters
 
 PER_MODULE = ("pwr {a}", "bat {a}", "soh {a}", "stat {a}", "info {a}")
 STACK_WIDE = ("pwrsys", "time", "stat", "log", "data event")
+OWN_CONSOLE = ("info", "stat", "soh", "log", "data event")
+"""On one module's own console: what only that console shows truly (B67 firmware prints `stat` only
+for the module plugged into and reads slave SOH counts as 0 through the master, console_fields.md)."""
 DEAD_AFTER = 2
 """Consecutive commands without an answer after which the stack is taken as no longer answering."""
 
@@ -124,12 +127,17 @@ def run_capture(
     *,
     port: str,
     progress: Progress | None = None,
+    own: bool = False,
 ) -> CaptureResult:
-    """Capture into ``out`` (created; an existing case's files are kept and a new transcript added)."""
+    """Capture into ``out`` (created; an existing case's files are kept and a new transcript added).
+
+    ``own``: the cable is on one module's own console: read :data:`OWN_CONSOLE` only, and keep an
+    existing ``case.yaml`` as it is (the transcript is added to the case)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "console").mkdir(exist_ok=True)
     started = session.clock()
-    path = out / "console" / f"capture-{started:%Y%m%d-%H%M%S}.txt"
+    name = "own" if own else "capture"
+    path = out / "console" / f"{name}-{started:%Y%m%d-%H%M%S}.txt"
     header = [
         f"pylondiag capture from {port}",
         f"started {started.isoformat()} (times on each command line are this computer's local time)",
@@ -139,6 +147,10 @@ def run_capture(
         header.append(f"console prompt {session.info.prompt!r} at {session.info.baud} baud{woke}")
     result = CaptureResult(case_dir=out, transcript=path)
     transcript = Transcript(path, header)
+    if own:
+        return _run_own(
+            session, out, port, started, _State(session, transcript, result, progress, len(OWN_CONSOLE))
+        )
     st = _State(session, transcript, result, progress, total=1 + len(STACK_WIDE))
     pending: list[str] = ["pwr"]
     try:
@@ -170,6 +182,35 @@ def run_capture(
         if result.stopped and pending:
             result.gaps.append(f"not read ({result.stopped}): " + ", ".join(pending))
         write_case_yaml(out, result, st.infos, port, started)
+        if progress is not None:
+            progress("done", st.total, st.total)
+    return result
+
+
+def _run_own(session: ConsoleSession, out: Path, port: str, started: datetime, st: _State) -> CaptureResult:
+    result = st.result
+    pending = list(OWN_CONSOLE)
+    try:
+        for command in OWN_CONSOLE:
+            ans = _ask(st, command)
+            pending.pop(0)
+            for r in ans.records if ans is not None else ():
+                if isinstance(r, InfoRecord) and r.address is not None:
+                    st.infos[r.address] = r
+                    result.addresses = [r.address]
+    except _Dead as exc:
+        result.stopped = str(exc)
+    except KeyboardInterrupt:
+        result.stopped = "interrupted (Ctrl-C)"
+        result.interrupted = True
+    finally:
+        st.transcript.close()
+        if result.stopped and pending:
+            result.gaps.append(f"not read ({result.stopped}): " + ", ".join(pending))
+        if not (out / "case.yaml").exists():
+            write_case_yaml(out, result, st.infos, port, started)
+        if progress := st.progress:
+            progress("done", st.total, st.total)
     return result
 
 

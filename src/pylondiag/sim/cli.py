@@ -68,6 +68,7 @@ def serve_cmd(
     dialect: str | None = typer.Option(
         None, "--dialect", help="Console firmware dialect: us2000c_b67, us2kbpl_b66 or us5000_v2."
     ),
+    plugged: int = typer.Option(1, "--plugged", help="Serve the console of the module at this address."),
 ) -> None:
     """Serve the console of a simulated stack over TCP or a pty until interrupted."""
     from pylondiag.sim import list_scenarios
@@ -107,13 +108,22 @@ def serve_cmd(
                 require_wakeup=wakeup,
                 faults=faults,
                 dialect=dialect,
+                plugged=plugged,
                 ready=lambda p: typer.echo(f"serving {scenario} (seed {seed}) on {host}:{p}", err=True),
             )
         else:
             master, path = srv.open_pty()
             typer.echo(path)
             typer.echo(f"serving {scenario} (seed {seed}) on {path}", err=True)
-            srv.serve_pty(live, master, pace=pace, require_wakeup=wakeup, faults=faults, dialect=dialect)
+            srv.serve_pty(
+                live,
+                master,
+                pace=pace,
+                require_wakeup=wakeup,
+                faults=faults,
+                dialect=dialect,
+                plugged=plugged,
+            )
     except KeyboardInterrupt:
         pass
     finally:

@@ -65,18 +65,23 @@ class LiveStack:
                 st.advance(np.full(1, amps), amb)
 
     def session(
-        self, on_change: Callable[[str], None], require_wakeup: bool | None, dialect: str | None = None
+        self,
+        on_change: Callable[[str], None],
+        require_wakeup: bool | None,
+        dialect: str | None = None,
+        plugged: int = 1,
     ) -> ConsoleSession:
+        """A console session on the module at address ``plugged`` (1 = the master)."""
         s = self.result.setup
         chain = s.chains[0]
         view = ConsoleView(
             self.result.stack,
             chain,
-            plugged=0,
+            plugged=max(0, min(plugged, len(s.chains[0])) - 1),
             base_counters=s.base_counters,
             soh_counts=s.soh_counts,
         )
-        dialect = dialect or s.modules[chain[0]].spec.dialect
+        dialect = dialect or s.modules[chain[view.plugged]].spec.dialect
         return ConsoleSession(view, dialect, require_wakeup=require_wakeup, on_change=on_change)
 
     def fault_line(self, faults: Faults | None) -> FaultLine | None:
@@ -137,6 +142,7 @@ def serve_tcp(
     stop: threading.Event | None = None,
     faults: Faults | None = None,
     dialect: str | None = None,
+    plugged: int = 1,
 ) -> None:
     """Accept connections on ``host:port``; each gets a console session. Blocks until ``stop`` is set
     (checked every 0.2 s) or ``max_connections`` have been served."""
@@ -159,7 +165,9 @@ def serve_tcp(
             conn.settimeout(None)
             served += 1
             t = threading.Thread(
-                target=_handle_conn, args=(live, conn, pace, require_wakeup, line, dialect), daemon=True
+                target=_handle_conn,
+                args=(live, conn, pace, require_wakeup, line, dialect, plugged),
+                daemon=True,
             )
             t.start()
             if max_connections is not None and served >= max_connections:
@@ -175,9 +183,10 @@ def _handle_conn(
     require_wakeup: bool | None,
     line: FaultLine | None = None,
     dialect: str | None = None,
+    plugged: int = 1,
 ) -> None:
     with conn:
-        session = live.session(_report_change, require_wakeup, dialect)
+        session = live.session(_report_change, require_wakeup, dialect, plugged)
         banner = session.banner()
         _paced_write(conn.sendall, line.mangle(banner) if line else banner, pace)
         while True:
@@ -214,12 +223,13 @@ def serve_pty(
     stop: threading.Event | None = None,
     faults: Faults | None = None,
     dialect: str | None = None,
+    plugged: int = 1,
 ) -> None:
     """Answer on the pty ``master`` until ``stop`` is set. Blocks. A ``disconnect`` fault closes the
     pty (as a USB adapter that resets: the device path is gone)."""
     if dialect is not None and dialect not in DIALECTS:
         raise ValueError(f"unknown dialect {dialect!r}; known: {', '.join(DIALECTS)}")
-    session = live.session(_report_change, require_wakeup, dialect)
+    session = live.session(_report_change, require_wakeup, dialect, plugged)
     line = live.fault_line(faults)
 
     def write(b: bytes) -> None:
