@@ -24,4 +24,5 @@ if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install -q --disable-pip-version-check "uv==0.13.8"
 fi
 export UV_PYTHON_DOWNLOADS=never
-uv sync --frozen --all-extras --python python3 -q   # every extra + the dev group: what the tests use
+uv sync --frozen --all-extras --compile-bytecode --python python3 -q   # every extra + the dev group: what the tests use;
+# bytecode compiled at install: the first `pylondiag diagnose` does not pay for compiling the libraries

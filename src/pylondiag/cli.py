@@ -88,7 +88,7 @@ def report_cmd(
 admin_app = typer.Typer(no_args_is_help=True, help="Manage engineer and admin accounts of the web service.")
 app.add_typer(admin_app, name="admin")
 
-from pylondiag.sim.cli import sim_app  # noqa: E402  (the simulator's sub-app: list, case, serve)
+from pylondiag.cli_sim import sim_app  # noqa: E402  (list, case, serve; the simulator is imported when they run)
 
 app.add_typer(sim_app, name="sim")
 

@@ -16,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from rich.console import Console
-
 from pylondiag.cli_output import EXIT_BUG, EXIT_OK, EXIT_UNUSABLE, write_rendered
 from pylondiag.cli_output import say as _say
 from pylondiag.errors import CaseError, PylondiagError
@@ -91,6 +89,8 @@ def run_diagnose(case: Path, fmt: str, output: Path | None) -> int:
         return EXIT_BUG
     try:
         if output is None and fmt == "text":
+            from rich.console import Console
+
             from pylondiag.report.terminal import print_report
 
             print_report(result.diagnosis, result.view, Console())

@@ -11,16 +11,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from pylondiag.casedir import gaps
 from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff
 from pylondiag.errors import EvidenceError
 from pylondiag.evidence.console import read_console
-from pylondiag.evidence.inverter_log.columns import LogColumns, read_log_columns
 from pylondiag.model.console import ConsoleCapture
 from pylondiag.model.stack import EvidenceFile, EvidenceGap, EvidenceKind
+
+if TYPE_CHECKING:
+    from pylondiag.evidence.inverter_log.columns import LogColumns
 
 MAX_FILE_BYTES: Final = 40 * 1024 * 1024
 """Bytes: an evidence file larger than this is reported, not read. Set from memory: an inverter log
@@ -170,6 +172,8 @@ def _console(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
 
 
 def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    from pylondiag.evidence.inverter_log.columns import read_log_columns  # numpy: only with a log
+
     try:
         log = read_log_columns(f.data, f.rel, brand=site.brand, timezone=site.tz.key)
     except EvidenceError as exc:

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import itertools
 from datetime import tzinfo
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
-
-import numpy as np
-import numpy.typing as npt
 
 from pylondiag.casedir import bms_events, gaps
 from pylondiag.casedir.addresses import AddressMap
 from pylondiag.casedir.files import Loaded
 from pylondiag.casedir.records import Readings, aware, place_modules, read_captures
-from pylondiag.evidence.inverter_log.columns import LogColumns
 from pylondiag.model.case import DEFAULT_TIMEZONE, CaseFile
 from pylondiag.model.columns import KIND_INDEX, SEVERITY_INDEX, EventColumns, TemperatureSeries
 from pylondiag.model.event import BatteryEvent, EventKind, Severity, TemperatureSample
 from pylondiag.model.stack import CaseView, EvidenceGap, StatReading
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from pylondiag.evidence.inverter_log.columns import LogColumns
 
 
 def zone_of(case: CaseFile | None) -> ZoneInfo:
@@ -98,6 +100,8 @@ _INFO: Final = SEVERITY_INDEX[Severity.INFO]
 def status_rows(c: EventColumns) -> npt.NDArray[np.bool_]:
     """Rows that say nothing about the battery: kind ``other``, severity ``info`` and no entry in the
     brand's code table (the inverter's "Grid connected", "Status normal" heartbeat)."""
+    import numpy as np
+
     undocumented = np.array([p.classified_by != "table" for p in c.pairs] or [False], dtype=np.bool_)
     mask: npt.NDArray[np.bool_] = (c.kind == _OTHER) & (c.severity == _INFO) & undocumented[c.pair]
     return mask
@@ -108,6 +112,8 @@ def split_status(logs: list[LogColumns]) -> tuple[list[BatteryEvent], list[Event
     events: list[BatteryEvent] = []
     status: list[EventColumns] = []
     for log in logs:
+        import numpy as np  # only with a log
+
         mask = status_rows(log.events)
         events += log.events.events(np.nonzero(~mask)[0])
         if mask.any():
@@ -127,6 +133,10 @@ def temperature_series(logs: list[LogColumns], bms: list[BatteryEvent], tz: Zone
         for e in bms
         if e.temperature_c is not None and e.time is not None and e.occurred_after is None
     ]
+    if not logs and not bms_temps:
+        return TemperatureSeries(zone=tz)  # no temperature at all: numpy is not even loaded
+    import numpy as np
+
     parts = [
         *(log.readings for log in logs),
         TemperatureSeries.from_samples(bms_temps, tz),

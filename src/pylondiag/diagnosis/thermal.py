@@ -31,11 +31,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 from zoneinfo import ZoneInfo
-
-import numpy as np
-import numpy.typing as npt
 
 from pylondiag.diagnosis import cite
 from pylondiag.diagnosis import confidence as C
@@ -86,8 +83,12 @@ when solar charging fills the battery and loads peak."""
 
 Side = Literal["cold", "hot"]
 _SIDES: Final[tuple[Side, Side]] = ("cold", "hot")
-IntArray = npt.NDArray[np.int64]
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:  # numpy is imported where a test runs: a case without trips never loads it
+    import numpy as np
+    import numpy.typing as npt
+
+    IntArray = npt.NDArray[np.int64]
+    FloatArray = npt.NDArray[np.float64]
 
 
 # ---------------------------------------------------------------- statistics (pure)
@@ -180,6 +181,8 @@ class ClusterTest:
 
 def hourly_counts(trip_s: IntArray, start_hour: int, n_hours: int) -> IntArray:
     """Trips per hour; hour ``i`` is ``[start_hour + i, start_hour + i + 1)`` (hours since the epoch, UTC)."""
+    import numpy as np
+
     idx = trip_s // 3600 - start_hour
     idx = idx[(idx >= 0) & (idx < n_hours)]
     counts: IntArray = np.bincount(idx, minlength=n_hours).astype(np.int64)
@@ -189,6 +192,8 @@ def hourly_counts(trip_s: IntArray, start_hour: int, n_hours: int) -> IntArray:
 def hourly_temperature(temp_s: IntArray, temp_c: FloatArray, start_hour: int, n_hours: int) -> FloatArray:
     """Mean temperature per hour; hours without a reading take the last reading within
     :data:`TEMP_MATCH_S` (else NaN)."""
+    import numpy as np
+
     out = np.full(n_hours, np.nan)
     if temp_s.size == 0:
         return out
@@ -217,6 +222,8 @@ def temperature_test(
     trips: IntArray, hours_temp: FloatArray, side: Side, trips_per_hour: IntArray
 ) -> ClusterTest | None:
     """Fisher's test of trip-hours among the coldest / hottest quarter of hours that have a temperature."""
+    import numpy as np
+
     known = ~np.isnan(hours_temp)
     if int(known.sum()) < MIN_EXPOSURE_HOURS:
         return None
@@ -237,6 +244,8 @@ def time_of_day_test(
     local_hour: IntArray, trips_per_hour: IntArray, side: Side, n_trips: int
 ) -> ClusterTest | None:
     """Fisher's test of trip-hours among early-morning (cold) or afternoon (hot) local hours."""
+    import numpy as np
+
     if local_hour.size < MIN_EXPOSURE_HOURS:
         return None
     window = COLD_HOURS if side == "cold" else HOT_HOURS
@@ -273,6 +282,8 @@ def _table(
 
 def local_hours(start_hour: int, n_hours: int, zone: ZoneInfo) -> IntArray:
     """Local clock hour (0-23) of each UTC hour ``start_hour + i``."""
+    import numpy as np
+
     out = np.empty(n_hours, dtype=np.int64)
     base = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=start_hour)
     for i in range(n_hours):
@@ -298,11 +309,13 @@ class Correlation:
         return min(hits, key=lambda t: t.p_value) if hits else None
 
 
-Trips = tuple[IntArray, IntArray]
+Trips = tuple["IntArray", "IntArray"]
 """(trip times in UTC seconds, their local day numbers)."""
 
 
 def _days(trips: Trips) -> int:
+    import numpy as np
+
     return int(np.unique(trips[1]).size) if trips[1].size else 0
 
 
@@ -323,6 +336,8 @@ def correlate(
     the early-morning test counts ``cold_proxy`` trips, the afternoon test ``hot_proxy`` trips (both
     default to ``trips``).
     """
+    import numpy as np
+
     start_hour, end_hour = span[0] // 3600, span[1] // 3600
     n_hours = int(end_hour - start_hour + 1)
     temps = hourly_temperature(
@@ -367,6 +382,8 @@ def _epoch(t: datetime, zone: ZoneInfo) -> int:
 def _span(view: CaseView, zone: ZoneInfo, temp_s: IntArray) -> tuple[int, int]:
     """(first, last) s since 1970 UTC of everything timed in the case: events, inverter status rows and
     temperature readings."""
+    import numpy as np
+
     times = [_epoch(e.time, zone) for e in view.events if e.time is not None]
     columns = [c.utc_s.astype(np.int64) for c in view.inverter_status if len(c)]
     if temp_s.size:
@@ -383,11 +400,12 @@ def findings(view: CaseView) -> list[Finding]:
     trips = _trips(view, TRIP_KINDS)
     if not trips:
         return []
+
     # view.temperatures is the case's one temperature series: readings between events and every event's
     # own recorded temperature (the case reader puts both there), so nothing is read twice or missed.
     series = view.temperatures
-    temp_s = series.utc_s.astype(np.int64)
-    temp_c = series.celsius
+    temp_s = series.seconds()
+    temp_c = series.values()
     span = _span(view, zone, temp_s)
     groups = {
         "all": trips,
@@ -412,6 +430,8 @@ def findings(view: CaseView) -> list[Finding]:
 
 
 def _as_trips(events: list[BatteryEvent], zone: ZoneInfo) -> Trips:
+    import numpy as np
+
     times = [e.time for e in events if e.time is not None]
     return (
         np.array([_epoch(t, zone) for t in times], dtype=np.int64),
@@ -425,14 +445,16 @@ def _in_extreme(
     best: ClusterTest, trips: Sequence[BatteryEvent], series: TemperatureSeries, zone: ZoneInfo
 ) -> list[BatteryEvent]:
     """The trips that fell in the extreme hours of ``best``."""
+    import numpy as np
+
     if best.basis == "time_of_day":
         window = COLD_HOURS if best.side == "cold" else HOT_HOURS
         return [e for e in trips if e.time is not None and e.time.astimezone(zone).hour in window]
     assert best.threshold_c is not None
     if not len(series):
         return []
-    rs = series.utc_s.astype(np.int64)
-    rc = series.celsius
+    rs = series.seconds()
+    rc = series.values()
     order = np.argsort(rs)
     rs, rc = rs[order], rc[order]
     out = []
@@ -451,6 +473,8 @@ def _in_extreme(
 def _cluster_finding(view: CaseView, best: ClusterTest, trips: list[BatteryEvent], zone: ZoneInfo) -> Finding:
     """``thermal_intermittent``: the spec's cause for trips that cluster at temperature extremes (the
     pattern); a low/high-temperature protection active now is the BMS-state rules' under/over_temperature."""
+    import numpy as np
+
     series = view.temperatures
     clustered = _in_extreme(best, trips, series, zone) or trips
     temp_kind = EventKind.UNDER_TEMPERATURE if best.side == "cold" else EventKind.OVER_TEMPERATURE
@@ -475,7 +499,7 @@ def _cluster_finding(view: CaseView, best: ClusterTest, trips: list[BatteryEvent
     )
     evidence = [cite.line(e.provenance) for e in clustered[:4]]
     if best.basis == "temperature":  # the coldest (first of equals) or hottest (last of equals) reading
-        c = series.celsius
+        c = series.values()
         j = int(np.argmin(c)) if best.side == "cold" else len(c) - 1 - int(np.argmax(c[::-1]))
         evidence.append(cite.line(series.provenance(j)))
     modules = {e.module_address for e in clustered}
@@ -513,8 +537,10 @@ def _temperatures_at(
 ) -> list[tuple[float, EvidenceRef]]:
     """(°C, where it was read) for these events: their own temperature, else a reading of the series
     within :data:`TEMP_MATCH_S` before them."""
+    import numpy as np
+
     series = view.temperatures
-    times = series.utc_s.astype(np.int64)
+    times = series.seconds()
     out: list[tuple[float, EvidenceRef]] = []
     for e in events:
         if e.temperature_c is not None:

@@ -90,6 +90,10 @@ class UnknownBrand(PylondiagError):
     """A brand name that has no code table."""
 
 
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader (same safety as ``yaml.safe_load``, ~10× faster) where PyYAML was built with it."""
+
+
 @cache
 def _load_all() -> dict[str, CodeTable]:
     folder = resources.files(_PACKAGE).joinpath(*_DIR)
@@ -97,7 +101,7 @@ def _load_all() -> dict[str, CodeTable]:
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if not item.name.endswith(".yaml"):
             continue
-        raw = yaml.safe_load(item.read_text(encoding="utf-8"))
+        raw = yaml.load(item.read_text(encoding="utf-8"), Loader=_LOADER)
         try:
             table = CodeTable.model_validate(raw)
         except ValidationError as exc:  # a broken table is a packaging bug: say which file

@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
-
-import numpy as np
-import numpy.typing as npt
 
 from pylondiag.model.console import Provenance
 from pylondiag.model.event import BatteryEvent, EventKind, Severity, TemperatureSample
@@ -31,10 +28,19 @@ NO_MODULE: Final = -1
 
 _EPOCH: Final = datetime(1970, 1, 1)
 
-IntArray = npt.NDArray[np.int64]
-Int32Array = npt.NDArray[np.int32]
-Int8Array = npt.NDArray[np.int8]
-FloatArray = npt.NDArray[np.float64]
+if TYPE_CHECKING:  # numpy is imported on first use: a case without an inverter log never loads it
+    import numpy as np
+    import numpy.typing as npt
+
+    IntArray = npt.NDArray[np.int64]
+    Int32Array = npt.NDArray[np.int32]
+    Int8Array = npt.NDArray[np.int8]
+    FloatArray = npt.NDArray[np.float64]
+else:  # what pydantic sees when CaseView's fields are checked (any array is accepted as it is)
+    IntArray = Int32Array = Int8Array = FloatArray = object
+
+_NO_ROWS: Final[Any] = ()
+"""The columns of an empty series before numpy is needed (``len()`` works on both)."""
 
 
 def wall_time(local_us: int, utc_s: float, zone: ZoneInfo) -> datetime:
@@ -91,7 +97,7 @@ class EventColumns:
     """The event objects themselves when the log was read row by row (then ``event(i)`` is ``objects[i]``)."""
 
     def __len__(self) -> int:
-        return int(self.utc_s.shape[0])
+        return len(self.utc_s)
 
     def event(self, i: int) -> BatteryEvent:
         """Row ``i`` as an event object, exactly as the row-wise reader builds it."""
@@ -123,6 +129,8 @@ class EventColumns:
 
     def take(self, rows: npt.NDArray[np.bool_] | IntArray) -> EventColumns:
         """The rows selected by a mask or an index array, as columns of their own."""
+        import numpy as np
+
         idx = np.nonzero(rows)[0] if rows.dtype == np.bool_ else rows
         objects = [self.objects[int(i)] for i in idx] if self.objects is not None else None
         return EventColumns(
@@ -144,10 +152,14 @@ class EventColumns:
 
     def pair_rows(self, wanted: Iterable[int]) -> IntArray:
         """Row indexes whose pair is one of ``wanted`` (pair indexes)."""
+        import numpy as np
+
         return np.nonzero(np.isin(self.pair, np.fromiter(wanted, np.int32)))[0]
 
     def temperatures(self, sensor: str) -> TemperatureSeries:
         """The temperature recorded with each row (rows without one left out), as a series in row order."""
+        import numpy as np
+
         rows = np.nonzero(~np.isnan(self.temperature_c))[0]
         provenances: dict[int, Provenance] = {}
         if self.objects is not None:
@@ -167,6 +179,8 @@ class EventColumns:
         cls, events: Sequence[BatteryEvent], source: str, brand: str | None, zone: ZoneInfo
     ) -> EventColumns:
         """Columns over event objects (each must have a time), keeping the objects themselves."""
+        import numpy as np
+
         pairs: dict[EventPair, int] = {}
         pair = np.empty(len(events), dtype=np.int32)
         utc = np.empty(len(events), dtype=np.float64)
@@ -224,19 +238,19 @@ class TemperatureSeries:
     """Temperatures over time as arrays, in series order (the case reader sorts them oldest first)."""
 
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/London"))
-    utc_s: FloatArray = field(default_factory=lambda: np.empty(0, dtype=np.float64))
+    utc_s: FloatArray = _NO_ROWS
     """s since 1970-01-01 UTC."""
-    celsius: FloatArray = field(default_factory=lambda: np.empty(0, dtype=np.float64))
-    origin: Int32Array = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    celsius: FloatArray = _NO_ROWS
+    origin: Int32Array = _NO_ROWS
     """Index into ``origins``."""
-    line: Int32Array = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    line: Int32Array = _NO_ROWS
     """1-based line in the origin's source."""
     origins: tuple[SeriesOrigin, ...] = ()
     provenances: Mapping[int, Provenance] = field(default_factory=dict)
     """Row → its citation, for rows read as objects (a BMS event's temperature, a row-wise log)."""
 
     def __len__(self) -> int:
-        return int(self.utc_s.shape[0])
+        return len(self.utc_s)
 
     def provenance(self, j: int) -> Provenance:
         """Where reading ``j`` was read (built on demand: only for readings a finding quotes)."""
@@ -253,7 +267,21 @@ class TemperatureSeries:
 
     def points(self) -> list[tuple[datetime, float]]:
         """(time in the site's zone, °C) of every reading, for drawing."""
-        return [(self.time(j), float(c)) for j, c in enumerate(self.celsius.tolist())]
+        return [(self.time(j), float(self.celsius[j])) for j in range(len(self))]
+
+    def seconds(self) -> IntArray:
+        """Reading times as whole s since 1970-01-01 UTC (truncated, as ``int(datetime.timestamp())``)."""
+        import numpy as np
+
+        out: IntArray = np.asarray(self.utc_s, dtype=np.float64).astype(np.int64)
+        return out
+
+    def values(self) -> FloatArray:
+        """Readings in °C as an array."""
+        import numpy as np
+
+        out: FloatArray = np.asarray(self.celsius, dtype=np.float64)
+        return out
 
     def sample(self, j: int) -> TemperatureSample:
         o = self.origins[int(self.origin[j])]
@@ -267,6 +295,8 @@ class TemperatureSeries:
 
     def take(self, rows: IntArray) -> TemperatureSeries:
         """The readings at ``rows`` (indexes), in that order."""
+        import numpy as np
+
         new_of: dict[int, int] = {}
         if self.provenances:
             position = np.full(len(self), -1, dtype=np.int64)
@@ -285,6 +315,8 @@ class TemperatureSeries:
     @classmethod
     def concat(cls, parts: Sequence[TemperatureSeries], zone: ZoneInfo) -> TemperatureSeries:
         """One series of ``parts`` one after the other."""
+        import numpy as np
+
         origins: list[SeriesOrigin] = []
         provenances: dict[int, Provenance] = {}
         offset = 0
@@ -306,6 +338,8 @@ class TemperatureSeries:
 
     def first_per_line(self) -> IntArray:
         """Indexes of the first reading of each (source, line), in series order: one reading per line."""
+        import numpy as np
+
         source_id: dict[str, int] = {}
         ids = np.array([source_id.setdefault(o.source, len(source_id)) for o in self.origins], dtype=np.int64)
         keys = (ids[self.origin] << 32) | self.line.astype(np.int64) if len(self) else np.empty(0, np.int64)
@@ -318,6 +352,8 @@ class TemperatureSeries:
         cls, samples: Sequence[TemperatureSample], zone: ZoneInfo | None = None
     ) -> TemperatureSeries:
         """A series over sample objects, in the order given."""
+        import numpy as np
+
         zone = zone or ZoneInfo("Europe/London")
         origins: dict[tuple[str, str], int] = {}
         origin = [origins.setdefault((s.provenance.source, s.sensor), len(origins)) for s in samples]
