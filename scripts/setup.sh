@@ -25,4 +25,7 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 export UV_PYTHON_DOWNLOADS=never
 uv sync --frozen --all-extras --compile-bytecode --python python3 -q   # every extra + the dev group: what the tests use;
-# bytecode compiled at install: the first `pylondiag diagnose` does not pay for compiling the libraries
+# Bytecode compiled at install — the libraries (--compile-bytecode) and pylondiag's own source (editable
+# install, so uv leaves it alone): `pylondiag diagnose` never pays for compiling, even where
+# PYTHONDONTWRITEBYTECODE stops Python from caching what it compiles.
+.venv/bin/python -m compileall -q -j 0 src >/dev/null
