@@ -1,0 +1,90 @@
+"""Year-long case benchmark (not a timed test): a case whose inverter log holds a year at one row a minute.
+
+Writes a case directory — ``case.yaml`` (Sunsynk inverter, two modules) and ``inverter/events.csv`` from
+:func:`bench.inverter_log.build`: 525,600 rows, every row with a battery temperature, about 1 % battery
+trips on cold mornings — then, each in a fresh child process (so the peak memory is the run's own):
+
+* the whole pipeline, ``run_case`` (read, columns, diagnose) → CPU s, wall s, peak RSS (MB);
+* the baseline: the same process reading the file's bytes (and importing the pipeline), nothing else.
+
+Targets (issue 17): diagnosed in ≤ 2 s wall and ≤ 400 MB peak on the 2-core machine. CPU time is the
+steadier figure on a shared machine; both are printed.
+
+Usage: ``.venv/bin/python bench/year_case.py [--rows 525600] [--runs 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+CASE_YAML = """schema: pylondiag.case/1
+site: {timezone: Europe/London}
+inverter: {brand: sunsynk}
+stack:
+  - {position: 1, model: US3000C}
+  - {position: 2, model: US3000C}
+"""
+
+_CHILD = """
+import resource, sys, time
+from pathlib import Path
+case = Path(sys.argv[1])
+wall, cpu = time.perf_counter(), time.process_time()
+from pylondiag.pipeline import run_case
+if sys.argv[2] == "diagnose":
+    result = run_case(case)
+    what = f"{result.diagnosis.outcome.value}, {len(result.diagnosis.findings)} findings"
+else:
+    what = f"{len((case / 'inverter' / 'events.csv').read_bytes())} bytes read"
+wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(f"{cpu:.3f} {wall:.3f} {peak:.0f} {what}")
+"""
+
+
+def write_case(root: Path, rows: int) -> tuple[Path, int, int]:
+    """The case directory, its log's size in bytes and how many rows are trips."""
+    from inverter_log import build
+
+    data, trips = build(rows)
+    (root / "inverter").mkdir(parents=True)
+    (root / "inverter" / "events.csv").write_bytes(data)
+    (root / "case.yaml").write_text(CASE_YAML, encoding="utf-8")
+    return root, len(data), trips
+
+
+def child(case: Path, what: str) -> tuple[float, float, float, str]:
+    """(CPU s, wall s, peak RSS MB, summary) of one fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(case), what], capture_output=True, text=True, check=True
+    ).stdout.split(maxsplit=3)
+    return float(out[0]), float(out[1]), float(out[2]), out[3].strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=525_600)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        case, size, trips = write_case(Path(tmp) / "year", args.rows)
+        print(f"year case: {args.rows} rows ({size / 2**20:.1f} MiB), {trips} trips")
+        for run in range(1, args.runs + 1):
+            d_cpu, d_wall, d_peak, d_what = child(case, "diagnose")
+            b_cpu, b_wall, b_peak, _ = child(case, "read")
+            print(
+                f"run {run}: diagnose CPU {d_cpu:.2f} s, wall {d_wall:.2f} s, peak RSS {d_peak:.0f} MB "
+                f"({d_what}) | baseline (import + read bytes) CPU {b_cpu:.2f} s, wall {b_wall:.2f} s, "
+                f"peak {b_peak:.0f} MB | ratio CPU {d_cpu / b_cpu:.1f}x, memory +{d_peak - b_peak:.0f} MB"
+            )
+
+
+if __name__ == "__main__":
+    main()
