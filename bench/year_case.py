@@ -33,7 +33,7 @@ stack:
 """
 
 _CHILD = """
-import resource, sys, time
+import sys, time
 from pathlib import Path
 case = Path(sys.argv[1])
 wall, cpu = time.perf_counter(), time.process_time()
@@ -44,7 +44,8 @@ if sys.argv[2] == "diagnose":
 else:
     what = f"{len((case / 'inverter' / 'events.csv').read_bytes())} bytes read"
 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: after fork + exec, ru_maxrss still counts what the parent process held
+peak = next(int(ln.split()[1]) for ln in open("/proc/self/status") if ln.startswith("VmHWM:")) / 1024
 print(f"{cpu:.3f} {wall:.3f} {peak:.0f} {what}")
 """
 
