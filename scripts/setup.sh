@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)
 command -v chromium  >/dev/null 2>&1 || need_apt+=(chromium)
+command -v npm       >/dev/null 2>&1 || need_apt+=(npm)
 dpkg -s fonts-dejavu-core  >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)
 dpkg -s libpango-1.0-0     >/dev/null 2>&1 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 if [ "${PYLONDIAG_WITH_POSTGRES:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -29,3 +30,10 @@ uv sync --frozen --all-extras --compile-bytecode --python python3 -q   # every e
 # install, so uv leaves it alone): `pylondiag diagnose` never pays for compiling, even where
 # PYTHONDONTWRITEBYTECODE stops Python from caching what it compiles.
 .venv/bin/python -m compileall -q -j 0 src >/dev/null
+
+# axe-core (accessibility checks the browser tests inject into every page), pinned in package-lock.json
+if command -v npm >/dev/null 2>&1; then
+  npm ci --no-audit --no-fund --silent >/dev/null
+else
+  echo "setup: npm not found; the browser tests' accessibility checks need it (apt-get install npm)" >&2
+fi

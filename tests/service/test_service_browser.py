@@ -208,4 +208,5 @@ def test_owner_submits_engineer_signs_off_owner_sees_report(
         "amber",
         "green_flashing",
     ]
-    assert [m.get("dip") for m in case["observations"]["stack"]] == ["0000", "0001", "0000", "0000"]
+    # only module 2's switch was touched (read); the others are stored as not read, not as 0000
+    assert [m.get("dip") for m in case["observations"]["stack"]] == [None, "0001", None, None]

@@ -30,13 +30,16 @@ FORM = {
     "m1_installed": "2019-06",
     "m1_led": "green",
     "m1_role": "master",
+    "m1_dip_read": "1",
     "m2_model": "US3000C",
     "m2_installed": "2019-06",
     "m2_led": "green_flashing",
     "m2_role": "slave",
+    "m2_dip_read": "1",
     "m3_model": "US3000C",
     "m3_installed": "2021-03",
     "m3_led": "amber",
+    "m3_dip_read": "1",
     "m3_dip1": "1",
     "m3_dip4": "1",
     "m3_notes": "warm to the touch",
@@ -114,7 +117,8 @@ def test_form_becomes_the_spec_case_yaml(tmp_path: Path) -> None:
 
 def test_an_empty_form_is_a_minimal_valid_case() -> None:
     case = case_from_form({"modules": "1"})
-    assert case == {"schema": "pylondiag.case/1", "stack": [{"position": 1, "dip": "0000"}]}
+    # nothing invented: an untouched switch drawing is "not read", not 0000
+    assert case == {"schema": "pylondiag.case/1", "stack": [{"position": 1}]}
     CaseFile.model_validate(yaml.safe_load(case_yaml_text(case)))
 
 

@@ -22,6 +22,7 @@ from pylondiag.model.stack import CaseView
 from pylondiag.report import charts
 from pylondiag.report.data import ReportData
 from pylondiag.report.onsite import on_site_section, safety_lines
+from pylondiag.report.plain import led_answers, owner_text
 from pylondiag.report.view import from_view
 from pylondiag.report.words import (
     OUTCOME_HEADLINE,
@@ -54,6 +55,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["ticks"] = codeticks
+    env.filters["plain"] = owner_text
     return env
 
 
@@ -137,7 +139,12 @@ def context(
         "d": diagnosis,
         "outcome_code": diagnosis.outcome.value,
         "headline": OUTCOME_HEADLINE[diagnosis.outcome],
-        "meaning": OUTCOME_MEANING[diagnosis.outcome],
+        "meaning": meaning(diagnosis),
+        "led_answers": led_answers(
+            ({"position": m.position, "led": m.led} for m in data.modules),
+            [m.model_dump(mode="json") for m in diagnosis.modules],
+            [f.model_dump(mode="json") for f in diagnosis.findings],
+        ),
         "tone": OUTCOME_TONE[diagnosis.outcome],
         "primary_cause": cause_label(diagnosis.primary_cause) if diagnosis.primary_cause else None,
         "stack": stack_rows(diagnosis, data),
@@ -149,10 +156,27 @@ def context(
         "facts": data.modules,
         "data": data,
         "onsite": on_site_section(diagnosis, data),
+        "title": human_title(data, when),
         "report_date": when.strftime("%Y-%m-%d"),
         "report_time": when.strftime("%Y-%m-%d %H:%M %Z").strip(),
         "observed_at": data.observed_at.strftime("%Y-%m-%d %H:%M") if data.observed_at else None,
     }
+
+
+def human_title(data: ReportData, when: datetime) -> str:
+    """The report's title: the site and the day it was observed (else made), never a random case id."""
+    place = next((v for k, v in data.site if k == "Location"), None)
+    day = (data.observed_at or when).strftime("%-d %b %Y")
+    return f"Battery diagnosis — {place[:40]} · {day}" if place else f"Battery diagnosis · {day}"
+
+
+def meaning(diagnosis: Diagnosis) -> str:
+    """What the outcome means for the owner, never contradicting the rest of page one: an environment
+    outcome that still names a module at fault does not say "no module is faulty"."""
+    text = OUTCOME_MEANING[diagnosis.outcome]
+    if diagnosis.culprit_modules and text.startswith("No module is faulty. "):
+        text = text.removeprefix("No module is faulty. ")
+    return text
 
 
 def stack_rows(diagnosis: Diagnosis, data: ReportData) -> list[StackRow]:

@@ -86,6 +86,15 @@ def module_count(raw: str | None) -> int | None:
     return n if 1 <= n <= MAX_MODULES else None
 
 
+def dip_read(form: FormValues, i: int) -> bool:
+    """Whether the owner said module ``i``'s DIP switch is as drawn (``m{i}_dip_read=1``).
+
+    An untouched switch drawing is all-off, which is also a real setting (``0000``): only the owner's
+    "as shown" makes it one; otherwise the switch is stored as not read (no ``dip`` key).
+    """
+    return _get(form, f"m{i}_dip_read") == "1" and not _get(form, f"m{i}_dip_unknown")
+
+
 def case_from_form(form: FormValues) -> dict[str, Any]:
     """The ``case.yaml`` mapping for a submitted intake form; ``IntakeErrors`` lists what to fix."""
     errors: list[str] = []
@@ -193,7 +202,7 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
                 errors.append(f"{label} installed: {installed!r} is not a year-month (YYYY-MM)")
         if led := choice(f"m{i}_led", f"{label} LED", LEDS):
             module["led"] = led
-        if not _get(form, f"m{i}_dip_unknown"):
+        if dip_read(form, i):
             module["dip"] = "".join("1" if _get(form, f"m{i}_dip{b}") else "0" for b in range(1, 5))
         if role := choice(f"m{i}_role", f"{label} role", ROLES):
             module["role"] = role

@@ -30,6 +30,7 @@ from pylondiag.service.auth import (
 from pylondiag.service.cases import latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ServiceContext, ctx, run_view
 from pylondiag.service.db.models import CaseRecord, CaseStatus, User
+from pylondiag.service.owner import case_title, owner_view
 from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.storage import split_lines
@@ -49,6 +50,14 @@ UPLOAD_FIELDS = (
     ("up_can", "can"),
     ("up_rs485", "rs485"),
     ("up_photos", "photos"),
+)
+OWNER_UPLOADS = (
+    ("up_console", "Console captures", ".txt,.log,text/plain"),
+    ("up_inverter", "Inverter event log", ".csv,.txt,.log,.json,text/*,application/json"),
+    ("up_can", "CAN frames (candump)", ".log,.txt,text/*"),
+    ("up_rs485", "RS485 frames", ".log,.txt,text/*"),
+    ("up_photos", "Photos", "image/*"),
+    ("up_zip", "One .zip of files", ".zip,application/zip"),
 )
 VIEWER_MAX_LINES = 4000
 
@@ -234,16 +243,50 @@ def _owner_case(case_pk: str, request: Request, token: str | None, new: str | No
     with c.db.session() as session:
         record, role, _ = case_for(request, session, case_pk)
         snap = c.snapshots.get(session, record)
-    page: dict[str, Any] = {
-        "case": record,
-        "files": snap.files,
-        "diagnosis": snap.document,
-        "version": snap.version,
-        "signed_off": record.status == CaseStatus.SIGNED_OFF.value,
-        "pending": record.diagnosis_state in ("queued", "running"),
-    }
     link = f"{str(request.base_url).rstrip('/')}/c/{case_pk}?token={token}" if token else None
-    return render(request, "owner_case.html", role=role, token=token, link=link, new=bool(new), **page)
+    return render(
+        request,
+        "owner_case.html",
+        **owner_page(record, snap, role=role, token=token, link=link, new=bool(new)),
+    )
+
+
+def owner_page(record: CaseRecord, snap: Any, **extra: Any) -> dict[str, Any]:
+    """The owner case page's context (also used when an added-evidence form is refused)."""
+    signed = record.status == CaseStatus.SIGNED_OFF.value
+    return {
+        "case": record,
+        "title": case_title(record),
+        "files": owner_files(snap.files),
+        "view": owner_view(snap.document, record.observations) if snap.document else None,
+        "version": snap.version,
+        "signed_off": signed,
+        "pending": record.diagnosis_state in ("queued", "running"),
+        "can_add": extra.get("token") is not None and not signed,
+        "upload_fields": OWNER_UPLOADS,
+        "changes": [],
+        **extra,
+    }
+
+
+KIND_WORDS = {
+    "case_yaml": "your answers to the form",
+    "console": "console capture",
+    "inverter": "inverter event log",
+    "can": "CAN frame log",
+    "rs485": "RS485 frame log",
+    "photo": "photo",
+    "other": "other file",
+}
+
+
+def owner_files(files: Any) -> list[dict[str, Any]]:
+    """The case's files as the owner knows them: file name and what it is, no folder paths."""
+    out = []
+    for f in files:
+        name = "The form you filled in" if f.kind == "case_yaml" else f.path.rsplit("/", 1)[-1]
+        out.append({"name": name, "kind": KIND_WORDS.get(f.kind, f.kind), "size": f.size})
+    return out
 
 
 def _case_page_context(record: CaseRecord) -> dict[str, Any]:
@@ -274,7 +317,7 @@ def _case_page_context(record: CaseRecord) -> dict[str, Any]:
 
 @router.get("/c/{case_pk}/report.{fmt}")
 async def owner_report(case_pk: str, fmt: str, request: Request) -> Response:
-    """The report: for the owner once signed off; an engineer may preview it at any time."""
+    """The report: preliminary (marked so on every page) until an engineer signs it off, then signed."""
     response: Response = await run_view(request, _owner_report, case_pk, fmt, request)
     return response
 
@@ -284,12 +327,10 @@ def _owner_report(case_pk: str, fmt: str, request: Request) -> Response:
         raise HTTPException(404, "no such report format")
     c = ctx(request)
     with c.db.session() as session:
-        record, role, _ = case_for(request, session, case_pk)
+        record, _role, _ = case_for(request, session, case_pk)
         snap = c.snapshots.get(session, record)
         if snap.version is None or snap.document is None:
             raise HTTPException(404, "no report yet")
-        if role == "owner" and record.status != CaseStatus.SIGNED_OFF.value:
-            raise HTTPException(404, "the report is not signed off yet")
         number, document, signed = snap.version, snap.document, snap.sign_off
     try:
         data = render_cached(c.store, case_pk, number, document, fmt, signed)
@@ -429,6 +470,7 @@ def _engineer_page(
 
     return {
         **page,
+        "title": case_title(record),
         "viewer": viewer,
         "anchors": {f["path"]: f["anchor"] for f in viewer},
         "error": None if in_form else error,

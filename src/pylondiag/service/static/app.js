@@ -12,4 +12,64 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   window.addEventListener("hashchange", openTarget);
   openTarget();
+
+  // Copy buttons (the owner's private link): shown only where the clipboard can be used.
+  document.querySelectorAll("button[data-copy]").forEach((button) => {
+    const source = document.getElementById(button.dataset.copy);
+    if (!source) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const done = document.getElementById("copy-done");
+      const text = source.textContent.trim();
+      try {
+        await navigator.clipboard.writeText(text);
+        if (done) done.textContent = "Copied. Keep it somewhere safe.";
+      } catch (e) {
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        const sel = window.getSelection();
+        sel.removeAllRanges();
+        sel.addRange(range);
+        if (done) done.textContent = "Selected: press Ctrl+C (or Copy) to copy it.";
+      }
+    });
+  });
+
+  // A form marked data-warn-leave asks before the page is left with typed but unsent values.
+  document.querySelectorAll("form[data-warn-leave]").forEach((form) => {
+    let dirty = form.dataset.warnLeave === "dirty";
+    let sending = false;
+    form.addEventListener("input", () => { dirty = true; });
+    form.addEventListener("change", () => { dirty = true; });
+    form.addEventListener("submit", (event) => {
+      if (sending) { event.preventDefault(); return; }  // a second click sends nothing twice
+      sending = true;
+      form.querySelectorAll("button[type=submit]").forEach((b) => { b.setAttribute("aria-disabled", "true"); });
+    });
+    window.addEventListener("beforeunload", (event) => {
+      if (dirty && !sending) { event.preventDefault(); event.returnValue = ""; }
+    });
+  });
+
+  // Forms that ask for confirmation first (sign-off, reopen): data-confirm on the submit button.
+  document.querySelectorAll("button[data-confirm]").forEach((button) => {
+    button.addEventListener("click", (event) => {
+      if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  // After a refused form, go to the first field at fault.
+  const bad = document.querySelector("[aria-invalid=true]");
+  if (bad) {
+    bad.scrollIntoView({ block: "center" });
+    bad.focus({ preventScroll: true });
+  }
+});
+
+// Clicking a drawn DIP switch means the owner read it: choose "set as shown" for that module.
+document.addEventListener("change", (event) => {
+  const m = event.target.name && event.target.name.match(/^(m\d+)_dip[1-4]$/);
+  if (!m) return;
+  const shown = document.querySelector(`input[name=${m[1]}_dip_read][value="1"]`);
+  if (shown) shown.checked = true;
 });
