@@ -87,7 +87,7 @@ def test_owner_intake_to_preliminary_report(
     screenshot(page, f"owner-preliminary-{size}")
 
     # 1: the module the owner saw in alarm is answered on page one, and page one does not contradict itself
-    answer = page.locator("#leds-reported li[data-position='3']")
+    answer = page.locator("#leds-reported li[data-led-position='3']")
     assert answer.count() == 1
     assert "Module 3" in answer.inner_text() and "Answer:" in answer.inner_text()
     body = page.inner_text("#diagnosis")
@@ -114,7 +114,7 @@ def test_owner_intake_to_preliminary_report(
     assert not forbidden_terms(page_one), forbidden_terms(page_one)
     check_page(page, f"report-preliminary-{size}")
     screenshot(page, f"report-preliminary-{size}", full_page=False)
-    pdf = httpx.get(f"{live.base}/c/{pk}/report.pdf?token={token}")
+    pdf = httpx.get(f"{live.base}/c/{pk}/report.pdf?token={token}", timeout=180)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     (tmp_path / "r.pdf").write_bytes(pdf.content)
     text = subprocess.run(
