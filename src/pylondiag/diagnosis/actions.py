@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from pylondiag.diagnosis import confidence as C
-from pylondiag.diagnosis import isolation
+from pylondiag.diagnosis import coverage, isolation
 from pylondiag.diagnosis.cause_table import Context, classify
 from pylondiag.diagnosis.leds import LedLead
 from pylondiag.diagnosis.thresholds import CELL_SPREAD_WARN_MV, RECOMMENDED_CHARGE_VOLTAGE_V
@@ -407,7 +407,7 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     addr_list = (
         " ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16]) or "`bat N` for each module N"
     )
-    if not view.has_console():
+    if not view.has_console() and not (view.soh or view.pwrsys or view.logs):
         gaps.append(
             "No console capture: connect a laptop to the master's Console port (RJ45 on C models, RS232 "
             "115200 8N1), log the session to a file and run `pwr`, then "
@@ -446,13 +446,9 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
                 f"with the stack at 100 % and idle for an hour, capture `bat {a}` (and `pwr`) so the spread "
                 "can be judged."
             )
+    read = coverage.of(view).read
     for ld in leads:
-        gaps.append(
-            f"The LED of position {ld.position} was seen '{ld.word.value}' ({_PANEL[ld.state]}) "
-            "but nothing in the data explains it: while the LED is lit, capture "
-            f"{_capture_cmds(view, ld.position)} "
-            "on the master's console, and export the inverter's battery event log."
-        )
+        gaps.append(_led_gap(view, ld, findings, read))
     has_inverter_log = any(f.kind == "inverter_log" and f.used for f in view.files)
     brand = view.inverter.brand.value if view.inverter and view.inverter.brand else None
     if not has_inverter_log:
@@ -469,6 +465,33 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     elif not any(m.led for m in view.modules):
         gaps.append("No LED observations in case.yaml: note each module's LED colour (stack[].led).")
     return _dedupe(gaps)
+
+
+def _led_gap(view: CaseView, ld: LedLead, findings: list[Finding], read: frozenset[int]) -> str:
+    """The answer on position N for a light nothing explains: why not, and what to capture while lit."""
+    p = ld.position
+    own = sorted({e.code or e.kind.value for e in view.events if view.position_of(e.module_address) == p})
+    if p not in read:
+        why = f"no reading of position {p} itself was supplied, so its state is not known"
+    elif own:
+        why = f"position {p}'s own records show {', '.join(own[:4])}, but no finding ties them to a fault"
+    else:
+        why = f"the readings of position {p} show no alarm or protection"
+    stack = sorted(
+        {f.code.value for f in findings if f.module is None and f.severity != FindingSeverity.INFO}
+    )
+    others = sorted(
+        {f.module for f in findings if f.module not in (None, p) and f.severity != FindingSeverity.INFO}
+    )
+    if stack:
+        why += f"; the stack-level finding ({', '.join(stack)}) cites no reading of position {p}"
+    if others:
+        why += f"; the findings on position {', '.join(str(o) for o in others)} are about other modules"
+    return (
+        f"The LED of position {p} was seen '{ld.word.value}' ({_PANEL[ld.state]}) but nothing in the data "
+        f"explains it on position {p}: {why}. While the LED is lit, capture "
+        f"{_capture_cmds(view, p)} on the master's console, and export the inverter's battery event log."
+    )
 
 
 def symptom_gap(view: CaseView) -> str:
@@ -509,6 +532,9 @@ def summary(
     n = len(verdicts)
     if outcome == Outcome.INSUFFICIENT_EVIDENCE:
         first = "Not enough evidence to decide: " + "; ".join(reasons) + "."
+        facts = coverage.known_facts(view)
+        if facts:
+            first += " What is known: " + "; ".join(facts[:4]) + "."
         if leads:
             names = ", ".join(str(ld.position) for ld in leads)
             first += f" The alarm LED on position {names} is a lead, not a verdict (low confidence)."
@@ -529,9 +555,10 @@ def summary(
                 "capture "
                 "it again at the top of charge, idle."
             )
+        read = sorted(coverage.of(view).read)
         return (
-            f"No fault found in the evidence for this {what}: the modules report normal states and no "
-            "finding needs action."
+            f"No fault found in the evidence for this {what}: the states read for "
+            f"{coverage.positions_text(read)} show nothing that needs action."
         )
     first = _first_sentence(primary.message)
     if primary.module is not None and not first.lower().startswith("position"):

@@ -121,7 +121,7 @@ def _state_findings(view: CaseView) -> list[Finding]:
                             else " Fix: ventilate or shade the battery location; keep it below about 30 °C."
                         )
                     ),
-                    evidence=[cite.line(e.provenance) for e in all_evs[:6]],
+                    evidence=cite.distinct_lines([e.provenance for e in all_evs]),
                 )
             )
             continue
@@ -245,7 +245,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                     "room. "
                     "Fix: ventilate or shade the battery location; keep it below about 30 °C."
                 ),
-                evidence=[cite.line(r.provenance) for r in hot[:6]],
+                evidence=cite.distinct_lines([r.provenance for r in hot]),
             )
         )
     elif len(rows) >= 2:
@@ -306,7 +306,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                     + "Fix: keep the battery location above about 5 °C (insulate or heat it); don't "
                     "force-charge."
                 ),
-                evidence=[cite.line(r.provenance) for r in cold[:6]],
+                evidence=cite.distinct_lines([r.provenance for r in cold]),
             )
         )
     return out

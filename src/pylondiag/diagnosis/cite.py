@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from pylondiag.model.console import Provenance
 from pylondiag.model.diagnosis import EvidenceRef
 
@@ -25,3 +27,22 @@ def key(path: str) -> EvidenceRef:
 
 def stack_key(index: int | None, field: str) -> EvidenceRef | None:
     return None if index is None else key(f"stack[{index}].{field}")
+
+
+STACK_WIDE_CITATIONS: Final = 16
+"""Lines a stack-wide finding cites at most: one per module of a full group (16 addresses per master,
+``shared/domain/hardware/panel_dip.md`` §3), so the finding names every module it speaks for."""
+
+
+def distinct_lines(provs: list[Provenance], limit: int = STACK_WIDE_CITATIONS) -> list[EvidenceRef]:
+    """Cite each (source, line) once, in order, at most ``limit`` of them."""
+    seen: set[tuple[str, int]] = set()
+    out: list[EvidenceRef] = []
+    for p in provs:
+        if (p.source, p.line) in seen:
+            continue
+        seen.add((p.source, p.line))
+        out.append(line(p))
+        if len(out) >= limit:
+            break
+    return out

@@ -19,6 +19,7 @@ from pylondiag.diagnosis import (
     bms_states,
     capacity,
     cells,
+    coverage,
     dip,
     events,
     groups,
@@ -216,12 +217,12 @@ def diagnose(view: CaseView) -> Diagnosis:
     verdicts = module_verdicts(view, findings, ctx)
     outcome, primary = stack_outcome(findings, verdicts, ctx)
     leads = _leds.leads(view)
-    unexplained = _leds.unexplained(leads, findings)
+    unexplained = _leds.unexplained(view, leads, findings)
 
+    cover = coverage.of(view)
     insufficient_reasons: list[str] = []
     if outcome == Outcome.NO_FAULT:
-        if not view.has_console() and not view.has_events():
-            insufficient_reasons.append("no console capture or event log was readable")
+        insufficient_reasons += coverage.no_fault_blockers(view, cover)
         if unexplained:
             insufficient_reasons.append("an alarm LED is not explained by the data")
         if view.symptoms and view.has_console():
@@ -243,7 +244,8 @@ def diagnose(view: CaseView) -> Diagnosis:
         else None
     )
     plan = _actions.plan(view, outcome, primary, findings, verdicts, leads=unexplained)
-    gaps = list(plan.evidence_gaps)
+    judged_on_modules = outcome in (Outcome.NO_FAULT, Outcome.INSUFFICIENT_EVIDENCE, Outcome.MONITOR)
+    gaps = [*(coverage.gaps(view, cover) if judged_on_modules else []), *plan.evidence_gaps]
     if outcome == Outcome.INSUFFICIENT_EVIDENCE and view.symptoms and view.has_console():
         gaps.append(_actions.symptom_gap(view))
     gaps += rule_errors

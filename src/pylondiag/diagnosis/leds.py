@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import cite, coverage
 from pylondiag.diagnosis import confidence as C
 from pylondiag.model.case import Led
 from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
@@ -89,16 +89,24 @@ def leads(view: CaseView) -> list[LedLead]:
     ]
 
 
-def unexplained(all_leads: list[LedLead], findings: list[Finding]) -> list[LedLead]:
-    """Leads that no finding explains: nothing about that module (an ``info`` finding explains an
-    alarm LED as benign, e.g. the end-of-charge alarm), and no stack-level fault."""
-    stack_fault = any(f.module is None and f.severity == FindingSeverity.FAULT for f in findings)
-    explained = {
-        f.module
-        for f in findings
-        if f.module is not None and (f.severity != FindingSeverity.INFO or f.code in STATE_CODES)
-    }
-    return [ld for ld in all_leads if ld.position not in explained and not stack_fault]
+def unexplained(view: CaseView, all_leads: list[LedLead], findings: list[Finding]) -> list[LedLead]:
+    """Leads no finding explains **on their own module** (issue 11 item 3).
+
+    A light on position N is explained by a finding about N (an ``info`` one only when it is the BMS's
+    own live state, e.g. the end-of-charge alarm with balanced cells), or by a stack-level finding that
+    cites a reading of N itself (the stack-wide cold seen in N's ``pwr`` row). A stack-level finding
+    that cites no reading of N (an inverter setting, a missing master, trips in the inverter's log)
+    does not explain N's light, and a finding on position 1 never explains a light on position 3.
+    """
+    at = coverage.line_positions(view)
+    explained: set[int] = set()
+    for f in findings:
+        if f.module is not None:
+            if f.severity != FindingSeverity.INFO or f.code in STATE_CODES:
+                explained.add(f.module)
+        elif f.severity != FindingSeverity.INFO:
+            explained |= {at[k] for e in f.evidence if e.line is not None and (k := (e.source, e.line)) in at}
+    return [ld for ld in all_leads if ld.position not in explained]
 
 
 def corroborate(view: CaseView, findings: list[Finding]) -> list[Finding]:
