@@ -12,8 +12,18 @@ from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome
 
 
 def _bat_case(
-    make_case: Any, shapes: Any, mod: Any, *, case: dict[str, Any] | None = None, logged: str | None = None
+    make_case: Any,
+    shapes: Any,
+    mod: Any,
+    *,
+    case: dict[str, Any] | None = None,
+    logged: str | None = None,
+    bare: bool = False,
 ) -> Any:
+    """A case of one `bat` reading; unless ``bare``, case.yaml lists that one module as the stack (so the
+    reading covers the whole known stack and a clean result can be no_fault)."""
+    if case is None and not bare:
+        case = {"stack": [{"position": mod.addr}]}
     s = shapes.Session(logged=logged).add(f"bat {mod.addr}", shapes.bat(mod))
     return make_case(case, {"console/bat.txt": s.text()})
 
@@ -40,6 +50,10 @@ def test_spread_thresholds_at_top_of_charge(make_case, shapes, diagnose_case, sp
     if severity is None:
         assert found == []
         assert d.outcome == Outcome.NO_FAULT
+        # the same reading without knowing the stack: one module read, the rest unknown (issue 11 item 1)
+        alone = diagnose_case(_bat_case(make_case, shapes, mod, bare=True))
+        assert alone.outcome == Outcome.INSUFFICIENT_EVIDENCE
+        assert "the rest of the stack is not known" in alone.summary
     else:
         assert [f.severity for f in found] == [severity]
         assert found[0].module == 1

@@ -252,7 +252,8 @@ def test_lifetime_counters_alone_are_a_lead_not_a_fault(make_case, diagnose_case
 )
 def test_lifetime_counter_boundaries(make_case, diagnose_case, shapes, over, cycles, lead):
     s = shapes.Session().add("stat 1", shapes.stat(1, cycles=cycles, **over))
-    d = diagnose_case(make_case(None, {"console/s.txt": s.text()}))
+    one = {"stack": [{"position": 1}]}  # the stack is this module: its `stat` is all there is to read
+    d = diagnose_case(make_case(one, {"console/s.txt": s.text()}))
     assert any(f.code == Cause.CELL_OVER_VOLTAGE for f in d.findings) is lead
     assert d.outcome == (Outcome.MONITOR if lead else Outcome.NO_FAULT)
 
@@ -260,7 +261,8 @@ def test_lifetime_counter_boundaries(make_case, diagnose_case, shapes, over, cyc
 def test_lifetime_counters_read_twice_without_a_rise_are_history(make_case, diagnose_case, shapes):
     a = shapes.Session(logged="01.11.26 10:00:00").add("stat 1", shapes.stat(1, Bat_OV_Times=56))
     b = shapes.Session(logged="15.11.26 10:00:00").add("stat 1", shapes.stat(1, Bat_OV_Times=56))
-    d = diagnose_case(make_case(None, {"console/a.txt": a.text(), "console/b.txt": b.text()}))
+    one = {"stack": [{"position": 1}]}
+    d = diagnose_case(make_case(one, {"console/a.txt": a.text(), "console/b.txt": b.text()}))
     assert d.outcome == Outcome.NO_FAULT
 
 

@@ -566,4 +566,12 @@ def summary(
     second = OUTCOME_PHRASE.get(outcome, "")
     if primary.confidence < C.LOW_CONFIDENCE_BELOW:
         second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
-    return f"{first} {second}.".replace("..", ".")
+    return f"{first} {second}.".replace("..", ".") + _lights_not_explained(leads)
+
+
+def _lights_not_explained(leads: list[LedLead]) -> str:
+    """The owner's lights that the outcome does not account for, said on page one (issue 11 item 3)."""
+    if not leads:
+        return ""
+    where = coverage.positions_text([ld.position for ld in leads])
+    return f" The alarm light on {where} is not explained by this: see the evidence gaps for what to capture."
