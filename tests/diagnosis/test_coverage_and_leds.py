@@ -112,3 +112,39 @@ def test_a_stack_wide_state_seen_on_each_module_explains_each_light(
     d = diagnose_case(make_case(case, {"console/p.txt": s.text()}))
     assert d.outcome == Outcome.ENVIRONMENT
     assert not any(g.startswith("The LED of position") for g in d.evidence_gaps)
+
+
+def test_firmware_that_differs_with_bms_faults_is_a_firmware_fix(make_case, diagnose_case, stack_of, shapes):
+    """field_failures #1: a US2000C among US2000B Plus with different firmware gives Internal Failure
+    alarms; the fix is a firmware update with BatteryView, not moving the module out."""
+    mods = [shapes.Mod(a, shapes.cells(3350), soc=70) for a in (1, 2)]
+    s = shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2026-11-20 09:00:00"))
+    info = "\n".join(
+        [
+            "pylon>info 1",
+            "@",
+            "Device address      : 1",
+            "Manufacturer        : Pylon",
+            "Device name         : US2000C",
+            "Main Soft version   : B67.5.0",
+            "Command completed successfully",
+            "$$",
+            "pylon>info 2",
+            "@",
+            "Device address      : 2",
+            "Manufacturer        : Pylon",
+            "Device name         : US2000C",
+            "Main Soft version   : B66.6",
+            "Command completed successfully",
+            "$$",
+            "",
+        ]
+    )
+    csv = "time,code,message\n2026-11-19 10:00,ID183,BMS version inconsistency\n"
+    case = {"stack": stack_of(2), "inverter": {"brand": "sofar"}}
+    d = diagnose_case(
+        make_case(case, {"console/p.txt": s.text(), "console/i.txt": info, "inverter/e.csv": csv})
+    )
+    f = next(f for f in d.findings if f.code == Cause.MIXED_MODELS)
+    assert f.severity.value == "fault" and f.module == 2
+    assert "BatteryView" in f.message and "B66.6" in f.message

@@ -135,3 +135,62 @@ def test_inverter_settings_quiet_when_right() -> None:
     stack = [{"position": p, "model": "US3000C"} for p in (1, 2)]
     inv = {"configured_modules": 2, "charge_voltage_v": 53.2, "max_discharge_current_a": 100}
     assert inverter_settings.findings(view(stack, inv)) == []
+
+
+# ---------------------------------------------------------------- mixed models (issue 11 item 4)
+def test_mixed_models_older_master_names_the_module_to_make_master() -> None:
+    v = view(
+        [
+            {"position": 1, "model": "US3000C", "role": "master"},
+            {"position": 2, "model": "US3000C", "role": "slave"},
+            {"position": 3, "model": "US5000", "role": "slave"},
+            {"position": 4, "model": "US5000", "role": "slave"},
+        ]
+    )
+    (f,) = mixed_models.findings(v)
+    assert (f.code, f.severity, f.module) == (Cause.MIXED_MODELS, FindingSeverity.FAULT, 3)
+    assert "make position 3 the master" in f.message and "own stack" not in f.message
+
+
+def test_mixed_models_a_supported_working_mix_is_a_note() -> None:
+    v = view(
+        [
+            {"position": 1, "model": "US5000", "role": "master"},
+            {"position": 2, "model": "US3000C", "role": "slave"},
+            {"position": 3, "model": "US2000C", "role": "slave"},
+        ]
+    )
+    (f,) = mixed_models.findings(v)
+    assert f.severity == FindingSeverity.INFO and f.module is None
+    assert "supports" in f.message
+
+
+def test_mixed_models_master_found_by_address_when_roles_are_not_given() -> None:
+    v = view(
+        [
+            {"position": 1, "model": "US5000", "address": 2},
+            {"position": 2, "model": "US2000C", "address": 1},
+        ]
+    )
+    (f,) = mixed_models.findings(v)
+    assert f.severity == FindingSeverity.FAULT and f.module == 1
+
+
+def test_mixed_models_trouble_after_modules_were_added_is_reconfigure_with_the_fix() -> None:
+    v = view(
+        [
+            {"position": 1, "model": "US5000", "role": "master"},
+            {"position": 2, "model": "US3000C", "role": "slave"},
+        ],
+        symptoms=["bms_comms_alarm"],
+        history=[{"date": "2026-10-01", "event": "modules_added", "detail": "US5000 added"}],
+    )
+    (f,) = mixed_models.findings(v)
+    assert f.severity == FindingSeverity.FAULT and f.module is None
+    assert "BatteryView" in f.message and "100 %" in f.message
+    assert {e.key for e in f.evidence} >= {"history[0]", "symptoms"}
+
+
+def test_one_model_one_firmware_is_no_mix() -> None:
+    v = view([{"position": p, "model": "US3000C"} for p in (1, 2)])
+    assert mixed_models.findings(v) == []

@@ -713,12 +713,19 @@ def module_count_mismatch(rng: np.random.Generator, attempt: int) -> Setup:
 
 @scenario("mixed_models")
 def mixed_models(rng: np.random.Generator, attempt: int) -> Setup:
-    """US5000 modules sharing a stack with US2000C/US3000C ones."""
+    """US5000 modules added as slaves to an older US2000C/US3000C stack whose old master stayed master.
+
+    Pylontech runs such a mix only with the newest / largest module as master (shared/spec
+    diagnosis-format.md ``mixed_models``; domain panel_dip.md §4 rule 2): the culprit is the US5000 to
+    make master (the one next to the old master in the chain). A mix with the US5000 as master that works
+    is no fault.
+    """
     n = int(rng.integers(3, 9))
     s = base_setup(rng, "mixed_models", Label("reconfigure", "mixed_models", []), n=n, model="US5000")
     odd = _pick(rng, ("US2000C", "US3000C"))
     k = int(rng.integers(1, max(2, n // 2)))
-    picks = rng.choice(range(1, n), size=min(k, n - 1), replace=False)
+    rest = [int(i) for i in rng.choice(range(1, n), size=min(k, n - 1) - 1, replace=False)] if k > 1 else []
+    picks = [0, *rest]  # the old master is one of the older modules
     for i in picks:
         m = s.modules[int(i)]
         m.model = odd
@@ -726,7 +733,8 @@ def mixed_models(rng: np.random.Generator, attempt: int) -> Setup:
     _reset_counters(s, rng)
     s.captures = [c for c in s.captures if "session" in c.filename]
     s.captures.append(Capture(s.hours - 0.5, "master_info.txt", [f"info {a}" for a in range(1, n + 1)]))
-    s.label.culprit_modules = [s.modules[int(i)].position for i in picks]
+    newest = next(m for i, m in enumerate(s.modules) if i not in picks)
+    s.label.culprit_modules = [newest.position]
     s.history = [
         {
             "date": (s.start - timedelta(days=int(rng.integers(20, 200)))).date().isoformat(),
