@@ -176,11 +176,14 @@ def test_same_class_different_generation_is_not_mixed(make_case, diagnose_case, 
     assert Cause.MIXED_MODELS not in codes(d)
 
 
-def test_older_generation_as_master_is_a_warning(make_case, diagnose_case, stack_of):
+def test_older_generation_as_master_is_reconfigure(make_case, diagnose_case, stack_of):
+    """Spec (mixed_models): the newest / largest model not being the master is the cause; the culprit is
+    the module to make master (the newest one next to the old master)."""
     st = stack_of(3, "US2000C", p1={"model": "US2000B"})
     d = diagnose_case(make_case({"stack": st}))
     f = next(f for f in d.findings if f.code == Cause.MIXED_MODELS)
-    assert f.severity == FindingSeverity.WARNING and "newest" in f.message and d.culprit_modules == []
+    assert f.severity == FindingSeverity.FAULT and "newest" in f.message
+    assert d.outcome == Outcome.RECONFIGURE and d.culprit_modules == [2]
 
 
 @pytest.mark.parametrize(
