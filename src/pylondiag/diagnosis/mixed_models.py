@@ -246,10 +246,11 @@ def _trouble_words(events: list[BatteryEvent]) -> str:
     return ", ".join(dict.fromkeys((e.text or e.code or e.kind.value) for e in events[:3]))
 
 
-def _info_ref(view: CaseView, position: int) -> EvidenceRef | None:
+def _info_ref(view: CaseView, position: int, key: str = "main soft version") -> EvidenceRef | None:
+    """The line of ``key`` in the module's ``info`` (its first line when the key is not printed)."""
     for inf in view.infos:
         if inf.position == position:
-            kv = next((f for f in inf.info.fields if f.key.strip().lower() == "main soft version"), None)
+            kv = next((f for f in inf.info.fields if f.key.strip().lower() == key), None)
             return cite.line(kv.provenance if kv else inf.info.provenance)
     return None
 
@@ -259,10 +260,7 @@ def _model_refs(view: CaseView, modules: list[ModuleView]) -> list[EvidenceRef]:
     out: list[EvidenceRef] = []
     for m in modules:
         refs = stack_ref(m, "model")
-        if not refs:
-            inf = next((i for i in view.infos if i.position == m.position), None)
-            if inf is not None:
-                kv = next((f for f in inf.info.fields if f.key.strip().lower() == "device name"), None)
-                refs = [cite.line(kv.provenance if kv else inf.info.provenance)]
+        if not refs and (r := _info_ref(view, m.position, "device name")) is not None:
+            refs = [r]
         out += refs
     return out
