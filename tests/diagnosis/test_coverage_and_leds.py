@@ -148,3 +148,20 @@ def test_firmware_that_differs_with_bms_faults_is_a_firmware_fix(make_case, diag
     f = next(f for f in d.findings if f.code == Cause.MIXED_MODELS)
     assert f.severity.value == "fault" and f.module == 2
     assert "BatteryView" in f.message and "B66.6" in f.message
+
+
+def test_soc_jumps_in_a_working_mix_are_the_gauge_not_a_gap(make_case, diagnose_case, stack_of, shapes):
+    """irekzielinski #32: US3000C master + US2000Cs, one module at 24 % while the others read ~60 % at the
+    same voltage; the owner's SOC jump is the gauge of mixed generations (field_failures #2)."""
+    mods = [
+        shapes.Mod(a, shapes.cells(3326), soc=24 if a == 4 else 60, curr=-1000, base="Dischg")
+        for a in (1, 2, 3, 4)
+    ]
+    s = shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2024-11-19 10:02:11"))
+    stack = stack_of(4, "US2000C", p1={"model": "US3000C"})
+    d = diagnose_case(make_case({"stack": stack, "symptoms": ["soc_jumps"]}, {"console/p.txt": s.text()}))
+    assert d.outcome == Outcome.NO_FAULT
+    (f,) = [f for f in d.findings if f.code == Cause.MIXED_MODELS]
+    assert f.severity.value == "info" and "address 4 shows 24 %" in f.message
+    assert any(e.key == "symptoms" for e in f.evidence)
+    assert not any("not visible in the console data" in g for g in d.evidence_gaps)

@@ -494,6 +494,14 @@ def _led_gap(view: CaseView, ld: LedLead, findings: list[Finding], read: frozens
     )
 
 
+def symptoms_answered(findings: list[Finding]) -> bool:
+    """The owner's symptoms are explained from the data by an ``info`` finding that cites them (e.g. the
+    SOC jumps of a mixed stack shown to be the gauge at one voltage, mixed_models)."""
+    return any(
+        f.severity == FindingSeverity.INFO and any(e.key == "symptoms" for e in f.evidence) for f in findings
+    )
+
+
 def symptom_gap(view: CaseView) -> str:
     """The owner reported symptoms that the data supplied does not show."""
     words = ", ".join(s.value.replace("_", " ") for s in view.symptoms)
@@ -556,9 +564,11 @@ def summary(
                 "it again at the top of charge, idle."
             )
         read = sorted(coverage.of(view).read)
+        answered = symptoms_answered(findings)
         return (
             f"No fault found in the evidence for this {what}: the states read for "
             f"{coverage.positions_text(read)} show nothing that needs action."
+            + (" The symptom reported is explained by the readings (see the findings)." if answered else "")
         )
     first = _first_sentence(primary.message)
     if primary.module is not None and not first.lower().startswith("position"):

@@ -225,7 +225,7 @@ def diagnose(view: CaseView) -> Diagnosis:
         insufficient_reasons += coverage.no_fault_blockers(view, cover)
         if unexplained:
             insufficient_reasons.append("an alarm LED is not explained by the data")
-        if view.symptoms and view.has_console():
+        if view.symptoms and view.has_console() and not _actions.symptoms_answered(findings):
             insufficient_reasons.append("the reported symptoms are not visible in the data supplied")
         if insufficient_reasons:
             outcome = Outcome.INSUFFICIENT_EVIDENCE
@@ -246,7 +246,8 @@ def diagnose(view: CaseView) -> Diagnosis:
     plan = _actions.plan(view, outcome, primary, findings, verdicts, leads=unexplained)
     judged_on_modules = outcome in (Outcome.NO_FAULT, Outcome.INSUFFICIENT_EVIDENCE, Outcome.MONITOR)
     gaps = [*(coverage.gaps(view, cover) if judged_on_modules else []), *plan.evidence_gaps]
-    if outcome == Outcome.INSUFFICIENT_EVIDENCE and view.symptoms and view.has_console():
+    unanswered = view.symptoms and not _actions.symptoms_answered(findings)
+    if outcome == Outcome.INSUFFICIENT_EVIDENCE and unanswered and view.has_console():
         gaps.append(_actions.symptom_gap(view))
     gaps += rule_errors
     summary = _actions.summary(view, outcome, primary, findings, verdicts, unexplained, insufficient_reasons)

@@ -30,7 +30,12 @@ from datetime import date
 from pylondiag.diagnosis import cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.layout import generation, stack_ref
-from pylondiag.diagnosis.thresholds import MODEL_CAPACITY_AH, MODEL_CLASS
+from pylondiag.diagnosis.thresholds import (
+    MIX_EQUAL_VOLTAGE_MV,
+    MIX_SOC_GAP_PCT,
+    MODEL_CAPACITY_AH,
+    MODEL_CLASS,
+)
 from pylondiag.model.case import HistoryEvent, Role, Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind
@@ -228,6 +233,7 @@ def _working_mix(
     )
     refs = _model_refs(view, known)[:4]
     refs += [r for p in sorted(firmwares) if (r := _info_ref(view, p)) is not None][:4]
+    drift, drift_refs = _gauge_drift(view)
     return Finding(
         code=Cause.MIXED_MODELS,
         severity=INFO,
@@ -236,10 +242,34 @@ def _working_mix(
         message=(
             f"The stack mixes {what}; with the newest module as master and no alarms this is a mix "
             "Pylontech supports, not a fault. Per-module SOC differences between models at the same "
-            "voltage are a gauge artefact. A replacement module should be the stack's own model."
+            f"voltage are a gauge artefact.{drift} A replacement module should be the stack's own model."
         ),
-        evidence=refs,
+        evidence=refs + drift_refs,
     )
+
+
+def _gauge_drift(view: CaseView) -> tuple[str, list[EvidenceRef]]:
+    """The SOC gap at one voltage in the latest ``pwr`` (field_failures.md #2), said with its figures; it
+    answers the owner's ``soc_jumps`` (the reading shows the jump is the gauge, not the cells)."""
+    snap = view.latest_pwr()
+    rows = [r for r in snap.present_rows() if r.soc_pct is not None and r.voltage_mv] if snap else []
+    if len(rows) < 2:
+        return "", []
+    lo = min(rows, key=lambda r: r.soc_pct or 0)
+    hi = max(rows, key=lambda r: r.soc_pct or 0)
+    volts = [r.voltage_mv or 0 for r in rows]
+    gap = (hi.soc_pct or 0) - (lo.soc_pct or 0)
+    if gap < MIX_SOC_GAP_PCT or max(volts) - min(volts) > MIX_EQUAL_VOLTAGE_MV:
+        return "", []
+    text = (
+        f" Here address {lo.address} shows {lo.soc_pct} % and address {hi.address} {hi.soc_pct} % with every "
+        f"module at {min(volts) / 1000:.2f}-{max(volts) / 1000:.2f} V: that gap is the gauge, not the cells"
+    )
+    refs = [cite.line(lo.provenance), cite.line(hi.provenance)]
+    if Symptom.SOC_JUMPS in view.symptoms:
+        text += " — it is the SOC jump reported; it closes when the stack reaches the top of charge"
+        refs.append(cite.key("symptoms"))
+    return text + ".", refs
 
 
 def _trouble_words(events: list[BatteryEvent]) -> str:

@@ -219,3 +219,13 @@ parameter [U]: 0.01 C of a 50 Ah US2000C, the BMS's own zero band is smaller).""
 THERMAL_STRONG_P_VALUE: Final = 1e-4
 """A clustering of trips in the coldest/hottest hours with a p-value below this (after the Bonferroni
 correction) is near certain; above it, and still below the family's alpha, it is likely."""
+
+# ---------------------------------------------------------------- mixed models: gauge drift
+MIX_SOC_GAP_PCT: Final = 10
+"""% SOC: in a mixed stack, modules whose SOC differ by at least this at the same voltage show the
+gauge drift between generations (field_failures.md #2: 24 % vs 60 % at equal voltage in a US3000C +
+US2000C stack, irekzielinski #32 [T]); below it the gap is ordinary."""
+
+MIX_EQUAL_VOLTAGE_MV: Final = 100
+"""mV: modules in one parallel stack whose voltages are within this are "at the same voltage" (the
+cable drop between modules under a few amps is tens of mV; tool parameter [U])."""
