@@ -8,6 +8,7 @@ specification. Templates are Jinja2 with autoescape on: no user text reaches the
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -106,7 +107,7 @@ def render_html(
     """
     if preliminary and signed_off is not None:
         raise PylondiagError("a report is either preliminary or signed off, not both")
-    data = report_data(view)
+    data = _PREPARED.data(view)
     ctx = context(diagnosis, data, generated_at=generated_at)
     ctx["preliminary"] = PRELIMINARY_TEXT if preliminary else None
     ctx["signed_off"] = signed_off
@@ -152,7 +153,7 @@ def context(
         "safety": safety_lines(diagnosis),
         "gaps": diagnosis.evidence_gaps,
         "findings": [finding_view(f) for f in diagnosis.findings],
-        "charts": build_charts(diagnosis, data, culprits),
+        "charts": _PREPARED.charts(diagnosis, data, culprits),
         "facts": data.modules,
         "data": data,
         "onsite": on_site_section(diagnosis, data),
@@ -241,6 +242,46 @@ def where(ref: EvidenceRef) -> str:
         return f"{ref.source} → {ref.key}"
     span = f"{ref.line}" if ref.end_line in (None, ref.line) else f"{ref.line}–{ref.end_line}"
     return f"{ref.source}, line {span}"
+
+
+class _Prepared:
+    """The flattened data and the drawn charts of the last few reports, reused when the same diagnosis
+    and view are rendered again — the HTML and then the PDF of one case (``scripts/demo.sh``, the
+    service) draw each chart once. Entries hold the objects themselves, so an identity match is safe
+    (both are frozen models); at most :attr:`SIZE` entries are kept."""
+
+    SIZE: Final = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._data: list[tuple[object, ReportData]] = []
+        self._charts: list[tuple[Diagnosis, ReportData, frozenset[int], list[dict[str, Any]]]] = []
+
+    def data(self, view: CaseView | ReportData | None) -> ReportData:
+        if view is None or isinstance(view, ReportData):
+            return report_data(view)
+        with self._lock:
+            for seen, data in self._data:
+                if seen is view:
+                    return data
+        data = report_data(view)
+        with self._lock:
+            self._data = [(view, data), *self._data][: self.SIZE]
+        return data
+
+    def charts(self, diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> list[dict[str, Any]]:
+        key = frozenset(culprits)
+        with self._lock:
+            for d, seen, c, built in self._charts:
+                if d is diagnosis and seen is data and c == key:
+                    return built
+        built = build_charts(diagnosis, data, culprits)
+        with self._lock:
+            self._charts = [(diagnosis, data, key, built), *self._charts][: self.SIZE]
+        return built
+
+
+_PREPARED: Final = _Prepared()
 
 
 def build_charts(diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> list[dict[str, Any]]:
