@@ -14,7 +14,6 @@ Codes are read with the brand's table (:mod:`pylondiag.domain.inverter_codes`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pylondiag.domain.inverter_codes import CodeEntry, canonical_brand, lookup
 from pylondiag.errors import NotAnInverterLog
@@ -24,7 +23,7 @@ from pylondiag.evidence.inverter_log import (
     luxpower_events,
     victron_serialbattery,
 )
-from pylondiag.evidence.inverter_log._context import Context
+from pylondiag.evidence.inverter_log._context import Context, site_zone
 from pylondiag.evidence.inverter_log._text import decode, split_lines
 from pylondiag.evidence.inverter_log.log import InverterLog
 
@@ -76,12 +75,7 @@ def read_inverter_log(
     times without an offset are local to it. Unreadable rows become ``warnings`` (with their line) and
     are skipped; a file in no known shape raises :class:`~pylondiag.errors.NotAnInverterLog`.
     """
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise NotAnInverterLog(
-            f"unknown site timezone {timezone!r} (expected an IANA name such as Europe/London)", source=source
-        ) from exc
+    zone = site_zone(timezone, source)
     text, encoding = decode(data)
     lines = split_lines(text)
     found = _shape_of(lines)

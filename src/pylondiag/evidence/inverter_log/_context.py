@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pylondiag.errors import NotAnInverterLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +17,16 @@ class Context:
     brand: str | None
     """Canonical code-table brand, or None."""
     encoding: str
+
+
+def site_zone(timezone: str, source: str) -> ZoneInfo:
+    """The site's IANA zone, or :class:`NotAnInverterLog` naming the bad name."""
+    try:
+        return ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise NotAnInverterLog(
+            f"unknown site timezone {timezone!r} (expected an IANA name such as Europe/London)", source=source
+        ) from exc
 
 
 def parse_float(text: str) -> float | None:

@@ -17,15 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from pylondiag.domain.inverter_codes import canonical_brand
-from pylondiag.errors import NotAnInverterLog
 from pylondiag.evidence.inverter_log import generic_csv
 from pylondiag.evidence.inverter_log._classify import classify, severity_word
-from pylondiag.evidence.inverter_log._context import parse_float
+from pylondiag.evidence.inverter_log._context import parse_float, site_zone
 from pylondiag.evidence.inverter_log._text import decode, split_lines
 from pylondiag.evidence.inverter_log._times import _DIRECTION_SAMPLE, _localize
 from pylondiag.evidence.inverter_log.log import InverterLog
@@ -66,14 +65,9 @@ def read_log_columns(
     data: bytes, source: str, *, brand: str | None = None, timezone: str = "Europe/London"
 ) -> LogColumns:
     """Read an inverter log into columns; same arguments and errors as ``read_inverter_log``."""
-    from pylondiag.evidence.inverter_log import _shape_of, read_inverter_log  # the package imports us
+    from pylondiag.evidence.inverter_log import _shape_of, read_inverter_log  # a cycle if at the top
 
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise NotAnInverterLog(
-            f"unknown site timezone {timezone!r} (expected an IANA name such as Europe/London)", source=source
-        ) from exc
+    zone = site_zone(timezone, source)
     text, _ = decode(data)
     lines = split_lines(text)
     del text
