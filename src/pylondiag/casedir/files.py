@@ -35,7 +35,9 @@ MAX_CONSOLE_BYTES: Final = 20 * 1024 * 1024
 with provenance, ~15 MB of memory per MB: ``bench/parse.py``); a real session is kilobytes."""
 MAX_FILES: Final = 5000
 """Files read per case; the rest are reported in one gap line."""
-METADATA_FILES: Final = frozenset({"expected.json", "label.json", "readme.md", "readme.txt", "readme"})
+METADATA_FILES: Final = frozenset(
+    {"expected.json", "label.json", "source.yaml", "readme.md", "readme.txt", "readme"}
+)
 """Files at the case root that describe the case (examples, notes), not evidence."""
 _KINDS: Final[tuple[EvidenceKind, ...]] = ("console", "inverter_log", "can", "rs485", "photo")
 

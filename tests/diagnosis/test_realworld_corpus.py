@@ -1,0 +1,83 @@
+"""The real-report corpus (``tests/realworld/``): every case is valid, diagnosed, validated by the spec's
+validator; the cases the engine gets right are pinned so they cannot regress.
+
+The exact-match rate itself is a bench figure (``bench/realworld.py``); a case joins ``PINNED`` once the
+engine matches its label, and never leaves it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pylondiag.casedir.caseyaml import parse_case_yaml
+from pylondiag.model.diagnosis import Cause, Outcome
+
+CORPUS = Path(__file__).resolve().parents[1] / "realworld"
+CASES = sorted(p.parent for p in CORPUS.glob("*/expected.json"))
+EXPECTED_KEYS = {"outcome", "primary_cause", "culprit_modules", "required_codes"}
+SOURCE_KEYS = {"url", "resolved_by", "label", "why", "alternatives", "facts_from_source"}
+
+PINNED = {
+    "esphome13772-us5000-cool-room-discharge",
+    "esphome7114-four-charging-soc-spread",
+    "frankkkkk42-us3000c-single-rest",
+    "frankkkkk4-us3000-idle-full-rs485",
+    "guybw3-us5000-four-discharging",
+    "hrabovszki-us2000c-master-with-older-us2000",
+    "irek-us5000-v23-idle-cold-room",
+    "pytes45-us-single-top-balancing",
+    "venus536-us3000-cells-at-99pct",
+}
+"""Real cases whose label the engine matches exactly (outcome, primary cause, culprits)."""
+
+
+def test_corpus_size_and_balance():
+    assert len(CASES) >= 15
+    labels = [json.loads((c / "expected.json").read_text()) for c in CASES]
+    assert sum(lab["outcome"] == "no_fault" for lab in labels) >= 3, (
+        "healthy stacks wrongly suspected belong in it"
+    )
+    assert sum(lab["outcome"] not in ("no_fault", "insufficient_evidence") for lab in labels) >= 3
+    assert {c.name for c in CASES} >= PINNED
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_is_well_formed(case: Path):
+    """expected.json in the examples' shape with the spec's codes; source.yaml says where and why."""
+    exp = json.loads((case / "expected.json").read_text())
+    assert set(exp) == EXPECTED_KEYS
+    Outcome(exp["outcome"])
+    assert exp["primary_cause"] is None or Cause(exp["primary_cause"])
+    assert all(Cause(c) for c in exp["required_codes"])
+    assert exp["culprit_modules"] == sorted(exp["culprit_modules"])
+    src = yaml.safe_load((case / "source.yaml").read_text())
+    assert set(src) >= SOURCE_KEYS, SOURCE_KEYS - set(src)
+    assert str(src["url"]).startswith("https://")
+    parse_case_yaml(
+        (case / "case.yaml").read_bytes()
+    )  # valid against the case format (raises with file and line)
+    for f in (case / "console").glob("*") if (case / "console").exists() else []:
+        assert f.read_text().startswith("# re-typed from https://"), (
+            f"{f.name}: say where the figures come from"
+        )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_diagnoses_validly(case: Path, diagnose_case):
+    """Every real case gives a document the spec's validator accepts (evidence lines and quotes real)."""
+    d = diagnose_case(case)
+    assert d.outcome in set(Outcome)
+    assert not any("source.yaml" in g for g in d.evidence_gaps), "case metadata is not evidence"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in PINNED], ids=lambda c: c.name)
+def test_pinned_case_matches_its_label(case: Path, diagnose_case):
+    exp = json.loads((case / "expected.json").read_text())
+    d = diagnose_case(case)
+    got = (d.outcome.value, d.primary_cause.value if d.primary_cause else None, d.culprit_modules)
+    assert got == (exp["outcome"], exp["primary_cause"], exp["culprit_modules"])
+    assert set(exp["required_codes"]) <= {f.code.value for f in d.findings}
