@@ -22,6 +22,9 @@ EXPECTED_KEYS = {"outcome", "primary_cause", "culprit_modules", "required_codes"
 SOURCE_KEYS = {"url", "resolved_by", "label", "why", "alternatives", "facts_from_source"}
 
 PINNED = {
+    "esphome3114-us5000-lifetime-counters",  # issue 11 item 7: lifetime SC count is a note
+    "gpollak-us2000c-cell12-low-two-days",  # item 5: worse at rest and under current = weak cell
+    "powerforum5904-axpert-king-float-protection",  # item 6: the owner's story
     "esphome13772-us5000-cool-room-discharge",
     "esphome7114-four-charging-soc-spread",
     "frankkkkk42-us3000c-single-rest",

@@ -32,6 +32,12 @@ from pylondiag.diagnosis.thresholds import (
     ENVELOPE_MIN_CELL_MV,
     ENVELOPE_MIN_SOC_PCT,
     ENVELOPE_MIN_TEMP_MC,
+    IMPEDANCE_EXCESS_MV,
+    IMPEDANCE_MAX_GAP_H,
+    IMPEDANCE_MIN_CHARGE_C,
+    IMPEDANCE_MIN_SOC_PCT,
+    IMPEDANCE_REST_MAX_C,
+    IMPEDANCE_RISE_FACTOR,
     OLD_MODULE_YEARS,
     OUTLIER_MIN_MV,
     REST_CURRENT_MA,
@@ -242,7 +248,7 @@ def findings(view: CaseView) -> list[Finding]:
 
 def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[Finding]:
     inside = [s for s in series if s.in_envelope]
-    sag = _sag(pos, series)
+    sag = _sag(pos, series) or _impedance(view, pos, series)
     if sag is not None:
         return [sag]
     if not inside:
@@ -384,6 +390,75 @@ def _weak_or_imbalance(
 
 def _cell(s: CellStats, index: int) -> BatCell:
     return next(c for c in s.cells if c.cell == index)
+
+
+def _near(a: CellStats, b: CellStats) -> bool:
+    """Two readings of one module close enough in time to compare cell by cell: both dated within
+    :data:`IMPEDANCE_MAX_GAP_H`, or (undated) neighbours in the same capture file."""
+    ta, tb = a.reading.time, b.reading.time
+    if ta is not None and tb is not None:
+        return abs((tb - ta).total_seconds()) <= IMPEDANCE_MAX_GAP_H * 3600
+    return a.reading.source == b.reading.source and abs(a.reading.seq - b.reading.seq) <= 2
+
+
+def _rises(rest: CellStats, loaded: CellStats) -> dict[int, int]:
+    v0 = {c.cell: c.voltage_mv for c in rest.cells if c.voltage_mv is not None}
+    return {
+        c.cell: c.voltage_mv - v0[c.cell] for c in loaded.cells if c.voltage_mv is not None and c.cell in v0
+    }
+
+
+def _impedance(view: CaseView, pos: int, series: list[CellStats]) -> Finding | None:
+    """Item 5 of issue 11, under current as well as at rest: the cell that is lowest at rest rises far
+    more than its neighbours when a small charge current flows (and falls back when it stops).
+
+    Fact: a cell lower in charge sits on the flatter part of the LFP curve and should rise *less* than
+    the others under the same charge current; rising the most means a high internal (ohmic and
+    polarisation) resistance — a damaged cell that balancing cannot fix (field_failures.md #10 for the
+    discharge side). Real case: GPollakDiener US2000C module 6, cell 12: 3333 mV at rest, 3491 mV at
+    1.6 A of charge (+158 mV; the other cells +61..+112, median +84), back to 3374 mV at rest
+    (tests/realworld/gpollak-us2000c-cell12-low-two-days).
+    """
+    m = view.module(pos)
+    cap_ma = module_capacity_ah(m.model if m else None) * 1000
+    rest = [
+        s for s in series if s.current_ma is not None and abs(s.current_ma) <= IMPEDANCE_REST_MAX_C * cap_ma
+    ]
+    loaded = [
+        s for s in series if s.current_ma is not None and s.current_ma >= IMPEDANCE_MIN_CHARGE_C * cap_ma
+    ]
+    for a in rest:
+        outl = a.outliers()
+        if not outl or a.soc_pct is None or a.soc_pct < IMPEDANCE_MIN_SOC_PCT:
+            continue
+        low = outl[0].cell
+        for b in loaded:
+            if not _near(a, b):
+                continue
+            rises = _rises(a, b)
+            others = [v for k, v in rises.items() if k != low]
+            if low not in rises or len(others) < 2:
+                continue
+            med = statistics.median(others)
+            r = rises[low]
+            if med <= 0 or r - med < IMPEDANCE_EXCESS_MV or r < IMPEDANCE_RISE_FACTOR * med:
+                continue
+            cb = _cell(b, low)
+            return Finding(
+                code=Cause.WEAK_CELL,
+                severity=FindingSeverity.FAULT,
+                module=pos,
+                confidence=C.LIKELY,
+                message=(
+                    f"{_describe(a)} Under {(b.current_ma or 0) / 1000:.1f} A of charge cell {low} rises "
+                    f"{r} mV to {(cb.voltage_mv or 0) / 1000:.3f} V while the other cells rise "
+                    f"{min(others)}-{max(others)} mV (median {med:.0f}). A cell lower in charge should rise "
+                    "less, not more: its internal resistance is high, so it is a weak cell that balancing "
+                    "will not fix — the module needs replacing."
+                ),
+                evidence=[*_cell_refs(a, outl[:3]), cite.line(cb.provenance)],
+            )
+    return None
 
 
 def _sag(pos: int, series: list[CellStats]) -> Finding | None:

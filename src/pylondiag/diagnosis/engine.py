@@ -26,6 +26,7 @@ from pylondiag.diagnosis import (
     inverter_events,
     inverter_settings,
     mixed_models,
+    story,
     thermal,
 )
 from pylondiag.diagnosis import leds as _leds
@@ -64,6 +65,7 @@ RULE_FAMILIES: Final[tuple[tuple[str, FindingsFn], ...]] = (
     ("capacity", capacity.findings),
     ("thermal", thermal.findings),
     ("inverter_events", inverter_events.findings),
+    ("story", story.findings),
 )
 """Every rule family, in the order its findings are listed (ties in the ranking keep this order).
 

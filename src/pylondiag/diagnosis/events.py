@@ -211,21 +211,53 @@ def _lifetime_single(view: CaseView, already: set[tuple[Cause, int | None]]) -> 
                 )
             )
         if sc is not None and sc >= LIFETIME_SC_WARN and (Cause.OVER_CURRENT, pos) not in already:
-            out.append(
-                Finding(
-                    code=Cause.OVER_CURRENT,
-                    severity=FindingSeverity.WARNING,
-                    module=pos,
-                    confidence=C.WEAK,
-                    message=(
-                        f"Lifetime `stat`: SC Times {sc}. Short-circuit protection should never trip; a "
-                        "count means a wiring fault or abuse at some time. Have the DC cables and lugs of "
-                        "this module checked at the next visit."
-                    ),
-                    evidence=[_ref(st, "SC Times")],
-                )
-            )
+            out.append(_lifetime_sc(view, st, pos, sc))
     return out
+
+
+SC_SYMPTOMS: Final = frozenset(
+    {Symptom.WHOLE_BANK_SHUTDOWN, Symptom.INTERMITTENT_TRIPS, Symptom.NOT_DISCHARGING}
+)
+"""Owner symptoms a short-circuit trip would explain (the module's output cut until it is restarted)."""
+
+
+def _lifetime_sc(view: CaseView, st: StatReading, pos: int, sc: int) -> Finding:
+    """A lifetime ``SC Times`` count read once: a note, unless the owner's symptom is what it explains.
+
+    Fact: the counter is a lifetime total (``console_fields.md``: ``stat`` counters never reset), so a
+    few short-circuit trips over years of service cannot be dated; issue 11 item 7 and the real report
+    esphome/feature-requests#3114 (SC Times 3 on a working US5000) — a note unless it rises between
+    captures (``_rising``) or matches the symptom (:data:`SC_SYMPTOMS`), then a lead to re-check.
+    """
+    matching = [i for i, s in enumerate(view.symptoms) if s in SC_SYMPTOMS]
+    refs = [_ref(st, "SC Times")]
+    if matching:
+        refs.append(cite.key(f"symptoms[{matching[0]}]"))
+        return Finding(
+            code=Cause.OVER_CURRENT,
+            severity=FindingSeverity.WARNING,
+            module=pos,
+            confidence=C.WEAK,
+            message=(
+                f"Lifetime `stat`: SC Times {sc}, and the owner reports {view.symptoms[matching[0]].value}"
+                " — a short-circuit trip cuts the module off until it is restarted. Short-circuit "
+                "protection should never trip; have the DC cables and lugs of this module checked and "
+                f"capture `stat {st.address or pos}` again after the next trip to see whether it rises."
+            ),
+            evidence=refs,
+        )
+    return Finding(
+        code=Cause.OVER_CURRENT,
+        severity=FindingSeverity.INFO,
+        module=pos,
+        confidence=C.WEAK,
+        message=(
+            f"Lifetime `stat`: SC Times {sc} — a total over the module's life that cannot be dated, with "
+            "no symptom it would explain. Noted, not a fault: a second `stat` that shows it rising, or a "
+            "trip that matches it, would make it one."
+        ),
+        evidence=refs,
+    )
 
 
 RECENT_DAYS: Final = 14

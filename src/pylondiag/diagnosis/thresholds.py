@@ -52,6 +52,22 @@ WEAK_CELL_IMPROVEMENT_MV: Final = 10
 """mV: after a rebalancing cycle, an outlier whose deficit shrank by at least this is improving
 (cell_imbalance: rebalance again); otherwise the imbalance is back (weak_cell)."""
 
+IMPEDANCE_REST_MAX_C: Final = 0.005
+"""C-rate: a ``bat`` reading at or below this current (0.25 A on a 50 Ah module) is 'at rest'."""
+IMPEDANCE_MIN_CHARGE_C: Final = 0.02
+"""C-rate: a charge current at or above this (1 A on 50 Ah) shows each cell's resistance as a voltage rise
+(GPollakDiener: 1.58 A on a US2000C [C])."""
+IMPEDANCE_MIN_SOC_PCT: Final = 50
+"""%: the rest reading must be in the upper half of charge, where a cell lower in charge sits on a flatter
+part of the LFP curve than its neighbours (near empty the curve is steep and a low cell would rise more)."""
+IMPEDANCE_MAX_GAP_H: Final = 2.0
+"""h: a rest reading and a charge reading this close describe the same state of charge."""
+IMPEDANCE_EXCESS_MV: Final = 40
+"""mV: the low cell's rise under charge must exceed the other cells' median rise by at least this
+(GPollakDiener cell 12: +158 vs +84 mV [C]); measurement noise between readings is a few mV."""
+IMPEDANCE_RISE_FACTOR: Final = 1.4
+"""The low cell's rise must also be at least this multiple of the others' median rise (GPollakDiener: 1.9)."""
+
 WEAK_CELL_GROWTH_MV: Final = 10
 """mV: an outlier whose deficit below the median grew by at least this between two top-of-charge
 readings ≥ 12 h apart 'keeps diverging' (spec: weak_cell). A deficit that merely stays is imbalance

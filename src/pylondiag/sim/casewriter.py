@@ -58,7 +58,7 @@ def case_yaml(res: SimResult, seed: int) -> dict[str, Any]:
         inverter["configured_modules"] = inv.configured_modules
     if inv.configured_capacity_ah is not None and maybe("configured_capacity_ah", 0.5):
         inverter["configured_capacity_ah"] = inv.configured_capacity_ah
-    if inv.charge_voltage_v is not None:
+    if inv.charge_voltage_v is not None and not s.omit_charge_voltage:
         inverter["charge_voltage_v"] = inv.charge_voltage_v
     if maybe("max_charge_current_a", 0.6):
         inverter["max_charge_current_a"] = inv.max_charge_current_a

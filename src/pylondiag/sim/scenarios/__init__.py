@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pylondiag.errors import PylondiagError
+from pylondiag.sim.scenarios import real_patterns as _real_patterns  # noqa: F401  (registers its scenarios)
 from pylondiag.sim.scenarios.base import Label, SimResult, simulate
 from pylondiag.sim.scenarios.catalogue import SCENARIOS, build, list_scenarios
 

@@ -78,6 +78,8 @@ class Setup:
     owner_led_words: dict[int, str] = field(default_factory=dict)
     """Position → LED word the owner reports, overriding what the simulation shows."""
     omit_leds: bool = False
+    omit_charge_voltage: bool = False
+    """The owner does not know the inverter's charge voltage: it drives the physics, not the case.yaml."""
     roles: dict[int, str] = field(default_factory=dict)
     """Position → role as wired/set; default master = chain masters."""
     dips: dict[int, str] = field(default_factory=dict)
