@@ -4,7 +4,7 @@ their family and end to end (every document validated by the spec's validator)."
 from __future__ import annotations
 
 from pylondiag.casedir import load_case
-from pylondiag.diagnosis import cells, events, story
+from pylondiag.diagnosis import cells, events, neighbours, story
 from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome
 
 REST = [3428, 3422, 3411, 3423, 3360, 3370, 3411, 3359, 3422, 3432, 3427, 3439, 3333, 3446, 3444]
@@ -116,3 +116,35 @@ def test_a_symptom_that_outlived_replacements_ranks_the_inverter_first(make_case
     assert "hypothesis 1 of 2" in hyps[0].message and "2 module replacements" in hyps[0].message
     assert {"history[0]", "history[1]", "symptoms[0]", "notes"} <= {e.key for e in hyps[0].evidence}
     diagnose_case(case)
+
+
+# ---------------------------------------------------------------- item 2: neighbours at the same moment
+def _stack_snapshot(shapes, low: int | None, curr: int = -3000, n: int = 4) -> str:
+    mods = [
+        shapes.Mod(
+            a, shapes.cells(3300, {5: -low} if a == 3 and low else None, jitter=(0, 1, 2)), curr=curr, soc=60
+        )
+        for a in range(1, n + 1)
+    ]
+    return shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2026-11-20 19:30:00")).text()
+
+
+def test_one_module_out_of_step_with_its_neighbours_is_named(make_case, diagnose_case, shapes, stack_of):
+    case = make_case({"stack": stack_of(4)}, {"console/s.txt": _stack_snapshot(shapes, 60)})
+    (f,) = neighbours.findings(load_case(case))
+    assert (f.code, f.severity, f.module) == (Cause.CELL_IMBALANCE, FindingSeverity.WARNING, 3)
+    assert (
+        "spread 62 mV" in f.message and "spread 2-2 mV" in f.message and "discharging (-3.0 A)" in f.message
+    )
+    d = diagnose_case(case)
+    assert d.outcome == Outcome.MONITOR and d.culprit_modules == []
+
+
+def test_a_stack_whose_modules_all_spread_alike_names_none(make_case, shapes, stack_of):
+    case = make_case({"stack": stack_of(4)}, {"console/s.txt": _stack_snapshot(shapes, None)})
+    assert neighbours.findings(load_case(case)) == []
+
+
+def test_two_modules_are_not_compared(make_case, shapes, stack_of):
+    case = make_case({"stack": stack_of(2)}, {"console/s.txt": _stack_snapshot(shapes, 60, n=2)})
+    assert neighbours.findings(load_case(case)) == []

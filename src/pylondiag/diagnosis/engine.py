@@ -26,6 +26,7 @@ from pylondiag.diagnosis import (
     inverter_events,
     inverter_settings,
     mixed_models,
+    neighbours,
     story,
     thermal,
 )
@@ -65,6 +66,7 @@ RULE_FAMILIES: Final[tuple[tuple[str, FindingsFn], ...]] = (
     ("capacity", capacity.findings),
     ("thermal", thermal.findings),
     ("inverter_events", inverter_events.findings),
+    ("neighbours", neighbours.findings),
     ("story", story.findings),
 )
 """Every rule family, in the order its findings are listed (ties in the ranking keep this order).
