@@ -28,7 +28,11 @@ PINNED = {
     "esphome13772-us5000-cool-room-discharge",
     "esphome7114-four-charging-soc-spread",
     "frankkkkk42-us3000c-single-rest",
-    "frankkkkk4-us3000-idle-full-rs485",
+    "pvopt417-solis-bms-overvoltage-after-replacements",  # item 1 (rules)
+    "pytes26-two-us2000c-info-only",  # item 1 (rules)
+    "powerforum11998-us2000c-added-to-us2000b-firmware",  # item 4 (rules)
+    "donverduyn-us2kbpl-chronic-top-alarms",
+    "frankkkkk4-us3000-idle-full-rs485",  # item 1: one module of four read is not no_fault
     "guybw3-us5000-four-discharging",
     "hrabovszki-us2000c-master-with-older-us2000",
     "irek-us5000-v23-idle-cold-room",
