@@ -14,9 +14,9 @@ CHARGED = [3527, 3513, 3487, 3505, 3438, 3431, 3486, 3429, 3513, 3517, 3510, 353
 
 
 # ---------------------------------------------------------------- item 7: lifetime SC count
-def test_lifetime_sc_count_without_symptom_is_a_note(make_case, diagnose_case, shapes):
+def test_lifetime_sc_count_without_symptom_is_a_note(make_case, diagnose_case, shapes, stack_of):
     s = shapes.Session().add("stat 1", shapes.stat(1, SC_Times=3))
-    case = make_case(None, {"console/s.txt": s.text()})
+    case = make_case({"stack": stack_of(1)}, {"console/s.txt": s.text()})
     found = [f for f in events.findings(load_case(case)) if f.code == Cause.OVER_CURRENT]
     assert len(found) == 1 and found[0].severity == FindingSeverity.INFO
     assert "SC Times 3" in found[0].message
