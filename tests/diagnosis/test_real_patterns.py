@@ -148,16 +148,3 @@ def test_a_stack_whose_modules_all_spread_alike_names_none(make_case, shapes, st
 def test_two_modules_are_not_compared(make_case, shapes, stack_of):
     case = make_case({"stack": stack_of(2)}, {"console/s.txt": _stack_snapshot(shapes, 60, n=2)})
     assert neighbours.findings(load_case(case)) == []
-
-
-def test_a_hot_stack_says_the_comparison_that_makes_it_the_room(make_case, diagnose_case, shapes, stack_of):
-    mods = [
-        shapes.Mod(a, shapes.cells(3300), curr=-3000, soc=60, temp=t)
-        for a, t in ((1, 50000), (2, 51000), (3, 52000))
-    ]
-    s = shapes.Session().add("pwr", shapes.pwr_old(mods, 8, "2026-07-20 15:30:00"))
-    case = make_case({"stack": stack_of(3), "site": {"ambient_c": 41}}, {"console/s.txt": s.text()})
-    d = diagnose_case(case)
-    f = next(f for f in d.findings if f.code == Cause.OVER_TEMPERATURE and f.module is None)
-    assert "lie within 2.0 °C of each other (50.0-52.0 °C; the room was 41 °C)" in f.message
-    assert d.outcome == Outcome.ENVIRONMENT

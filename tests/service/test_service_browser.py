@@ -182,6 +182,7 @@ def test_owner_submits_engineer_signs_off_owner_sees_report(
     eng.wait_for_selector("text=Diagnosis v2")
     assert eng.locator(".error-box").count() == 0
     eng.fill("#note", "signed off after phone call with owner")
+    eng.on("dialog", lambda dialog: dialog.accept())  # sign-off asks for confirmation
     eng.click("#sign-off")
     eng.wait_for_selector("text=signed off")
     eng.screenshot(path=str(shots / "06-engineer-signed-off.png"), full_page=True)

@@ -225,19 +225,6 @@ def _temp(row: PwrRow) -> int | None:
     return max(vals) if vals else None
 
 
-def _moving_together(view: CaseView, rows: list[PwrRow]) -> str:
-    """The comparison that makes a stack-wide temperature the room (issue 11 item 2): the modules' own
-    temperatures side by side in the same snapshot, and the room's when the owner gave it."""
-    temps = [(_temp(r) or 0) / 1000 for r in rows]
-    amb = view.case.site.ambient_c if view.case else None
-    room = f"; the room was {amb:g} °C" if amb is not None else ""
-    return (
-        f"Compared at the same moment, the {len(rows)} modules lie within "
-        f"{max(temps) - min(temps):.1f} °C of each other ({min(temps):.1f}-{max(temps):.1f} °C{room}): "
-        "they move together, so it is the surroundings, not one module. "
-    )
-
-
 def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]) -> list[Finding]:
     snap = view.latest_pwr()
     if snap is None:
@@ -255,7 +242,7 @@ def _temperature_findings(view: CaseView, already: set[tuple[Cause, int | None]]
                 message=(
                     f"{len(hot)} of {len(rows)} modules are at or above {OVER_TEMP_MC // 1000} °C "
                     f"(up to {max(_temp(r) or 0 for r in hot) / 1000:.1f} °C): the stack is hot with its "
-                    f"room. {_moving_together(view, rows)}"
+                    "room. "
                     "Fix: ventilate or shade the battery location; keep it below about 30 °C."
                 ),
                 evidence=cite.distinct_lines([r.provenance for r in hot]),

@@ -178,7 +178,7 @@ def _cell_bars(
         "spread between the lowest and highest cell; dashed lines are the model's alarm levels, solid "
         "lines its protection levels (drawn when a cell comes near them). Reference levels: "
         + "; ".join(_levels_text(cell_levels(models.get(p))) for p in _distinct_families(readings, models))
-        + " (shared/domain/hardware/specs.md; the 3.55 V alarm is unverified)."
+        + " (Pylontech's published levels; the 3.55 V alarm level is not confirmed by a datasheet)."
     )
     return Chart(
         "cells", "Cell voltages per module", caption, to_svg(fig, "cells", "Cell voltages per module")

@@ -28,7 +28,7 @@ DIP_REFERENCE: Final = (
     "the same on every module, takes effect after a BMS restart); switches 2–4 = group number, on the master "
     "of each group only (all OFF for a single group). Slaves leave every switch OFF — their address is "
     "assigned along the link chain. The master is the module whose Link Port 0 is empty. "
-    "(shared/domain/hardware/panel_dip.md §3, EASY15 [M])"
+    "(Pylontech US-series manual, ADD switch section.)"
 )
 
 

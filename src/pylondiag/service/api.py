@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -15,9 +16,10 @@ from starlette.datastructures import FormData, UploadFile
 from pylondiag.report import SignOff
 from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user
 from pylondiag.service.auth import SESSION_COOKIE, verify_password
-from pylondiag.service.cases import case_json, latest_diagnosis, queue, submit_case
+from pylondiag.service.cases import Contact, add_files, case_json, latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ctx, run_view
 from pylondiag.service.db.models import User
+from pylondiag.service.mail import BadAddress, normalise_address
 from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.settings import Limits
@@ -106,10 +108,24 @@ async def _bytes(value: UploadFile | str) -> bytes:
     return await value.read()
 
 
-async def incoming_from_api_form(form: FormData, limits: Limits) -> list[IncomingFile]:
-    """The contract's fields: ``case`` (zip), ``case_yaml``, ``files`` / fields named by relative path."""
+def _contact(form: FormData) -> Contact:
+    """The optional ``contact_email`` field, validated (``UploadRefused`` 422 saying what is wrong)."""
+    raw = form.get("contact_email")
+    try:
+        return Contact(email=normalise_address(raw if isinstance(raw, str) else ""))
+    except BadAddress as exc:
+        raise UploadRefused(f"contact_email: {exc}", status=422, source="contact_email") from exc
+
+
+async def incoming_from_api_form(
+    form: FormData, limits: Limits, *, skip: tuple[str, ...] = ()
+) -> list[IncomingFile]:
+    """The contract's fields: ``case`` (zip), ``case_yaml``, ``files`` / fields named by relative path
+    (``skip``: other text fields the caller reads itself)."""
     files: list[IncomingFile] = []
     for key, value in form.multi_items():
+        if key in skip and isinstance(value, str):
+            continue
         if key == "case":
             if not isinstance(value, UploadFile):
                 raise UploadRefused("`case` must be a file upload (a .zip of the case directory)")
@@ -168,17 +184,57 @@ async def submit(request: Request) -> Response:
     try:
         form = await read_form(request, c.settings.limits)
         try:
-            files = await incoming_from_api_form(form, c.settings.limits)
+            contact = _contact(form)
+            files = await incoming_from_api_form(form, c.settings.limits, skip=("contact_email",))
         finally:
             await form.close()
         record, token = await run_in_threadpool(
-            submit_case, c.db, c.store, files, source="api", limits=c.settings.limits
+            partial(
+                submit_case,
+                c.db,
+                c.store,
+                files,
+                source="api",
+                limits=c.settings.limits,
+                contact=contact,
+                base_url=str(request.base_url).rstrip("/"),
+            )
         )
     except UploadRefused as exc:
         return refused(exc)
     c.worker.enqueue(record.id)
     url = f"{str(request.base_url).rstrip('/')}/c/{record.id}?token={token}"
     return JSONResponse({"id": record.id, "access_token": token, "url": url}, status_code=201)
+
+
+@router.post("/api/cases/{case_pk}/files", openapi_extra=SUBMIT_OPENAPI, tags=["cases"])
+async def add_evidence(case_pk: str, request: Request) -> Response:
+    """Add evidence to a case that is not signed off (owner token or engineer): ``files`` / fields named by
+    relative path, or ``case`` (a .zip). Answers ``200 {"id", "files", "diagnosis_version"}``; the same files
+    sent again add nothing."""
+    c = ctx(request)
+    await run_view(request, _may_see, case_pk, request)
+    try:
+        form = await read_form(request, c.settings.limits)
+        try:
+            files = await incoming_from_api_form(form, c.settings.limits)
+        finally:
+            await form.close()
+        addition = await run_in_threadpool(
+            partial(add_files, c.db, c.store, case_pk, files, limits=c.settings.limits)
+        )
+    except UploadRefused as exc:
+        return refused(exc)
+    if addition.paths:
+        c.worker.enqueue(case_pk)
+    return JSONResponse(
+        {"id": case_pk, "files": addition.paths, "diagnosis_version": addition.next_version}, headers=PRIVATE
+    )
+
+
+def _may_see(case_pk: str, request: Request) -> None:
+    with ctx(request).db.session() as session:
+        case_for(request, session, case_pk, allow_basic=True)
 
 
 @router.get("/api/cases/{case_pk}", tags=["cases"])

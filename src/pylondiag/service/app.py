@@ -26,6 +26,8 @@ from pylondiag.service import api, web
 from pylondiag.service.auth import CSRF_COOKIE, RateLimiter, Signer, new_csrf_seed
 from pylondiag.service.context import STATIC_DIR, TEMPLATES_DIR, ServiceContext
 from pylondiag.service.db.session import Database
+from pylondiag.service.held import HeldUploads
+from pylondiag.service.mail import Mailer
 from pylondiag.service.settings import Settings
 from pylondiag.service.storage import EvidenceStore
 from pylondiag.service.worker import DiagnosisWorker, Runner, run_pipeline
@@ -134,6 +136,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     db = Database(settings.resolved_database_url)
     store = EvidenceStore(settings.data_dir)
     worker = DiagnosisWorker(db, store, max_attempts=settings.max_diagnosis_attempts, runner=runner)
+    mailer = Mailer(db, settings.smtp)
     env = jinja2.Environment(  # templates ship with the package: compiled once, not re-checked per request
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True, auto_reload=False
     )
@@ -150,6 +153,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         login_limiter=RateLimiter(limits.logins_per_window, limits.rate_window_s),
         templates=templates,
         view_limiter=CapacityLimiter(settings.view_threads),
+        mailer=mailer,
+        held=HeldUploads(settings.data_dir),
     )
 
     @asynccontextmanager
@@ -160,9 +165,12 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
             log.warning("removed %d half-written submission(s) from %s", leftovers, store.staging)
         if settings.run_worker:
             worker.start()
+        if settings.run_mailer:
+            mailer.start()
         try:
             yield {}
         finally:
+            mailer.stop()
             worker.stop()
             db.dispose()
 

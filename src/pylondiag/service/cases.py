@@ -8,6 +8,8 @@ step fails.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import secrets
 import threading
 from collections import OrderedDict
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pylondiag.casedir import load_case
@@ -30,11 +32,14 @@ from pylondiag.service.db.models import (
     DiagnosisState,
     DiagnosisVersion,
     EvidenceFile,
+    FormSubmission,
     Review,
     User,
     utcnow,
 )
 from pylondiag.service.db.session import Database
+from pylondiag.service.mail import hold_owner_mails
+from pylondiag.service.owner import case_title
 from pylondiag.service.settings import Limits
 from pylondiag.service.storage import EvidenceStore
 from pylondiag.service.uploads import CASE_YAML, IncomingFile, UploadRefused, check_files
@@ -92,10 +97,66 @@ def validate_case_dir(directory: Path) -> None:
         raise UploadRefused(f"{where}: {exc.message}", status=422, source=exc.source) from exc
 
 
+@dataclass(frozen=True)
+class Contact:
+    """What the owner gave about themselves at intake (both optional; the address already validated)."""
+
+    email: str | None = None
+    name: str | None = None
+
+
+def search_text(observations: dict[str, Any] | None, case_id: str, name: str | None) -> str:
+    """What the engineers' queue search matches: site location, serials, owner name, case id (lower case)."""
+    obs = observations or {}
+    site = obs.get("site") if isinstance(obs.get("site"), dict) else {}
+    parts = [str((site or {}).get("location") or ""), case_id, name or ""]
+    parts += [str(m.get("serial") or "") for m in obs.get("stack") or [] if isinstance(m, dict)]
+    return " ".join(p for p in parts if p).lower()[:2000]
+
+
+def _seal(token: str, key: str) -> str:
+    """The owner token XORed with a SHAKE-256 stream of the form's own (random, secret) idempotency key."""
+    data = token.encode()
+    pad = hashlib.shake_256(("seal:" + key).encode()).digest(len(data))
+    return base64.urlsafe_b64encode(bytes(a ^ b for a, b in zip(data, pad, strict=True))).decode()
+
+
+def _unseal(sealed: str, key: str) -> str:
+    data = base64.urlsafe_b64decode(sealed.encode())
+    pad = hashlib.shake_256(("seal:" + key).encode()).digest(len(data))
+    return bytes(a ^ b for a, b in zip(data, pad, strict=True)).decode()
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(("idem:" + key).encode()).hexdigest()
+
+
+def submitted_before(db: Database, key: str | None) -> tuple[str, str] | None:
+    """``(case id, token)`` of the case this form (idempotency ``key``) already made, if it made one."""
+    if not key:
+        return None
+    with db.session() as session:
+        row = session.get(FormSubmission, key_digest(key))
+        return (row.case_pk, _unseal(row.sealed_token, key)) if row else None
+
+
 def submit_case(
-    db: Database, store: EvidenceStore, files: list[IncomingFile], *, source: str, limits: Limits
+    db: Database,
+    store: EvidenceStore,
+    files: list[IncomingFile],
+    *,
+    source: str,
+    limits: Limits,
+    contact: Contact | None = None,
+    base_url: str = "",
+    idem_key: str | None = None,
 ) -> tuple[CaseRecord, str]:
-    """Store a checked case; returns the record and the owner's access token (shown only now)."""
+    """Store a checked case; returns the record and the owner's access token (shown only now).
+
+    With ``contact.email`` the owner's two mails are written (held until their events) with the private
+    link under ``base_url``. With ``idem_key`` (one per intake form) the same form sent twice makes one
+    case: the second answer is the first case (``FormSubmission``).
+    """
     check_files(files, limits)
     observations: dict[str, Any] | None = None
     for f in files:
@@ -120,10 +181,22 @@ def submit_case(
             updated_at=utcnow(),
         )
         record.files = [
-            EvidenceFile(path=s.path, kind=s.kind, size=s.size, sha256=s.sha256) for s in staged.files
+            EvidenceFile(path=s.path, kind=s.kind, size=s.size, sha256=s.sha256, batch=0)
+            for s in staged.files
         ]
+        contact = contact or Contact()
+        record.contact_email = contact.email
+        record.contact_name = contact.name
+        record.search_text = search_text(observations, record.case_id, contact.name)
         with db.session() as session:
             session.add(record)
+            if idem_key:
+                session.add(
+                    FormSubmission(
+                        key_sha256=key_digest(idem_key), case_pk=pk, sealed_token=_seal(token, idem_key)
+                    )
+                )
+            hold_owner_mails(session, record, f"{base_url}/c/{pk}?token={token}", case_title(record))
             session.flush()
             store.commit(staged, pk)
     except BaseException:
@@ -132,6 +205,107 @@ def submit_case(
             store.remove_case(pk)
         raise
     return record, token
+
+
+class Addition:
+    """Evidence added to an open case: its batch number, the stored paths, the version it will make."""
+
+    def __init__(self, batch: int, paths: list[str], next_version: int) -> None:
+        self.batch = batch
+        self.paths = paths
+        self.next_version = next_version
+
+
+def unique_paths(files: list[IncomingFile], taken: set[str]) -> list[IncomingFile]:
+    """``files`` renamed where a path is already in the case (``pwr.txt`` → ``pwr-2.txt``): evidence
+    is never overwritten."""
+    out = []
+    for f in files:
+        path, k = f.path, 2
+        while path in taken:
+            stem, dot, ext = f.path.rpartition(".")
+            path = f"{stem}-{k}.{ext}" if dot and "/" not in ext else f"{f.path}-{k}"
+            k += 1
+        taken.add(path)
+        out.append(IncomingFile(path, f.data))
+    return out
+
+
+def add_files(
+    db: Database, store: EvidenceStore, case_pk: str, files: list[IncomingFile], *, limits: Limits
+) -> Addition:
+    """Add evidence to a case that is not signed off: stored as the next batch and queued for a new
+    automatic diagnosis. The same refusals as a submission (``UploadRefused``); nothing partial is kept."""
+    if not files:
+        raise UploadRefused("no files: choose at least one file (or a .zip) to add")
+    empty = [f.path for f in files if not f.data]
+    if empty:
+        raise UploadRefused(f"{empty[0]} is empty (0 bytes): nothing to add", source=empty[0])
+    if any(f.path == CASE_YAML for f in files):
+        raise UploadRefused(
+            "case.yaml cannot be replaced once a case is submitted; add evidence files only", source=CASE_YAML
+        )
+    with db.session() as session:
+        record = get_case(session, case_pk)
+        if record is None:
+            raise UploadRefused("no such case", status=404)
+        if record.status == CaseStatus.SIGNED_OFF.value:
+            raise UploadRefused(
+                "this case is signed off; its report is final. Start a new case for new evidence", status=409
+            )
+        existing = [(f.path, f.size) for f in record.files]
+        known_sums = [f.sha256 for f in record.files]
+        batch = max((f.batch for f in record.files), default=0) + 1
+        latest = record.diagnoses[-1].version if record.diagnoses else 0
+    known = set(known_sums)
+    files = [f for f in files if hashlib.sha256(f.data).hexdigest() not in known]  # sent again: nothing new
+    if not files:
+        return Addition(batch - 1, [], latest)
+    files = unique_paths(files, {p for p, _ in existing})
+    if len(existing) + len(files) > limits.max_files:
+        raise UploadRefused(
+            f"{len(existing) + len(files)} files: at most {limits.max_files} per case", status=413
+        )
+    total = sum(size for _, size in existing) + sum(len(f.data) for f in files)
+    if total > limits.max_total_bytes:
+        raise UploadRefused(
+            f"{total} bytes in all, over the limit of {limits.max_total_bytes} per case", status=413
+        )
+    check_files(files, limits)
+    whole = [IncomingFile(p, store.read(case_pk, p)) for p, _ in existing] + files
+    staged = store.stage(whole)
+    paths = [f.path for f in files]
+    try:
+        validate_case_dir(staged.directory)
+        now = utcnow()
+        store.adopt(staged, case_pk, paths)
+        try:
+            with db.session() as session:
+                record = get_case(session, case_pk)
+                if record is None or record.status == CaseStatus.SIGNED_OFF.value:
+                    raise UploadRefused("this case was signed off meanwhile; its report is final", status=409)
+                for s in staged.files:
+                    if s.path in paths:
+                        record.files.append(
+                            EvidenceFile(
+                                path=s.path,
+                                kind=s.kind,
+                                size=s.size,
+                                sha256=s.sha256,
+                                batch=batch,
+                                added_at=now,
+                            )
+                        )
+                record.diagnosis_state = DiagnosisState.QUEUED.value
+                record.diagnosis_attempts = 0
+                record.diagnosis_error = None
+                record.updated_at = now
+        except BaseException:
+            store.withdraw(case_pk, paths)
+            raise
+    finally:
+        store.discard(staged)
+    return Addition(batch, paths, latest + 1)
 
 
 def get_case(session: Session, case_pk: str) -> CaseRecord | None:
@@ -150,6 +324,37 @@ def queue(session: Session) -> list[CaseRecord]:
     return list(session.scalars(stmt))
 
 
+QUEUE_STATUSES = ("open", "submitted", "diagnosed", "in_review", "signed_off", "all")
+"""The queue's status filter: ``open`` = not signed off (the default), ``all`` = every case."""
+
+
+def queue_page(
+    session: Session, *, status: str = "open", search: str = "", page: int = 1, size: int = 25
+) -> tuple[list[CaseRecord], int]:
+    """One page of the engineers' queue, oldest first: cases of ``status`` whose site, serials, owner name
+    or case id contain ``search`` (any case); returns the page's cases and how many match in all."""
+    stmt = select(CaseRecord)
+    if status == "open":
+        stmt = stmt.where(CaseRecord.status != CaseStatus.SIGNED_OFF.value)
+    elif status in {s.value for s in CaseStatus}:
+        stmt = stmt.where(CaseRecord.status == status)
+    words = [w for w in search.lower().split() if w][:5]
+    for word in words:
+        like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")[:100] + "%"
+        stmt = stmt.where(
+            or_(
+                CaseRecord.search_text.like(like, escape="\\"),
+                func.lower(CaseRecord.case_id).like(like, escape="\\"),
+                CaseRecord.id == word,
+            )
+        )
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = session.scalars(
+        stmt.order_by(CaseRecord.created_at, CaseRecord.id).offset((max(page, 1) - 1) * size).limit(size)
+    )
+    return list(rows), total
+
+
 def latest_diagnosis(record: CaseRecord) -> dict[str, Any] | None:
     return record.diagnoses[-1].document if record.diagnoses else None
 
@@ -160,6 +365,8 @@ class FileInfo:
     kind: str
     size: int
     sha256: str
+    batch: int = 0
+    """0 = sent with the case, N = the N-th addition."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +396,13 @@ def load_snapshot(session: Session, record: CaseRecord) -> CaseSnapshot:
     files = tuple(
         FileInfo(*row)
         for row in session.execute(
-            select(EvidenceFile.path, EvidenceFile.kind, EvidenceFile.size, EvidenceFile.sha256)
+            select(
+                EvidenceFile.path,
+                EvidenceFile.kind,
+                EvidenceFile.size,
+                EvidenceFile.sha256,
+                EvidenceFile.batch,
+            )
             .where(EvidenceFile.case_pk == record.id)
             .order_by(EvidenceFile.path)
         )
@@ -250,7 +463,10 @@ def case_json(
         "created_at": record.created_at.isoformat(),
         "updated_at": record.updated_at.isoformat(),
         "observations": record.observations,
-        "files": [{"path": f.path, "kind": f.kind, "size": f.size, "sha256": f.sha256} for f in snap.files],
+        "files": [
+            {"path": f.path, "kind": f.kind, "size": f.size, "sha256": f.sha256, "added_in": f.batch}
+            for f in snap.files
+        ],
         "diagnosis": {
             "state": record.diagnosis_state,
             "attempts": record.diagnosis_attempts,
@@ -260,8 +476,11 @@ def case_json(
             "preliminary": record.status != CaseStatus.SIGNED_OFF.value,
         },
         "signed_off_at": record.signed_off_at.isoformat() if record.signed_off_at else None,
+        "diagnosis_version": snap.version,
     }
     if for_engineer:
+        out["contact_email"] = record.contact_email
+        out["contact_name"] = record.contact_name
         out["reviews"] = [
             {
                 "at": r.created_at.isoformat(),

@@ -16,6 +16,7 @@ from pylondiag.service.auth import ROLES, hash_password, new_owner_token, token_
 from pylondiag.service.cases import parse_case_yaml, submit_case
 from pylondiag.service.db.models import CaseRecord, User
 from pylondiag.service.db.session import Database
+from pylondiag.service.mail_settings import smtp_from_env
 from pylondiag.service.settings import Settings
 from pylondiag.service.storage import EvidenceStore
 from pylondiag.service.uploads import IncomingFile, UploadRefused, safe_relpath
@@ -149,9 +150,11 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
 
 def settings_for(data_dir: Path, database: str | None) -> Settings:
     """Settings from the command line and the environment (``PYLONDIAG_DATABASE_URL``,
-    ``PYLONDIAG_SECURE_COOKIES=1|0`` to force the cookies' Secure flag)."""
+    ``PYLONDIAG_SECURE_COOKIES=1|0`` to force the cookies' Secure flag, ``PYLONDIAG_SMTP_*`` for owner
+    mails: see ``mail_settings.smtp_from_env``)."""
     secure = os.environ.get("PYLONDIAG_SECURE_COOKIES")
     settings = Settings(data_dir=data_dir, database_url=database or os.environ.get("PYLONDIAG_DATABASE_URL"))
+    settings = replace(settings, smtp=smtp_from_env(os.environ))
     if secure in ("0", "1"):
         settings = replace(settings, secure_cookies=secure == "1")
     return settings

@@ -17,6 +17,8 @@ from fastapi.templating import Jinja2Templates
 from pylondiag.service.auth import RateLimiter, Signer
 from pylondiag.service.cases import SnapshotCache
 from pylondiag.service.db.session import Database
+from pylondiag.service.held import HeldUploads
+from pylondiag.service.mail import Mailer
 from pylondiag.service.settings import Settings
 from pylondiag.service.storage import EvidenceStore
 from pylondiag.service.worker import DiagnosisWorker
@@ -37,6 +39,8 @@ class ServiceContext:
     templates: Jinja2Templates
     snapshots: SnapshotCache = field(default_factory=SnapshotCache)
     view_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(4))
+    mailer: Mailer | None = None
+    held: HeldUploads = field(default_factory=lambda: HeldUploads(Path("pylondiag-data")))
 
 
 def ctx(request: Request) -> ServiceContext:

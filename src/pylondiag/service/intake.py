@@ -59,9 +59,12 @@ FormValues = Mapping[str, str | Sequence[str]]
 
 
 class IntakeErrors(Exception):
-    def __init__(self, errors: list[str]) -> None:
+    """What to fix: ``errors`` for the top of the form, ``fields`` the message next to each field."""
+
+    def __init__(self, errors: list[str], fields: dict[str, str] | None = None) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
+        self.fields = fields or {}
 
 
 def _get(form: FormValues, key: str) -> str:
@@ -98,6 +101,11 @@ def dip_read(form: FormValues, i: int) -> bool:
 def case_from_form(form: FormValues) -> dict[str, Any]:
     """The ``case.yaml`` mapping for a submitted intake form; ``IntakeErrors`` lists what to fix."""
     errors: list[str] = []
+    fields: dict[str, str] = {}
+
+    def fail(key: str, message: str) -> None:
+        errors.append(message)
+        fields.setdefault(key, message)
 
     def number(
         key: str, label: str, *, integer: bool = False, lo: float | None = None, hi: float | None = None
@@ -108,10 +116,10 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
         try:
             value: int | float = int(raw) if integer else float(raw.replace(",", "."))
         except ValueError:
-            errors.append(f"{label}: {raw!r} is not a{'' if integer else ' decimal'} number")
+            fail(key, f"{label}: {raw!r} is not a{'' if integer else ' decimal'} number")
             return None
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            errors.append(f"{label}: {raw} is outside {lo}..{hi}")
+            fail(key, f"{label}: {raw} is outside {lo:g} to {hi:g}")
             return None
         if not integer and float(value).is_integer():
             return int(value)
@@ -124,7 +132,7 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
         try:
             return date.fromisoformat(raw)
         except ValueError:
-            errors.append(f"{label}: {raw!r} is not a date (YYYY-MM-DD)")
+            fail(key, f"{label}: {raw!r} is not a date (YYYY-MM-DD)")
             return None
 
     def choice(key: str, label: str, allowed: Sequence[str]) -> str | None:
@@ -132,7 +140,7 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
         if not raw:
             return None
         if raw not in allowed:
-            errors.append(f"{label}: {raw!r} is not one of {', '.join(allowed)}")
+            fail(key, f"{label}: {raw!r} is not one of the choices")
             return None
         return raw
 
@@ -142,7 +150,7 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?", observed):
             case["observed_at"] = observed
         else:
-            errors.append(f"When you looked: {observed!r} is not a date and time")
+            fail("observed_at", f"When you looked: {observed!r} is not a date and time")
 
     site: dict[str, Any] = {}
     tz = _get(form, "site_timezone")
@@ -184,7 +192,7 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
 
     n = module_count(_get(form, "modules"))
     if n is None:
-        errors.append(f"Number of modules: give 1 to {MAX_MODULES}")
+        fail("modules", f"Number of modules: give 1 to {MAX_MODULES}")
         n = 0
     stack: list[dict[str, Any]] = []
     for i in range(1, n + 1):
@@ -199,7 +207,7 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
             if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", installed):
                 module["installed"] = installed
             else:
-                errors.append(f"{label} installed: {installed!r} is not a year-month (YYYY-MM)")
+                fail(f"m{i}_installed", f"{label} installed: {installed!r} is not a year-month (YYYY-MM)")
         if led := choice(f"m{i}_led", f"{label} LED", LEDS):
             module["led"] = led
         if dip_read(form, i):
@@ -215,7 +223,7 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
     symptoms = _getall(form, "symptoms")
     bad = [s for s in symptoms if s not in SYMPTOMS]
     if bad:
-        errors.append(f"Symptoms: unknown {', '.join(bad)}")
+        fail("symptoms", f"Symptoms: unknown {', '.join(bad)}")
     if chosen := [s for s in SYMPTOMS if s in symptoms]:
         case["symptoms"] = chosen
 
@@ -226,10 +234,10 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
         detail = _get(form, f"h{j}_detail")
         if event is None:
             if when is not None or detail:
-                errors.append(f"Change {j}: say what changed")
+                fail(f"h{j}_event", f"Change {j}: say what changed")
             continue
         if when is None:
-            errors.append(f"Change {j}: give the date it happened")
+            fail(f"h{j}_date", f"Change {j}: give the date it happened")
             continue
         entry: dict[str, Any] = {"date": when, "event": event}
         if detail:
@@ -241,8 +249,15 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
     if notes := _get(form, "notes"):
         case["notes"] = notes[:5000]
     if errors:
-        raise IntakeErrors(errors)
+        raise IntakeErrors(errors, fields)
     return case
+
+
+def is_empty(case: Mapping[str, Any]) -> bool:
+    """A form that says nothing: no observation beyond the module positions (then, with no files, junk)."""
+    stack = case.get("stack") or []
+    said = [k for k in case if k not in ("schema", "stack")]
+    return not said and all(set(m) <= {"position"} for m in stack)
 
 
 def case_yaml_text(case: Mapping[str, Any]) -> str:

@@ -9,13 +9,16 @@ engineer's pages (``report.plain.owner_text`` takes them out of the diagnosis' t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from pylondiag.model.diagnosis import Outcome
 from pylondiag.report.plain import LedAnswer, led_answers, owner_text
 from pylondiag.report.words import OUTCOME_HEADLINE, OUTCOME_TONE, led_label
-from pylondiag.service.db.models import CaseRecord
+from pylondiag.service.db.models import CaseRecord, DiagnosisVersion, EvidenceFile
 
 OWNER_MEANING: dict[str, str] = {
     Outcome.NO_FAULT.value: "Nothing in the evidence you sent points to a fault in the battery or its "
@@ -145,3 +148,54 @@ def _day(iso: str) -> str | None:
         return datetime.strptime(iso, "%Y-%m-%d").strftime("%-d %b %Y")
     except ValueError:
         return None
+
+
+def what_changed(session: Session, record: CaseRecord) -> list[str]:
+    """For an owner who added evidence: what was added when, and how the automatic diagnosis moved."""
+    batches = session.execute(
+        select(EvidenceFile.batch, EvidenceFile.path, EvidenceFile.added_at)
+        .where(EvidenceFile.case_pk == record.id, EvidenceFile.batch > 0)
+        .order_by(EvidenceFile.batch, EvidenceFile.path)
+    ).all()
+    if not batches:
+        return []
+    last = batches[-1].batch
+    added = [b for b in batches if b.batch == last]
+    when = added[0].added_at
+    names = ", ".join(b.path.rsplit("/", 1)[-1] for b in added)
+    day = when.strftime("%-d %b %Y %H:%M UTC") if when else "later"
+    out = [f"You added {len(added)} file{'s' if len(added) != 1 else ''} on {day}: {names}."]
+    docs = session.execute(
+        select(DiagnosisVersion.version, DiagnosisVersion.document, DiagnosisVersion.created_at)
+        .where(DiagnosisVersion.case_pk == record.id, DiagnosisVersion.kind == "automatic")
+        .order_by(DiagnosisVersion.version.desc())
+        .limit(2)
+    ).all()
+    if when is None or not docs or _aware(docs[0].created_at) < _aware(when):
+        out.append("The case is being diagnosed again with the new evidence; this page refreshes itself.")
+        return out
+    if len(docs) < 2:
+        return out
+    new, old = docs[0].document, docs[1].document
+    new_h, old_h = _headline(new), _headline(old)
+    if new_h != old_h:
+        out.append(f"The diagnosis changed: it was “{old_h}”, it is now “{new_h}”.")
+    else:
+        out.append(f"The diagnosis was run again with the new evidence; it is still “{new_h}”.")
+    if (new.get("culprit_modules") or []) != (old.get("culprit_modules") or []):
+        before = ", ".join(str(p) for p in old.get("culprit_modules") or []) or "none"
+        after = ", ".join(str(p) for p in new.get("culprit_modules") or []) or "none"
+        out.append(f"Modules concerned: before {before}; now {after}.")
+    gaps_before, gaps_after = len(old.get("evidence_gaps") or []), len(new.get("evidence_gaps") or [])
+    if gaps_after < gaps_before:
+        out.append(f"{gaps_before - gaps_after} of the things to send next are now covered.")
+    return out
+
+
+def _headline(doc: dict[str, Any]) -> str:
+    outcome = str(doc.get("outcome"))
+    return next((h for o, h in OUTCOME_HEADLINE.items() if o.value == outcome), outcome.replace("_", " "))
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import object_session
 
 from pylondiag.model.diagnosis import (
     OUTCOME_PRECEDENCE,
@@ -31,7 +32,9 @@ from pylondiag.model.diagnosis import (
     Outcome,
     Verdict,
 )
+from pylondiag.service import mail
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisVersion, Review, User, utcnow
+from pylondiag.service.review_words import plain_errors
 from pylondiag.service.storage import EvidenceStore, split_lines
 
 AMENDABLE = ("outcome", "primary_cause", "summary", "modules", "findings", "actions", "on_site_spec")
@@ -187,9 +190,8 @@ def apply_review(
     try:
         validated = Diagnosis.model_validate(doc).to_json_dict()
     except ValidationError as exc:
-        errors = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'diagnosis'}: {e['msg']}" for e in exc.errors()
-        )
+        positions = [m.get("position") for m in doc.get("modules") or []]
+        errors = "; ".join(message for _, message in plain_errors(exc, positions))
         raise ReviewError(f"the amended diagnosis is not valid: {errors}") from exc
     changes = [
         {"field": key, "before": before.get(key), "after": validated.get(key)}
@@ -224,6 +226,51 @@ def apply_review(
         record.status = CaseStatus.SIGNED_OFF.value
         record.signed_off_at = now
         record.signed_off_by = user.id
+        session = object_session(record)
+        if session is not None:  # the owner's mail goes out with the commit that signs off
+            mail.release(session, record.id, mail.SIGNED_OFF)
     else:
         record.status = CaseStatus.IN_REVIEW.value
     return review, version
+
+
+def reopen(record: CaseRecord, user: User, reason: str) -> DiagnosisVersion:
+    """Reopen a signed-off case (engineer, with a reason): the signed version stays in the history as it
+    was, a copy becomes the next version to amend, and the case is in review again until signed off anew."""
+    reason = reason.strip()
+    if record.status != CaseStatus.SIGNED_OFF.value or not record.diagnoses:
+        raise ReviewError("only a signed-off case can be reopened", status=409)
+    if len(reason) < 5:
+        raise ReviewError("say why the case is reopened (a few words at least)")
+    signed = record.diagnoses[-1]
+    now = utcnow()
+    version = DiagnosisVersion(
+        version=signed.version + 1,
+        kind="reopened",
+        document=copy.deepcopy(signed.document),
+        created_at=now,
+        created_by=user.id,
+    )
+    record.diagnoses.append(version)
+    record.reviews.append(
+        Review(
+            user_id=user.id,
+            user=user,
+            created_at=now,
+            action="reopen",
+            changes=[
+                {
+                    "field": "status",
+                    "before": CaseStatus.SIGNED_OFF.value,
+                    "after": CaseStatus.IN_REVIEW.value,
+                }
+            ],
+            note=reason[:5000],
+            diagnosis_version=version.version,
+        )
+    )
+    record.status = CaseStatus.IN_REVIEW.value
+    record.signed_off_at = None
+    record.signed_off_by = None
+    record.updated_at = now
+    return version

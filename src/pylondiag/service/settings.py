@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pylondiag.service.mail_settings import SmtpSettings
+
 DEFAULT_DATA_DIR = Path("pylondiag-data")
 
 MiB = 1024 * 1024
@@ -56,6 +58,14 @@ class Settings:
     """Threads that serve the owners' case views (JSON, page, report, diagnosis): a small pool of its own,
     so 50 owners do not make 40 threads fight for the GIL, and slow work elsewhere (argon2 logins,
     submissions) cannot hold every thread a view needs."""
+
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    """Owner mails (preliminary ready, signed off); no host = kept in the outbox, not sent."""
+    run_mailer: bool = True
+    """Send due owner mails from a background thread of this process."""
+    queue_old_after_h: float = 48.0
+    """Cases waiting longer than this (hours since submission) are highlighted in the engineers' queue."""
+    queue_page_size: int = 25
 
     @property
     def resolved_database_url(self) -> str:

@@ -90,6 +90,23 @@ class EvidenceStore:
         _fsync_dir(self.cases)
         return target
 
+    def adopt(self, staged: StagedCase, case_pk: str, paths: list[str]) -> None:
+        """Move ``paths`` of a staged copy into an existing case (evidence added later; each an atomic
+        rename, never over an existing file)."""
+        target = self.case_dir(case_pk)
+        for path in paths:
+            dest = target / path
+            if dest.exists():
+                raise FileExistsError(f"{path} is already stored in case {case_pk}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staged.directory / path, dest)
+            _fsync_dir(dest.parent)
+
+    def withdraw(self, case_pk: str, paths: list[str]) -> None:
+        """Remove files :meth:`adopt` moved in, when the database refused to record them."""
+        for path in paths:
+            (self.case_dir(case_pk) / path).unlink(missing_ok=True)
+
     def discard(self, staged: StagedCase) -> None:
         shutil.rmtree(staged.directory, ignore_errors=True)
 

@@ -7,12 +7,17 @@ anything else. Templates are Jinja2 with autoescaping; nothing the owner typed i
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -27,12 +32,22 @@ from pylondiag.service.auth import (
     hash_password,
     verify_password,
 )
-from pylondiag.service.cases import latest_diagnosis, queue, submit_case
+from pylondiag.service.cases import (
+    QUEUE_STATUSES,
+    Contact,
+    add_files,
+    latest_diagnosis,
+    queue_page,
+    submit_case,
+    submitted_before,
+)
 from pylondiag.service.context import ServiceContext, ctx, run_view
 from pylondiag.service.db.models import CaseRecord, CaseStatus, User
-from pylondiag.service.owner import case_title, owner_view
+from pylondiag.service.mail import BadAddress, normalise_address
+from pylondiag.service.owner import case_title, owner_view, what_changed
 from pylondiag.service.reports import render_cached
-from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
+from pylondiag.service.review import ReviewError, ReviewRequest, apply_review, reopen
+from pylondiag.service.review_words import FormFieldError, field_of, plain_errors
 from pylondiag.service.storage import split_lines
 from pylondiag.service.uploads import (
     ZIP_CONTENT_TYPES,
@@ -135,14 +150,30 @@ def new_case(request: Request, modules: str | None = None) -> HTMLResponse:
             max_modules=intake.MAX_MODULES,
             error="Give a number from 1 to 16." if modules else None,
         )
-    return render(request, "intake.html", **_intake_context(n, {}, []))
+    return render(request, "intake.html", **_intake_context(n, {}, [], idem=new_form_key()))
 
 
-def _intake_context(n: int, values: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+def new_form_key() -> str:
+    """A fresh idempotency key for one intake form (random; it also unlocks the files held for it)."""
+    return secrets.token_urlsafe(24)
+
+
+def _intake_context(
+    n: int,
+    values: dict[str, Any],
+    errors: list[str],
+    *,
+    idem: str,
+    fields: dict[str, str] | None = None,
+    held: list[tuple[str, int]] | None = None,
+) -> dict[str, Any]:
     return {
         "n": n,
         "values": values,
         "errors": errors,
+        "fields": fields or {},
+        "idem": idem,
+        "held": held or [],
         "models": intake.MODELS,
         "leds": intake.LEDS,
         "brands": intake.BRANDS,
@@ -152,10 +183,15 @@ def _intake_context(n: int, values: dict[str, Any], errors: list[str]) -> dict[s
     }
 
 
-async def _form_files(form: FormData, request: Request) -> list[IncomingFile]:
+async def _form_files(
+    form: FormData, request: Request, taken: set[str] | None = None
+) -> tuple[list[IncomingFile], dict[str, str]]:
+    """The uploaded files of a form, each checked on its own: the good ones, and a message per upload field
+    whose file is refused (so the good ones can be kept while the owner fixes the bad one)."""
     limits = ctx(request).settings.limits
     files: list[IncomingFile] = []
-    used: set[str] = set()
+    problems: dict[str, str] = {}
+    used: set[str] = set(taken or ())
     for field, folder in UPLOAD_FIELDS:
         for value in form.getlist(field):
             if not isinstance(value, UploadFile) or not value.filename:
@@ -167,31 +203,62 @@ async def _form_files(form: FormData, request: Request) -> list[IncomingFile]:
                 stem, dot, ext = name.rpartition(".")
                 path = f"{folder}/{stem}-{k}.{ext}" if dot else f"{folder}/{name}-{k}"
                 k += 1
-            used.add(path)
             data = await value.read()
-            check_content(path, data, value.content_type)
+            try:
+                if not data:
+                    raise UploadRefused(
+                        f"{value.filename} is empty (0 bytes): choose the file again or leave it out"
+                    )
+                check_content(path, data, value.content_type)
+            except UploadRefused as exc:
+                problems.setdefault(field, exc.message)
+                continue
+            used.add(path)
             files.append(IncomingFile(path, data))
     zipped = form.get("up_zip")
     if isinstance(zipped, UploadFile) and zipped.filename:
-        declared = (zipped.content_type or "").split(";")[0].strip().lower()
-        if declared not in ZIP_CONTENT_TYPES:
-            raise UploadRefused(f"{zipped.filename}: declared as {declared!r}; expected a .zip", status=415)
-        for f in read_zip(await zipped.read(), limits, name=_safe_name(zipped.filename)):
-            if f.path == "case.yaml":
-                raise UploadRefused(
-                    f"{zipped.filename}: holds a case.yaml, but this form writes case.yaml itself; remove it "
-                    "from the zip (or submit the zip alone through the API)"
-                )
-            check_content(f.path, f.data)
-            if f.path in used:
-                raise UploadRefused(f"{f.path} is both in the zip and uploaded on its own")
-            used.add(f.path)
-            files.append(f)
-    return files
+        try:
+            files.extend(await _zip_files(zipped, limits, used))
+        except UploadRefused as exc:
+            problems["up_zip"] = exc.message
+    return files, problems
+
+
+async def _zip_files(zipped: UploadFile, limits: Any, used: set[str]) -> list[IncomingFile]:
+    declared = (zipped.content_type or "").split(";")[0].strip().lower()
+    if declared not in ZIP_CONTENT_TYPES:
+        raise UploadRefused(f"{zipped.filename}: declared as {declared!r}; expected a .zip", status=415)
+    data = await zipped.read()
+    if not data:
+        raise UploadRefused(f"{zipped.filename} is empty (0 bytes): choose the file again or leave it out")
+    out = []
+    for f in read_zip(data, limits, name=_safe_name(zipped.filename or "case.zip")):
+        if f.path == "case.yaml":
+            raise UploadRefused(
+                f"{zipped.filename}: holds a case.yaml, but this form writes case.yaml itself; remove it "
+                "from the zip (or submit the zip alone through the API)"
+            )
+        if not f.data:
+            raise UploadRefused(f"{zipped.filename}: {f.path} is empty (0 bytes)")
+        check_content(f.path, f.data)
+        if f.path in used:
+            raise UploadRefused(f"{f.path} is both in the zip and uploaded on its own")
+        used.add(f.path)
+        out.append(f)
+    return out
+
+
+def _form_key(form: FormData) -> str:
+    raw = form.get("idem")
+    key = raw if isinstance(raw, str) else ""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]{20,64}", key) else new_form_key()
 
 
 @router.post("/new", response_class=HTMLResponse)
 async def submit_form(request: Request) -> Response:
+    """The intake form. Junk makes no case (an empty form, a 0-byte file, the same form twice); a refusal
+    answers the form again with every value typed, the good files kept (held) and each message next to its
+    field as well as at the top."""
     c = ctx(request)
     try:
         form = await read_form(request, c.settings.limits)
@@ -199,13 +266,40 @@ async def submit_form(request: Request) -> Response:
         return render(request, "error.html", status=exc.status, message=exc.message)
     try:
         check_csrf(request, form)
+        key = _form_key(form)
+        before = await run_in_threadpool(submitted_before, c.db, key)
+        if before is not None:  # the same form again (back button, second click): the case it made
+            return RedirectResponse(f"/c/{before[0]}?token={before[1]}&new=1", status_code=303)
         values: dict[str, Any] = {k: (v if isinstance(v, str) else "") for k, v in form.multi_items()}
         values["symptoms"] = [v for v in form.getlist("symptoms") if isinstance(v, str)]
         n = intake.module_count(values.get("modules")) or 1
+        errors: list[str] = []
+        fields: dict[str, str] = {}
+        case: dict[str, Any] = {}
         try:
             case = intake.case_from_form({**values, "symptoms": values["symptoms"]})
         except intake.IntakeErrors as exc:
-            return render(request, "intake.html", status=422, **_intake_context(n, values, exc.errors))
+            errors, fields = list(exc.errors), dict(exc.fields)
+        contact = Contact(name=(values.get("contact_name") or "").strip()[:120] or None)
+        try:
+            contact = Contact(email=normalise_address(values.get("contact_email") or ""), name=contact.name)
+        except BadAddress as exc:
+            errors.append(f"E-mail address: {exc}")
+            fields["contact_email"] = f"{exc}"
+        kept = {v for v in form.getlist("keep_held") if isinstance(v, str)}
+        held = c.held.take(key, kept)
+        files, problems = await _form_files(form, request, taken={f.path for f in held})
+        for field, message in problems.items():
+            errors.append(message)
+            fields[field] = message
+        files = held + files
+        if not errors and intake.is_empty(case) and not files:
+            errors.append(
+                "The form is empty: describe at least one module (its lights, model or switch) or add a file."
+            )
+        if errors:
+            c.held.keep(key, [f for f in files if f not in held])
+            return _intake_refused(request, n, values, errors, fields, key, status=422)
         wait = c.submit_limiter.hit(client_key(request))
         if wait is not None:
             return render(
@@ -215,19 +309,69 @@ async def submit_form(request: Request) -> Response:
                 message="Too many submissions from your address; try again in a minute.",
             )
         try:
-            files = await _form_files(form, request)
             files.insert(0, IncomingFile("case.yaml", intake.case_yaml_text(case).encode()))
             record, token = await run_in_threadpool(
-                submit_case, c.db, c.store, files, source="form", limits=c.settings.limits
+                partial(
+                    submit_case,
+                    c.db,
+                    c.store,
+                    files,
+                    source="form",
+                    limits=c.settings.limits,
+                    contact=contact,
+                    base_url=str(request.base_url).rstrip("/"),
+                    idem_key=key,
+                )
             )
+        except IntegrityError:  # the same form raced itself: the other request made the case
+            before = await run_in_threadpool(submitted_before, c.db, key)
+            if before is None:
+                raise
+            return RedirectResponse(f"/c/{before[0]}?token={before[1]}&new=1", status_code=303)
         except UploadRefused as exc:
-            return render(
-                request, "intake.html", status=exc.status, **_intake_context(n, values, [exc.message])
+            c.held.keep(key, [f for f in files[1:] if f not in held])
+            bad = _upload_field(exc.source)
+            return _intake_refused(
+                request,
+                n,
+                values,
+                [exc.message],
+                {bad: exc.message} if bad else {},
+                key,
+                status=exc.status,
             )
     finally:
         await form.close()
+    c.held.drop(key)
     c.worker.enqueue(record.id)
     return RedirectResponse(f"/c/{record.id}?token={token}&new=1", status_code=303)
+
+
+def _upload_field(source: str | None) -> str | None:
+    """The form field a refused file came from (by its folder)."""
+    if not source or "/" not in source:
+        return None
+    folder = source.split("/", 1)[0]
+    return next((field for field, f in UPLOAD_FIELDS if f == folder), None)
+
+
+def _intake_refused(
+    request: Request,
+    n: int,
+    values: dict[str, Any],
+    errors: list[str],
+    fields: dict[str, str],
+    key: str,
+    *,
+    status: int,
+) -> HTMLResponse:
+    held = ctx(request).held.listed(key)
+    return render(
+        request,
+        "intake.html",
+        status=status,
+        **_intake_context(n, values, errors, idem=key, fields=fields, held=held),
+    )
 
 
 @router.get("/c/{case_pk}", response_class=HTMLResponse)
@@ -239,16 +383,64 @@ async def owner_case(
 
 
 def _owner_case(case_pk: str, request: Request, token: str | None, new: str | None) -> Response:
+    return render(request, "owner_case.html", **_owner_context(request, case_pk, token, new=bool(new)))
+
+
+def _owner_context(request: Request, case_pk: str, token: str | None, **extra: Any) -> dict[str, Any]:
     c = ctx(request)
     with c.db.session() as session:
         record, role, _ = case_for(request, session, case_pk)
         snap = c.snapshots.get(session, record)
+        changes = what_changed(session, record)
     link = f"{str(request.base_url).rstrip('/')}/c/{case_pk}?token={token}" if token else None
-    return render(
-        request,
-        "owner_case.html",
-        **owner_page(record, snap, role=role, token=token, link=link, new=bool(new)),
-    )
+    page = owner_page(record, snap, role=role, token=token, link=link, **extra)
+    page["changes"] = changes
+    page["pending"] = page["pending"] or any("being diagnosed again" in x for x in changes)
+    page["contact_email"] = mask_address(record.contact_email) if token else None
+    page["idem"] = new_form_key()
+    return page
+
+
+def mask_address(address: str | None) -> str | None:
+    """``jane.doe@example.com`` → ``j…@example.com``: enough for the owner to recognise, little for others."""
+    if not address or "@" not in address:
+        return None
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}…@{domain}"
+
+
+@router.post("/c/{case_pk}/files", response_class=HTMLResponse)
+async def owner_add_files(case_pk: str, request: Request, token: str | None = None) -> Response:
+    """More evidence for an open case from its private page: stored as the next batch, diagnosed again."""
+    c = ctx(request)
+    try:
+        form = await read_form(request, c.settings.limits)
+    except UploadRefused as exc:
+        return render(request, "error.html", status=exc.status, message=exc.message)
+    try:
+        check_csrf(request, form)
+        # 404 unless the token (or an engineer session) fits
+        await run_view(request, _owner_context, request, case_pk, token)
+        files, problems = await _form_files(form, request)
+        message = next(iter(problems.values()), None)
+        if message is None and not files:
+            message = "Choose at least one file (or a .zip) to send."
+        if message is None:
+            try:
+                addition = await run_in_threadpool(
+                    partial(add_files, c.db, c.store, case_pk, files, limits=c.settings.limits)
+                )
+            except UploadRefused as exc:
+                message = exc.message
+    finally:
+        await form.close()
+    if message is not None:
+        page = await run_view(request, _owner_context, request, case_pk, token)
+        return render(request, "owner_case.html", status=422, add_error=message, **page)
+    if addition.paths:
+        c.worker.enqueue(case_pk)
+    where = f"/c/{case_pk}?token={token}" if token else f"/cases/{case_pk}"
+    return RedirectResponse(f"{where}#what-changed", status_code=303)
 
 
 def owner_page(record: CaseRecord, snap: Any, **extra: Any) -> dict[str, Any]:
@@ -299,6 +491,7 @@ def _case_page_context(record: CaseRecord) -> dict[str, Any]:
         "diagnosis": doc,
         "automatic": automatic,
         "version": latest.version if latest else None,
+        "kind": latest.kind if latest else None,
         "signed_off": record.status == CaseStatus.SIGNED_OFF.value,
         "pending": record.diagnosis_state in ("queued", "running"),
         "reviews": [
@@ -412,21 +605,57 @@ def end_sessions(request: Request) -> None:
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue_page(request: Request) -> Response:
+def queue_page_view(request: Request, status: str = "open", q: str = "", page: int = 1) -> Response:
+    """The engineers' queue: filter by status, search site / serial / owner name / case id, paged, oldest
+    first; cases waiting longer than ``Settings.queue_old_after_h`` are marked."""
     c = ctx(request)
+    status = status if status in QUEUE_STATUSES else "open"
+    q = q.strip()[:100]
+    size = c.settings.queue_page_size
+    now = datetime.now(UTC)
+    old_after = timedelta(hours=c.settings.queue_old_after_h)
     with c.db.session() as session:
         user = current_user(request, session)
         if user is None:
             return _login_redirect(request)
-        rows = [
-            {
-                "case": r,
-                "outcome": (latest_diagnosis(r) or {}).get("outcome"),
-                "modules": len((r.observations or {}).get("stack") or []),
-            }
-            for r in queue(session)
-        ]
-    return render(request, "queue.html", rows=rows)
+        records, total = queue_page(session, status=status, search=q, page=page, size=size)
+        rows = []
+        for r in records:
+            created = r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC)
+            waiting = now - created
+            rows.append(
+                {
+                    "case": r,
+                    "title": case_title(r),
+                    "owner": r.contact_name or "",
+                    "outcome": (latest_diagnosis(r) or {}).get("outcome"),
+                    "modules": len((r.observations or {}).get("stack") or []),
+                    "old": r.status != CaseStatus.SIGNED_OFF.value and waiting > old_after,
+                    "waiting": _waited(waiting),
+                }
+            )
+    pages = max(1, -(-total // size))
+    return render(
+        request,
+        "queue.html",
+        rows=rows,
+        total=total,
+        filter_status=status,
+        statuses=QUEUE_STATUSES,
+        q=q,
+        page=min(max(page, 1), pages),
+        pages=pages,
+        old_after_h=c.settings.queue_old_after_h,
+    )
+
+
+def _waited(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return "under an hour"
+    if hours < 48:
+        return f"{int(hours)} h"
+    return f"{int(hours // 24)} days"
 
 
 def _citations(doc: dict[str, Any] | None) -> dict[str, set[int]]:
@@ -456,6 +685,7 @@ def _engineer_page(
     record: CaseRecord,
     error: str | None = None,
     submitted: dict[str, str] | None = None,
+    field: str | None = None,
 ) -> dict[str, Any]:
     """The engineer case page's context. ``submitted`` (a refused amendment's form values) fills the
     amend form instead of the stored diagnosis, and ``error`` is then shown next to that form."""
@@ -475,6 +705,7 @@ def _engineer_page(
         "anchors": {f["path"]: f["anchor"] for f in viewer},
         "error": None if in_form else error,
         "review_error": error if in_form else None,
+        "bad_field": field if in_form else None,
         "submitted": in_form,
         "typed": typed,
         "outcomes": [o.value for o in Outcome],
@@ -493,6 +724,7 @@ def _viewer(c: ServiceContext, record: CaseRecord, doc: dict[str, Any] | None) -
             "kind": f.kind,
             "size": f.size,
             "sha256": f.sha256,
+            "batch": f.batch,
             "anchor": f"f{idx}",
             "lines": None,
             "truncated": False,
@@ -520,6 +752,17 @@ def review_from_form(form: FormData, doc: dict[str, Any]) -> ReviewRequest:
     def get(key: str) -> str:
         return str(form.get(key) or "").strip()
 
+    def number(key: str, default: Any, label: str, *, integer: bool = False) -> Any:
+        raw = get(key)
+        if not raw:
+            return default
+        try:
+            return int(raw) if integer else float(raw.replace(",", "."))
+        except ValueError:
+            raise FormFieldError(
+                key, f"{label}: {raw!r} is not a{'' if integer else ' decimal'} number"
+            ) from None
+
     modules = []
     for i, m in enumerate(doc.get("modules") or []):
         causes = [x.strip() for x in get(f"mod{i}_causes").split(",") if x.strip()]
@@ -533,22 +776,21 @@ def review_from_form(form: FormData, doc: dict[str, Any]) -> ReviewRequest:
                 **f,
                 "severity": get(f"f{i}_severity") or f["severity"],
                 "message": get(f"f{i}_message") or f["message"],
-                "confidence": float(get(f"f{i}_confidence") or f["confidence"]),
+                "confidence": number(f"f{i}_confidence", f["confidence"], f"Finding {i + 1} confidence"),
             }
         )
     if get("new_code"):
-        module = get("new_module")
         ref: dict[str, Any] = {"source": get("new_source")}
         if get("new_source") == "case.yaml":
             ref["key"] = get("new_key") or "notes"
         else:
-            ref["line"] = int(get("new_line") or "0") or None
+            ref["line"] = number("new_line", None, "New finding line", integer=True)
         findings.append(
             {
                 "code": get("new_code"),
                 "severity": get("new_severity") or "fault",
-                "module": int(module) if module else None,
-                "confidence": float(get("new_confidence") or "0.8"),
+                "module": number("new_module", None, "New finding module position", integer=True),
+                "confidence": number("new_confidence", 0.8, "New finding confidence"),
                 "message": get("new_message"),
                 "evidence": [ref],
             }
@@ -594,18 +836,57 @@ async def review_form(case_pk: str, request: Request) -> Response:
             doc = latest_diagnosis(record)
             if doc is None:
                 return 409, _engineer_page(c, record, "There is no diagnosis to amend yet.")
+            positions = [m.get("position") for m in doc.get("modules") or []]
             try:
                 body = review_from_form(form, doc)
                 _, version = apply_review(record, body, user, c.store)
             except ReviewError as exc:
                 session.rollback()
-                return exc.status, _engineer_page(c, record, exc.message, submitted)
-            except ValueError as exc:  # pydantic ValidationError is a ValueError
+                field = field_of(exc.message, positions)
+                return exc.status, _engineer_page(c, record, exc.message, submitted, field=field)
+            except FormFieldError as exc:
                 session.rollback()
-                return 422, _engineer_page(c, record, f"The amendment is not valid: {exc}", submitted)
+                return 422, _engineer_page(c, record, exc.message, submitted, field=exc.field)
+            except ValidationError as exc:
+                session.rollback()
+                problems = plain_errors(exc, positions)
+                message = "The amendment is not valid: " + "; ".join(m for _, m in problems)
+                return 422, _engineer_page(c, record, message, submitted, field=problems[0][0])
             session.commit()
             if version is not None or body.sign_off:
                 c.worker.enqueue_render(record.id, record.diagnoses[-1].version)
+            return None
+
+    refused = await run_in_threadpool(work)
+    if refused is not None:
+        status, page = refused
+        return render(request, "engineer_case.html", status=status, **page)
+    return RedirectResponse(f"/cases/{case_pk}#review", status_code=303)
+
+
+@router.post("/cases/{case_pk}/reopen")
+async def reopen_form(case_pk: str, request: Request) -> Response:
+    """Reopen a signed-off case with a reason: a new version to amend; the signed one stays in the history."""
+    c = ctx(request)
+    form = await request.form(max_files=0, max_fields=10)
+    check_csrf(request, form)
+    reason = str(form.get("reason") or "")
+
+    def work() -> tuple[int, dict[str, Any]] | None:
+        with c.db.session() as session:
+            user = current_user(request, session)
+            if user is None:
+                raise HTTPException(404, "no such case")
+            record, _, _ = case_for(request, session, case_pk)
+            try:
+                reopen(record, user, reason)
+            except ReviewError as exc:
+                session.rollback()
+                page = _engineer_page(c, record)
+                page.update(reopen_error=exc.message, reopen_reason=reason)
+                return exc.status, page
+            session.commit()
+            c.worker.enqueue_render(record.id, record.diagnoses[-1].version)
             return None
 
     refused = await run_in_threadpool(work)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from pylondiag.service import mail
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, DiagnosisVersion, utcnow
 from pylondiag.service.db.session import Database
 from pylondiag.service.storage import EvidenceStore
@@ -188,11 +189,13 @@ class DiagnosisWorker:
             case.diagnoses.append(
                 DiagnosisVersion(version=version, kind="automatic", document=document, created_at=utcnow())
             )
-            case.diagnosis_state = DiagnosisState.DONE.value
+            if case.diagnosis_state == DiagnosisState.RUNNING.value:  # else evidence came in meanwhile: again
+                case.diagnosis_state = DiagnosisState.DONE.value
             case.diagnosis_error = None
             if case.status == CaseStatus.SUBMITTED.value:
                 case.status = CaseStatus.DIAGNOSED.value
             case.updated_at = utcnow()
+            mail.release(session, pk, mail.PRELIMINARY_READY)
         self.enqueue_render(pk, version)
 
     def prerender(

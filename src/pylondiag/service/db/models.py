@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -80,6 +80,11 @@ class CaseRecord(Base):
     diagnosis_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     signed_off_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    """The owner's optional address for the two mails (preliminary ready, signed off); engineers only."""
+    contact_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Lower-case site, serials, owner name and case id: what the engineers' queue search matches."""
 
     files: Mapped[list[EvidenceFile]] = relationship(
         back_populates="case", order_by="EvidenceFile.path", cascade="all, delete-orphan"
@@ -103,6 +108,9 @@ class EvidenceFile(Base):
     kind: Mapped[str] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    batch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """0 for the files of the submission, N for the N-th addition of evidence to the open case."""
+    added_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     case: Mapped[CaseRecord] = relationship(back_populates="files")
 
@@ -144,3 +152,45 @@ class Review(Base):
 
     case: Mapped[CaseRecord] = relationship(back_populates="reviews")
     user: Mapped[User] = relationship()
+
+
+class OutboxMail(Base):
+    """A mail to send, written in the same transaction as the event it tells of and sent off the request
+    path by ``service.mail.Mailer`` (any process; a row is claimed atomically before it is sent).
+
+    ``held`` mails wait for their event (written at submission, while the owner's token is known);
+    ``ready`` ones are due at ``next_attempt_at``; ``sent`` and ``failed`` are final. The body, which
+    carries the private link, is cleared once the mail is sent or given up.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_pk: Mapped[str | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    event: Mapped[str] = mapped_column(String(32))
+    """``preliminary_ready`` or ``signed_off``."""
+    to_addr: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FormSubmission(Base):
+    """One intake form sent: its idempotency key (as SHA-256) and the case it made, with the case's token
+    sealed by the key itself, so the same form sent again (back button, double click) leads to the same
+    case and a database alone cannot open it."""
+
+    __tablename__ = "form_submissions"
+
+    key_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_pk: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    sealed_token: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,46 @@
+"""SMTP settings of the owner mails (``service.mail``), apart so that ``settings`` imports no mail code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where owner mails go out. ``host`` ``None``: mails stay in the outbox (nothing is sent)."""
+
+    host: str | None = None
+    port: int = 25
+    tls: Literal["none", "starttls", "ssl"] = "none"
+    """``starttls`` upgrades a plain connection (port 587); ``ssl`` is TLS from the start (port 465)."""
+    user: str | None = None
+    password: str | None = None
+    sender: str = "pylondiag <no-reply@localhost>"
+    timeout_s: float = 10.0
+    max_attempts: int = 8
+    retry_base_s: float = 30.0
+    """The pause after the n-th failed attempt is ``retry_base_s * 2**(n-1)`` (30 s, 1 min, 2 min, ...)."""
+    poll_s: float = 2.0
+    """How often the mailer looks for due mails (s)."""
+
+
+def smtp_from_env(env: Mapping[str, str]) -> SmtpSettings:
+    """``PYLONDIAG_SMTP_HOST``, ``_PORT``, ``_TLS`` (none|starttls|ssl), ``_USER``, ``_PASSWORD``,
+    ``_FROM``."""
+    tls = env.get("PYLONDIAG_SMTP_TLS", "none").strip().lower()
+    if tls not in ("none", "starttls", "ssl"):
+        raise ValueError(f"PYLONDIAG_SMTP_TLS must be none, starttls or ssl, not {tls!r}")
+    default_port = {"none": 25, "starttls": 587, "ssl": 465}[tls]
+    port = env.get("PYLONDIAG_SMTP_PORT", "").strip()
+    if port and not port.isdigit():
+        raise ValueError(f"PYLONDIAG_SMTP_PORT must be a port number, not {port!r}")
+    return SmtpSettings(
+        host=env.get("PYLONDIAG_SMTP_HOST") or None,
+        port=int(port) if port else default_port,
+        tls=tls,  # type: ignore[arg-type]
+        user=env.get("PYLONDIAG_SMTP_USER") or None,
+        password=env.get("PYLONDIAG_SMTP_PASSWORD") or None,
+        sender=env.get("PYLONDIAG_SMTP_FROM") or SmtpSettings.sender,
+    )
