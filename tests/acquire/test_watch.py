@@ -150,3 +150,28 @@ def test_rule_on_a_hand_made_series() -> None:
     assert judge(done).verdict == "balanced"
     not_top = [HoldReading(t0, tuple([3330] * 15), 80)]
     assert judge(not_top).verdict == "hold_longer"
+
+
+def test_a_stack_that_stops_answering_ends_the_watch_with_the_series_kept(tmp_path: Path) -> None:
+    from pylondiag.sim.faults import Faults
+
+    live = _held("healthy", low_cell_soc=-0.004)
+    clock, sleep = _stepper(live)
+    with (
+        serve_live(live, faults=Faults.parse("hang=7")) as url,
+        ConsoleSession.open(url, clock=clock, timeout_s=0.5) as session,  # type: ignore[arg-type]
+    ):
+        res = run_watch(
+            session,
+            tmp_path / "case",
+            module=1,
+            every_s=20 * MIN,
+            hold_s=8 * 3600,
+            port=url,
+            clock=clock,
+            sleep=sleep,  # type: ignore[arg-type]
+        )
+    assert res.stopped is not None and "stopped answering" in res.stopped
+    assert res.readings == 3  # pwr 1 + bat 1 a reading: commands 1-6 answered, the 7th never
+    doc = yaml.safe_load((tmp_path / "case" / "case.yaml").read_text())
+    assert "3 reading(s)" in doc["history"][0]["detail"]

@@ -7,10 +7,11 @@ client that reconnects carries on). Deterministic: the same seed injects at the 
 * ``drop`` / ``garble``: probability that an answer loses a run of bytes / has bytes replaced by
   noise (a noisy RS232 line or a USB adapter dropping characters).
 * ``slow``: seconds the console waits before each answer (a busy master).
-* ``vanish=A@N``: module at address A stops talking on the link bus after N commands (a module
-  that trips or loses its link cable mid-capture).
-* ``disconnect=N``: the connection is closed after N commands (a TCP bridge or USB adapter reset).
-* ``hang=N``: after N commands the console never answers again (the stack stops answering).
+* ``vanish=A@N``: module at address A stops talking on the link bus from the N-th command on (a
+  module that trips or loses its link cable mid-capture).
+* ``disconnect=N``: the connection is closed when the N-th command arrives (a TCP bridge or USB
+  adapter reset).
+* ``hang=N``: from the N-th command on the console never answers (the stack stops answering).
 * ``wrong_baud``: every byte comes out as noise, as a UART at the wrong rate shows it.
 """
 
