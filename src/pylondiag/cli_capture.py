@@ -35,7 +35,7 @@ def capture_cmd(
     port: str = typer.Argument(
         ..., help="Serial port or URL: /dev/ttyUSB0, socket://HOST:PORT, rfc2217://HOST:PORT."
     ),
-    out: Path = typer.Option(..., "--out", help="New case directory to write."),  # noqa: B008
+    out: Path = typer.Option(..., "--out", help="Case directory to write (a new one, unless --own)."),  # noqa: B008
     diagnose: bool = typer.Option(False, "--diagnose", help="Diagnose the captured case and print it."),
     timeout: float = typer.Option(3.0, "--timeout", help="Seconds of silence before an answer is retried."),
     own: bool = typer.Option(
