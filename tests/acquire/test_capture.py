@@ -87,3 +87,38 @@ def test_own_console_capture_adds_that_modules_own_readings_to_the_case(
     stats = [r for r in cap.records if r.kind == "stat"]
     assert [s.address for s in stats] == [2]  # type: ignore[attr-defined]
     validated_diagnosis(case, validator)
+
+
+def test_a_port_that_never_stops_sending_is_cut_and_refused_in_bounded_time() -> None:
+    """Noise that never pauses (a chatty device, a wrong rate) must not hold a read forever."""
+    import socket
+    import threading
+    import time
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def stream() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            while not stop.is_set():
+                try:
+                    conn.sendall(b"\xfe\x80" * 64)
+                except OSError:
+                    return
+                time.sleep(0.005)
+
+    t = threading.Thread(target=stream, daemon=True)
+    t.start()
+    from pylondiag.acquire import ConsoleLink
+
+    link = ConsoleLink.open(f"socket://127.0.0.1:{srv.getsockname()[1]}")
+    session = ConsoleSession(link, timeout_s=0.5)
+    session.answer_limit_s = 0.5
+    t0 = time.monotonic()
+    with pytest.raises(NoConsole, match="no console prompt"):
+        session.detect()
+    assert time.monotonic() - t0 < 10
+    stop.set()
+    link.close()
+    srv.close()

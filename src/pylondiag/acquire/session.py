@@ -28,6 +28,8 @@ ABSENT = re.compile(r"^\s*Power\s+\d{1,2}\s+is absent\s*$")
 """What `pwr N` / `bat N` print for an address with no module (sim and HRAB wording [C])."""
 MAX_PAGES = 500
 """Bound on Enter presses for one answer (the BMS log is a few hundred entries, 3 a page [C])."""
+MAX_ANSWER_S = 120.0
+"""Bound on one answer's duration (s): a 300-entry BMS log is ~60 kB, about 5 s at 115200 baud."""
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 """Bound on one answer's size: no console answer comes near it; a runaway stream is cut there."""
 
@@ -109,6 +111,8 @@ class ConsoleSession:
         self.info: ConsoleInfo | None = None
         self.retried = 0
         """Commands that needed more than one attempt (a measure of line quality)."""
+        self.answer_limit_s = MAX_ANSWER_S
+        """Longest one answer may take, however many bytes keep coming (s)."""
         self.answer_wait_s = 0.0
         """Total time from sending a command to its first byte back: the console's own answer time."""
 
@@ -238,6 +242,8 @@ class ConsoleSession:
         while True:
             chunk = self.link.read_some()
             now = time.monotonic()
+            if now - started > self.answer_limit_s:
+                return bytes(buf)  # a stream that never ends (noise, a chatty device): cut it
             if chunk:
                 if not buf and need_end:
                     self.answer_wait_s += now - started
