@@ -15,16 +15,27 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CASES = REPO / "examples" / "cases"
 
-HEAVY = ("matplotlib", "weasyprint", "fastapi", "starlette", "sqlalchemy", "uvicorn", "jinja2", "PIL")
-"""Third-party stacks of the report and service extras."""
+HEAVY = (
+    "matplotlib",
+    "weasyprint",
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "uvicorn",
+    "jinja2",
+    "PIL",
+    "serial",
+)
+"""Third-party stacks of the report, service and bus extras."""
 OURS = (
     "pylondiag.sim",
     "pylondiag.service",
+    "pylondiag.acquire",
     "pylondiag.report.html",
     "pylondiag.report.pdf",
     "pylondiag.report.charts",
 )
-"""Our own modules that pull those stacks in (or, for the simulator, a whole physics model)."""
+"""Our own modules that pull those stacks in (the simulator: a whole physics model; acquire: serial I/O)."""
 
 _PROBE = """
 import contextlib, io, json, sys
