@@ -857,11 +857,7 @@ async def review_form(case_pk: str, request: Request) -> Response:
                 c.worker.enqueue_render(record.id, record.diagnoses[-1].version)
             return None
 
-    refused = await run_in_threadpool(work)
-    if refused is not None:
-        status, page = refused
-        return render(request, "engineer_case.html", status=status, **page)
-    return RedirectResponse(f"/cases/{case_pk}#review", status_code=303)
+    return _case_page_or_review(request, await run_in_threadpool(work), case_pk)
 
 
 @router.post("/cases/{case_pk}/reopen")
@@ -889,7 +885,13 @@ async def reopen_form(case_pk: str, request: Request) -> Response:
             c.worker.enqueue_render(record.id, record.diagnoses[-1].version)
             return None
 
-    refused = await run_in_threadpool(work)
+    return _case_page_or_review(request, await run_in_threadpool(work), case_pk)
+
+
+def _case_page_or_review(
+    request: Request, refused: tuple[int, dict[str, Any]] | None, case_pk: str
+) -> Response:
+    """A refused engineer action answers the case page again (with its status); a done one goes to it."""
     if refused is not None:
         status, page = refused
         return render(request, "engineer_case.html", status=status, **page)
