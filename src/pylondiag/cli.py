@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+EXIT_CODES = (
+    "Exit status: 0 done; 1 failed; 2 usage error, unusable input or missing extra; "
+    "3 database, MQTT broker or battery unreachable; 4 address already in use; 70 internal error (a bug)."
+)
+"""The codes of ``cli_output`` (EXIT_*), in words for ``--help`` (a test keeps them in step)."""
+
+app = typer.Typer(no_args_is_help=True, add_completion=True, help=__doc__, epilog=EXIT_CODES)
 
 
 def _print_version(value: bool) -> None:
@@ -22,8 +29,13 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More detail on stderr (-vv: debug)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr; no progress bars."),
 ) -> None:
     """Diagnose faults in Pylontech US2000C / US3000C / US5000 battery stacks."""
+    from pylondiag.verbosity import set_verbosity
+
+    set_verbosity(verbose, quiet)
 
 
 def _require(extra: str, what: str) -> None:
@@ -39,8 +51,12 @@ def _require(extra: str, what: str) -> None:
 
 @app.command("parse")
 def parse_cmd(
-    files: list[Path] = typer.Argument(..., help="Console capture file(s) saved from the RS232 console."),  # noqa: B008
-    fmt: str = typer.Option("text", "--format", help="text (summary) or json (records + provenance)."),
+    files: list[Path] = typer.Argument(  # noqa: B008
+        ..., help="Console capture file(s) saved from the RS232 console; `-` reads stdin."
+    ),
+    fmt: str = typer.Option(
+        "text", "--format", help="text (summary) or json (records + provenance; JSON Lines for several)."
+    ),
 ) -> None:
     """Read console captures and print what was read."""
     from pylondiag.cli_parse import run_parse
@@ -50,11 +66,16 @@ def parse_cmd(
 
 @app.command("diagnose")
 def diagnose_cmd(
-    case: Path = typer.Argument(  # noqa: B008
-        ..., help="A case directory (case.yaml, console/, inverter/ ...) or one evidence file."
+    cases: list[Path] = typer.Argument(  # noqa: B008
+        ...,
+        metavar="CASE",
+        help="Case directories (case.yaml, console/, inverter/ ...) or evidence files; `-` reads stdin.",
     ),
-    fmt: str = typer.Option(
-        "text", "--format", help="text (terminal report), json (the spec's document), html or pdf."
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        help="text (terminal report), json (the spec's document), html or pdf. Default: from --output's "
+        "extension, else text (JSON Lines for several cases).",
     ),
     output: Path | None = typer.Option(  # noqa: B008
         None, "--output", help="Write the report to this file instead of stdout."
@@ -62,11 +83,11 @@ def diagnose_cmd(
 ) -> None:
     """Diagnose a case: which module is at fault, why, and what to do.
 
-    Exit 0 = a diagnosis; 2 = unusable input.
+    Exit 0 = a diagnosis; 2 = unusable input (several cases: the others are still printed).
     """
     from pylondiag.cli_diagnose import run_diagnose
 
-    raise typer.Exit(run_diagnose(case, fmt, output))
+    raise typer.Exit(run_diagnose(cases, fmt, output))
 
 
 @app.command("report")
@@ -74,7 +95,9 @@ def report_cmd(
     diagnosis: Path = typer.Argument(  # noqa: B008
         ..., help="A diagnosis JSON file (from `diagnose CASE --format json`)."
     ),
-    fmt: str = typer.Option("html", "--format", help="html (one self-contained file) or pdf (A4)."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="html (self-contained file) or pdf (A4); default: from --output, else html."
+    ),
     output: Path | None = typer.Option(None, "--output", help="Write the report here instead of stdout."),  # noqa: B008
     case: Path | None = typer.Option(None, "--case", help="The case directory: adds charts and raw facts."),  # noqa: B008
 ) -> None:
@@ -109,10 +132,14 @@ def serve_cmd(
 ) -> None:
     """Run the remote-diagnostic web service (migrates the database on start)."""
     _require("service", "pylondiag serve")
+    from pylondiag.cli_service import database_errors, ensure_port_free
     from pylondiag.service.commands import CommandError, serve, settings_for
 
+    settings = settings_for(data_dir, database)
+    ensure_port_free(host, port)
     try:
-        serve(settings_for(data_dir, database), host, port, demo=demo)
+        with database_errors(settings.resolved_database_url):
+            serve(settings, host, port, demo=demo)
     except CommandError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -130,12 +157,15 @@ def create_user_cmd(
 ) -> None:
     """Create an engineer or admin account for the web service."""
     _require("service", "pylondiag admin")
+    from pylondiag.cli_service import database_errors
     from pylondiag.service.commands import CommandError, create_user, settings_for
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = settings_for(data_dir, database)
     try:
-        user = create_user(settings_for(data_dir, database), email, role, password)
+        with database_errors(settings.resolved_database_url):
+            user = create_user(settings, email, role, password)
     except CommandError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -143,6 +173,12 @@ def create_user_cmd(
 
 
 def main() -> None:
+    if not sys.stderr.isatty():
+        # Typer draws usage errors in a Rich box as wide as a terminal, which wraps long paths when the
+        # output goes to a pipe or a log: plain Click messages there.
+        import typer.core
+
+        typer.core.HAS_RICH = False
     app()
 
 

@@ -1,20 +1,155 @@
-"""What the report commands share: exit codes, messages on stderr, and writing a rendered report.
+"""What the commands share: exit codes, messages on stderr, output format, stdin, progress, writing a report.
 
-Exit codes are the spec's (``shared/spec/diagnosis-format.md``): 0 done, 2 unusable input; 70
-(EX_SOFTWARE) marks a bug, said in one paragraph instead of a traceback.
+Exit codes (``cli.EXIT_CODES`` says them in ``pylondiag --help``; the README too):
+
+====  ==========================================================================================
+0     done (for ``diagnose``: a diagnosis was produced, whatever it found)
+1     failed: the command ran but did not reach its goal (e.g. ``monitor`` lost the battery)
+2     usage error or unusable input (the spec's code for ``diagnose``), or a missing extra
+3     a service it needs is unreachable: the database, the MQTT broker, the battery console
+4     the address to listen on is already in use (``serve``, ``sim serve``)
+70    an internal error (a bug, EX_SOFTWARE), said in one paragraph instead of a traceback
+====  ==========================================================================================
+
+Messages go to stderr, one paragraph each, never wrapped (a path stays on one line when piped);
+stdout holds only the document. ``--quiet`` keeps only errors; ``--verbose`` adds details and logging.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
 from pylondiag.model.diagnosis import Diagnosis
+from pylondiag.verbosity import verbosity
 
 EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
 EXIT_UNUSABLE: Final = 2
+EXIT_UNAVAILABLE: Final = 3
+EXIT_ADDRESS_IN_USE: Final = 4
 EXIT_BUG: Final = 70
+
+FORMAT_BY_SUFFIX: Final = {
+    ".json": "json",
+    ".jsonl": "json",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".txt": "text",
+}
+"""``--output``'s extension -> the format written when ``--format`` is not given."""
+
+Step = Callable[[str], None]
+"""``step(label)``: one unit of work done (what :func:`progress` yields)."""
+
+STDIN_LIMIT: Final = 20 * 1024 * 1024
+"""Bytes read from stdin at most (the case reader's per-file limit)."""
+
+
+class UsageError(Exception):
+    """A command line that cannot be followed (exit 2); the message says what to give instead."""
+
+
+def choose_format(fmt: str | None, output: Path | None, default: str, allowed: tuple[str, ...]) -> str:
+    """``--format`` if given, else the one ``--output``'s extension names, else ``default``."""
+    if fmt is not None:
+        chosen = fmt.lower().strip()
+    elif output is not None and output.suffix:
+        found = FORMAT_BY_SUFFIX.get(output.suffix.lower())
+        if found is None or found not in allowed:
+            raise UsageError(
+                f"cannot tell the format from {output.name!r}; give --format ({'|'.join(allowed)}) "
+                f"or an output ending in {', '.join(s for s, f in FORMAT_BY_SUFFIX.items() if f in allowed)}."
+            )
+        chosen = found
+    else:
+        chosen = default
+    if chosen not in allowed:
+        raise UsageError(f"--format {chosen!r} is not one of: {', '.join(allowed)}.")
+    return chosen
+
+
+def read_stdin_to(directory: Path, name: str = "stdin") -> Path:
+    """Save what arrives on stdin (at most :data:`STDIN_LIMIT` bytes) as ``directory/name``."""
+    data = sys.stdin.buffer.read(STDIN_LIMIT + 1)
+    if len(data) > STDIN_LIMIT:
+        raise UsageError(f"stdin holds more than {STDIN_LIMIT} bytes; save it to a file and give the path.")
+    if not data.strip():
+        raise UsageError("stdin is empty; pipe a console capture or an inverter log into `-`.")
+    path = directory / name
+    path.write_bytes(data)
+    return path
+
+
+@contextmanager
+def stdin_dir() -> Iterator[Path]:
+    """A temporary directory for what ``-`` reads from stdin (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="pylondiag-stdin-") as tmp:
+        yield Path(tmp)
+
+
+def show_progress() -> bool:
+    """Progress bars only on a terminal (stderr) and not with ``--quiet``."""
+    return verbosity() >= 0 and sys.stderr.isatty()
+
+
+@contextmanager
+def progress(total: int, what: str) -> Iterator[Step]:
+    """A progress bar on stderr for ``total`` steps, shown only on a terminal; yields ``step(label)``."""
+    if not show_progress():
+        yield _no_progress
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(what, total=total)
+
+        def step(label: str) -> None:
+            bar.update(task, advance=1, description=f"{what} {label}".strip())
+
+        yield step
+
+
+def _no_progress(label: str) -> None:
+    return None
+
+
+@contextmanager
+def spinner(what: str) -> Iterator[None]:
+    """An elapsed-time spinner on stderr for one long step without countable parts (terminal only)."""
+    if not show_progress():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(what):
+        yield
+
+
+def note(msg: str) -> None:
+    """An informational line on stderr (dropped with ``--quiet``)."""
+    if verbosity() >= 0:
+        say(msg)
+
+
+def detail(msg: str) -> None:
+    """A detail only ``--verbose`` shows."""
+    if verbosity() >= 1:
+        say(msg)
 
 
 def say(msg: str) -> None:
@@ -36,7 +171,7 @@ def write_rendered(rendered: str | bytes, fmt: str, output: Path | None, diagnos
                 "Fix: choose a writable path for --output."
             )
             return EXIT_UNUSABLE
-        say(f"{diagnosis.outcome.value}: {fmt} report written to {output}")
+        note(f"{diagnosis.outcome.value}: {fmt} report written to {output}")
         return EXIT_OK
     if isinstance(rendered, bytes):
         if sys.stdout.isatty():

@@ -1,19 +1,23 @@
 """``pylondiag parse FILE... [--format json|text]``: print what the console reader read.
 
 JSON: one document ``{"schema": "pylondiag.console-parse/1", "files": [...], "errors": [...]}`` with every
-record (and its provenance) and every warning. Text: a rich summary per file. A file that cannot be
-read or is not a console capture: a message on stderr and exit status 2 (the others are still printed).
+record (and its provenance) and every warning; for several files, JSON Lines: one such document per file
+(its capture or its error), in the order given. ``-`` reads stdin. Text: a rich summary per file. A file
+that cannot be read or is not a console capture: a message on stderr and exit status 2 (the others are
+still printed).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from pylondiag.cli_output import STDIN_LIMIT, progress
 from pylondiag.errors import PylondiagError
 from pylondiag.evidence.console import read_console
 from pylondiag.model.console import (
@@ -42,37 +46,56 @@ KEY_COUNTERS = (
 
 
 def run_parse(files: list[Path], fmt: str) -> int:
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)  # soft wrap: a path stays on one line
     if fmt not in ("json", "text"):
         err.print(f"[red]error:[/red] --format must be json or text, not {fmt!r}")
         return 2
+    if files.count(Path("-")) > 1:
+        err.print("[red]error:[/red] `-` (stdin) can be given once")
+        return 2
+    batch = len(files) > 1
+    out = Console(highlight=False)
+    failed = False
     captures: list[ConsoleCapture] = []
     errors: list[dict[str, str]] = []
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            msg = f"{path}: cannot read ({exc.strerror or exc})"
-            errors.append({"source": str(path), "message": msg})
-            err.print(f"[red]error:[/red] {msg}", highlight=False)
-            continue
-        try:
-            captures.append(read_console(data, str(path)))
-        except PylondiagError as exc:
-            errors.append({"source": str(path), "message": str(exc)})
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-    if fmt == "json":
-        doc: dict[str, Any] = {
-            "schema": SCHEMA,
-            "files": [c.model_dump(mode="json") for c in captures],
-            "errors": errors,
-        }
-        print(json.dumps(doc, indent=1, ensure_ascii=False))
-    else:
-        out = Console(highlight=False)
+    with progress(len(files) if batch else 0, "parsing") as step:
+        for path in files:
+            capture, error = _read_one(path)
+            step(path.name)
+            if error is not None:
+                failed = True
+                err.print(f"[red]error:[/red] {error['message']}")
+            if batch and fmt == "json":  # JSON Lines: one document per file, in the order given
+                print(json.dumps(_document([capture] if capture else [], [error] if error else [])))
+            elif capture is not None:
+                captures.append(capture)
+            if error is not None:
+                errors.append(error)
+    if fmt == "json" and not batch:
+        print(json.dumps(_document(captures, errors), indent=1, ensure_ascii=False))
+    elif fmt == "text":
         for cap in captures:
             _text(cap, out)
-    return 2 if errors else 0
+    return 2 if failed else 0
+
+
+def _read_one(path: Path) -> tuple[ConsoleCapture | None, dict[str, str] | None]:
+    """The capture read from ``path`` (``-``: stdin), or the error that stopped it."""
+    source = "<stdin>" if path == Path("-") else str(path)
+    try:
+        data = sys.stdin.buffer.read(STDIN_LIMIT + 1) if path == Path("-") else path.read_bytes()
+    except OSError as exc:
+        return None, {"source": source, "message": f"{source}: cannot read ({exc.strerror or exc})"}
+    if len(data) > STDIN_LIMIT and path == Path("-"):
+        return None, {"source": source, "message": f"{source}: over {STDIN_LIMIT} bytes; save it to a file"}
+    try:
+        return read_console(data, source), None
+    except PylondiagError as exc:
+        return None, {"source": source, "message": str(exc)}
+
+
+def _document(captures: list[ConsoleCapture], errors: list[dict[str, str]]) -> dict[str, Any]:
+    return {"schema": SCHEMA, "files": [c.model_dump(mode="json") for c in captures], "errors": errors}
 
 
 def _v(mv: int | None) -> str:

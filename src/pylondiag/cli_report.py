@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from pylondiag.cli_output import EXIT_BUG, EXIT_UNUSABLE, write_rendered
+from pylondiag.cli_output import EXIT_BUG, EXIT_UNUSABLE, UsageError, choose_format, write_rendered
 from pylondiag.cli_output import say as _say
 from pylondiag.errors import PylondiagError
 from pylondiag.model.diagnosis import Diagnosis
@@ -64,10 +64,11 @@ def read_diagnosis(path: Path) -> Diagnosis:
         ) from None
 
 
-def run_report(diagnosis_path: Path, fmt: str, output: Path | None, case_dir: Path | None) -> int:
-    fmt = fmt.lower().strip()
-    if fmt not in FORMATS:
-        _say(f"error: --format {fmt!r} is not one of: {', '.join(FORMATS)}.")
+def run_report(diagnosis_path: Path, fmt: str | None, output: Path | None, case_dir: Path | None) -> int:
+    try:
+        fmt = choose_format(fmt, output, "html", FORMATS)
+    except UsageError as exc:
+        _say(f"error: {exc}")
         return EXIT_UNUSABLE
     try:
         diagnosis = read_diagnosis(diagnosis_path)

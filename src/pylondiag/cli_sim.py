@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import typer
@@ -27,14 +28,21 @@ def case_cmd(
     scenario: str = typer.Argument(..., help="Scenario name (see `pylondiag sim list`)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same case."),
     out: Path = typer.Option(..., "--out", help="Directory to write the case into."),  # noqa: B008
+    force: bool = typer.Option(False, "--force", help="Write into --out even if it is not empty."),
 ) -> None:
     """Simulate SCENARIO and write a full case directory plus its label.json."""
+    from pylondiag.cli_output import spinner
     from pylondiag.sim import list_scenarios, write_case
 
     if scenario not in list_scenarios():
         typer.echo(f"error: unknown scenario {scenario!r}; `pylondiag sim list` prints the names", err=True)
         raise typer.Exit(2)
-    path = write_case(scenario, seed, out)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
+        what = "is not a directory" if not out.is_dir() else "is not empty (use --force to write into it)"
+        typer.echo(f"error: {out} {what}", err=True)
+        raise typer.Exit(2)
+    with spinner(f"simulating {scenario} (seed {seed})"):
+        path = write_case(scenario, seed, out)
     typer.echo(str(path))
 
 
@@ -126,5 +134,10 @@ def serve_cmd(
             )
     except KeyboardInterrupt:
         pass
+    except OSError as exc:  # listening failed: one line, exit 4 when the port is taken (see --help)
+        busy = exc.errno == errno.EADDRINUSE
+        why = "is already in use; choose another port" if busy else f"cannot be used: {exc.strerror or exc}"
+        typer.echo(f"error: {tcp or 'the pty'} {why}", err=True)
+        raise typer.Exit(4 if busy else 2) from None
     finally:
         live.stop()
