@@ -179,7 +179,7 @@ def main() -> None:
         import typer.core
 
         typer.core.HAS_RICH = False
-    app()
+    app(prog_name="pylondiag")  # also under `python -m pylondiag`: help and completion name the command
 
 
 if __name__ == "__main__":  # pragma: no cover
