@@ -1,4 +1,4 @@
-"""``pylondiag parse``: JSON document, text summary, clean errors (exit 2, no traceback)."""
+"""``pylondiag parse``: JSON document (JSON Lines for several files), text summary, clean errors (exit 2, no traceback)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ def test_json_document_with_records_provenance_and_warnings(tmp_path: Path) -> N
         app, ["parse", "--format", "json", str(FIXTURES / "stat_N_histograms_newfw.txt"), str(garbled)]
     )
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert doc["schema"] == "pylondiag.console-parse/1" and doc["errors"] == []
-    stat, bat = doc["files"]
+    docs = [json.loads(line) for line in result.stdout.splitlines()]  # several files: JSON Lines
+    assert [d["schema"] for d in docs] == ["pylondiag.console-parse/1"] * 2
+    assert [d["errors"] for d in docs] == [[], []]
+    (stat,), (bat,) = (d["files"] for d in docs)
     (rec,) = stat["records"]
     assert rec["kind"] == "stat" and rec["counters"]["CYCLE Times"] == 211
     source = str(FIXTURES / "stat_N_histograms_newfw.txt")
