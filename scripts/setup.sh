@@ -10,6 +10,8 @@ command -v chromium  >/dev/null 2>&1 || need_apt+=(chromium)
 command -v npm       >/dev/null 2>&1 || need_apt+=(npm)
 dpkg -s fonts-dejavu-core  >/dev/null 2>&1 || need_apt+=(fonts-dejavu-core)
 dpkg -s libpango-1.0-0     >/dev/null 2>&1 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
+# the MQTT tests start their own broker on 127.0.0.1 (Debian puts it in /usr/sbin)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 if [ "${PYLONDIAG_WITH_POSTGRES:-0}" = 1 ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_apt+=(postgresql)
 fi

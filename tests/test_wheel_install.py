@@ -170,6 +170,7 @@ def test_core_install_is_light_and_names_the_missing_extra(built: Path, tmp_path
         (["diagnose", str(case), "--format", "html"], "[report]"),
         (["report", "d.json"], "[report]"),
         (["serve", "--demo"], "[service]"),
+        (["publish", str(case), "--mqtt", "mqtt://127.0.0.1:1"], "[mqtt]"),
     ):
         r = _run(bin_dir / "pylondiag", *args, cwd=work)
         assert r.returncode == 2, (args, r.stdout, r.stderr)

@@ -108,6 +108,10 @@ def report_cmd(
     raise typer.Exit(run_report(diagnosis, fmt, output, case))
 
 
+from pylondiag.cli_mqtt import register as _register_mqtt  # noqa: E402  (publish, monitor)
+
+_register_mqtt(app)
+
 admin_app = typer.Typer(no_args_is_help=True, help="Manage engineer and admin accounts of the web service.")
 app.add_typer(admin_app, name="admin")
 

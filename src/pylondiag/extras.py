@@ -16,6 +16,7 @@ EXTRA_MODULES: Final[dict[str, tuple[str, ...]]] = {
     "report": ("matplotlib", "jinja2", "markupsafe", "weasyprint", "PIL"),
     "service": ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "itsdangerous"),
     "bus": ("serial",),
+    "mqtt": ("paho", "apprise"),
 }
 """Top-level modules each extra installs (the import names, not the distribution names)."""
 

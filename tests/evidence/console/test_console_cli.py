@@ -1,4 +1,4 @@
-"""``pylondiag parse``: JSON document (JSON Lines for several files), text summary, clean errors (exit 2, no traceback)."""
+"""``pylondiag parse``: JSON document (JSON Lines for several files), text summary, clean errors."""
 
 from __future__ import annotations
 
