@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from shared_paths import REPO
 
@@ -105,9 +106,9 @@ def test_full_install_diagnoses_reports_and_serves_the_demo(built: Path, tmp_pat
     expected = json.loads((REPO / "examples" / "cases" / CASE / "expected.json").read_text(encoding="utf-8"))
     assert doc["outcome"] == expected["outcome"]
     schema = package / "_shipped" / "schema" / "diagnosis.schema.json"
-    assert json.loads(schema.read_text(encoding="utf-8")) == json.loads(
-        (REPO / "schema" / "diagnosis.schema.json").read_text(encoding="utf-8")
-    )
+    shipped = json.loads(schema.read_text(encoding="utf-8"))
+    assert shipped == json.loads((REPO / "schema" / "diagnosis.schema.json").read_text(encoding="utf-8"))
+    assert not [e.message for e in Draft202012Validator(shipped).iter_errors(doc)]
     (work / "d.json").write_text(json.dumps(doc), encoding="utf-8")
     _ok(_run(bin_dir / "pylondiag", "report", "d.json", "--format", "html", "--output", "r.html", cwd=work))
     assert "<html" in (work / "r.html").read_text(encoding="utf-8").lower()
