@@ -47,7 +47,10 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     conf = tmp_path_factory.mktemp("mosquitto") / "mosquitto.conf"
     port = _free_port()
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n",
+        # max_queued_messages 0: keep every QoS 1 message for a slow subscriber (the default, 1000, drops
+        # messages when a loaded test machine reads a few thousand states late; the tests count them)
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+        "max_queued_messages 0\n",
         encoding="utf-8",
     )
     proc = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""The monitor loop against a real mosquitto: discovery once, states every poll, one alert per change,
+"""The monitor loop against a real mosquitto: discovery once, a state when it changes, one alert per change,
 ``offline`` on a clean stop and, through the broker's last will, when the process dies."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _readings(*names: str) -> list[tuple[CaseView, Diagnosis]]:
     return out
 
 
-def test_polls_publish_states_each_time_discovery_once_and_alert_once(broker: Any, subscriber: Any) -> None:
+def test_polls_publish_changes_discovery_once_and_alert_once(broker: Any, subscriber: Any) -> None:
     healthy, rebalance = _readings("healthy-us3000c-stack", "rebalance-us2000c-cell-imbalance")
     sequence = iter([healthy, healthy, rebalance, rebalance, rebalance, rebalance])
     polls: list[str] = []
@@ -48,7 +48,7 @@ def test_polls_publish_states_each_time_discovery_once_and_alert_once(broker: An
     base = "pylondiag/loop"
     assert subscriber.wait_for(f"{base}/status", b"offline") == b"offline"  # clean stop
     assert subscriber.wait_for(f"{base}/diagnosis/action") == b"ON"
-    assert subscriber.count(f"{base}/diagnosis/outcome") == 6  # a state every poll
+    assert subscriber.count(f"{base}/diagnosis/outcome") == 2  # retained: published when it changes
     stack_config = "homeassistant/sensor/pylondiag_loop/stack_outcome/config"
     assert subscriber.count(stack_config) == 1  # discovery once per entity
     assert subscriber.count(f"{base}/alert") == 1
@@ -92,3 +92,37 @@ def test_flapping_readings_never_alert(broker: Any, subscriber: Any) -> None:
     subscriber.wait_for("pylondiag/flappy/status", b"offline")
     assert subscriber.count("pylondiag/flappy/diagnosis/outcome") == 12
     assert subscriber.count("pylondiag/flappy/alert") == 0
+
+
+def test_a_battery_that_stops_answering_goes_offline_then_back_and_finally_gives_up(
+    broker: Any, subscriber: Any
+) -> None:
+    import pytest
+
+    from pylondiag.errors import PylondiagError
+    from pylondiag.mqtt.run import BatteryLost
+
+    (healthy,) = _readings("healthy-us3000c-stack")
+    script = iter(["ok", "fail", "fail", "ok", "fail", "fail", "fail"])
+    statuses: list[bytes] = []
+
+    def read() -> tuple[CaseView, Diagnosis]:
+        if next(script) == "fail":
+            raise PylondiagError("no console answered")
+        return healthy
+
+    def sleep(_s: float) -> None:  # between polls: note the status the broker holds
+        statuses.append(subscriber.wait_for("pylondiag/lossy/status"))
+
+    monitor = Monitor(Target(broker.url), "lossy", read=read, sleep=sleep, give_up_after=3)
+    with pytest.raises(BatteryLost, match="3 polls in a row"):
+        monitor.run()
+    assert subscriber.wait_for("pylondiag/lossy/status", b"offline") == b"offline"
+    assert subscriber.count("pylondiag/lossy/diagnosis/outcome") == 1  # the same both times: sent once
+    log = [p for t, p in subscriber.log if t == "pylondiag/lossy/status"]
+    assert log[:4] == [b"online", b"offline", b"offline", b"online"], log
+    # the first poll failing is a wrong port or cable: raised at once, nothing published as a state
+    first = Monitor(Target(broker.url), "never", read=read, sleep=lambda _s: None)
+    script = iter(["fail"])
+    with pytest.raises(PylondiagError, match="no console"):
+        first.run()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pylondiag.errors import PylondiagError
 from pylondiag.model.diagnosis import Diagnosis
 from pylondiag.model.stack import CaseView
 from pylondiag.mqtt.alerts import Alert, AlertGate
@@ -24,6 +26,8 @@ from pylondiag.mqtt.discovery import (
 )
 from pylondiag.mqtt.notify import Notifier
 from pylondiag.mqtt.state import stack_state
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,18 @@ Reading = Callable[[], tuple[CaseView, Diagnosis]]
 """One poll: read the stack and diagnose it."""
 
 
+class BatteryLost(PylondiagError):
+    """The stack stopped answering for ``give_up_after`` polls in a row (CLI exit 1)."""
+
+
 @dataclass
 class Monitor:
-    """Poll, publish, alert. ``polls`` None runs until interrupted."""
+    """Poll, publish, alert. ``polls`` None runs until interrupted.
+
+    A poll whose reading fails marks the stack ``offline`` and is retried at the next poll; the very
+    first failing raises at once (nothing was ever read: a wrong port), ``give_up_after`` failures in a
+    row raise :class:`BatteryLost`.
+    """
 
     target: Target
     stack_id: str
@@ -114,6 +127,7 @@ class Monitor:
     gate: AlertGate = field(default_factory=AlertGate)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    give_up_after: int = 5
 
     def run(self, polls: int | None = None, on_poll: Callable[[int, Diagnosis], None] | None = None) -> int:
         """Returns the number of polls done."""
@@ -121,28 +135,48 @@ class Monitor:
         notifier = Notifier(list(self.target.notify_urls))
         broker = _broker(self.target, topics)
         broker.connect()
-        done = 0
-        discovered: set[str] = set()
+        done = failures = 0
+        sent: dict[str, str] = {}
         try:
             while polls is None or done < polls:
                 started = self.clock()
-                view, diagnosis = self.read()
-                messages = snapshot_messages(topics, view, diagnosis)
-                fresh = [m for m in messages if m.topic not in discovered or not m.topic.endswith("/config")]
-                broker.publish(fresh)
-                discovered |= {m.topic for m in messages if m.topic.endswith("/config")}
-                alert = self.gate.observe(diagnosis, self.clock())
-                if alert is not None:
-                    broker.publish([alert_message(topics, alert)])
-                    notifier.send(alert)
+                try:
+                    view, diagnosis = self.read()
+                except PylondiagError as exc:
+                    failures += 1
+                    if done == 0 or failures >= self.give_up_after:
+                        if done:
+                            raise BatteryLost(f"{failures} polls in a row failed, the last: {exc}") from None
+                        raise
+                    log.warning("poll failed (%s); the stack is shown offline until it answers again", exc)
+                    broker.publish([Message(topics.status, "offline")])
+                else:
+                    if failures:
+                        broker.publish([Message(topics.status, "online")])
+                    failures = 0
+                    sent = self._publish(broker, topics, view, diagnosis, sent)
+                    alert = self.gate.observe(diagnosis, self.clock())
+                    if alert is not None:
+                        broker.publish([alert_message(topics, alert)])
+                        notifier.send(alert)
+                    if on_poll is not None:
+                        on_poll(done + 1, diagnosis)
                 done += 1
-                if on_poll is not None:
-                    on_poll(done, diagnosis)
                 if polls is None or done < polls:
                     self.sleep(max(0.0, self.every_s - (self.clock() - started)))
         finally:
             broker.close(offline=True)
         return done
 
+    @staticmethod
+    def _publish(
+        broker: Broker, topics: Topics, view: CaseView, diagnosis: Diagnosis, sent: dict[str, str]
+    ) -> dict[str, str]:
+        """Only what changed since the last poll: every message is retained, so the broker (and Home
+        Assistant) already hold the rest; a 16-module stack is ~1000 topics, of which a poll changes few."""
+        messages = snapshot_messages(topics, view, diagnosis)
+        broker.publish([m for m in messages if sent.get(m.topic) != m.payload])
+        return {**sent, **{m.topic: m.payload for m in messages}}
 
-__all__ = ["ACTIONABLE", "Monitor", "Published", "Target", "publish_case"]
+
+__all__ = ["ACTIONABLE", "BatteryLost", "Monitor", "Published", "Target", "publish_case"]
