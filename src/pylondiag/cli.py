@@ -9,7 +9,8 @@ import typer
 
 EXIT_CODES = (
     "Exit status: 0 done; 1 failed; 2 usage error, unusable input or missing extra; "
-    "3 database, MQTT broker or battery unreachable; 4 address already in use; 70 internal error (a bug)."
+    "3 database, MQTT broker or battery unreachable (capture: a partial case was written); "
+    "4 address already in use; 70 internal error (a bug); 130 interrupted."
 )
 """The codes of ``cli_output`` (EXIT_*), in words for ``--help`` (a test keeps them in step)."""
 

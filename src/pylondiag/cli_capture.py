@@ -139,7 +139,7 @@ def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float, *, own
     if diagnose:
         from pylondiag.cli_diagnose import run_diagnose
 
-        dcode = run_diagnose(out, "text", None)
+        dcode = run_diagnose([out], "text", None)
         code = code if code != EXIT_OK else dcode
     return code
 

@@ -9,6 +9,7 @@ Exit codes (``cli.EXIT_CODES`` says them in ``pylondiag --help``; the README too
 3     a service it needs is unreachable: the database, the MQTT broker, the battery console
 4     the address to listen on is already in use (``serve``, ``sim serve``)
 70    an internal error (a bug, EX_SOFTWARE), said in one paragraph instead of a traceback
+130   interrupted with Ctrl-C (``capture`` still writes the partial case)
 ====  ==========================================================================================
 
 Messages go to stderr, one paragraph each, never wrapped (a path stays on one line when piped);
@@ -33,6 +34,7 @@ EXIT_UNUSABLE: Final = 2
 EXIT_UNAVAILABLE: Final = 3
 EXIT_ADDRESS_IN_USE: Final = 4
 EXIT_BUG: Final = 70
+EXIT_INTERRUPTED: Final = 130
 
 FORMAT_BY_SUFFIX: Final = {
     ".json": "json",
