@@ -116,11 +116,20 @@ def test_a_zip_with_too_many_entries_is_refused_before_inflating() -> None:
     assert err.value.status == 413 and "at most 10" in err.value.message
 
 
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 3), "red").save(buf, "PNG")
+    return buf.getvalue()
+
+
 def test_content_checks() -> None:
+    png = _png()
     check_content("console/a.txt", b"pylon>pwr\r\r\n", "text/plain")
     check_content("inverter/a.csv", b"time,code\n", "application/vnd.ms-excel")
-    check_content("photos/a.png", b"\x89PNG\r\n\x1a\n....", "image/png")
-    check_content("notes.png", b"\x89PNG\r\n\x1a\n....", None)
+    check_content("photos/a.png", png, "image/png")
+    check_content("notes.png", png, None)
     check_content(
         "inverter/export.csv", "time,code,message\n2026-11-18 07:12:40,F58,BMS\n".encode("utf-16"), "text/csv"
     )  # Windows tools save UTF-16 with a BOM
@@ -129,7 +138,8 @@ def test_content_checks() -> None:
         ("console/a.txt", b"text\x00with nul", "text/plain", "binary"),
         ("console/a.txt", b"\xff\xfe" + b"\x00" * 64, "text/plain", "binary"),  # a BOM on NULs is no text
         ("photos/a.jpg", b"<svg onload=alert(1)>", "image/svg+xml", "photos must be"),
-        ("photos/a.png", b"\x89PNG\r\n\x1a\n....", "text/html", "expected an image"),
+        ("photos/a.png", png, "text/html", "expected an image"),
+        ("photos/a.png", b"\x89PNG\r\n\x1a\n....", "image/png", "photos must be"),  # a signature alone
         ("console/a.txt", b"pwr", "text/html; charset=utf-8", None),
     ):
         if why is None:
@@ -145,3 +155,17 @@ def test_whole_submission_limits() -> None:
         check_files([IncomingFile("a", b""), IncomingFile("a", b"")], LIMITS)
     with pytest.raises(UploadRefused, match="in all"):
         check_files([IncomingFile(f"console/{i}", b"x" * 900_000) for i in range(3)], LIMITS)
+
+
+def test_image_type_by_pillow_and_heic_by_its_brand() -> None:
+    from PIL import Image
+
+    from pylondiag.service.uploads import image_type
+
+    for fmt in ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"):
+        buf = io.BytesIO()
+        Image.new("RGB", (4, 3), "blue").save(buf, fmt)
+        assert image_type(buf.getvalue()) == fmt.lower(), fmt
+    assert image_type(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic") == "heic"
+    for not_a_picture in (b"<svg onload=alert(1)>", b"\x89PNG\r\n\x1a\n....", b"", b"GIF89a"):
+        assert image_type(not_a_picture) is None, not_a_picture

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import stat
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -155,15 +156,26 @@ def looks_binary(data: bytes) -> bool:
     return head.count(b"\x00") > 0
 
 
+PILLOW_FORMATS: Final = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
+"""Picture formats told apart by Pillow (from the header only; no pixel is decoded)."""
+HEIF_BRANDS: Final = (b"heic", b"heix", b"mif1", b"msf1", b"avif")
+"""ISO-BMFF brands of HEIC/HEIF/AVIF (what phones save); Pillow cannot open them without a plugin, so
+these few bytes (``ftyp`` box at offset 4, ISO/IEC 14496-12 §4.3) stay hand-written."""
+
+
 def image_type(data: bytes) -> str | None:
-    for magic, name in IMAGE_MAGIC:
-        if data.startswith(magic):
-            return name
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp"
-    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif"):
+    """``png``, ``jpeg``, ``gif``, ``webp``, ``bmp``, ``tiff`` (by Pillow) or ``heic``; None otherwise."""
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
         return "heic"
-    return None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # only the header is read
+            with Image.open(io.BytesIO(data), formats=PILLOW_FORMATS) as img:
+                return img.format.lower() if img.format else None
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
+        return None
 
 
 def check_content(path: str, data: bytes, content_type: str | None = None) -> None:
@@ -173,7 +185,7 @@ def check_content(path: str, data: bytes, content_type: str | None = None) -> No
     if kind == "photo":
         if image_type(data) is None:
             raise UploadRefused(
-                f"{path}: photos must be JPEG, PNG, GIF, WebP or HEIC images", status=415, source=path
+                f"{path}: photos must be JPEG, PNG, GIF, WebP, HEIC, BMP or TIFF images", status=415, source=path
             )
         if declared and not declared.startswith("image/") and declared != "application/octet-stream":
             raise UploadRefused(
