@@ -185,7 +185,9 @@ def check_content(path: str, data: bytes, content_type: str | None = None) -> No
     if kind == "photo":
         if image_type(data) is None:
             raise UploadRefused(
-                f"{path}: photos must be JPEG, PNG, GIF, WebP, HEIC, BMP or TIFF images", status=415, source=path
+                f"{path}: photos must be JPEG, PNG, GIF, WebP, HEIC, BMP or TIFF images",
+                status=415,
+                source=path,
             )
         if declared and not declared.startswith("image/") and declared != "application/octet-stream":
             raise UploadRefused(
