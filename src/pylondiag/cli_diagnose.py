@@ -25,6 +25,7 @@ from pylondiag.cli_output import (
     choose_format,
     progress,
     read_stdin_to,
+    spinner,
     stdin_dir,
     write_rendered,
 )
@@ -92,7 +93,8 @@ def run_diagnose(cases: list[Path], fmt: str | None, output: Path | None) -> int
             return EXIT_UNUSABLE
     with stdin_dir() as tmp:
         if not batch:
-            outcome = _diagnose_one(cases[0], tmp)
+            with spinner(f"reading and diagnosing {cases[0].name or 'stdin'}"):  # terminal only
+                outcome = _diagnose_one(cases[0], tmp)
             if isinstance(outcome, int):
                 return outcome
             return _render_one(outcome, fmt, output)
