@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from pylondiag.evidence.rs485 import Frame, FrameIssue, decode_frame, decode_payload, infer_command, read_rs485
+from pylondiag.evidence.rs485 import (
+    Frame,
+    FrameIssue,
+    decode_frame,
+    decode_payload,
+    infer_command,
+    read_rs485,
+)
 from pylondiag.evidence.rs485.payloads import (
     AlarmReply,
     AnalogReply,
