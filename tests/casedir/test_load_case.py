@@ -229,7 +229,7 @@ def test_file_in_wrong_folder_is_read_by_content(tmp_path):
     assert v.pwr and any("its content is a console" in g.text for g in v.gaps)
 
 
-def test_can_frames_recognised_but_not_analysed(tmp_path):
+def test_can_frames_are_read_into_bus_facts(tmp_path):
     write(
         tmp_path,
         {
@@ -238,7 +238,17 @@ def test_can_frames_recognised_but_not_analysed(tmp_path):
         },
     )
     v = load_case(tmp_path)
-    assert v.files[0].kind == "can" and "recognised as CAN frames" in v.gaps[0].text
+    assert v.files[0].kind == "can" and v.files[0].used and v.gaps == []
+    (req,) = v.bus.requests
+    assert (req.charge_voltage_v, req.charge_current_a, req.ref.line) == (53.2, 100.0, 1)
+    assert v.bus.links[0].battery_frames == 2
+
+
+def test_bus_file_without_battery_frames_is_a_gap(tmp_path):
+    write(tmp_path, {"can/dump.log": "(1700000000.000000) can0 123#00\n", "rs485/x.txt": "~20024642E00202FD33\n"})
+    v = load_case(tmp_path)
+    assert {f.source for f in v.files if not f.used} == {"can/dump.log", "rs485/x.txt"}
+    assert all("no battery frame" in g.text for g in v.gaps)
 
 
 def test_thousand_files(tmp_path):

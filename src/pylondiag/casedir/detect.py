@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from pylondiag.evidence.can import looks_like_can
 from pylondiag.evidence.console import looks_like_console
 from pylondiag.evidence.inverter_log import looks_like_inverter_log
+from pylondiag.evidence.rs485 import looks_like_rs485
 from pylondiag.model.stack import EvidenceKind
 
 _CANDUMP: Final = re.compile(
     rb"(?m)^\s*(?:\(\d+\.\d+\)\s+\w+\s+[0-9A-Fa-f]{3,8}#[0-9A-Fa-f]*|\w+\s+[0-9A-Fa-f]{3,8}\s+\[\d\](?:\s+[0-9A-Fa-f]{2})*)\s*$"
 )
 _RS485: Final = re.compile(rb"(?m)^(?:\S+\s+)?[<>]?\s*~[0-9A-Fa-f]{12,}\r?$")
+_RS485_RAW: Final = re.compile(rb"~[0-9A-Fa-f]{16,}\r")
 _PHOTO_EXT: Final = frozenset({".jpg", ".jpeg", ".png", ".heic", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 
 _TEXT_BYTES: Final = bytes([9, 10, 13, 27, *range(32, 256)])
@@ -42,7 +45,11 @@ def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
     if suffix in _PHOTO_EXT:
         return "photo"
+    if data[:4] == b"LOGG":
+        return "can"  # Vector BLF (python-can's BLFReader reads it)
     if is_binary(data):
+        if hint == "rs485" and _RS485_RAW.search(data[:65536]):
+            return "rs485"  # a raw serial dump with line noise
         # Windows tools export UTF-16 (NUL bytes everywhere): the inverter-log reader decodes it.
         return "inverter_log" if looks_like_inverter_log(data) else "unknown"
     order: list[EvidenceKind] = ["console", "inverter_log", "can", "rs485"]
@@ -54,8 +61,10 @@ def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
             return kind
         if kind == "inverter_log" and looks_like_inverter_log(data):
             return kind
-        if kind == "can" and _CANDUMP.search(data[:65536]):
+        if kind == "can" and (_CANDUMP.search(data[:65536]) or looks_like_can(data)):
             return kind
-        if kind == "rs485" and _RS485.search(data[:65536]):
+        if kind == "rs485" and (
+            _RS485.search(data[:65536]) or looks_like_rs485(data) or _RS485_RAW.search(data[:65536])
+        ):
             return kind
     return "unknown"

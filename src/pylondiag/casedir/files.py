@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from pylondiag.casedir import gaps
+from pylondiag.casedir import bus, gaps
 from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff
 from pylondiag.errors import EvidenceError
 from pylondiag.evidence.console import read_console
+from pylondiag.model.bus import BusFacts
 from pylondiag.model.console import ConsoleCapture
+from pylondiag.model.event import BatteryEvent
 from pylondiag.model.stack import EvidenceFile, EvidenceGap, EvidenceKind
 
 if TYPE_CHECKING:
@@ -53,6 +55,10 @@ class Loaded:
     """Every inverter event log, as columns (events and temperature readings)."""
     notes: dict[str, int] = field(default_factory=dict)
     """Capture source → the position its ``#`` header comment names."""
+    bus: list[BusFacts] = field(default_factory=list)
+    """What each CAN / RS485 capture says beyond per-module readings (``casedir/bus.py``)."""
+    bus_events: list[BatteryEvent] = field(default_factory=list)
+    """BMS state events of RS485 modules polled one at a time (not part of a ``pwr`` snapshot)."""
 
     def unused(self, rel: str, kind: str, text: str) -> None:
         """``rel`` could not be used: listed as unused with ``text``, which is also a gap."""
@@ -193,7 +199,27 @@ def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
 
 
 def _bus(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
-    loaded.unused(f.rel, f.kind, gaps.bus_frames(f.rel, f.kind))
+    """CAN / RS485 frames: bus facts, and RS485 module readings as console records (``casedir/bus.py``)."""
+    try:
+        if f.kind == "can":
+            facts, warns = bus.read_can_case(f.data, f.rel)
+        else:
+            facts, caps, events, warns = bus.read_rs485_case(f.data, f.rel, site.tz)
+            loaded.captures.extend(caps)
+            loaded.bus_events.extend(events)
+    except Exception as exc:
+        _internal(loaded, f.rel, f.kind, exc)
+        return
+    loaded.bus.append(facts)
+    link = facts.links[0]
+    if not link.battery_frames:
+        loaded.unused(f.rel, f.kind, gaps.bus_without_battery(f.rel, f.kind, warns[0] if warns else None))
+        return
+    loaded.used(f.rel, f.kind, f.note)
+    if warns:
+        loaded.gaps.append(
+            EvidenceGap(source=f.rel, text=gaps.frames_skipped(f.rel, link.warnings, warns[0]))
+        )
 
 
 def _unknown(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:

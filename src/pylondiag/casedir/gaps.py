@@ -62,12 +62,17 @@ def rows_skipped(rel: str, count: int, first_line: int, first_message: str) -> s
     )
 
 
-def bus_frames(rel: str, kind: str) -> str:
+def bus_without_battery(rel: str, kind: str, first_problem: str | None) -> str:
     what = "CAN frames (candump)" if kind == "can" else "RS485 protocol frames"
     return (
-        f"{rel}: recognised as {what}; this version does not diagnose from bus frames — "
-        "a console capture (pwr, bat N, stat N) carries the same states."
+        f"{rel}: recognised as {what} but no battery frame in it could be read"
+        + (f" (first problem: {first_problem})" if first_problem else "")
+        + "; capture again with the stack switched on (see the README, 'Capturing the bus')."
     )
+
+
+def frames_skipped(rel: str, count: int, first: str) -> str:
+    return f"{rel}: {count} frame(s) or line(s) could not be read and were skipped (first: {first})."
 
 
 def not_recognised(rel: str, binary: bool) -> str:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pylondiag.casedir import bms_events, gaps
 from pylondiag.casedir.addresses import AddressMap
+from pylondiag.casedir.bus import merge as merge_bus
 from pylondiag.casedir.files import Loaded
 from pylondiag.casedir.records import Readings, aware, place_modules, read_captures
 from pylondiag.model.case import DEFAULT_TIMEZONE, CaseFile
@@ -39,7 +40,7 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
     readings = read_captures(loaded.captures, loaded.notes, amap, tz)
     place_modules(amap, readings)
     inverter, status = split_status(loaded.logs)
-    bms = timeline([*readings.events, *_stat_rises(readings.stats)], tz)
+    bms = timeline([*readings.events, *_stat_rises(readings.stats), *loaded.bus_events], tz)
     events = timeline([*bms, *inverter], tz)
     return CaseView(
         case_id=case_id,
@@ -62,6 +63,7 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         files=loaded.files,
         gaps=[*loaded.gaps, *_identity_gaps(case, amap, readings)],
         address_conflicts=amap.conflicts,
+        bus=merge_bus(loaded.bus),
         console_positions=dict(loaded.notes),
     )
 

@@ -119,6 +119,8 @@ def no_fault_blockers(view: CaseView, cover: Coverage) -> list[str]:
     """
     if not cover.read:
         if not view.has_console() and not cover.other_records and not view.has_events():
+            if view.has_bus():
+                return ["no module states were read: the CAN bus carries the stack's totals and flags only"]
             return ["no console capture or event log was readable"]
         held = [f"`{c}`" for c in cover.other_records]
         if view.has_events() and not held:

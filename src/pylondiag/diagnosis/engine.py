@@ -17,6 +17,7 @@ from pylondiag.diagnosis import actions as _actions
 from pylondiag.diagnosis import (
     addresses,
     bms_states,
+    bus,
     capacity,
     cells,
     coverage,
@@ -68,6 +69,7 @@ RULE_FAMILIES: Final[tuple[tuple[str, FindingsFn], ...]] = (
     ("inverter_events", inverter_events.findings),
     ("neighbours", neighbours.findings),
     ("story", story.findings),
+    ("bus", bus.findings),
 )
 """Every rule family, in the order its findings are listed (ties in the ranking keep this order).
 

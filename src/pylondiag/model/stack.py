@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from pylondiag.model.bus import BusFacts
 from pylondiag.model.case import CaseFile, HistoryEvent, HistoryItem, Inverter, Led, Role, Symptom
 from pylondiag.model.columns import EventColumns, TemperatureSeries
 from pylondiag.model.console import (
@@ -179,6 +180,8 @@ class CaseView(_View):
     files: list[EvidenceFile] = Field(default_factory=list)
     gaps: list[EvidenceGap] = Field(default_factory=list)
     address_conflicts: list[AddressConflict] = Field(default_factory=list)
+    bus: BusFacts = Field(default_factory=BusFacts)
+    """What the CAN / RS485 captures say beyond per-module readings (``model/bus.py``)."""
     console_positions: dict[str, int] = Field(default_factory=dict)
     """Capture source → the position its header comment names (``# captured on the console of the
     module at position 3``): the module whose own console was used."""
@@ -217,6 +220,10 @@ class CaseView(_View):
 
     def has_console(self) -> bool:
         return bool(self.pwr or self.bat or self.pwr_detail or self.stats or self.infos)
+
+    def has_bus(self) -> bool:
+        """A CAN or RS485 capture was read."""
+        return self.bus.has_any()
 
     def latest_pwr(self) -> PwrSnapshot | None:
         return self.pwr[-1] if self.pwr else None

@@ -12,7 +12,7 @@ from pylondiag.evidence.rs485.frame import (
     decode_frame,
     encode_frame,
 )
-from pylondiag.evidence.rs485.log import Rs485Log, Rs485Record, Rs485Warning, read_rs485
+from pylondiag.evidence.rs485.log import Rs485Log, Rs485Record, Rs485Warning, looks_like_rs485, read_rs485
 from pylondiag.evidence.rs485.payloads import decode_payload, encode_payload, infer_command
 
 __all__ = [
@@ -29,5 +29,6 @@ __all__ = [
     "encode_frame",
     "encode_payload",
     "infer_command",
+    "looks_like_rs485",
     "read_rs485",
 ]

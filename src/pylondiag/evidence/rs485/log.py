@@ -98,6 +98,20 @@ class Rs485Log:
         return [r for r in self.records if not r.is_request]
 
 
+_SNIFF_FRAME: Final = re.compile(r"~[0-9A-Fa-f]{16,}")
+
+
+def looks_like_rs485(data: bytes) -> bool:
+    """Some line of the first 64 KiB is a ``[timestamp] [direction] ~HEX`` frame line."""
+    head = data[:65536].decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    for line in head.split("\n")[:2000]:
+        if "~" in line and _SNIFF_FRAME.search(line):
+            m = _LINE.match(line[:MAX_LINE_CHARS])
+            if m is not None and _SNIFF_FRAME.fullmatch(m.group("frame")):
+                return True
+    return False
+
+
 def parse_time(text: str | None) -> datetime | None:
     """A line's timestamp: naive when the text has no offset (the case's timezone applies), UTC for epochs."""
     if not text:
