@@ -245,7 +245,10 @@ def test_can_frames_are_read_into_bus_facts(tmp_path):
 
 
 def test_bus_file_without_battery_frames_is_a_gap(tmp_path):
-    write(tmp_path, {"can/dump.log": "(1700000000.000000) can0 123#00\n", "rs485/x.txt": "~20024642E00202FD33\n"})
+    write(
+        tmp_path,
+        {"can/dump.log": "(1700000000.000000) can0 123#00\n", "rs485/x.txt": "~20024642E00202FD33\n"},
+    )
     v = load_case(tmp_path)
     assert {f.source for f in v.files if not f.used} == {"can/dump.log", "rs485/x.txt"}
     assert all("no battery frame" in g.text for g in v.gaps)

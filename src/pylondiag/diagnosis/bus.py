@@ -90,7 +90,7 @@ def findings(view: CaseView) -> list[Finding]:
 def ref(r: BusRef) -> EvidenceRef:
     """A bus frame as evidence: its line and text (a BLF frame, which has no line, by the file alone)."""
     if r.line is None:
-        return EvidenceRef(source=r.source)
+        return EvidenceRef(source=r.source, key=f"frame {r.index}" if r.index else "frames")
     return cite.at(r.source, r.line, r.raw)
 
 

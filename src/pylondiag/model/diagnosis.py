@@ -113,7 +113,8 @@ class EvidenceRef(_Frozen):
     quote: str | None = None
     """Text found on ``line`` (whitespace-insensitive)."""
     key: str | None = None
-    """For ``case.yaml`` observations: the key path, e.g. ``stack[2].led``."""
+    """For ``case.yaml`` observations: the key path, e.g. ``stack[2].led``; for a binary capture that has
+    no lines (a BLF CAN log): the frame, e.g. ``frame 12``."""
 
     @model_validator(mode="after")
     def _points_somewhere(self) -> EvidenceRef:

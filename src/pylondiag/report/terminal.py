@@ -43,7 +43,7 @@ SEVERITY_STYLE: Final[dict[FindingSeverity, str]] = {
 
 def _ref(e: EvidenceRef) -> Text:
     if e.key is not None:
-        return Text.assemble(("case.yaml ", "dim"), (e.key, "cyan"))
+        return Text.assemble((f"{e.source} ", "dim"), (e.key, "cyan"))
     loc = f"{e.source}:{e.line}"
     t = Text.assemble((loc, "dim"))
     if e.quote:
