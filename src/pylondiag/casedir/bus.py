@@ -59,7 +59,7 @@ from pylondiag.model.console import (
     PwrRow,
     PwrTable,
 )
-from pylondiag.model.event import BatteryEvent
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
 
 MAX_EPISODES: Final = 500
 """Changes kept per series per file (a flapping flag over a day would otherwise be thousands)."""
@@ -406,8 +406,9 @@ def _states(a: AlarmModule | None) -> dict[str, str | None]:
     elif a.charge_current_state == 2 or s1 & 0x04:
         curr = "Over" if s1 & 0x04 else "High"
     other = 0xF0 in (*a.cell_states, *a.temp_states) or bool(a.cell_errors)
+    cell_ov = bool(a.cell_errors) or (cells == 2 and bool(s1 & 0x01))  # a cell above its limit + OV protect
     return {
-        "cell_volt_state": _word(cells, protect_low=bool(s1 & 0x02), protect_high=bool(a.cell_errors)),
+        "cell_volt_state": _word(cells, protect_low=bool(s1 & 0x02), protect_high=cell_ov),
         "volt_state": _word(
             a.module_voltage_state, protect_low=bool(s1 & 0x80), protect_high=bool(s1 & 0x01)
         ),
@@ -415,6 +416,20 @@ def _states(a: AlarmModule | None) -> dict[str, str | None]:
         "curr_state": curr,
         "system_alarm_state": "Error" if other else "Normal",
     }
+
+
+def _bms_fault(address: int, prov: Provenance, time: datetime | None) -> BatteryEvent:
+    """0x44 item state 0xF0 "other error" (rs485.md §6.2): the BMS reports a fault of its own."""
+    return BatteryEvent(
+        time=time,
+        origin="bms",
+        code="0x44 state F0",
+        text=f"address {address} reports an item in 'other error' (0xF0) on RS485",
+        kind=EventKind.BMS_FAULT,
+        severity=Severity.FAULT,
+        module_address=address,
+        provenance=prov,
+    )
 
 
 def _cell_temp(m: AnalogModule, cell: int) -> float | None:
@@ -479,6 +494,7 @@ class _Round:
     alarm: dict[int, tuple[AlarmModule, Rs485Record]] = field(default_factory=dict)
     whole_group: bool = False
     silent: set[int] = field(default_factory=set)
+    silent_polls: set[tuple[int, int]] = field(default_factory=set)
     first: Rs485Record | None = None
 
     def empty(self) -> bool:
@@ -541,6 +557,9 @@ def _flush(st: _Rs485State) -> None:
         for row in rows:
             if not row.absent:
                 st.events.extend(bms_events.from_pwr_row(row, time))
+    for addr, (a, arec) in r.alarm.items():
+        if 0xF0 in (*a.cell_states, *a.temp_states):
+            st.events.append(_bms_fault(addr, _prov(st.source, arec), time))
     if records:
         st.captures.append(ConsoleCapture(source=st.source, records=tuple(records), captured_at=time))
 
@@ -683,14 +702,20 @@ def read_rs485_case(
     """An RS485 capture → bus facts, console-shaped captures, state events, reader warnings (text)."""
     log = read_rs485(data, rel)
     st = _Rs485State(rel, tz)
+    asked: Rs485Record | None = None
     for rec in log.records:
         if rec.is_request:
+            _no_answer(st, asked)
+            asked = rec
             continue
+        asked = None
         if isinstance(rec.content, ErrorReply):
             if rec.content.rtn == 0x90:
                 st.silent.add(console_address(rec.adr))
+                st.round.silent.add(console_address(rec.adr))
             continue
         _rs485_reply(st, rec)
+    _no_answer(st, asked)
     _flush(st)
     st.silent |= _unanswered_addresses(log)
     if st.infos:
@@ -710,6 +735,19 @@ def read_rs485_case(
     )
     warns = [f"line {w.line}: {w.message}" for w in log.warnings]
     return facts, st.captures, st.events, warns
+
+
+def _no_answer(st: _Rs485State, req: Rs485Record | None) -> None:
+    """A per-module 0x42/0x44 poll that got no reply: that address is absent from this round."""
+    if req is None or req.command not in (0x42, 0x44) or getattr(req.content, "target", None) != req.adr:
+        return
+    addr = console_address(req.adr)
+    if (req.command, addr) in st.round.silent_polls:
+        _flush(st)
+    st.round.silent_polls.add((req.command, addr))
+    st.round.silent.add(addr)
+    if st.round.first is None:
+        st.round.first = req
 
 
 def _unanswered(log: Rs485Log) -> list[Rs485Record]:

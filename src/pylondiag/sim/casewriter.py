@@ -151,12 +151,22 @@ def inverter_log_text(res: SimResult, shape: str, timezone: str) -> str:
     return res.inverter.to_csv()
 
 
-def write(res: SimResult, seed: int, out: Path) -> Path:
-    """Write the case directory for a simulated run; returns ``out``."""
+def write(res: SimResult, seed: int, out: Path, *, evidence: str = "console") -> Path:
+    """Write the case directory for a simulated run; returns ``out``.
+
+    ``evidence="bus"`` writes the same case seen only on the bus: ``case.yaml``, ``can/`` and ``rs485/``
+    captures taken at the moments of the master's console captures, no console and no inverter log.
+    """
     out.mkdir(parents=True, exist_ok=True)
     doc = case_yaml(res, seed)
     (out / "case.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     s = res.setup
+    if evidence == "bus":
+        for rel, data in sorted(res.bus.items()):
+            (out / rel).parent.mkdir(exist_ok=True)
+            (out / rel).write_bytes(data)
+        (out / "label.json").write_text(json.dumps(s.label.to_json(), indent=2) + "\n", encoding="utf-8")
+        return out
     if s.write_console and res.consoles:
         (out / "console").mkdir(exist_ok=True)
         for name, data in sorted(res.consoles.items()):

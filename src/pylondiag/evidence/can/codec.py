@@ -12,6 +12,7 @@ Trailing bytes the DBC does not describe are ignored (real packs send 0x359 with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -116,7 +117,7 @@ def decode(arbitration_id: int, data: bytes, *, extended: bool = False) -> CanDe
     return CanDecoded(arbitration_id, msg.name, signals, bytes(data))
 
 
-def encode(arbitration_id: int, signals: Signals, dlc: int | None = None) -> bytes:
+def encode(arbitration_id: int, signals: Mapping[str, float | int], dlc: int | None = None) -> bytes:
     """Encode signal values (physical units) into a frame payload of ``dlc`` bytes (default the DBC length).
 
     Missing signals are 0. Used by the simulator and the round-trip tests.

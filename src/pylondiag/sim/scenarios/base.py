@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
+from pylondiag.sim import bus as simbus
 from pylondiag.sim.console.session import ConsoleSession, ConsoleView
 from pylondiag.sim.inverter import Inverter, InverterSettings, daily_profile
 from pylondiag.sim.module import ModuleSpec
@@ -107,6 +108,9 @@ class SimResult:
     states: dict[str, Stack] = field(default_factory=dict)
     """Capture file name → a copy of the stack when it was taken (only with ``keep_states``): the
     emulator can serve the stack as it was at a planned capture."""
+    bus: dict[str, bytes] = field(default_factory=dict)
+    """Bus captures taken with the master's console captures: ``can/<name>.log`` (``candump -l``) and
+    ``rs485/<name>.txt`` (one poll round), relative path → bytes (``sim/bus.py``)."""
 
 
 @dataclass
@@ -148,6 +152,7 @@ def simulate(setup: Setup, seed: int, *, keep_states: bool = False) -> SimResult
     ambient = setup.ambient(np.arange(minutes) / 60.0)
     captures = sorted(setup.captures, key=lambda c: c.at_h)
     consoles: dict[str, bytes] = {}
+    bus_files: dict[str, bytes] = {}
     snapshots: list[Snapshot] = []
     max_flags = np.zeros(len(setup.modules), dtype=np.int64)
     min_cell = np.full(len(setup.modules), 5000.0)
@@ -160,7 +165,7 @@ def simulate(setup: Setup, seed: int, *, keep_states: bool = False) -> SimResult
         while ci < len(captures) and k >= int(captures[ci].at_h * 60):
             if keep_states:
                 states[captures[ci].filename] = copy.deepcopy(stack)
-            _take(setup, stack, captures[ci], consoles, snapshots)
+            _take(setup, stack, captures[ci], consoles, snapshots, bus_files)
             ci += 1
         limit = min(minutes, int(captures[ci].at_h * 60)) if ci < len(captures) else minutes
         planned = inverter.planned_current(stack, k, min(CHUNK_STEPS, minutes - k))
@@ -175,13 +180,20 @@ def simulate(setup: Setup, seed: int, *, keep_states: bool = False) -> SimResult
     while ci < len(captures):
         if keep_states:
             states[captures[ci].filename] = copy.deepcopy(stack)
-        _take(setup, stack, captures[ci], consoles, snapshots)
+        _take(setup, stack, captures[ci], consoles, snapshots, bus_files)
         ci += 1
-    return SimResult(setup, stack, inverter, consoles, max_flags, min_cell, max_temp, snapshots, states)
+    return SimResult(
+        setup, stack, inverter, consoles, max_flags, min_cell, max_temp, snapshots, states, bus_files
+    )
 
 
 def _take(
-    setup: Setup, stack: Stack, cap: Capture, consoles: dict[str, bytes], snapshots: list[Snapshot]
+    setup: Setup,
+    stack: Stack,
+    cap: Capture,
+    consoles: dict[str, bytes],
+    snapshots: list[Snapshot],
+    bus_files: dict[str, bytes],
 ) -> None:
     snapshots.append(Snapshot(cap.filename, stack.soc.mean(axis=1), stack.cell_mv(), stack.current_a.copy()))
     chain = setup.chains[cap.chain]
@@ -202,6 +214,30 @@ def _take(
     for c in cap.commands:
         out += session.run(c)
     consoles[cap.filename] = consoles.get(cap.filename, b"") + out
+    if cap.plugged == 0 and cap.chain == 0:
+        _take_bus(setup, stack, view, cap.filename, bus_files)
+
+
+BUS_CAPTURE_S = 20
+"""Seconds of CAN traffic written per bus capture (the battery's set once a second)."""
+NEW_CAN_FIRMWARE = frozenset({"US5000", "US5000-1C"})
+"""Masters of these models send the newer CAN set (0x35A/0x35F instead of 0x359/0x35C): the newer US5000
+firmware of setfirelabs' capture (can.md §5); older models the V1.2 set."""
+
+
+def _take_bus(setup: Setup, stack: Stack, view: ConsoleView, filename: str, out: dict[str, bytes]) -> None:
+    """The same moment seen on the bus: 20 s of CAN (with the inverter's keep-alive when it talks to the
+    battery) and one RS485 poll round of every address."""
+    stem = filename.rsplit(".", 1)[0]
+    fig = simbus.figures(view)
+    ts = simbus.epoch(stack.time, "Europe/London")
+    master = setup.modules[setup.chains[0][0]]
+    gen: simbus.Generation = "v1.3" if master.model in NEW_CAN_FIRMWARE else "v1.2"
+    rounds = [(ts + s, fig) for s in range(BUS_CAPTURE_S)]
+    can_text = simbus.candump_log(rounds, generation=gen, inverter_answers=setup.inverter.comms_ok)
+    out[f"can/{stem}.log"] = out.get(f"can/{stem}.log", b"") + can_text.encode()
+    poll = simbus.rs485_log(simbus.Rs485Responder(view), len(view.chain), stack.time)
+    out[f"rs485/{stem}.txt"] = out.get(f"rs485/{stem}.txt", b"") + poll.encode()
 
 
 def hours_at(day: int, hour: float) -> float:
