@@ -124,6 +124,10 @@ from pylondiag.cli_capture import register as _register_capture  # noqa: E402  (
 
 _register_capture(app)
 
+from pylondiag import cli_bus  # noqa: E402  (capture-bus: light module, heavy imports inside the command)
+
+cli_bus.register(app)
+
 
 @app.command("serve")
 def serve_cmd(

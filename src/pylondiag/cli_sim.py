@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def case_cmd(
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same case."),
     out: Path = typer.Option(..., "--out", help="Directory to write the case into."),  # noqa: B008
     force: bool = typer.Option(False, "--force", help="Write into --out even if it is not empty."),
+    evidence: str = typer.Option(
+        "console", "--evidence", help="console (console + inverter log) or bus (can/ + rs485/ only)."
+    ),
 ) -> None:
     """Simulate SCENARIO and write a full case directory plus its label.json."""
     from pylondiag.cli_output import spinner
@@ -37,12 +41,15 @@ def case_cmd(
     if scenario not in list_scenarios():
         typer.echo(f"error: unknown scenario {scenario!r}; `pylondiag sim list` prints the names", err=True)
         raise typer.Exit(2)
+    if evidence not in ("console", "bus"):
+        typer.echo(f"error: --evidence is console or bus, not {evidence!r}", err=True)
+        raise typer.Exit(2)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not force)):
         what = "is not a directory" if not out.is_dir() else "is not empty (use --force to write into it)"
         typer.echo(f"error: {out} {what}", err=True)
         raise typer.Exit(2)
     with spinner(f"simulating {scenario} (seed {seed})"):
-        path = write_case(scenario, seed, out)
+        path = write_case(scenario, seed, out, evidence=evidence)
     typer.echo(str(path))
 
 
@@ -141,3 +148,37 @@ def serve_cmd(
         raise typer.Exit(4 if busy else 2) from None
     finally:
         live.stop()
+
+
+@sim_app.command("serve-bus")
+def serve_bus_cmd(
+    scenario: str = typer.Option("healthy", "--scenario", help="Scenario to simulate."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    tcp: str = typer.Option("127.0.0.1:0", "--tcp", help="HOST:PORT for RS485 requests (0 = any free port)."),
+) -> None:
+    """Answer RS485 protocol requests as the simulated stack's master, over TCP, until interrupted.
+
+    Point `pylondiag capture-bus CASE --rs485 socket://HOST:PORT` at it.
+    """
+    from pylondiag.sim import list_scenarios
+    from pylondiag.sim.bus import Rs485Responder
+    from pylondiag.sim.bus_serve import serve_rs485_tcp
+    from pylondiag.sim.console.session import ConsoleView
+    from pylondiag.sim.scenarios import run_scenario
+
+    if scenario not in list_scenarios():
+        typer.echo(f"error: unknown scenario {scenario!r}; `pylondiag sim list` prints the names", err=True)
+        raise typer.Exit(2)
+    host, _, port_s = tcp.rpartition(":")
+    if not host or not port_s.isdigit():
+        typer.echo(f"error: --tcp wants HOST:PORT, got {tcp!r}", err=True)
+        raise typer.Exit(2)
+    res = run_scenario(scenario, seed)
+    responder = Rs485Responder(ConsoleView(res.stack, res.setup.chains[0]))
+    with contextlib.suppress(KeyboardInterrupt):
+        serve_rs485_tcp(
+            responder,
+            host,
+            int(port_s),
+            ready=lambda p: typer.echo(f"RS485 of {scenario} (seed {seed}) on socket://{host}:{p}", err=True),
+        )

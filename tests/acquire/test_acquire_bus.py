@@ -190,3 +190,23 @@ def test_can_capture_listen_only_on_virtual(
     assert log.shape == "candump_log" and not log.warnings and len(log.records) == res.frames
     v = load_case(tmp_path / "case")
     assert v.bus.module_counts[-1].count == len(view.chain) - 1
+
+
+def test_capture_bus_command(tmp_path: Path, tcp_stack: tuple[str, SpyResponder]) -> None:
+    from typer.testing import CliRunner
+
+    from pylondiag.cli import app
+
+    url, _ = tcp_stack
+    case = tmp_path / "case"
+    res = CliRunner().invoke(app, ["capture-bus", str(case), "--rs485", url, "--timeout", "0.5"])
+    assert res.exit_code == 0, res.output
+    (path,) = (case / "rs485").iterdir()
+    assert str(path) in res.output and "packs answering at ADR 0x02" in res.output
+    out = CliRunner().invoke(app, ["diagnose", str(case), "--format", "json"])
+    assert out.exit_code == 0
+    assert CliRunner().invoke(app, ["capture-bus", str(case)]).exit_code == 2
+    bad = CliRunner().invoke(
+        app, ["capture-bus", str(case), "--can", "nope0", "--interface", "no-such-interface"]
+    )
+    assert bad.exit_code == 2 and "cannot be opened" in bad.output
