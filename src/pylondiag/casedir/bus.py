@@ -91,8 +91,8 @@ class _Mark:
 class _Episode:
     key: Any
     values: dict[str, Any]
-    first: _Mark
-    last: _Mark
+    first: _Mark | CanRecord
+    last: _Mark | CanRecord
     frames: int = 1
 
 
@@ -103,7 +103,7 @@ class _Series:
     episodes: list[_Episode] = field(default_factory=list)
     dropped: int = 0
 
-    def see(self, key: object, values: dict[str, object], mark: _Mark) -> None:
+    def see(self, key: object, values: dict[str, object], mark: _Mark | CanRecord) -> None:
         cur = self.episodes[-1] if self.episodes else None
         if cur is not None and cur.key == key:
             cur.last = mark
@@ -115,10 +115,17 @@ class _Series:
         self.episodes.append(_Episode(key, values, mark, mark))
 
 
+def _ref(source: str, m: _Mark | CanRecord) -> BusRef:
+    """A frame's citation; CAN records are kept as read (no copy per frame) until one is cited."""
+    if isinstance(m, CanRecord):
+        return BusRef(source=source, line=m.line, raw=m.raw, index=m.index, time=m.time, seconds=m.timestamp)
+    return m.ref(source)
+
+
 def _refs(source: str, ep: _Episode) -> dict[str, object]:
     return {
-        "ref": ep.first.ref(source),
-        "last": ep.last.ref(source) if ep.frames > 1 else None,
+        "ref": _ref(source, ep.first),
+        "last": _ref(source, ep.last) if ep.frames > 1 else None,
         "frames": ep.frames,
     }
 
@@ -130,7 +137,7 @@ class _Flags:
     open: dict[str, _Episode] = field(default_factory=dict)
     done: list[tuple[str, _Episode]] = field(default_factory=list)
 
-    def frame(self, active: Mapping[str, dict[str, Any]], mark: _Mark) -> None:
+    def frame(self, active: Mapping[str, dict[str, Any]], mark: _Mark | CanRecord) -> None:
         for flag in list(self.open):
             if flag not in active:
                 self.done.append((flag, self.open.pop(flag)))
@@ -199,33 +206,29 @@ class _CanState:
     battery: int = 0
     heartbeat: int = 0
     alarm_frames: int = 0
-    first: _Mark | None = None
-    last: _Mark | None = None
-    first_battery: _Mark | None = None
-    first_hb: _Mark | None = None
-    last_hb: _Mark | None = None
+    first: CanRecord | None = None
+    last: CanRecord | None = None
+    first_battery: CanRecord | None = None
+    first_hb: CanRecord | None = None
+    last_hb: CanRecord | None = None
     hb_gap: float | None = None
-    soc: tuple[dict[str, float | int], _Mark] | None = None
-    measure: tuple[dict[str, float | int], _Mark] | None = None
+    soc: tuple[dict[str, float | int], CanRecord] | None = None
+    measure: tuple[dict[str, float | int], CanRecord] | None = None
     manufacturer: str | None = None
-
-
-def _can_mark(rec: CanRecord) -> _Mark:
-    return _Mark(rec.line, rec.raw, rec.index, rec.time, rec.timestamp)
 
 
 def _can_frame(st: _CanState, rec: CanRecord) -> None:
     arb = rec.arbitration_id
     s = rec.decoded.signals
-    mark = _can_mark(rec)
+    mark = rec
     st.ids.add(arb)
     if st.first is None:
         st.first = mark
     st.last = mark
     if arb in can_ids.INVERTER_IDS:
         st.heartbeat += 1
-        if st.last_hb is not None and st.last_hb.seconds is not None and mark.seconds is not None:
-            gap = mark.seconds - st.last_hb.seconds
+        if st.last_hb is not None and st.last_hb.timestamp is not None and mark.timestamp is not None:
+            gap = mark.timestamp - st.last_hb.timestamp
             st.hb_gap = gap if st.hb_gap is None else max(st.hb_gap, gap)
         st.first_hb = st.first_hb or mark
         st.last_hb = mark
@@ -324,15 +327,15 @@ def _can_stack(st: _CanState) -> list[StackReading]:
             temperature_c=m.get("Temperature"),
             soc_pct=so.get("StateOfCharge"),
             soh_pct=so.get("StateOfHealth"),
-            ref=mark.ref(st.source),
+            ref=_ref(st.source, mark),
         )
     ]
 
 
 def _can_link(st: _CanState, log: CanLog) -> BusLink:
     span = None
-    if st.first and st.last and st.first.seconds is not None and st.last.seconds is not None:
-        span = st.last.seconds - st.first.seconds
+    if st.first and st.last and st.first.timestamp is not None and st.last.timestamp is not None:
+        span = st.last.timestamp - st.first.timestamp
     src = st.source
     return BusLink(
         source=src,
@@ -343,11 +346,11 @@ def _can_link(st: _CanState, log: CanLog) -> BusLink:
         inverter_frames=st.heartbeat,
         ids=[f"0x{i:03X}" for i in sorted(st.ids)],
         alarm_frames=st.alarm_frames,
-        first=st.first.ref(src) if st.first else None,
-        last=st.last.ref(src) if st.last else None,
-        first_battery=st.first_battery.ref(src) if st.first_battery else None,
-        first_heartbeat=st.first_hb.ref(src) if st.first_hb else None,
-        last_heartbeat=st.last_hb.ref(src) if st.last_hb else None,
+        first=_ref(src, st.first) if st.first else None,
+        last=_ref(src, st.last) if st.last else None,
+        first_battery=_ref(src, st.first_battery) if st.first_battery else None,
+        first_heartbeat=_ref(src, st.first_hb) if st.first_hb else None,
+        last_heartbeat=_ref(src, st.last_hb) if st.last_hb else None,
         heartbeat_gap_s=st.hb_gap,
         span_s=span,
         manufacturer=st.manufacturer,

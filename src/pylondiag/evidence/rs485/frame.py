@@ -15,6 +15,7 @@ CHKSUM is computed over the ASCII characters, not the bytes:
 from __future__ import annotations
 
 import binascii
+import struct
 from dataclasses import dataclass
 from typing import Final
 
@@ -75,8 +76,8 @@ FRAME_BODY: Final = cs.Struct(
     "info" / cs.Bytes(cs.this.length.lenid // 2),
     "chksum" / cs.Int16ub,
     cs.Terminated,
-)
-"""The frame between ``~`` and ``\\r`` once its ASCII hex is decoded to bytes."""
+).compile()
+"""The frame between ``~`` and ``\\r`` once its ASCII hex is decoded to bytes (compiled by construct)."""
 
 
 def lchksum(lenid: int) -> int:
@@ -157,6 +158,6 @@ def decode_frame(raw: bytes | str) -> Frame | FrameIssue:
         )
     try:
         parsed = FRAME_BODY.parse(decoded)
-    except cs.ConstructError as exc:
+    except (cs.ConstructError, ValueError, IndexError, struct.error) as exc:
         return FrameIssue(f"malformed frame ({type(exc).__name__})")
     return Frame(parsed.ver, parsed.adr, parsed.cid1, parsed.cid2, bytes(parsed.info))
