@@ -91,7 +91,10 @@ def test_inverter_currents_above_bms_request(make_case: Maker, diagnose_case: Di
     d = diagnose_case(case)
     oc = [f for f in d.findings if f.code == Cause.OVER_CURRENT]
     assert oc and oc[0].severity == "fault" and d.outcome == Outcome.RECONFIGURE
-    assert any(f.code == Cause.INVERTER_CHARGE_LIMITS and f.severity == "warning" for f in d.findings)
+    assert oc[0].evidence[0].key == "inverter.max_discharge_current_a" and "300 A" in oc[0].message
+    # the charge setting is above the BMS's request too, but no charge over-current flag: the BMS's request
+    # moves with SOC and temperature, so that alone proves nothing
+    assert not any(f.code == Cause.INVERTER_CHARGE_LIMITS for f in d.findings)
 
 
 @pytest.mark.parametrize(
@@ -244,6 +247,11 @@ def test_real_rs485_samples_as_a_case(make_case: Maker, diagnose_case: Diagnose)
     if not src.exists():
         pytest.skip("samples not found")
     d = diagnose_case(make_case(None, {"rs485/samples.txt": src.read_bytes()}))
-    assert d.modules  # modules seen from 0x42 / 0x44 replies
-    under = [f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE]
-    assert under and under[0].evidence[0].source == "rs485/samples.txt"
+    assert len(d.modules) == 4  # modules seen from the 0x42 / 0x44 replies
+    assert any("checksum FC72 is wrong" in g for g in d.evidence_gaps)  # the PDF's bad vector, with its line
+    # the captured 4-module alarm reply alone: pack 1 with every cell below its limit and Status1 cell UV
+    (line,) = [ln for ln in src.read_text().splitlines() if ln.startswith("RX ~20024600D0F4")]
+    d = diagnose_case(make_case(None, {"rs485/alarm.txt": line + "\n"}))
+    assert d.primary_cause == Cause.CELL_UNDER_VOLTAGE and d.culprit_modules == [1]
+    under = next(f for f in d.findings if f.code == Cause.CELL_UNDER_VOLTAGE)
+    assert (under.evidence[0].source, under.evidence[0].line) == ("rs485/alarm.txt", 1)
