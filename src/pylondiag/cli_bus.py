@@ -43,6 +43,13 @@ def capture_bus_cmd(
 
 
 def _rs485(case: Path, port: str, baud: int, rounds: int, interval: float, timeout: float) -> None:
+    from pylondiag.extras import MissingExtra, require
+
+    try:
+        require("bus", "capture-bus --rs485")
+    except MissingExtra as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     from pylondiag.acquire import rs485
 
     try:

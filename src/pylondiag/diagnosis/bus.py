@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Final
 
 from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import confidence as conf
 from pylondiag.model.bus import BmsRequest, BusAlarm, BusLink, BusRef, ModuleCountReading
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.stack import CaseView
@@ -134,7 +135,7 @@ def _settings_vs_requests(view: CaseView) -> list[Finding]:
                     code=Cause.INVERTER_CHARGE_LIMITS,
                     severity=FAULT,
                     module=None,
-                    confidence=0.85,
+                    confidence=conf.FIRM,
                     message=(
                         f"The inverter charges to {inv.charge_voltage_v:g} V but the battery's BMS asks "
                         "for at "
@@ -176,7 +177,7 @@ def _currents_vs_requests(view: CaseView, reqs: list[BmsRequest]) -> list[Findin
                     code=cause,
                     severity=FAULT,
                     module=None,
-                    confidence=0.8,
+                    confidence=conf.STRONG,
                     message=(
                         f"The inverter may {word} at {value:g} A but the BMS asks for at most {limit:g} A "
                         f"({where(top.ref)}), and the bus shows {word} over-current flags. Fix: set the "
@@ -213,7 +214,7 @@ def _alarm_flags(view: CaseView) -> list[Finding]:
                 code=cause,
                 severity=FAULT if severe else WARNING,
                 module=None,
-                confidence=(0.8 if severe else 0.6) if first.verified else 0.4,
+                confidence=(conf.STRONG if severe else conf.FAIR) if first.verified else conf.WEAK,
                 message=(
                     f"The stack's BMS raised {what} {kind} on the {first.kind.upper()} bus ({names}): "
                     f"{len(alarms)} episode(s), {frames} frame(s), first at {where(first.ref, first.last)}."
@@ -252,7 +253,7 @@ def _module_count(view: CaseView) -> list[Finding]:
                 code=Cause.MODULE_NOT_COMMUNICATING,
                 severity=FAULT,
                 module=None,
-                confidence=0.75,
+                confidence=conf.LIKELY,
                 message=(
                     f"The BMS reports {n} module(s) online on the bus ({where(latest.ref)}) but case.yaml "
                     "lists "
@@ -270,7 +271,7 @@ def _module_count(view: CaseView) -> list[Finding]:
                 code=Cause.MODULE_COUNT_MISMATCH,
                 severity=FAULT,
                 module=None,
-                confidence=0.8,
+                confidence=conf.STRONG,
                 message=(
                     f"The inverter is set for {inv.configured_modules} battery module(s) but the BMS "
                     f"reports {n} "
@@ -288,7 +289,7 @@ def _module_count(view: CaseView) -> list[Finding]:
                 code=Cause.MODULE_NOT_COMMUNICATING,
                 severity=WARNING,
                 module=None,
-                confidence=0.6,
+                confidence=conf.FAIR,
                 message=(
                     "The module count on the bus changed during the capture "
                     f"({', '.join(map(str, sorted(counts)))}"
@@ -321,7 +322,7 @@ def _silent_addresses(view: CaseView) -> list[Finding]:
                 code=Cause.MODULE_NOT_COMMUNICATING,
                 severity=FAULT,
                 module=pos,
-                confidence=0.7,
+                confidence=conf.PROBABLE,
                 message=(
                     f"Address {addr} (RS485 ADR 0x{addr + 1:02X}) did not answer its polls in {link.source} "
                     f"while addresses {', '.join(map(str, answering))} did: that module is not on the link "
@@ -343,7 +344,7 @@ def _can_link(link: BusLink) -> list[Finding]:
                 code=Cause.INVERTER_COMMS_CONFIG,
                 severity=FAULT,
                 module=None,
-                confidence=0.7,
+                confidence=conf.PROBABLE,
                 message=(
                     f"{link.source}: the inverter sends its keep-alive (0x305, {link.inverter_frames} "
                     "frames) but "
@@ -368,7 +369,7 @@ def _can_link(link: BusLink) -> list[Finding]:
                 code=Cause.INVERTER_COMMS_CONFIG,
                 severity=FAULT,
                 module=None,
-                confidence=0.6,
+                confidence=conf.FAIR,
                 message=(
                     f"{link.source}: the battery sends {link.battery_frames} frames "
                     f"({', '.join(link.ids)}) but "
@@ -388,7 +389,7 @@ def _can_link(link: BusLink) -> list[Finding]:
                 code=Cause.INVERTER_COMMS_CONFIG,
                 severity=FAULT,
                 module=None,
-                confidence=0.7,
+                confidence=conf.PROBABLE,
                 message=(
                     f"{link.source}: the battery sent {link.battery_frames} frames"
                     + (f" over {link.span_s:.0f} s" if link.span_s else "")
@@ -406,7 +407,7 @@ def _can_link(link: BusLink) -> list[Finding]:
                 code=Cause.INVERTER_COMMS_CONFIG,
                 severity=WARNING,
                 module=None,
-                confidence=0.55,
+                confidence=conf.TENTATIVE,
                 message=(
                     f"{link.source}: the inverter's keep-alive (0x305) stopped for "
                     f"{link.heartbeat_gap_s:.0f} s "
@@ -428,7 +429,7 @@ def _rs485_link(link: BusLink) -> list[Finding]:
             code=Cause.INVERTER_COMMS_CONFIG,
             severity=FAULT,
             module=None,
-            confidence=0.65,
+            confidence=conf.REASONABLE,
             message=(
                 f"{link.source}: {link.unanswered} RS485 polls and not one answer from the battery: the "
                 "poller "
