@@ -25,6 +25,8 @@ NOT_ON_THE_BUS: dict[str, str] = {
     "capacity_fade": "SOH and lifetime counters come from `stat`/`soh` (console); the bus carries no history",
     "capacity_fade_monitor": "same: SOH is a console figure",
     "thermal_intermittent": "trips clustering with the weather need the inverter's event history",
+    "charge_limits_story": "a story-only case (no capture, charge voltage unknown): with bus data the OV "
+    "protection is seen directly and, without the inverter setting, is read as a module matter",
 }
 """Scenarios whose fault the bus cannot show: their bus-only case must still be spec-valid."""
 
