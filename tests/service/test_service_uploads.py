@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
+import tracemalloc
 import zipfile
+from dataclasses import replace
 
 import pytest
 
@@ -72,9 +75,9 @@ def test_kinds() -> None:
     ] == ["case_yaml", "console", "inverter", "can", "rs485", "photo", "other", "other"]
 
 
-def _zip(entries: dict[str, bytes]) -> bytes:
+def _zip(entries: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buf, "w", method) as zf:
         for name, data in entries.items():
             zf.writestr(name, data)
     return buf.getvalue()
@@ -94,7 +97,64 @@ def test_a_zip_that_lies_about_its_size_is_not_inflated_beyond_it() -> None:
     liar = _lie_about_size(_zip({"console/x.txt": b"0" * 5_000_000}), 1000)
     with pytest.raises(UploadRefused) as err:
         read_zip(liar, LIMITS)
-    assert "cannot be read" in err.value.message and "CRC" in err.value.message
+    assert err.value.status == 413 and "zip bomb" in err.value.message
+
+
+BOMB_BYTES = 32 * 1024 * 1024
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_lying_bomb_is_stopped_at_the_cap_on_bytes_produced(method: int) -> None:
+    """Declared 1000 bytes, holds 32 MiB: refused, and never more than about the 1 MB cap is in memory
+    (zipfile's own reader inflates a bzip2/LZMA chunk whole before cutting it to the declared size)."""
+    liar = _lie_about_size(_zip({"console/x.txt": b"a" * BOMB_BYTES}, method), 1000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(UploadRefused) as err:
+            read_zip(liar, LIMITS)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert err.value.status == 413 and "zip bomb" in err.value.message
+    assert peak < 6 * LIMITS.max_file_bytes, f"{peak} bytes in memory while refusing"
+
+
+def test_an_entry_longer_than_its_header_says_is_refused_not_cut() -> None:
+    liar = _lie_about_size(_zip({"console/x.txt": b"pwr\n" * 500}), 1000)
+    with pytest.raises(UploadRefused) as err:
+        read_zip(liar, LIMITS)
+    assert "declares 1000 bytes but holds 2000" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+)
+def test_honest_entries_read_back_exactly(method: int) -> None:
+    data = random.Random(15).randbytes(300_000) + b"pylon>pwr\r\n" * 5000
+    files = read_zip(_zip({"inverter/a.csv": data, "console/b.txt": b"x"}, method), LIMITS)
+    assert {f.path: f.data for f in files} == {"inverter/a.csv": data, "console/b.txt": b"x"}
+
+
+def test_nul_in_a_zip_entry_name_is_refused_not_truncated() -> None:
+    data = _zip({"console/pwr.txtX.exe": b"pwr"}).replace(b"pwr.txtX.exe", b"pwr.txt\x00.exe")
+    with pytest.raises(UploadRefused) as err:
+        read_zip(data, LIMITS)
+    assert "NUL" in err.value.message and "pwr.txt\\x00.exe" in err.value.message
+
+
+def test_entries_are_counted_from_the_directory_before_zipfile_reads_it() -> None:
+    many = _zip({f"d{i}/": b"" for i in range(30)})
+    with pytest.raises(UploadRefused) as err:
+        read_zip(many, replace(LIMITS, max_zip_entries=20))
+    assert err.value.status == 413 and "30 entries" in err.value.message
+
+
+def test_a_zip_inside_the_zip_is_refused() -> None:
+    inner = _zip({"console/pwr.txt": b"pwr"})
+    files = read_zip(_zip({"console/inner.zip": inner}), LIMITS)
+    with pytest.raises(UploadRefused) as err:
+        check_content(files[0].path, files[0].data)
+    assert err.value.status == 415
 
 
 def test_zip_top_folder_is_stripped_only_when_it_is_not_a_case_folder() -> None:

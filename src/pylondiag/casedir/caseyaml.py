@@ -20,6 +20,10 @@ from pylondiag.errors import CaseError
 from pylondiag.model.case import CASE_SCHEMA, CaseFile
 
 MAX_CASE_YAML_BYTES = 1_000_000
+MAX_YAML_DEPTH = 16
+"""Nested mappings/lists allowed in ``case.yaml`` (the format needs 3: ``stack[].key``)."""
+MAX_YAML_NODES = 50_000
+"""Scalars, mappings and lists in one ``case.yaml`` (a 16-module case has about 200)."""
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML was built with it (much faster), else the pure-Python one."""
 
@@ -138,8 +142,16 @@ def _explain(err: Any, source: str, root: yaml.Node | None) -> str:
             fix = "use one of the spec's words"
         return f"{where}, key {path}: {got!r} is not an allowed value. Fix: {fix}."
     msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+    shown = f" (got {_short(got)})" if got is not None and not isinstance(got, dict | list) else ""
     return f"{where}, key {path}: {msg}{shown}. Fix: correct this value as the case format describes."
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a 5000-character value is not repeated back whole)."""
+    if isinstance(value, int) and value.bit_length() > 4 * limit:
+        return f"<a number of about {value.bit_length() * 3 // 10} digits>"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _restore_unquoted_dips(text: str, raw: Any) -> None:
@@ -176,6 +188,148 @@ def _node_at(root: yaml.Node | None, loc: tuple[int | str, ...]) -> yaml.Node | 
 _DIP_TEXT = re.compile(r"[01]{4}")
 
 
+MAX_SCALAR_CHARS = 20_000
+"""The longest single value (``notes``); anything longer is not a description of a battery stack."""
+MAX_NUMBER_DIGITS = 30
+"""An unquoted number with more digits than this is refused (Python will not even convert 4300)."""
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9][0-9_]*+(?:\.[0-9_]*+)?(?:[eE][-+]?[0-9]++)?")
+
+
+class _Path:
+    """The key path (``stack[2].dip``) of the node each YAML event belongs to, kept from events alone."""
+
+    def __init__(self) -> None:
+        self.frames: list[list[Any]] = []  # [kind "map"/"seq", key or index, expecting a key]
+
+    def node(self) -> tuple[str, bool]:
+        """The path of the node starting now, and whether it is a mapping key; advances the parent."""
+        if not self.frames:
+            return "", False
+        frame = self.frames[-1]
+        if frame[0] == "seq":
+            frame[1] += 1
+            return self.text(), False
+        is_key = frame[2]
+        frame[2] = not is_key
+        return self.text(), is_key
+
+    def named(self, key: str) -> None:
+        self.frames[-1][1] = key
+
+    def text(self) -> str:
+        return key_path(tuple(f[1] for f in self.frames if f[1] is not None and f[1] != -1))
+
+    def push(self, kind: str) -> None:
+        self.frames.append([kind, -1 if kind == "seq" else None, True])
+
+    def pop(self) -> None:
+        if self.frames:
+            self.frames.pop()
+
+
+def check_yaml_shape(text: str, source: str = "case.yaml") -> None:
+    """Refuse anchors/aliases, cap nesting, node count and value sizes, from the event stream alone.
+
+    Runs before any YAML structure is built: an alias ("billion laughs") would be expanded by the
+    constructor, a deeply nested document overflows the recursive composer (a segfault in libyaml's
+    binding, ``RecursionError`` in the pure-Python one), and a number of thousands of digits makes the
+    constructor raise a bare ``ValueError``. The parser's events come one at a time, so a bad document is
+    refused at the first offending event. Raises :class:`CaseError` naming the line and the key.
+    """
+    depth = nodes = 0
+    path = _Path()
+
+    def refuse(event: yaml.Event, at: str, message: str) -> CaseError:
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        return CaseError(message, source=source, line=line, key=at or None)
+
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+                path.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            at, is_key = path.node()
+            nodes += 1
+            if isinstance(event, yaml.AliasEvent) or event.anchor is not None:
+                raise refuse(
+                    event,
+                    at,
+                    "YAML anchors and aliases (&name, *name) are not accepted in case.yaml. "
+                    "Fix: write each value out in full.",
+                )
+            if nodes > MAX_YAML_NODES:
+                raise refuse(
+                    event,
+                    at,
+                    f"more than {MAX_YAML_NODES} values; a case.yaml is a short description. "
+                    "Fix: remove what does not belong in it.",
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise refuse(
+                        event,
+                        at,
+                        f"nested more than {MAX_YAML_DEPTH} levels deep; case.yaml needs at most 3. "
+                        "Fix: flatten it as the case format describes.",
+                    )
+                path.push("map" if isinstance(event, yaml.MappingStartEvent) else "seq")
+            elif isinstance(event, yaml.ScalarEvent):
+                _check_scalar(event, at, refuse)
+                if is_key:
+                    path.named(event.value[:40])
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "YAML syntax error"
+        raise CaseError(
+            f"YAML syntax error: {problem}. Fix: check indentation and quoting on that line "
+            "(strings with ':' or '#' need quotes).",
+            source=source,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
+
+
+def _check_scalar(event: yaml.ScalarEvent, at: str, refuse: Any) -> None:
+    value = event.value
+    if len(value) > MAX_SCALAR_CHARS:
+        raise refuse(
+            event,
+            at,
+            f"a value of {len(value)} characters (at most {MAX_SCALAR_CHARS}). Fix: shorten it.",
+        )
+    if not event.style and len(value) > MAX_NUMBER_DIGITS and _PLAIN_NUMBER.fullmatch(value):
+        raise refuse(
+            event,
+            at,
+            f"a number of {len(value)} digits is not a value of a case (at most {MAX_NUMBER_DIGITS}). "
+            "Fix: correct it, or quote it if it is text.",
+        )
+
+
+def load_yaml_text(text: str, source: str = "case.yaml") -> Any:
+    """``text`` loaded as safe YAML after :func:`check_yaml_shape`; :class:`CaseError` when it cannot be."""
+    check_yaml_shape(text, source)
+    try:
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "YAML syntax error"
+        raise CaseError(
+            f"YAML syntax error: {problem}. Fix: check indentation and quoting on that line "
+            "(strings with ':' or '#' need quotes).",
+            source=source,
+            line=line,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
+
+
 def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
     """Validate ``case.yaml`` bytes. Raises :class:`CaseError` with one paragraph saying what to fix."""
     if len(data) > MAX_CASE_YAML_BYTES:
@@ -190,20 +344,7 @@ def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
             f"not UTF-8 text (byte {exc.start} cannot be decoded). Fix: save the file as UTF-8.",
             source=source,
         ) from None
-    try:
-        raw = yaml.load(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "YAML syntax error"
-        raise CaseError(
-            f"YAML syntax error: {problem}. Fix: check indentation and quoting on that line "
-            "(strings with ':' or '#' need quotes).",
-            source=source,
-            line=line,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
+    raw = load_yaml_text(text, source)
     if raw is None:
         raise CaseError(
             f"file is empty. Fix: it needs at least the line 'schema: {CASE_SCHEMA}'.", source=source

@@ -12,9 +12,12 @@ from pylondiag.evidence.rs485 import looks_like_rs485
 from pylondiag.model.stack import EvidenceKind
 
 _CANDUMP: Final = re.compile(
-    rb"(?m)^\s*(?:\(\d+\.\d+\)\s+\w+\s+[0-9A-Fa-f]{3,8}#[0-9A-Fa-f]*|\w+\s+[0-9A-Fa-f]{3,8}\s+\[\d\](?:\s+[0-9A-Fa-f]{2})*)\s*$"
+    rb"(?m)^[ \t]*+(?:\(\d++\.\d++\)[ \t]++\w++[ \t]++[0-9A-Fa-f]{3,8}#[0-9A-Fa-f]*+"
+    rb"|\w++[ \t]++[0-9A-Fa-f]{3,8}[ \t]++\[\d\](?:[ \t]++[0-9A-Fa-f]{2})*+)[ \t\r]*+$"
 )
-_RS485: Final = re.compile(rb"(?m)^(?:\S+\s+)?[<>]?\s*~[0-9A-Fa-f]{12,}\r?$")
+_RS485: Final = re.compile(rb"(?m)^(?:[^\s~]\S*+[ \t]++)?[<>]?[ \t]*+~[0-9A-Fa-f]{12,}+\r?$")
+r"""Both match within one line (``[ \t]``, not ``\s``, which would run on over line ends) and never give
+back what a possessive quantifier took, so a 64 KiB head full of blanks is searched in linear time."""
 _RS485_RAW: Final = re.compile(rb"~[0-9A-Fa-f]{16,}\r")
 _PHOTO_EXT: Final = frozenset({".jpg", ".jpeg", ".png", ".heic", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 

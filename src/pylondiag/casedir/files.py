@@ -245,7 +245,7 @@ def _internal(loaded: Loaded, rel: str, kind: str, exc: Exception) -> None:
     loaded.unused(rel, kind, gaps.internal_error(rel, exc))
 
 
-_NOTE_POSITION: Final = re.compile(rb"^\s*#[^\r\n]*?\bposition\s+(\d{1,3})\b", re.IGNORECASE | re.MULTILINE)
+_NOTE_POSITION: Final = re.compile(rb"^[ \t]*+#[^\r\n]*?\bposition[ \t]++(\d{1,3})\b", re.IGNORECASE | re.MULTILINE)
 _PROMPT: Final = re.compile(rb"\w+>")
 
 

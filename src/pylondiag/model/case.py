@@ -10,13 +10,35 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, Final, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CASE_SCHEMA: Final = "pylondiag.case/1"
 DEFAULT_TIMEZONE: Final = "Europe/London"
+MAX_ZONE_NAME: Final = 64
+"""The longest IANA zone name is 32 characters (America/Argentina/ComodRivadavia)."""
+
+
+@cache
+def zone_names() -> frozenset[str]:
+    """The IANA zone names of the zone database this Python uses (system tzdata or the ``tzdata`` package)."""
+    return frozenset(available_timezones())
+
+
+def is_zone_name(name: str) -> bool:
+    """True when ``name`` is a zone of the database: checked against its list, never by opening a file
+    named after user text (``Europe`` is a folder there, a 5000-character name is too long for the
+    filesystem; both used to escape as OS errors with the server's paths in them)."""
+    if not 0 < len(name) <= MAX_ZONE_NAME or name not in zone_names():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 class InverterBrand(StrEnum):
@@ -100,10 +122,12 @@ class Site(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/London") from exc
+        if not is_zone_name(v):
+            shown = v if len(v) <= 60 else v[:60] + "..."
+            raise ValueError(
+                f"unknown time zone {shown!r}; use an IANA name such as Europe/London (a region such as "
+                "'Europe' alone is not a zone)"
+            )
         return v
 
 

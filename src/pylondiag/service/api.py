@@ -136,7 +136,8 @@ async def incoming_from_api_form(
                     status=415,
                     source=value.filename,
                 )
-            files.extend(read_zip(await value.read(), limits, name=value.filename or "case.zip"))
+            zipped = await value.read()  # inflating is CPU work: off the event loop
+            files.extend(await run_in_threadpool(read_zip, zipped, limits, name=value.filename or "case.zip"))
             continue
         if key == "case_yaml":
             data = await _bytes(value)

@@ -18,11 +18,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from pylondiag.casedir import load_case
+from pylondiag.casedir.caseyaml import load_yaml_text
 from pylondiag.errors import CaseError
 from pylondiag.report import SignOff
 from pylondiag.service.auth import new_owner_token, token_digest
@@ -58,14 +58,10 @@ def parse_case_yaml(data: bytes) -> dict[str, Any]:
             f"case.yaml: not UTF-8 text (byte {exc.start})", status=422, source=CASE_YAML
         ) from exc
     try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UploadRefused(
-            f"case.yaml{where}: not valid YAML ({problem})", status=422, source=CASE_YAML
-        ) from exc
+        loaded = load_yaml_text(text, CASE_YAML)  # anchors refused, depth and size capped first
+    except CaseError as exc:
+        where = f" line {exc.line}" if exc.line is not None else ""
+        raise UploadRefused(f"case.yaml{where}: {exc.message}", status=422, source=CASE_YAML) from exc
     if not isinstance(loaded, dict):
         raise UploadRefused(
             "case.yaml: expected a mapping of keys (schema: pylondiag.case/1, ...)",

@@ -14,6 +14,8 @@ from typing import Any, Final
 
 import yaml
 
+from pylondiag.model.case import DEFAULT_TIMEZONE, is_zone_name, zone_names
+
 MAX_MODULES: Final = 16
 """``pwr`` lists 16 addresses per group (shared/domain/hardware/panel_dip.md §4)."""
 HISTORY_ROWS: Final = 3
@@ -54,6 +56,12 @@ HISTORY_EVENTS: Final = (
     "moved",
 )
 ROLES: Final = ("master", "slave")
+
+
+def time_zones() -> list[str]:
+    """The choices of the form's time zone field: every zone of the zone database, sorted."""
+    return sorted(zone_names())
+
 
 FormValues = Mapping[str, str | Sequence[str]]
 
@@ -154,7 +162,12 @@ def case_from_form(form: FormValues) -> dict[str, Any]:
 
     site: dict[str, Any] = {}
     tz = _get(form, "site_timezone")
-    if tz and tz != "Europe/London":
+    if tz and not is_zone_name(tz):
+        shown = tz if len(tz) <= 60 else tz[:60] + "..."
+        errors.append(
+            f"Time zone: {shown!r} is not a time zone; choose one from the list (e.g. Europe/London)"
+        )
+    elif tz and tz != DEFAULT_TIMEZONE:
         site["timezone"] = tz
     if loc := _get(form, "site_location"):
         site["location"] = loc[:200]

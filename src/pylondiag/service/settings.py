@@ -30,6 +30,8 @@ class Limits:
     """Files in one case (zip entries or form files)."""
     max_total_bytes: int = 60 * MiB
     """All files of one case, uncompressed (a zip's declared and actual sizes both count)."""
+    max_zip_entries: int = 1000
+    """Entries a submitted zip may declare (folders and skipped junk included), checked before any is read."""
     max_compression_ratio: float = 100.0
     """Uncompressed / compressed size of one zip entry above which the zip is treated as a bomb."""
     submissions_per_window: int = 10

@@ -10,11 +10,16 @@ Anything else raises ``UploadRefused`` with a message saying what is wrong, and 
 
 from __future__ import annotations
 
+import bz2
 import io
+import lzma
 import re
 import stat
+import struct
 import warnings
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Final
@@ -67,9 +72,17 @@ BINARY_MAGIC: Final[tuple[bytes, ...]] = (
 )
 JUNK_ENTRIES: Final = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$|desktop\.ini$)")
 SAFE_COMPONENT: Final = re.compile(r"^[^\x00-\x1f\x7f/\\:*?\"<>|]{1,120}$")
+MAX_NAME_BYTES: Final = 200
+"""UTF-8 bytes in one file or folder name: file systems store 255 (``NAME_MAX``), less a margin for the
+names the store derives from it."""
 RATIO_MIN_BYTES: Final = 256 * 1024
 """Entries smaller than this (uncompressed, bytes) are not judged by ratio: short text compresses well."""
 READ_CHUNK: Final = 64 * 1024
+"""Compressed bytes handed to a decompressor at a time, and the most it may produce per call."""
+LOCAL_HEADER: Final = struct.Struct("<4s22xHH")
+"""A zip local file header: signature, (version, flags, method, times, CRC, sizes), name and extra lengths."""
+EOCD: Final = b"PK\x05\x06"
+CENTRAL_ENTRY: Final = b"PK\x01\x02"
 
 
 class UploadRefused(PylondiagError):
@@ -121,10 +134,18 @@ def safe_relpath(name: str) -> str:
     if not parts:
         raise UploadRefused(f"file name {name!r} names no file", source=name)
     for part in parts:
+        if "\x00" in part:
+            raise UploadRefused(f"file name {name!r} has a NUL character in it", source=name)
         if not SAFE_COMPONENT.match(part) or part.startswith("."):
             raise UploadRefused(
                 f"file name {name!r}: {part!r} has control or reserved characters or starts with '.'",
                 source=name,
+            )
+        if len(part.encode("utf-8")) > MAX_NAME_BYTES:
+            raise UploadRefused(
+                f"file name {name[:80]!r}...: {len(part.encode('utf-8'))} bytes in one name, at most "
+                f"{MAX_NAME_BYTES} (what file systems store)",
+                source=name[:80],
             )
     if len(parts) > 4:
         raise UploadRefused(f"file name {name!r} is nested too deeply (at most 4 levels)", source=name)
@@ -219,6 +240,13 @@ def check_files(files: list[IncomingFile], limits: Limits) -> None:
         if f.path in seen:
             raise UploadRefused(f"{f.path}: given twice", source=f.path)
         seen.add(f.path)
+    folders = {str(parent) for f in files for parent in PurePosixPath(f.path).parents if str(parent) != "."}
+    for f in files:
+        if f.path in folders:
+            inside = next(g.path for g in files if g.path.startswith(f.path + "/"))
+            raise UploadRefused(
+                f"{f.path} is a file, and also a folder holding {inside}: rename one of them", source=f.path
+            )
         if len(f.data) > limits.max_file_bytes:
             raise UploadRefused(
                 f"{f.path}: {len(f.data)} bytes, over the limit of {limits.max_file_bytes} bytes per file",
@@ -239,6 +267,13 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
     """
     if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise UploadRefused(f"{name}: not a zip file", status=415, source=name)
+    declared_entries = count_zip_entries(data)
+    if declared_entries > limits.max_zip_entries:
+        raise UploadRefused(
+            f"{name}: {declared_entries} entries (files, folders and all), at most {limits.max_zip_entries}",
+            status=413,
+            source=name,
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -258,6 +293,10 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
             )
         if info.flag_bits & 0x1:
             raise UploadRefused(f"{name}: {info.filename!r} is encrypted", source=name)
+        if "\x00" in info.orig_filename:  # zipfile cuts the name at the NUL: check what the zip says
+            raise UploadRefused(
+                f"{name}: the entry named {info.orig_filename!r} has a NUL character in its name", source=name
+            )
         safe_relpath(info.filename)
         if info.file_size > limits.max_file_bytes:
             raise UploadRefused(
@@ -287,29 +326,144 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
     files: list[IncomingFile] = []
     inflated = 0
     for info, path in zip(entries, paths, strict=True):
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            with archive.open(info) as member:
-                while chunk := member.read(READ_CHUNK):
-                    size += len(chunk)
-                    inflated += len(chunk)
-                    if size > limits.max_file_bytes or inflated > limits.max_total_bytes:
-                        raise UploadRefused(
-                            f"{name}: {info.filename!r} inflates beyond its declared size and the limits "
-                            "(zip bomb)",
-                            status=413,
-                            source=name,
-                        )
-                    chunks.append(chunk)
-        except UploadRefused:
-            raise
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise UploadRefused(
-                f"{name}: {info.filename!r} cannot be read ({exc})", status=400, source=name
-            ) from exc
-        files.append(IncomingFile(path, b"".join(chunks)))
+        content = _inflate_entry(data, info, name, limits, limits.max_total_bytes - inflated)
+        inflated += len(content)
+        files.append(IncomingFile(path, content))
     return files
+
+
+def count_zip_entries(data: bytes) -> int:
+    """Entries a zip's central directory declares, read before :mod:`zipfile` builds one object per
+    entry: the end-of-central-directory count, or (zip64, where it says 0xFFFF) the number of central
+    directory signatures in the data (an upper bound)."""
+    at = data.rfind(EOCD, max(0, len(data) - 65_557))
+    if at >= 0 and at + 22 <= len(data):
+        (total,) = struct.unpack_from("<H", data, at + 10)
+        if total != 0xFFFF:
+            return int(total)
+    return data.count(CENTRAL_ENTRY)
+
+
+def _inflate_entry(data: bytes, info: zipfile.ZipInfo, name: str, limits: Limits, room: int) -> bytes:
+    """One entry's bytes, decompressed here with a hard cap on what is produced.
+
+    ``zipfile`` trusts the header: for bzip2 and LZMA one read may inflate a few kilobytes into
+    gigabytes before it cuts the result to the declared size. Here every decompressor call may produce
+    at most :data:`READ_CHUNK` bytes, the running total is checked against the per-file limit and the
+    case's remaining ``room`` after each call, and the result must then have exactly the declared size
+    and CRC-32 (a header that lies about either is refused, not silently cut).
+    """
+    cap = min(limits.max_file_bytes, room)
+    out = bytearray()
+    try:
+        raw = _raw_entry(data, info, name)
+        for piece in _decompressed(raw, info.compress_type, info.filename, name, cap):
+            out += piece
+            if len(out) > cap:
+                raise UploadRefused(
+                    f"{name}: {info.filename!r} inflates beyond {cap} bytes (the per-file and per-case "
+                    "limits), whatever its header says: refused as a zip bomb",
+                    status=413,
+                    source=name,
+                )
+    except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
+        raise UploadRefused(f"{name}: {info.filename!r} cannot be read ({exc})", source=name) from exc
+    if len(out) != info.file_size:
+        raise UploadRefused(
+            f"{name}: {info.filename!r} declares {info.file_size} bytes but holds {len(out)}: refused (a zip "
+            "whose headers do not tell the truth)",
+            source=name,
+        )
+    if zlib.crc32(out) != info.CRC:
+        raise UploadRefused(f"{name}: {info.filename!r} is damaged (CRC-32 mismatch)", source=name)
+    return bytes(out)
+
+
+def _raw_entry(data: bytes, info: zipfile.ZipInfo, name: str) -> memoryview:
+    """The compressed bytes of ``info`` (a view into ``data``), found from its local header."""
+    offset = info.header_offset
+    if offset < 0 or offset + LOCAL_HEADER.size > len(data):
+        raise UploadRefused(f"{name}: {info.filename!r} points outside the file", source=name)
+    signature, name_len, extra_len = LOCAL_HEADER.unpack_from(data, offset)
+    if signature != b"PK\x03\x04":
+        raise UploadRefused(
+            f"{name}: {info.filename!r} has no local header where the directory says", source=name
+        )
+    start = offset + LOCAL_HEADER.size + name_len + extra_len
+    end = start + info.compress_size
+    if end > len(data):
+        raise UploadRefused(f"{name}: {info.filename!r} is cut short (truncated zip)", source=name)
+    return memoryview(data)[start:end]
+
+
+def _chunks(raw: memoryview) -> Iterator[bytes]:
+    for at in range(0, len(raw), READ_CHUNK):
+        yield bytes(raw[at : at + READ_CHUNK])
+
+
+def _decompressed(raw: memoryview, method: int, entry: str, name: str, cap: int) -> Iterator[bytes]:
+    """Decompressed pieces of at most :data:`READ_CHUNK` bytes each (stored, deflate, bzip2, LZMA);
+    ``cap`` is the most the caller will accept in all (bytes)."""
+    if method == zipfile.ZIP_STORED:
+        yield from _chunks(raw)
+    elif method == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-15)
+        for chunk in _chunks(raw):
+            pending = chunk
+            while pending:
+                yield inflater.decompress(pending, READ_CHUNK)
+                pending = inflater.unconsumed_tail
+        yield inflater.flush()
+    elif method == zipfile.ZIP_BZIP2:
+        yield from _bounded(bz2.BZ2Decompressor(), _chunks(raw))
+    elif method == zipfile.ZIP_LZMA:
+        decompressor, body = _lzma(raw, cap)
+        yield from _bounded(decompressor, _chunks(body))
+    else:
+        raise UploadRefused(
+            f"{name}: {entry!r} uses compression method {method}; accepted are stored, deflate, bzip2 and "
+            "LZMA (zip it again with your system's standard zip)",
+            status=415,
+            source=name,
+        )
+
+
+def _bounded(
+    decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor, chunks: Iterator[bytes]
+) -> Iterator[bytes]:
+    """``max_length`` on every call: never more than :data:`READ_CHUNK` bytes at once."""
+    for chunk in chunks:
+        yield decompressor.decompress(chunk, max_length=READ_CHUNK)
+        while not decompressor.needs_input and not decompressor.eof:
+            yield decompressor.decompress(b"", max_length=READ_CHUNK)
+
+
+def _lzma(raw: memoryview, cap: int) -> tuple[lzma.LZMADecompressor, memoryview]:
+    """Zip's LZMA (method 14, APPNOTE 5.8.8): version (2 bytes), properties size (2 bytes), the LZMA
+    properties (lc/lp/pb in one byte, dictionary size in four), then a raw LZMA1 stream.
+
+    The dictionary is allocated up front at the size the header asks (up to 4 GiB); no match distance
+    within the first ``cap`` bytes can exceed ``cap``, so the dictionary is clamped to that (liblzma's
+    minimum is 4 KiB)."""
+    if len(raw) < 4:
+        raise ValueError("LZMA header cut short")
+    (size,) = struct.unpack_from("<H", raw, 2)
+    props = bytes(raw[4 : 4 + size])
+    if size != 5 or len(props) != 5:
+        raise ValueError(f"LZMA properties of {size} bytes (expected 5)")
+    lclppb, dict_size = props[0], struct.unpack_from("<I", props, 1)[0]
+    if lclppb >= 9 * 5 * 5:
+        raise ValueError("bad LZMA properties")
+    filters = [
+        {
+            "id": lzma.FILTER_LZMA1,
+            "dict_size": max(4096, min(dict_size, cap)),
+            "lc": lclppb % 9,
+            "lp": (lclppb // 9) % 5,
+            "pb": lclppb // 45,
+        }
+    ]
+    return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters), raw[4 + size :]
 
 
 def _strip_top_folder(paths: list[str]) -> list[str]:

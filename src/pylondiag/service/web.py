@@ -180,6 +180,7 @@ def _intake_context(
         "symptoms": intake.SYMPTOMS,
         "history_events": intake.HISTORY_EVENTS,
         "history_rows": intake.HISTORY_ROWS,
+        "time_zones": intake.time_zones(),
     }
 
 
@@ -232,7 +233,8 @@ async def _zip_files(zipped: UploadFile, limits: Any, used: set[str]) -> list[In
     if not data:
         raise UploadRefused(f"{zipped.filename} is empty (0 bytes): choose the file again or leave it out")
     out = []
-    for f in read_zip(data, limits, name=_safe_name(zipped.filename or "case.zip")):
+    name = _safe_name(zipped.filename or "case.zip")
+    for f in await run_in_threadpool(read_zip, data, limits, name=name):  # inflating: off the event loop
         if f.path == "case.yaml":
             raise UploadRefused(
                 f"{zipped.filename}: holds a case.yaml, but this form writes case.yaml itself; remove it "

@@ -19,6 +19,25 @@ _DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _DATETIME_YY = re.compile(r"^(\d{2})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$")
 
 
+MAX_ADDRESS = 99
+"""Module addresses start at 1 (``shared/domain/hardware/panel_dip.md``); two digits cover every stack and
+group layout. 0, a 5000-digit number or ``٣`` (a non-ASCII digit) is not an address."""
+
+
+def small_int(token: str, max_digits: int = 9) -> int | None:
+    """``token`` as an int when it is at most ``max_digits`` ASCII digits, else None (never raises:
+    Python refuses to convert a string of more than 4300 digits at all)."""
+    if not token.isascii() or not token.isdecimal() or len(token) > max_digits:
+        return None
+    return int(token)
+
+
+def module_address(token: str) -> int | None:
+    """A module address (1..:data:`MAX_ADDRESS`) written as ``token``, or None."""
+    value = small_int(token, 2)
+    return value if value is not None and value >= 1 else None
+
+
 class BadValue(ValueError):
     """A value that should be a number/time and is not (the line gets a warning and is skipped)."""
 
@@ -49,9 +68,7 @@ def numbered(block: CommandBlock) -> Iterator[tuple[int, str]]:
 def command_arg(block: CommandBlock) -> int | None:
     """The numeric argument of ``pwr 3`` / ``bat 3`` / ``stat 2``, or None."""
     parts = block.command.split()
-    if len(parts) >= 2 and parts[-1].isdecimal():
-        return int(parts[-1])
-    return None
+    return module_address(parts[-1]) if len(parts) >= 2 else None
 
 
 def opt_int(token: str) -> int | None:
@@ -91,8 +108,8 @@ def hex_with_names(value: str) -> tuple[int | None, tuple[str, ...]]:
     m = _HEX.match(parts[0])
     if m:
         return int(m.group(1), 16), tuple(parts[1:])
-    if parts[0].isdecimal():
-        return int(parts[0]), tuple(parts[1:])
+    if (number := small_int(parts[0], 12)) is not None:
+        return number, tuple(parts[1:])
     raise BadValue(f"expected a hex bitfield like 0x0, found {value.strip()!r}")
 
 

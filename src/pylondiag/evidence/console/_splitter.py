@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pylondiag.evidence.console._build import block_raw, make_provenance_fast
 from pylondiag.evidence.console._lines import LineSplitter
@@ -27,6 +27,19 @@ PAGING = "Press [Enter] to be continued"
 
 # Prompt, optionally after noise (non-word symbols, U+FFFD, or earlier prompts): the last prompt wins.
 _PROMPT = re.compile(r"^(?:[^\w\s]|\w+>)*?([A-Za-z]\w{0,31}>)([^>]*)$")
+_MAX_PROMPT_END: Final = 256
+"""A prompt's ``>`` lies within this many characters of the line start (noise and earlier prompts
+included). The lazy prefix above backtracks quadratically over a long run of ``a>a>...``; bounding where
+the last ``>`` may be bounds that work per line."""
+
+
+def _prompt_match(line: str) -> re.Match[str] | None:
+    """:data:`_PROMPT` on ``line`` when its last ``>`` is near enough the start to be a prompt's."""
+    if line.rfind(">") > _MAX_PROMPT_END:
+        return None
+    return _PROMPT.match(line)
+
+
 _ECHO = re.compile(r"^[A-Za-z]\w{0,31}(?: [^\r\n]{0,80})?$")
 # Logger timestamps written before a prompt: "13.07.26 19:59:48" (GPollakDiener), ISO forms.
 _TS_DMY = re.compile(r"^(\d{2})\.(\d{2})\.(\d{2}|\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\s+(.*))?$")
@@ -147,7 +160,7 @@ class ConsoleReader:
         if tail is not None:
             number = start + text.count("\n")
             # An unterminated last line may be cut short: use it only to recognise a prompt.
-            m = _PROMPT.match(tail.strip())
+            m = _prompt_match(tail.strip())
             if (
                 m
                 and not m.group(2).strip()
@@ -241,7 +254,7 @@ class ConsoleReader:
                 blk.last_line = number
                 return
             if ">" in s:
-                m = _PROMPT.match(s)
+                m = _prompt_match(s)
                 if m and (m.group(1) in self._prompts or blk.completed or blk.status != "ok"):
                     self._emit(blk)
                     self._open = None
@@ -293,7 +306,7 @@ class ConsoleReader:
                     self._outside(number, raw, rest)
                 return
         if ">" in s:
-            m = _PROMPT.match(s)
+            m = _prompt_match(s)
             if m:
                 self._drop_pending()
                 prompt, command = m.group(1), m.group(2).strip()

@@ -8,7 +8,15 @@ without a ``SOC`` column (US2KBPL B66.6) prints ``89%  42586 mAH`` there, read a
 from __future__ import annotations
 
 from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table, make_provenance_fast, shape_of
-from pylondiag.evidence.console._common import BadValue, Ctx, command_arg, numbered, opt_int
+from pylondiag.evidence.console._common import (
+    BadValue,
+    Ctx,
+    command_arg,
+    module_address,
+    numbered,
+    opt_int,
+    small_int,
+)
 from pylondiag.evidence.console._table import KNOWN, Kind, ModelShape, header_tokens, table_reader
 from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
 
@@ -47,7 +55,7 @@ class CellTableReader:
 
     def row(self, number: int, raw: str, tokens: list[str]) -> bool:
         """Read one row; False (with a warning) when it is not a row of this table."""
-        if not tokens[0].isdecimal():
+        if small_int(tokens[0], 3) is None:
             self.ctx.warn(number, raw, f"expected a {self.what} row starting with the cell index")
             return False
         try:
@@ -108,14 +116,14 @@ def parse_soh(block: CommandBlock, ctx: Ctx) -> list[SohTable]:
         tokens = raw.split()
         if not tokens:
             continue
-        if tokens[0] == "Power" and len(tokens) == 2 and tokens[1].isdecimal():
-            address = int(tokens[1])
+        if tokens[0] == "Power" and len(tokens) == 2 and module_address(tokens[1]):
+            address = module_address(tokens[1])
             continue
         if tokens[0] == "Battery" and len(tokens) > 1 and not tokens[1].isdecimal():
             header = {name: i for i, name in enumerate(tokens)}
             head = (number, raw)
             continue
-        if header is None or not tokens[0].isdecimal():
+        if header is None or small_int(tokens[0], 3) is None:
             ctx.warn(number, raw, "expected a soh row (Battery Voltage SOHCount SOHStatus)")
             continue
         try:

@@ -14,7 +14,14 @@ Lines that fit neither are kept as raw entries (``index`` None) rather than drop
 from __future__ import annotations
 
 from pylondiag.evidence.console._build import make_provenance
-from pylondiag.evidence.console._common import Ctx, command_arg, numbered, parse_console_time, split_kv
+from pylondiag.evidence.console._common import (
+    Ctx,
+    command_arg,
+    numbered,
+    parse_console_time,
+    small_int,
+    split_kv,
+)
 from pylondiag.evidence.console.bat import CellTableReader, is_cell_header
 from pylondiag.model.console import BatCell, CommandBlock, EventLog, LogEntry
 
@@ -34,7 +41,7 @@ class _Entry:
 def _finish(e: _Entry, ctx: Ctx, last: int) -> LogEntry:
     f = e.fields
     index_text = next((f[k] for k in ("Index", "Item Index", "Rec Item Index") if k in f), None)
-    index = int(index_text) if index_text is not None and index_text.isdecimal() else None
+    index = small_int(index_text) if index_text is not None else None
     time = parse_console_time(f["Time"]) if "Time" in f else None
     cells = tuple(e.reader.cells) if e.reader is not None else ()
     return LogEntry.model_construct(
@@ -61,7 +68,7 @@ def parse_log(block: CommandBlock, ctx: Ctx) -> list[EventLog]:
             continue
         last = number
         tokens = s.split()
-        if cur is not None and cur.reader is not None and tokens[0].isdecimal():
+        if cur is not None and cur.reader is not None and small_int(tokens[0], 3) is not None:
             cur.reader.row(number, raw, tokens)
             cur_last = number
             continue

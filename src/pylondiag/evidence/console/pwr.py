@@ -12,12 +12,14 @@ from typing import Any
 
 from pylondiag.evidence.console._build import make_pwr_detail, make_pwr_table, pwr_row_raw, shape_of
 from pylondiag.evidence.console._common import (
+    MAX_ADDRESS,
     BadValue,
     Ctx,
     command_arg,
     hex_with_names,
     int_with_unit,
     key_value,
+    module_address,
     numbered,
 )
 from pylondiag.evidence.console._table import (
@@ -95,10 +97,15 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         if table is None:
             ctx.warn(number, raw, "expected the pwr header row (Power Volt Curr ...)")
             continue
-        if not tokens[0].isdecimal():
-            ctx.warn(number, raw, "expected a pwr row starting with the module address")
+        address = module_address(tokens[0])
+        if address is None:
+            ctx.warn(
+                number,
+                raw,
+                f"expected a pwr row starting with the module address (1 to {MAX_ADDRESS}), "
+                f"found {tokens[0][:20]!r}",
+            )
             continue
-        address = int(tokens[0])
         if "Absent" in tokens:
             d = _ABSENT_ROW.copy()
             d["address"] = address
@@ -165,8 +172,8 @@ def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
             first = (number, raw)
         if s.startswith("Power") and ":" not in s:
             parts = s.split()
-            if len(parts) == 2 and parts[1].isdecimal():
-                address = int(parts[1])
+            if len(parts) == 2 and module_address(parts[1]) is not None:
+                address = module_address(parts[1])
                 last = number
                 continue
         kv = key_value(number, raw, ctx)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from pylondiag.evidence.console._build import make_stat
-from pylondiag.evidence.console._common import Ctx, command_arg, numbered, split_kv
+from pylondiag.evidence.console._common import Ctx, command_arg, module_address, numbered, split_kv
 from pylondiag.model.console import CommandBlock, StatCounters
 
 _BAND = re.compile(r"^(ChgCurr|DsgCurr|Soc) (.+) Secs$")
@@ -29,8 +29,8 @@ def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
         kv = split_kv(s)
         if kv is None:
             parts = s.split()
-            if parts[:2] == ["Device", "address"] and len(parts) == 3 and parts[2].isdecimal():
-                address = int(parts[2])
+            if parts[:2] == ["Device", "address"] and len(parts) == 3 and module_address(parts[2]):
+                address = module_address(parts[2])
                 lines["Device address"] = number
                 last = number
                 continue

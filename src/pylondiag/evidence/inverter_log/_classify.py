@@ -11,7 +11,7 @@ from pylondiag.model.event import EventKind, Severity
 
 _CLEARED: Final = re.compile(
     r"\b(cleared|recovered|recovery|restored|resolved|ended|back to normal|returned to normal|"
-    r"disappeared)\s*[.!]?\s*$|^\s*(cleared|recovered|restored|resolved)\b[:\s-]*",
+    r"disappeared)\s*+[.!]?\s*+$|^\s*+(cleared|recovered|restored|resolved)\b[:\s-]*+",
     re.I,
 )
 
@@ -23,31 +23,43 @@ _COMMS: Final = re.compile(
 _BATTERY: Final = re.compile(r"bms|batt|lithium|li-ion", re.I)
 _NOT_COMMS: Final = re.compile(r"direction|reverse|polarity", re.I)
 
+MAX_CLASSIFIED_CHARS: Final = 512
+"""Characters of a message that classification reads (inverter messages are one short line): a longer
+cell is cut here, so no keyword search costs more than this per row whatever the file holds."""
+
+# Words are ``[^\W_]*`` (letters and digits, not ``_``) where ``[\s_-]*`` follows, so the two never
+# compete for the same underscores (``cell\w*[\s_-]*`` backtracks quadratically on ``cell____...x``).
 # Ordered: the first pattern that matches names the kind. Words as inverter apps write them.
 _KEYWORDS: Final[tuple[tuple[re.Pattern[str], EventKind], ...]] = tuple(
     (re.compile(p, re.I), k)
     for p, k in (
         (
-            r"cell\w*[\s_-]*((over|high)[\s_-]*volt|volt\w*[\s_-]*(high|over))|(over|high)[\s_-]*cell[\s_-]*volt|"
-            r"cell\w*[\s_-]*ov\b|cov\b",
+            r"cell[^\W_]*[\s_-]*((over|high)[\s_-]*volt|volt[^\W_]*[\s_-]*(high|over))|(over|high)[\s_-]*cell[\s_-]*volt|"
+            r"cell[^\W_]*[\s_-]*ov\b|cov\b",
             EventKind.CELL_OVER_VOLTAGE,
         ),
         (
-            r"cell\w*[\s_-]*((under|low)[\s_-]*volt|volt\w*[\s_-]*(low|under))|(under|low)[\s_-]*cell[\s_-]*volt|"
-            r"cell\w*[\s_-]*uv\b|cuv\b",
+            r"cell[^\W_]*[\s_-]*((under|low)[\s_-]*volt|volt[^\W_]*[\s_-]*(low|under))|(under|low)[\s_-]*cell[\s_-]*volt|"
+            r"cell[^\W_]*[\s_-]*uv\b|cuv\b",
             EventKind.CELL_UNDER_VOLTAGE,
         ),
-        (r"(over|high)[\s_-]*volt|volt\w*[\s_-]*(high|over)|\bov\b|ovp\b", EventKind.BATTERY_OVER_VOLTAGE),
-        (r"(under|low)[\s_-]*volt|volt\w*[\s_-]*(low|under)|\buv\b|uvp\b", EventKind.BATTERY_UNDER_VOLTAGE),
         (
-            r"(over|high)[\s_-]*temp|temp\w*[\s_-]*(high|over|too high)|\bot\b|otp\b",
+            r"(over|high)[\s_-]*volt|volt[^\W_]*[\s_-]*(high|over)|\bov\b|ovp\b",
+            EventKind.BATTERY_OVER_VOLTAGE,
+        ),
+        (
+            r"(under|low)[\s_-]*volt|volt[^\W_]*[\s_-]*(low|under)|\buv\b|uvp\b",
+            EventKind.BATTERY_UNDER_VOLTAGE,
+        ),
+        (
+            r"(over|high)[\s_-]*temp|temp[^\W_]*[\s_-]*(high|over|too high)|\bot\b|otp\b",
             EventKind.OVER_TEMPERATURE,
         ),
         (
-            r"(under|low)[\s_-]*temp|temp\w*[\s_-]*(low|under|too low)|\but\b|utp\b|cold",
+            r"(under|low)[\s_-]*temp|temp[^\W_]*[\s_-]*(low|under|too low)|\but\b|utp\b|cold",
             EventKind.UNDER_TEMPERATURE,
         ),
-        (r"(?<!dis)charg\w*[\s_-]*(over[\s_-]*current|ocp|oc\b)|\bcoc\b", EventKind.CHARGE_OVER_CURRENT),
+        (r"(?<!dis)charg[^\W_]*[\s_-]*(over[\s_-]*current|ocp|oc\b)|\bcoc\b", EventKind.CHARGE_OVER_CURRENT),
         (r"(over[\s_-]*current|ocp\b|overcurr|over[\s_-]*load|\bdoc\b)", EventKind.DISCHARGE_OVER_CURRENT),
         (
             r"(low|min)[\s_-]*soc|soc[\s_-]*(low|protect)|low[\s_-]*(capacity|battery)\b|power low",
@@ -55,7 +67,7 @@ _KEYWORDS: Final[tuple[tuple[re.Pattern[str], EventKind], ...]] = tuple(
         ),
         (
             r"bms[\s_-]*(fault|internal|hardware|failure)|internal[\s_-]*failure|sensor fault|relay fault|"
-            r"mos\w*[\s_-]*fail",
+            r"mos[^\W_]*[\s_-]*fail",
             EventKind.BMS_FAULT,
         ),
         (r"protect|bms[\s_-]*alarm|forbid|disabled|lock", EventKind.BMS_PROTECTION),
@@ -114,6 +126,7 @@ def classify(brand: str | None, code: str, text: str) -> Classified:
     ``clears`` names what ended. Table entries beat keywords; a code missing from the table is
     classified by its message (``classified_by = "text"``).
     """
+    text = text[:MAX_CLASSIFIED_CHARS]
     stripped = _CLEARED.sub("", text).strip()
     is_clear = stripped != text.strip()
     entry = lookup(brand, code) if code else None

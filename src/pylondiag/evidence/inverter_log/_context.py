@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pylondiag.errors import NotAnInverterLog
+from pylondiag.model.case import is_zone_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +22,12 @@ class Context:
 
 def site_zone(timezone: str, source: str) -> ZoneInfo:
     """The site's IANA zone, or :class:`NotAnInverterLog` naming the bad name."""
-    try:
-        return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    if not is_zone_name(timezone):  # the zone list, not a file opened after user text ("Europe" is a folder)
         raise NotAnInverterLog(
-            f"unknown site timezone {timezone!r} (expected an IANA name such as Europe/London)", source=source
-        ) from exc
+            f"unknown site timezone {timezone[:60]!r} (expected an IANA name such as Europe/London)",
+            source=source,
+        )
+    return ZoneInfo(timezone)
 
 
 def parse_float(text: str) -> float | None:

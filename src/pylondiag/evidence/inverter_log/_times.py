@@ -28,29 +28,33 @@ from zoneinfo import ZoneInfo
 from pylondiag.model.console import ParseWarning
 
 _NUMERIC: Final = re.compile(
-    r"""^\s*(?P<a>\d{1,4})[/.\-](?P<b>\d{1,2})[/.\-](?P<c>\d{2,4})
-    (?:[\sT,]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?
-       \s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?)?
-    \s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?\s*$""",
+    r"""^\s*+(?P<a>\d{1,4})[/.\-](?P<b>\d{1,2})[/.\-](?P<c>\d{2,4})
+    (?:[\sT,]++(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,6})\d*+)?)?
+       \s*+(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?)?
+    \s*+(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?\s*+$""",
     re.X,
 )
+"""Possessive quantifiers (``*+``, ``++``): no run of spaces or digits is ever given back and re-split
+between neighbouring quantifiers, so a long run followed by an odd character fails in linear time."""
 _NAMED: Final = re.compile(
-    r"""^\s*(?:[A-Za-z]{3,9},?\s+)??
-    (?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?[\s\-/]+(?P<m1>[A-Za-z]{3,9})\.?
-      |(?P<m2>[A-Za-z]{3,9})\.?\s+(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?)
-    [\s\-/,]+(?P<y>\d{4}),?
-    (?:[\sT,]+(?:at\s+)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,6})\d*)?)?
-       \s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?)?
-    \s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?\s*$""",
+    r"""^\s*+(?:[A-Za-z]{3,9},?\s++)??
+    (?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?[\s\-/]++(?P<m1>[A-Za-z]{3,9})\.?
+      |(?P<m2>[A-Za-z]{3,9})\.?\s++(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?)
+    [\s\-/,]++(?P<y>\d{4}),?
+    (?:[\sT,]++(?:at\s++)?(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,6})\d*+)?)?
+       \s*+(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?)?
+    \s*+(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?\s*+$""",
     re.X,
 )
+MAX_TIME_CHARS: Final = 64
+"""A time cell longer than this (characters, after stripping) is not a time: refused before any regex."""
 _DIRECTION_SAMPLE: Final = 5000
 """Rows looked at to tell a log written oldest-first from one written newest-first."""
 _MIN_ROWS_FOR_ORDER: Final = 3
 """Ambiguous rows needed before their order or spacing may decide day-first vs month-first."""
 _DENSER: Final = 0.5
 """One reading must step through less than half the time of the other to be preferred."""
-_EPOCH: Final = re.compile(r"^\s*(\d{10}|\d{13})(?:\.\d+)?\s*$")
+_EPOCH: Final = re.compile(r"^\s*+(\d{10}|\d{13})(?:\.\d++)?\s*+$")
 _MONTHS: Final = {
     name: i + 1
     for i, names in enumerate(
@@ -125,6 +129,9 @@ def _clock(m: re.Match[str]) -> tuple[int, int, int, int] | None:
 
 def _split(value: str) -> _Parts | datetime | None:
     """Parts of a non-ISO value, an aware datetime for epochs, or None when no style fits."""
+    value = value.strip()
+    if len(value) > MAX_TIME_CHARS:
+        return None
     m = _NUMERIC.match(value)
     if m:
         clock = _clock(m)

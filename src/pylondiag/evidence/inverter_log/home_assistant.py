@@ -111,7 +111,7 @@ _NEUTRAL: Final = frozenset(
 )
 _OFF_WORDS: Final = frozenset({"off", "disconnected", "false", "lost", "0", "offline", "not connected"})
 _ON_WORDS: Final = frozenset({"on", "true", "1", "problem", "detected"})
-_ITEM_SPLIT: Final = re.compile(r"\s*[,;|]\s*")
+_ITEM_SPLIT: Final = re.compile(r"[,;|]")
 _CODE_ITEM: Final = re.compile(r"^(?P<code>(?:[A-Z]{1,3}|#)\s?\d{1,4})\b[\s:\-]*(?P<text>.*)$")
 
 
@@ -141,7 +141,7 @@ def _items(entity: str, state: str) -> list[str]:
         return []
     if any(w in entity for w in _CONNECTION_WORDS) and "bms" in entity and low in _OFF_WORDS:
         return ["BMS communication lost"]
-    items = [x for x in _ITEM_SPLIT.split(s) if x and x.lower() not in _NEUTRAL]
+    items = [x for x in (part.strip() for part in _ITEM_SPLIT.split(s)) if x and x.lower() not in _NEUTRAL]
     if "status" in entity and not any(w in entity for w in ("fault", "alarm", "warning", "error")):
         items = [x for x in items if _CODE_ITEM.match(x) or classify(None, "", x).kind is not EventKind.OTHER]
     return items
