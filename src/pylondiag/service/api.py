@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from pylondiag.report import SignOff
 from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user
-from pylondiag.service.auth import SESSION_COOKIE, verify_password
+from pylondiag.service.auth import CSRF_COOKIE, SESSION_COOKIE, new_csrf_seed, verify_password
 from pylondiag.service.cases import Contact, add_files, case_json, latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ctx, run_view
 from pylondiag.service.db.models import User
@@ -357,6 +357,15 @@ def _review(case_pk: str, request: Request, body: ReviewRequest) -> Response:
     return JSONResponse(out)
 
 
+def rotate_csrf(request: Request, response: Response) -> None:
+    """A fresh CSRF seed at login and logout: a token seen before the change of identity (planted by
+    someone who shared the browser, or read from a page served to the anonymous visitor) stops working."""
+    secure = ctx(request).settings.secure_cookies
+    if secure is None:
+        secure = request.url.scheme == "https"
+    response.set_cookie(CSRF_COOKIE, new_csrf_seed(), httponly=True, samesite="lax", secure=secure, path="/")
+
+
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -410,6 +419,7 @@ async def api_login(request: Request) -> Response:
         samesite="lax",
         secure=secure,
     )
+    rotate_csrf(request, response)
     return response
 
 

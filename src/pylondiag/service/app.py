@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import pylondiag
 from pylondiag.service import api, web
@@ -203,4 +204,6 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     app.add_middleware(
         GuardMiddleware, max_body=limits.max_request_bytes, secure_cookies=settings.secure_cookies
     )
+    if settings.trusted_proxies:  # outermost: the client address is settled before anything counts it
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app

@@ -87,10 +87,21 @@ def validate_case_dir(directory: Path) -> None:
     try:
         load_case(directory)
     except CaseError as exc:
-        where = exc.source or CASE_YAML
-        if exc.line is not None:
-            where = f"{where} line {exc.line}"
-        raise UploadRefused(f"{where}: {exc.message}", status=422, source=exc.source) from exc
+        source = without_paths(exc.source or CASE_YAML, directory)
+        where = source if exc.line is None else f"{source} line {exc.line}"
+        raise UploadRefused(
+            f"{where}: {without_paths(exc.message, directory)}", status=422, source=source
+        ) from exc
+
+
+def without_paths(text: str, *directories: Path) -> str:
+    """``text`` with the server's directories taken out: a file inside one is named by its path inside
+    the case (``case.yaml``), the directory itself as ``the case``. Messages go to owners and engineers,
+    who have no business with where the service keeps its files."""
+    for directory in directories:
+        for form in {str(directory), str(directory.resolve())}:
+            text = text.replace(form + "/", "").replace(form, "the case")
+    return text
 
 
 @dataclass(frozen=True)

@@ -135,25 +135,24 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
         print(f"Engineer demo account: {DEMO_EMAIL}  password: {password}  (log in at {base_url}/login)")
     print(f"Open {base_url}/ to submit a case; engineers log in at {base_url}/login", flush=True)
     app = create_app(settings)
-    # X-Forwarded-Proto/-For are trusted from 127.0.0.1 only (uvicorn's default): behind a local TLS
-    # proxy the scheme is https, so cookies get Secure.
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
-        server_header=False,
-    )
+    # X-Forwarded-Proto/-For are believed only from Settings.trusted_proxies, by the app itself (so the
+    # tests see the same rule): uvicorn's own handling (which trusts 127.0.0.1 by default) is off.
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
 
 
 def settings_for(data_dir: Path, database: str | None) -> Settings:
     """Settings from the command line and the environment (``PYLONDIAG_DATABASE_URL``,
     ``PYLONDIAG_SECURE_COOKIES=1|0`` to force the cookies' Secure flag, ``PYLONDIAG_SMTP_*`` for owner
-    mails: see ``mail_settings.smtp_from_env``)."""
+    mails: see ``mail_settings.smtp_from_env``, ``PYLONDIAG_TRUSTED_PROXIES`` the reverse proxies whose
+    ``X-Forwarded-For`` is believed, comma-separated)."""
     secure = os.environ.get("PYLONDIAG_SECURE_COOKIES")
-    settings = Settings(data_dir=data_dir, database_url=database or os.environ.get("PYLONDIAG_DATABASE_URL"))
+    listed = os.environ.get("PYLONDIAG_TRUSTED_PROXIES", "").split(",")
+    proxies = tuple(p.strip() for p in listed if p.strip())
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database or os.environ.get("PYLONDIAG_DATABASE_URL"),
+        trusted_proxies=proxies,
+    )
     settings = replace(settings, smtp=smtp_from_env(os.environ))
     if secure in ("0", "1"):
         settings = replace(settings, secure_cookies=secure == "1")

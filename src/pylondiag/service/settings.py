@@ -56,6 +56,11 @@ class Settings:
     max_diagnosis_attempts: int = 3
     """A diagnosis that crashes or is interrupted is retried up to this many times in all."""
     session_max_age_s: int = 12 * 3600
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses (or networks, ``10.0.0.0/8``) of the reverse proxies in front of the service: only a
+    request coming from one of them has its ``X-Forwarded-For`` / ``-Proto`` believed (the client address
+    that rate limits count, the scheme that decides ``Secure`` cookies). Empty: the headers are ignored,
+    whoever sends them. ``PYLONDIAG_TRUSTED_PROXIES`` (comma-separated) for ``pylondiag serve``."""
     view_threads: int = 4
     """Threads that serve the owners' case views (JSON, page, report, diagnosis): a small pool of its own,
     so 50 owners do not make 40 threads fight for the GIL, and slow work elsewhere (argon2 logins,

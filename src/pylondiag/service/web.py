@@ -24,7 +24,7 @@ from starlette.datastructures import FormData, UploadFile
 from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome, Verdict
 from pylondiag.service import intake
 from pylondiag.service.access import case_for, client_key, current_user
-from pylondiag.service.api import read_form
+from pylondiag.service.api import read_form, rotate_csrf
 from pylondiag.service.auth import (
     CSRF_FIELD,
     ROLES,
@@ -584,6 +584,7 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(target, status_code=303)
     cookie = c.signer.session_cookie(user.id, user.password_hash, user.session_generation)
     set_cookie(request, response, SESSION_COOKIE, cookie, c.settings.session_max_age_s)
+    rotate_csrf(request, response)
     return response
 
 
@@ -594,6 +595,7 @@ async def logout(request: Request) -> Response:
     await run_in_threadpool(end_sessions, request)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    rotate_csrf(request, response)
     return response
 
 

@@ -170,7 +170,11 @@ class DiagnosisWorker:
         try:
             document = self.runner(self.store.case_dir(pk))
         except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}"
+            from pylondiag.service.cases import without_paths
+
+            detail = without_paths(
+                f"{type(exc).__name__}: {exc}", self.store.case_dir(pk), self.store.data_dir
+            )
             log.warning("diagnosis of case %s failed: %s\n%s", pk, detail, traceback.format_exc())
             with self.db.session() as session:
                 case = session.get(CaseRecord, pk)
