@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import report_samples as samples
@@ -205,3 +206,13 @@ def test_a_temperature_reported_twice_is_drawn_once():
     later = TemperaturePoint(datetime(2026, 11, 18, 7, 40, tzinfo=UTC), 1.0)
     points = _temperature_points([ev], [TemperaturePoint(t, -2.0), later])
     assert [(p.time, p.celsius) for p in points] == [(t, -2.0), (later.time, 1.0)]
+
+
+def test_evidence_text_is_drawn_as_plain_text_never_as_a_formula() -> None:
+    """Console and case.yaml text such as ``$\\frac{$`` is not mathtext (issue 15 item 6): it used to raise
+    in the chart library and break every report of the case."""
+    hostile = "$\\frac{$ 50$ and $x^$"
+    readings = {1: replace(reading(1, samples.healthy(1)), base_state=hostile, soc_pct=50)}
+    chart = charts.cell_voltage_chart(readings, models={1: "$US3000C_{$"})
+    assert chart is not None
+    assert "$\\frac{$ 50$ and $x^$" in chart.svg and "$US3000C_{$" in chart.svg

@@ -69,6 +69,8 @@ SEVERITY_COLOUR: Final[dict[Severity, str]] = {
 }
 
 _RC: Final[Any] = {
+    "text.parse_math": False,  # evidence text is text: `$\\frac{$` in a console line is not a formula
+    "text.usetex": False,
     "svg.fonttype": "none",
     "font.family": "DejaVu Sans",
     "font.size": 8,
