@@ -245,7 +245,10 @@ def _internal(loaded: Loaded, rel: str, kind: str, exc: Exception) -> None:
     loaded.unused(rel, kind, gaps.internal_error(rel, exc))
 
 
-_NOTE_POSITION: Final = re.compile(rb"^[ \t]*+#[^\r\n]*?\bposition[ \t]++(\d{1,3})\b", re.IGNORECASE | re.MULTILINE)
+_NOTE_POSITION: Final = re.compile(
+    rb"^[ \t]*+#[^\r\n]*?\bposition[ \t]++(\d{1,3})\b", re.IGNORECASE | re.MULTILINE
+)
+r"""Blanks, not ``\s``: ``^\s*`` would run on over every following empty line from every line start."""
 _PROMPT: Final = re.compile(rb"\w+>")
 
 
