@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import update
 from sqlalchemy.orm import object_session
 
 from pylondiag.model.diagnosis import (
@@ -153,10 +154,38 @@ def spec_problems(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
+def lock_case(record: CaseRecord) -> None:
+    """Take the case row's write lock for the rest of the caller's transaction, then reload the case.
+
+    A portable ``SELECT ... FOR UPDATE``: an ``UPDATE`` of the row's ``updated_at``. PostgreSQL holds
+    the row lock until commit (a second reviewer's ``UPDATE`` waits for it, then sees the committed
+    row); SQLite starts its one write transaction at the ``UPDATE`` (the busy timeout queues the
+    others). Whatever was loaded before is then reloaded: the status, versions and reviews read after
+    this are the latest committed ones, so versions only increase and a signed-off case stays so.
+    """
+    session = object_session(record)
+    if session is None:
+        return
+    session.execute(
+        update(CaseRecord)
+        .where(CaseRecord.id == record.id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(record)
+    for name in ("diagnoses", "reviews"):
+        session.expire(record, [name])
+
+
 def apply_review(
     record: CaseRecord, request: ReviewRequest, user: User, store: EvidenceStore
 ) -> tuple[Review, DiagnosisVersion | None]:
-    """Apply ``request`` to ``record`` (attached to a session the caller commits)."""
+    """Apply ``request`` to ``record`` (attached to a session the caller commits).
+
+    The case row is locked first (:func:`lock_case`) and re-read, so concurrent amendments and sign-offs
+    of one case are applied one after the other, each on the state the previous one left.
+    """
+    lock_case(record)
     if record.status == CaseStatus.SIGNED_OFF.value:
         raise ReviewError("this case is already signed off; its report is final", status=409)
     if not record.diagnoses:

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from pylondiag.service import mail
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, DiagnosisVersion, utcnow
 from pylondiag.service.db.session import Database
+from pylondiag.service.review import lock_case
 from pylondiag.service.storage import EvidenceStore
 
 if TYPE_CHECKING:
@@ -189,6 +190,7 @@ class DiagnosisWorker:
             case = session.get(CaseRecord, pk)
             if case is None:
                 return
+            lock_case(case)  # an engineer's amendment may be adding a version right now
             version = (case.diagnoses[-1].version + 1) if case.diagnoses else 1
             case.diagnoses.append(
                 DiagnosisVersion(version=version, kind="automatic", document=document, created_at=utcnow())
