@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from _service_helpers import ENGINEER_EMAIL, ENGINEER_PASSWORD, FOUR_MODULE_CASE, TEST_LIMITS
 from fastapi.testclient import TestClient
-from test_service_api import stored_nothing, submit
+from test_service_api import basic, stored_nothing, submit
 from test_service_web import csrf
 
 import pylondiag.service.api as api_module
@@ -212,3 +212,29 @@ def test_forwarded_for_counts_from_a_configured_proxy(
     )
     assert _spoofed_submissions(client, imbalance_capture, 3) == [201, 201, 201]
     submit(client, imbalance_capture)  # the proxy's own address has its own window
+
+
+# -- a machine diagnosis the validator would refuse never blocks the engineer ---------------------
+def test_a_wrong_machine_quote_does_not_block_sign_off(
+    make_client: Callable[..., TestClient], engineer: tuple[str, str], imbalance_capture: bytes
+) -> None:
+    """A quote the machine got wrong (as a cp1252 line once made it) is the machine's slip: the engineer
+    can still amend and sign off; only citations the engineer writes are checked."""
+    from pylondiag.service.worker import run_pipeline
+
+    def sloppy(case_dir: Any) -> dict[str, Any]:
+        doc = run_pipeline(case_dir)
+        for finding in doc["findings"]:
+            for ref in finding["evidence"]:
+                if ref.get("line"):
+                    ref["quote"] = "t\u00e9l\u00e9m\u00e9trie that is not on the line"
+        return doc
+
+    client = make_client(runner=sloppy)
+    pk = submit(client, imbalance_capture)["id"]
+    assert client.app.state.ctx.worker.drain(timeout=120)  # type: ignore[attr-defined]
+    auth = basic(ENGINEER_EMAIL, ENGINEER_PASSWORD)
+    r = client.post(f"/api/cases/{pk}/review", json={"summary": "checked on site"}, headers=auth)
+    assert r.status_code == 200, r.text
+    r = client.post(f"/api/cases/{pk}/review", json={"sign_off": True}, headers=auth)
+    assert r.status_code == 200 and r.json()["status"] == "signed_off", r.text

@@ -71,11 +71,22 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def check_citations(doc: dict[str, Any], record: CaseRecord, store: EvidenceStore) -> None:
-    """Every ``findings[].evidence`` line exists in the case's files; fills in a missing ``quote``."""
+def check_citations(
+    doc: dict[str, Any], record: CaseRecord, store: EvidenceStore, before: dict[str, Any] | None = None
+) -> None:
+    """Every ``findings[].evidence`` line an engineer wrote exists in the case's files; fills in a
+    missing ``quote``.
+
+    Findings identical to ones of ``before`` (the version being amended) are not checked again: the
+    machine's citations were the machine's to get right, and a quote it got wrong must never stop an
+    engineer from amending or signing off (the engineer can correct or drop that finding).
+    """
     paths = {f.path for f in record.files}
     cache: dict[str, list[str]] = {}
+    kept = (before or {}).get("findings") or []
     for i, finding in enumerate(doc.get("findings") or []):
+        if finding in kept:
+            continue
         for ref in finding.get("evidence") or []:
             source = ref.get("source")
             if source == "case.yaml" and ref.get("key"):
@@ -212,8 +223,9 @@ def apply_review(
         for m in doc.get("modules", [])
         if m["verdict"] not in (Verdict.OK.value, Verdict.MONITOR.value)
     )
-    check_citations(doc, record, store)
-    problems = spec_problems(doc)
+    check_citations(doc, record, store, before)
+    inherited = set(spec_problems(before))  # the machine's own slips do not block the engineer
+    problems = [p for p in spec_problems(doc) if p not in inherited]
     if problems:
         raise ReviewError("the amendment breaks the diagnosis rules: " + "; ".join(problems))
     try:

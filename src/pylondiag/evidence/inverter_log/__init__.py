@@ -24,7 +24,7 @@ from pylondiag.evidence.inverter_log import (
     victron_serialbattery,
 )
 from pylondiag.evidence.inverter_log._context import Context, site_zone
-from pylondiag.evidence.inverter_log._text import decode, split_lines
+from pylondiag.evidence.inverter_log._text import decode, spec_lines, split_lines
 from pylondiag.evidence.inverter_log.log import InverterLog
 
 __all__ = [
@@ -89,5 +89,16 @@ def read_inverter_log(
             line=1,
         )
     _, reader = found
-    ctx = Context(source=source, lines=lines, zone=zone, brand=canonical_brand(brand), encoding=encoding)
+    cite = None
+    if encoding != "utf-8":
+        spec = spec_lines(data)
+        cite = spec if len(spec) == len(lines) and spec != lines else None
+    ctx = Context(
+        source=source,
+        lines=lines,
+        zone=zone,
+        brand=canonical_brand(brand),
+        encoding=encoding,
+        cite_lines=cite,
+    )
     return reader(ctx)

@@ -13,13 +13,11 @@ _RAW_MAX = 200
 
 
 def provenance(ctx: Context, line: int) -> Provenance:
-    return Provenance(
-        source=ctx.source, line=line, raw=ctx.lines[line - 1] if 0 < line <= len(ctx.lines) else ""
-    )
+    return Provenance(source=ctx.source, line=line, raw=ctx.cited(line))
 
 
 def warning(ctx: Context, line: int, message: str) -> ParseWarning:
-    raw = ctx.lines[line - 1][:_RAW_MAX] if 0 < line <= len(ctx.lines) else ""
+    raw = ctx.cited(line)[:_RAW_MAX]
     return ParseWarning(source=ctx.source, line=line, message=message, raw=raw)
 
 

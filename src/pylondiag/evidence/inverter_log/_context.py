@@ -18,6 +18,14 @@ class Context:
     brand: str | None
     """Canonical code-table brand, or None."""
     encoding: str
+    cite_lines: list[str] | None = None
+    """The spec's text of each line (:func:`~pylondiag.evidence.inverter_log._text.spec_lines`) when it
+    differs from ``lines`` (a file that is not UTF-8): provenance quotes these. None: quote ``lines``."""
+
+    def cited(self, line: int) -> str:
+        """The text a citation of ``line`` (1-based) quotes; empty outside the file."""
+        lines = self.cite_lines if self.cite_lines is not None else self.lines
+        return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def site_zone(timezone: str, source: str) -> ZoneInfo:

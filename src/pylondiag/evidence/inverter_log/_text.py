@@ -7,6 +7,7 @@ universal-newline reading), so ``\\r\\r\\n`` ends two lines.
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Final
 
 _DELIMITERS: Final = (",", ";", "\t", "|")
@@ -35,10 +36,53 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    guess = detected_encoding(data)
+    if guess is not None:
+        return data.decode(guess, errors="replace"), guess
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+DETECT_BYTES: Final = 256 * 1024
+"""Bytes charset-normalizer looks at (it samples within them): enough for any log's accents."""
+
+
+def detected_encoding(data: bytes) -> str | None:
+    """The encoding of non-UTF-8 text as ``charset-normalizer`` judges it, when it is one that keeps
+    ASCII (and so the line ends) byte for byte: the citation rule (:func:`spec_lines`) relies on it."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:DETECT_BYTES]).best()
+    if best is None:
+        return None
+    name = best.encoding
+    try:
+        if "\r\n,;|\t0123456789 abcdefghijklmnopqrstuvwxyz".encode(name) != (
+            b"\r\n,;|\t0123456789 abcdefghijklmnopqrstuvwxyz"
+        ):
+            return None
+    except (LookupError, UnicodeEncodeError):
+        return None
+    return name
+
+
+SPEC_LINE_END: Final = re.compile(r"\r\n|\r|\n")
+
+
+def spec_lines(data: bytes) -> list[str]:
+    """The file's lines as the diagnosis spec and its validator number and quote them: UTF-8, each
+    undecodable byte replaced by U+FFFD, split at ``\\r\\n``, ``\\r`` or ``\\n``.
+
+    The one encoding rule for evidence: values are read from the text in the file's detected encoding
+    (:func:`decode`), but every citation (line number and quote) is this text, so the shared validator
+    and the service's review check find exactly what the diagnosis quotes, whatever the encoding.
+    """
+    lines = SPEC_LINE_END.split(data.decode("utf-8", errors="replace"))
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def split_lines(text: str) -> list[str]:

@@ -235,7 +235,7 @@ def read_rows(
     events: list[BatteryEvent] = []
     temperatures: list[TemperatureSample] = []
     brand = ctx.brand
-    lines = ctx.lines
+    lines = ctx.cite_lines if ctx.cite_lines is not None else ctx.lines  # what citations quote
     source = ctx.source
     temp_name = "temperature"
     for fields, line, when in zip(rows, row_lines, column.times, strict=True):
@@ -266,8 +266,8 @@ def read_rows(
         if i_sev is not None:
             severity = severity_word(fields[i_sev]) or severity
         module = None
-        if i_mod is not None and fields[i_mod].strip().isdigit():
-            module = int(fields[i_mod].strip())
+        if i_mod is not None and (number := fields[i_mod].strip()).isascii() and number.isdigit():
+            module = int(number[:3])
         events.append(
             BatteryEvent(
                 time=when,
