@@ -5,6 +5,7 @@ can act on (``EvidenceGap.text``). Each function returns the sentence; callers d
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from pylondiag.model.stack import AddressConflict
 
@@ -20,6 +21,16 @@ def too_large(rel: str, size: int, limit: int, what: str = "an evidence file") -
     return (
         f"{rel}: not read, {size} bytes is too large for {what} "
         f"(limit {limit}); split it or keep only the relevant part."
+    )
+
+
+def out_of_window(rel: str, count: int, line: int, when: str, window: tuple[datetime, datetime]) -> str:
+    """``count`` rows of ``rel`` dated outside ``window`` (the first at ``line``, dated ``when``)."""
+    rows = "1 row is" if count == 1 else f"{count} rows are"
+    return (
+        f"{rel}: {rows} dated outside {window[0].date().isoformat()} to {window[1].date().isoformat()} "
+        f"(e.g. line {line}, {when}) and left out of the timeline; check the clock of the device that wrote "
+        "them."
     )
 
 

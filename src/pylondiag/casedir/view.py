@@ -4,7 +4,7 @@ readings, the one timeline of BMS and inverter events, the one temperature serie
 from __future__ import annotations
 
 import itertools
-from datetime import tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,15 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
     place_modules(amap, readings)
     inverter, status = split_status(loaded.logs)
     bms = timeline([*readings.events, *_stat_rises(readings.stats), *loaded.bus_events], tz)
-    events = timeline([*bms, *inverter], tz)
+    window = plausible_window(observed)
+    events, dropped = within(timeline([*bms, *inverter], tz), window)
+    status, dropped_status = columns_within(status, window)
+    temperatures, dropped_temps = series_within(temperature_series(loaded.logs, bms, tz), window)
+    outside = [
+        *((e.provenance.source, e.provenance.line, e.time) for e in dropped),
+        *dropped_status,
+        *dropped_temps,
+    ]
     return CaseView(
         case_id=case_id,
         root=root,
@@ -59,13 +67,104 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         logs=readings.logs,
         events=events,
         inverter_status=status,
-        temperatures=temperature_series(loaded.logs, bms, tz),
+        temperatures=temperatures,
         files=loaded.files,
-        gaps=[*loaded.gaps, *_identity_gaps(case, amap, readings)],
+        gaps=[*loaded.gaps, *_identity_gaps(case, amap, readings), *_window_gaps(outside, window)],
         address_conflicts=amap.conflicts,
         bus=merge_bus(loaded.bus),
         console_positions=dict(loaded.notes),
     )
+
+
+PLAUSIBLE_FROM: Final = datetime(2010, 1, 1, tzinfo=UTC)
+"""No Pylontech US2000/US3000/US5000 or the inverters that talk to them logged before this: an earlier
+date is a clock that was never set (or a forged row)."""
+FUTURE_SLACK: Final = timedelta(days=2)
+"""Time zones and slow clocks: rows up to this far past the later of now and ``observed_at`` stay."""
+
+Window = tuple[datetime, datetime]
+Outside = tuple[str, int, datetime | None]
+"""A row left out: its file, line and time."""
+
+
+def plausible_window(observed: datetime | None, now: datetime | None = None) -> Window:
+    """The span evidence times may lie in: from :data:`PLAUSIBLE_FROM` to the later of now and when the
+    owner looked, plus :data:`FUTURE_SLACK`. Every series and span the rules compute lies inside it, so
+    one row dated 0001 or 9999 cannot make an hourly series of millions of hours."""
+    now = now or datetime.now(UTC)
+    latest = max(now, observed) if observed is not None else now
+    return PLAUSIBLE_FROM, latest + FUTURE_SLACK
+
+
+def within(events: list[BatteryEvent], window: Window) -> tuple[list[BatteryEvent], list[BatteryEvent]]:
+    """``events`` split into those dated inside ``window`` (or undated) and those outside it."""
+    lo, hi = window
+    kept: list[BatteryEvent] = []
+    out: list[BatteryEvent] = []
+    for e in events:
+        inside = all(t is None or lo <= t <= hi for t in (e.time, e.occurred_after))
+        (kept if inside else out).append(e)
+    return kept, out
+
+
+def _inside(utc_s: npt.NDArray[np.float64], window: Window) -> npt.NDArray[np.bool_]:
+    mask: npt.NDArray[np.bool_] = (utc_s >= window[0].timestamp()) & (utc_s <= window[1].timestamp())
+    return mask
+
+
+def columns_within(parts: list[EventColumns], window: Window) -> tuple[list[EventColumns], list[Outside]]:
+    """Status rows inside ``window``, and the file/line/time of those outside it."""
+    kept: list[EventColumns] = []
+    out: list[Outside] = []
+    if not parts:
+        return parts, out
+    import numpy as np  # only with a log
+
+    for c in parts:
+        inside = _inside(c.utc_s, window)
+        out += [(c.source, int(c.line[i]), _utc(c.utc_s[i])) for i in np.nonzero(~inside)[0]]
+        kept.append(c if inside.all() else c.take(inside))
+    return kept, out
+
+
+def series_within(series: TemperatureSeries, window: Window) -> tuple[TemperatureSeries, list[Outside]]:
+    """Readings inside ``window``, and the file/line/time of those outside it."""
+    if len(series) == 0:
+        return series, []  # no temperature at all: numpy is not even loaded
+    import numpy as np
+
+    inside = _inside(series.utc_s, window)
+    if inside.all():
+        return series, []
+    out = [
+        (series.origins[int(series.origin[i])].source, int(series.line[i]), _utc(series.utc_s[i]))
+        for i in np.nonzero(~inside)[0]
+    ]
+    return series.take(np.nonzero(inside)[0]), out
+
+
+def _utc(seconds: float) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(seconds), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _window_gaps(outside: list[Outside], window: Window) -> list[EvidenceGap]:
+    """One gap per file whose rows were left out for being dated outside the plausible window."""
+    by_source: dict[str, list[Outside]] = {}
+    for row in outside:
+        by_source.setdefault(row[0], []).append(row)
+    out = []
+    for source, rows in by_source.items():
+        _, line, when = min(rows, key=lambda r: r[1])
+        day = when.date().isoformat() if when is not None else "a date out of range"
+        out.append(
+            EvidenceGap(
+                text=gaps.out_of_window(source, len({r[1] for r in rows}), line, day, window), source=source
+            )
+        )
+    return out
 
 
 def _identity_gaps(case: CaseFile | None, amap: AddressMap, r: Readings) -> list[EvidenceGap]:

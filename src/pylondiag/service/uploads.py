@@ -135,7 +135,7 @@ def safe_relpath(name: str) -> str:
         raise UploadRefused(f"file name {name!r} names no file", source=name)
     for part in parts:
         if "\x00" in part:
-            raise UploadRefused(f"file name {name!r} has a NUL character in it", source=name)
+            raise UploadRefused(f"file name {name!r} has a NUL (control) character in it", source=name)
         if not SAFE_COMPONENT.match(part) or part.startswith("."):
             raise UploadRefused(
                 f"file name {name!r}: {part!r} has control or reserved characters or starts with '.'",
