@@ -24,7 +24,7 @@ from pylondiag.evidence.inverter_log import (
     victron_serialbattery,
 )
 from pylondiag.evidence.inverter_log._context import Context, site_zone
-from pylondiag.evidence.inverter_log._text import decode, spec_lines, split_lines
+from pylondiag.evidence.inverter_log._text import cite_lines, decode, split_lines
 from pylondiag.evidence.inverter_log.log import InverterLog
 
 __all__ = [
@@ -89,10 +89,7 @@ def read_inverter_log(
             line=1,
         )
     _, reader = found
-    cite = None
-    if encoding != "utf-8":
-        spec = spec_lines(data)
-        cite = spec if len(spec) == len(lines) and spec != lines else None
+    cite = cite_lines(data, encoding, lines)
     ctx = Context(
         source=source,
         lines=lines,

@@ -108,3 +108,14 @@ def sniff_delimiter(line: str) -> str:
             counts[ch] += 1
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def cite_lines(data: bytes, encoding: str, lines: list[str]) -> list[str] | None:
+    """The spec's lines of ``data`` (:func:`spec_lines`) when citations must quote them instead of the
+    decoded ``lines``: a file that is not UTF-8 but numbers its lines the same way (an encoding that
+    keeps ASCII). None when the decoded lines are already the spec's, or cannot be matched line by line
+    (UTF-16: its quotes stay the decoded text)."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        return None
+    spec = spec_lines(data)
+    return spec if len(spec) == len(lines) and spec != lines else None

@@ -25,7 +25,7 @@ from pylondiag.domain.inverter_codes import canonical_brand
 from pylondiag.evidence.inverter_log import generic_csv
 from pylondiag.evidence.inverter_log._classify import classify, severity_word
 from pylondiag.evidence.inverter_log._context import parse_float, site_zone
-from pylondiag.evidence.inverter_log._text import decode, split_lines
+from pylondiag.evidence.inverter_log._text import cite_lines, decode, split_lines
 from pylondiag.evidence.inverter_log._times import _DIRECTION_SAMPLE, _localize
 from pylondiag.evidence.inverter_log.log import InverterLog
 from pylondiag.model.columns import (
@@ -68,12 +68,13 @@ def read_log_columns(
     from pylondiag.evidence.inverter_log import _shape_of, read_inverter_log  # a cycle if at the top
 
     zone = site_zone(timezone, source)
-    text, _ = decode(data)
+    text, encoding = decode(data)
     lines = split_lines(text)
     del text
     found = _shape_of(lines)
     if found is not None and found[0] == generic_csv.SHAPE:
-        fast = _generic_columns(lines, source, canonical_brand(brand), zone)
+        cite = cite_lines(data, encoding, lines)
+        fast = _generic_columns(lines, source, canonical_brand(brand), zone, cite)
         if fast is not None:
             return fast
     return from_log(read_inverter_log(data, source, brand=brand, timezone=timezone), zone)
@@ -158,8 +159,11 @@ def _stamps(column: Sequence[str]) -> IntArray | None:
     return out
 
 
-def _generic_columns(lines: list[str], source: str, brand: str | None, zone: ZoneInfo) -> LogColumns | None:
-    """The generic CSV read column-wise; None when it needs the row-wise reader."""
+def _generic_columns(
+    lines: list[str], source: str, brand: str | None, zone: ZoneInfo, cite: list[str] | None = None
+) -> LogColumns | None:
+    """The generic CSV read column-wise; None when it needs the row-wise reader. ``cite``: the spec's
+    text of the lines, which citations quote, when it differs from ``lines`` (a non-UTF-8 file)."""
     found = generic_csv.find_header(lines)
     if found is None:
         return None
@@ -196,7 +200,8 @@ def _generic_columns(lines: list[str], source: str, brand: str | None, zone: Zon
         got.word.append(words.codes(_col(columns, i_sev, blank), n))
         got.temp.append(temps.codes(_col(columns, i_temp, blank), n))
         got.module.append(modules.codes(_col(columns, i_mod, blank), n))
-    return _assemble(got, lines, header, source, brand, zone, (codes, texts, words, temps, modules))
+    quoted = cite if cite is not None else lines
+    return _assemble(got, quoted, header, source, brand, zone, (codes, texts, words, temps, modules))
 
 
 def _col(columns: list[Sequence[str]], i: int | None, blank: list[str]) -> Sequence[str]:
