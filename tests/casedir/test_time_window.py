@@ -51,6 +51,6 @@ def test_rows_outside_the_plausible_window_are_gaps_not_spans(tmp_path: Path) ->
 
 def test_the_window_starts_before_any_real_capture_and_ends_after_now() -> None:
     lo, hi = plausible_window(None, now=datetime(2026, 12, 5, tzinfo=UTC))
-    assert lo == PLAUSIBLE_FROM and lo.year == 2010 and hi.date().isoformat() == "2026-12-07"
+    assert lo == PLAUSIBLE_FROM and lo.year == 2010 and hi.date().isoformat() == "2027-12-06"
     lo, hi = plausible_window(datetime(2027, 1, 1, tzinfo=UTC), now=datetime(2026, 12, 5, tzinfo=UTC))
-    assert hi.date().isoformat() == "2027-01-03"
+    assert hi.date().isoformat() == "2028-01-02"

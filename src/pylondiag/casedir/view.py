@@ -79,8 +79,10 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
 PLAUSIBLE_FROM: Final = datetime(2010, 1, 1, tzinfo=UTC)
 """No Pylontech US2000/US3000/US5000 or the inverters that talk to them logged before this: an earlier
 date is a clock that was never set (or a forged row)."""
-FUTURE_SLACK: Final = timedelta(days=2)
-"""Time zones and slow clocks: rows up to this far past the later of now and ``observed_at`` stay."""
+FUTURE_SLACK: Final = timedelta(days=366)
+"""Rows up to this far past the later of now and ``observed_at`` stay: a clock set a few months ahead
+(or a simulated case dated ahead of the machine that reads it) still reads; a row a year or more ahead is
+not a real event. The window stays a few decades at most either way."""
 
 Window = tuple[datetime, datetime]
 Outside = tuple[str, int, datetime | None]
@@ -89,7 +91,7 @@ Outside = tuple[str, int, datetime | None]
 
 def plausible_window(observed: datetime | None, now: datetime | None = None) -> Window:
     """The span evidence times may lie in: from :data:`PLAUSIBLE_FROM` to the later of now and when the
-    owner looked, plus :data:`FUTURE_SLACK`. Every series and span the rules compute lies inside it, so
+    owner looked, plus :data:`FUTURE_SLACK` (a year). Every series and span the rules compute lies inside it, so
     one row dated 0001 or 9999 cannot make an hourly series of millions of hours."""
     now = now or datetime.now(UTC)
     latest = max(now, observed) if observed is not None else now

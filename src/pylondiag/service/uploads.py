@@ -277,8 +277,16 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a zip "version needed" above what zipfile reads (found by the fuzzer)
         raise UploadRefused(f"{name}: not a readable zip file ({exc})", status=415, source=name) from exc
+    for info in infos:
+        if "\x00" in info.orig_filename:  # zipfile cuts the name at the NUL: check what the zip says
+            raise UploadRefused(
+                f"{name}: the entry named {info.orig_filename!r} has a NUL character in its name", source=name
+            )
+        if not info.filename:  # found by the fuzzer: ZipInfo.is_dir() fails on it
+            raise UploadRefused(f"{name}: an entry has an empty name", source=name)
     entries = [i for i in infos if not i.is_dir() and not JUNK_ENTRIES.search(i.filename)]
     if len(entries) > limits.max_files:
         raise UploadRefused(
@@ -293,10 +301,6 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
             )
         if info.flag_bits & 0x1:
             raise UploadRefused(f"{name}: {info.filename!r} is encrypted", source=name)
-        if "\x00" in info.orig_filename:  # zipfile cuts the name at the NUL: check what the zip says
-            raise UploadRefused(
-                f"{name}: the entry named {info.orig_filename!r} has a NUL character in its name", source=name
-            )
         safe_relpath(info.filename)
         if info.file_size > limits.max_file_bytes:
             raise UploadRefused(
