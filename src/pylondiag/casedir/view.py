@@ -91,8 +91,8 @@ Outside = tuple[str, int, datetime | None]
 
 def plausible_window(observed: datetime | None, now: datetime | None = None) -> Window:
     """The span evidence times may lie in: from :data:`PLAUSIBLE_FROM` to the later of now and when the
-    owner looked, plus :data:`FUTURE_SLACK` (a year). Every series and span the rules compute lies inside it, so
-    one row dated 0001 or 9999 cannot make an hourly series of millions of hours."""
+    owner looked, plus :data:`FUTURE_SLACK` (a year). Every series and span the rules compute lies inside
+    it, so one row dated 0001 or 9999 cannot make an hourly series of millions of hours."""
     now = now or datetime.now(UTC)
     latest = max(now, observed) if observed is not None else now
     return PLAUSIBLE_FROM, latest + FUTURE_SLACK

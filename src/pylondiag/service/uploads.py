@@ -78,6 +78,7 @@ names the store derives from it."""
 RATIO_MIN_BYTES: Final = 256 * 1024
 """Entries smaller than this (uncompressed, bytes) are not judged by ratio: short text compresses well."""
 READ_CHUNK: Final = 64 * 1024
+ZIP_ERRORS: Final = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError)
 """Compressed bytes handed to a decompressor at a time, and the most it may produce per call."""
 LOCAL_HEADER: Final = struct.Struct("<4s22xHH")
 """A zip local file header: signature, (version, flags, method, times, CRC, sizes), name and extra lengths."""
@@ -277,8 +278,8 @@ def read_zip(data: bytes, limits: Limits, *, name: str = "case.zip") -> list[Inc
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
-        # NotImplementedError: a zip "version needed" above what zipfile reads (found by the fuzzer)
+    except (*ZIP_ERRORS, NotImplementedError) as exc:
+        # NotImplementedError: a "version needed to extract" above zipfile's (found by the fuzzer)
         raise UploadRefused(f"{name}: not a readable zip file ({exc})", status=415, source=name) from exc
     for info in infos:
         if "\x00" in info.orig_filename:  # zipfile cuts the name at the NUL: check what the zip says
