@@ -65,6 +65,11 @@ def detected_encoding(data: bytes) -> str | None:
             return None
     except (LookupError, UnicodeEncodeError):
         return None
+    try:  # a guess that reads the file exactly as Windows-1252 does is called that (the usual case)
+        if data.decode(name) == data.decode("cp1252"):
+            return "cp1252"
+    except UnicodeDecodeError:
+        pass
     return name
 
 
