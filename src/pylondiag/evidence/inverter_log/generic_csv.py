@@ -114,6 +114,8 @@ _SYNONYMS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "module": ("module", "module_address", "address", "battery module", "bms address"),
 }
+MAX_HEADER_CHARS: Final = 4096
+"""A header row longer than this (characters) is not a header: not split into fields while searching."""
 _NORM: Final = re.compile(r"[\s_]+")
 
 
@@ -142,7 +144,7 @@ def map_header(fields: list[str]) -> dict[str, int] | None:
 def find_header(lines: list[str]) -> tuple[int, str, dict[str, int]] | None:
     """(index of the header line, delimiter, roles) when the file is a generic event CSV."""
     for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
-        if not line.strip():
+        if not line.strip() or len(line) > MAX_HEADER_CHARS:
             continue
         delimiter = sniff_delimiter(line)
         fields = next(csv.reader([line], delimiter=delimiter))

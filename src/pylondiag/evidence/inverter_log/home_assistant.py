@@ -35,6 +35,7 @@ from pylondiag.evidence.inverter_log._classify import classify
 from pylondiag.evidence.inverter_log._context import Context, parse_float
 from pylondiag.evidence.inverter_log._text import sniff_delimiter
 from pylondiag.evidence.inverter_log._times import parse_times
+from pylondiag.evidence.inverter_log.generic_csv import MAX_HEADER_CHARS
 from pylondiag.evidence.inverter_log.log import InverterLog
 from pylondiag.model.console import ParseWarning
 from pylondiag.model.event import BatteryEvent, EventKind, TemperatureSample
@@ -117,6 +118,8 @@ _CODE_ITEM: Final = re.compile(r"^(?P<code>(?:[A-Z]{1,3}|#)\s?\d{1,4})\b[\s:\-]*
 
 def find_header(lines: list[str]) -> tuple[int, str, dict[str, int]] | None:
     for i, line in enumerate(lines[:_HEADER_SEARCH_LINES]):
+        if len(line) > MAX_HEADER_CHARS:
+            continue
         delimiter = sniff_delimiter(line)
         names = [
             f.strip().strip('"').lstrip("\ufeff").lower()
