@@ -7,9 +7,41 @@ writes ``CASE/can/candump-….log`` in the ``candump -l`` shape. Heavy imports h
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
+
+
+@dataclass(frozen=True)
+class BusOptions:
+    """What to record from the bus, for ``capture-bus`` and for ``capture --rs485/--can``.
+
+    Times in seconds, rates in bit/s; ``None`` for a bus means "do not touch it".
+    """
+
+    rs485: str | None = None
+    baud: int = 115200
+    rounds: int = 1
+    interval: float = 5.0
+    timeout: float = 1.0
+    can: str | None = None
+    interface: str = "socketcan"
+    seconds: float = 60.0
+    bitrate: int = 500000
+
+
+def capture_into(case: Path, opts: BusOptions) -> int:
+    """Record the buses ``opts`` names into ``case``; the exit code (0 recorded, 2 unusable port/channel)."""
+    case.mkdir(parents=True, exist_ok=True)
+    try:
+        if opts.rs485 is not None:
+            _rs485(case, opts.rs485, opts.baud, opts.rounds, opts.interval, opts.timeout)
+        if opts.can is not None:
+            _can(case, opts.can, opts.interface, opts.seconds, opts.bitrate)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    return 0
 
 
 def capture_bus_cmd(
@@ -35,11 +67,8 @@ def capture_bus_cmd(
     if rs485 is None and can_channel is None:
         typer.echo("error: give --rs485 PORT and/or --can CHANNEL", err=True)
         raise typer.Exit(2)
-    case.mkdir(parents=True, exist_ok=True)
-    if rs485 is not None:
-        _rs485(case, rs485, baud, rounds, interval, timeout)
-    if can_channel is not None:
-        _can(case, can_channel, interface, seconds, bitrate)
+    opts = BusOptions(rs485, baud, rounds, interval, timeout, can_channel, interface, seconds, bitrate)
+    raise typer.Exit(capture_into(case, opts))
 
 
 def _rs485(case: Path, port: str, baud: int, rounds: int, interval: float, timeout: float) -> None:

@@ -44,12 +44,34 @@ def capture_cmd(
         help="The cable is on one module's own console: read its own info, stat, soh and log, and add "
         "them to CASE_DIR (which may already hold the case).",
     ),
+    rs485: str | None = typer.Option(
+        None, "--rs485", help="Also poll the stack's RS485 port (read commands only) into CASE_DIR/rs485/."
+    ),
+    rs485_baud: int = typer.Option(
+        115200, "--rs485-baud", help="RS485 rate: 115200 (DIP 1 down) or 9600 (DIP 1 up)."
+    ),
+    can: str | None = typer.Option(
+        None, "--can", help="Also listen (never transmit) on this CAN channel into CASE_DIR/can/."
+    ),
+    interface: str = typer.Option(
+        "socketcan", "--interface", help="python-can interface for --can: socketcan, pcan, slcan, virtual..."
+    ),
+    can_seconds: float = typer.Option(
+        60.0, "--can-seconds", min=0.1, max=86400.0, help="Seconds of CAN traffic to record."
+    ),
 ) -> None:
-    """Read a live stack's console (read-only commands only) into a case directory.
+    """Read a live stack's console (read-only commands only) into a case directory; with --rs485 and/or
+    --can also the bus between the stack and the inverter (read-only; docs/bus.md).
 
-    Exit 0 = complete; 2 = no console / unusable directory; 3 = partial case; 130 = Ctrl-C (partial case).
+    Exit 0 = complete; 2 = no console / unusable directory or bus port; 3 = partial case;
+    130 = Ctrl-C (partial case).
     """
-    raise typer.Exit(run_capture_cli(port, out, diagnose, timeout, own=own))
+    bus = None
+    if rs485 is not None or can is not None:
+        from pylondiag.cli_bus import BusOptions
+
+        bus = BusOptions(rs485=rs485, baud=rs485_baud, can=can, interface=interface, seconds=can_seconds)
+    raise typer.Exit(run_capture_cli(port, out, diagnose, timeout, own=own, bus=bus))
 
 
 def register(app: typer.Typer) -> None:
@@ -97,33 +119,54 @@ def check_out_dir(out: Path, *, own: bool = False) -> str | None:
     return None
 
 
-def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float, *, own: bool = False) -> int:
+def run_capture_cli(
+    port: str, out: Path, diagnose: bool, timeout: float, *, own: bool = False, bus: Any = None
+) -> int:
+    """The console capture, then the bus capture ``bus`` (a ``cli_bus.BusOptions``) when given, then the
+    diagnosis of everything captured when asked; the exit code of the first step that did not finish."""
+    code, captured = _capture_console(port, out, timeout, own=own)
+    if bus is not None and code in (EXIT_OK, EXIT_PARTIAL):
+        from pylondiag.cli_bus import capture_into
+
+        bus_code = capture_into(out, bus)
+        captured = captured or bus_code == EXIT_OK
+        code = code if bus_code == EXIT_OK else bus_code
+    if diagnose and captured:
+        from pylondiag.cli_diagnose import run_diagnose
+
+        dcode = run_diagnose([out], "text", None)
+        code = code if code != EXIT_OK else dcode
+    return code
+
+
+def _capture_console(port: str, out: Path, timeout: float, *, own: bool) -> tuple[int, bool]:
+    """The console capture: its exit code, and whether the console was read at all."""
     from pylondiag.extras import MissingExtra, require
 
     try:
         require("bus", "pylondiag capture")
     except MissingExtra as exc:
         _say(f"error: {exc}")
-        return EXIT_UNUSABLE
+        return EXIT_UNUSABLE, False
     from pylondiag.acquire import ConsoleSession, NoConsole, PortUnavailable
     from pylondiag.acquire.capture import write_empty_case
 
     problem = check_out_dir(out, own=own)
     if problem:
         _say(f"error: {problem}.")
-        return EXIT_UNUSABLE
+        return EXIT_UNUSABLE, False
     try:
         session = ConsoleSession.open(port, timeout_s=timeout)
     except PortUnavailable as exc:
         _say(f"error: {exc.message}. Nothing was written.")
-        return EXIT_UNUSABLE
+        return EXIT_UNUSABLE, False
     except NoConsole as exc:
         write_empty_case(out, port, f"no console answered on {port}: {exc.message}")
         _say(f"error: {port}: {exc.message}. {out} holds an empty case noting this.")
-        return EXIT_PARTIAL
+        return EXIT_PARTIAL, False
     except KeyboardInterrupt:
         _say("interrupted before the console answered; nothing written.")
-        return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED, False
     from pylondiag.acquire.capture import run_capture
 
     bar, update = _progress_bar()
@@ -135,13 +178,7 @@ def run_capture_cli(port: str, out: Path, diagnose: bool, timeout: float, *, own
         if bar is not None:
             bar.stop()
         session.close()
-    code = _summary(result)
-    if diagnose:
-        from pylondiag.cli_diagnose import run_diagnose
-
-        dcode = run_diagnose([out], "text", None)
-        code = code if code != EXIT_OK else dcode
-    return code
+    return _summary(result), True
 
 
 def _summary(result: Any) -> int:

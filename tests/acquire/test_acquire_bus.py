@@ -210,3 +210,43 @@ def test_capture_bus_command(tmp_path: Path, tcp_stack: tuple[str, SpyResponder]
         app, ["capture-bus", str(case), "--can", "nope0", "--interface", "no-such-interface"]
     )
     assert bad.exit_code == 2 and "cannot be opened" in bad.output
+
+
+def test_capture_reads_console_and_rs485_into_one_case(
+    tmp_path: Path, tcp_stack: tuple[str, SpyResponder], validator: Path
+) -> None:
+    """`capture PORT --rs485 PORT`: the console transcript and the RS485 polls land in one case, which
+    diagnoses (spec-valid); only read commands reached the simulated master."""
+    from acquire_emulator import tcp_console, validated_diagnosis
+    from typer.testing import CliRunner
+
+    from pylondiag.cli import app
+
+    rs485_url, spy = tcp_stack
+    case = tmp_path / "case"
+    with tcp_console("module_not_communicating", 1) as (url, _live):
+        res = CliRunner().invoke(
+            app, ["capture", url, "--out", str(case), "--rs485", rs485_url, "--timeout", "0.5"]
+        )
+    assert res.exit_code in (0, 3), res.output
+    assert "Traceback" not in res.output
+    assert list((case / "console").iterdir()) and list((case / "rs485").iterdir())
+    frames = [decode_frame(wire) for wire in spy.seen]
+    assert frames and all(isinstance(f, Frame) and f.cid2 in READ_COMMANDS for f in frames)
+    doc = validated_diagnosis(case, validator)
+    assert doc["outcome"] != "no_fault"
+
+
+def test_capture_with_an_unusable_can_channel_says_so(tmp_path: Path) -> None:
+    from acquire_emulator import tcp_console
+    from typer.testing import CliRunner
+
+    from pylondiag.cli import app
+
+    case = tmp_path / "case"
+    with tcp_console("healthy", 1) as (url, _live):
+        res = CliRunner().invoke(
+            app, ["capture", url, "--out", str(case), "--can", "nope0", "--interface", "no-such-interface"]
+        )
+    assert res.exit_code == 2 and "cannot be opened" in res.output
+    assert (case / "case.yaml").exists()  # the console part of the case is kept
