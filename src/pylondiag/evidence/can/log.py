@@ -36,7 +36,7 @@ _CONSOLE_LINE: Final = re.compile(
     r"^\s*(?:\((?P<ts>[0-9 :.-]{1,40})\)\s+)?(?P<ch>\S{1,32})\s+(?P<id>[0-9A-Fa-f]{3,8})\s+"
     r"\[(?P<dlc>\d{1,2})\](?P<data>(?:\s+[0-9A-Fa-f]{2}){0,64})(?P<rest>.*)$"
 )
-_ASC_HEAD: Final = re.compile(r"(?m)^\s*(?:date\s|base\s+(?:hex|dec)\b)")
+_ASC_HEAD: Final = re.compile(r"(?m)^[ \t]*+(?:date\s|base\s+(?:hex|dec)\b)")
 
 
 @dataclass(frozen=True, slots=True)
