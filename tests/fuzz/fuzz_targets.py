@@ -107,11 +107,48 @@ def _upload() -> Callable[[bytes], None]:
     return upload
 
 
+def _rs485() -> Callable[[bytes], None]:
+    from pylondiag.casedir import detect
+    from pylondiag.evidence.rs485 import Frame, decode_frame, decode_payload, read_rs485
+    from pylondiag.evidence.rs485.payloads import PayloadError
+
+    def rs485(data: bytes) -> None:
+        """The capture reader on the whole input; the frame and payload decoders on its first line."""
+        read_rs485(data, "rs485/fuzz.txt")
+        detect.sniff(data, "rs485/fuzz.txt", "rs485")
+        frame = decode_frame(data.split(b"\n", 1)[0][:4096])
+        if isinstance(frame, Frame):
+            with contextlib.suppress(PayloadError):
+                decode_payload(frame.cid2, frame.info, frame.ver)
+
+    return rs485
+
+
+def _can() -> Callable[[bytes], None]:
+    from pylondiag.casedir import detect
+    from pylondiag.evidence.can import read_can
+    from pylondiag.evidence.can.codec import decode
+
+    def can(data: bytes) -> None:
+        """The dump reader on the whole input; the DBC decoder on an identifier and up to 8 data bytes
+        taken from the input's first bytes (11-bit or 29-bit by the first byte's low bit)."""
+        read_can(data, "can/fuzz.log")
+        detect.sniff(data, "can/fuzz.log", "can")
+        if len(data) >= 4:
+            extended = bool(data[0] & 1)
+            arb = int.from_bytes(data[:4], "big") & (0x1FFFFFFF if extended else 0x7FF)
+            decode(arb, data[4:12], extended=extended)
+
+    return can
+
+
 TARGETS: dict[str, Callable[[], Callable[[bytes], None]]] = {
     "console": _console,
     "inverter_log": _inverter_log,
     "case_yaml": _case_yaml,
     "upload": _upload,
+    "rs485": _rs485,
+    "can": _can,
 }
 
 
@@ -141,6 +178,9 @@ def seeds(target: str, max_bytes: int = 64 * 1024) -> Iterator[bytes]:
         paths = list(_files("*/inverter/*", EXAMPLES))
     elif target == "case_yaml":
         paths = list(_files("*/case.yaml", EXAMPLES))
+    elif target in ("rs485", "can"):
+        yield from (_rs485_seeds() if target == "rs485" else _can_seeds())
+        return
     else:
         for case in sorted(p for p in EXAMPLES.iterdir() if p.is_dir()):
             yield _zip_of(case)[:max_bytes]
@@ -148,6 +188,71 @@ def seeds(target: str, max_bytes: int = 64 * 1024) -> Iterator[bytes]:
         return
     for p in paths:
         yield p.read_bytes()[:max_bytes]
+
+
+PROTOCOLS = SHARED / "domain" / "protocols"
+"""The public RS485/CAN samples (``samples_rs485_*``, ``samples_can_public_sources.txt``), read in place."""
+
+
+def _rs485_seeds() -> Iterator[bytes]:
+    """Each public sample file whole, each of its frames alone, and the simulator's poll rounds."""
+    for path in _files("samples_rs485_*", PROTOCOLS):
+        data = path.read_bytes()
+        yield data
+        for line in data.splitlines():
+            frame = line.strip().removeprefix(b"TX ").removeprefix(b"RX ")
+            if frame.startswith(b"~"):
+                yield frame
+    yield from _simulated_bus("rs485")
+
+
+def _can_frames() -> Iterator[tuple[int, bytes]]:
+    """(identifier, data) of every ``ID: 351 Buffer: 14 2 C0 ...`` line of the public CAN samples."""
+    for path in _files("samples_can_*", PROTOCOLS):
+        for line in path.read_text(errors="replace").splitlines():
+            head, sep, buffer = line.partition(" Buffer: ")
+            if sep and head.startswith("ID: "):
+                with contextlib.suppress(ValueError):
+                    yield int(head[4:], 16), bytes(int(b, 16) for b in buffer.split()[:8])
+
+
+def _can_seeds() -> Iterator[bytes]:
+    """The public CAN frames as candump ``-l`` text, candump console text, and python-can's ASC, BLF and
+    log files (written by python-can itself), each frame alone (identifier then data) for the decoder."""
+    import tempfile
+
+    import can
+
+    frames = list(_can_frames())
+    yield "".join(f"({1_700_000_000 + i}.000000) can0 {a:03X}#{d.hex().upper()}\n" for i, (a, d) in
+                  enumerate(frames)).encode()  # fmt: skip
+    yield "".join(f"  can0  {a:03X}   [{len(d)}]  {d.hex(' ').upper()}\n" for a, d in frames).encode()
+    messages = [
+        can.Message(timestamp=1_700_000_000 + i, arbitration_id=a, data=d, is_extended_id=False)
+        for i, (a, d) in enumerate(frames)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for suffix in ("asc", "blf", "log"):
+            path = Path(tmp) / f"seed.{suffix}"
+            with can.Logger(path) as writer:
+                for message in messages:
+                    writer.on_message_received(message)
+            yield path.read_bytes()
+    for a, d in frames:
+        yield a.to_bytes(4, "big") + d
+    yield from _simulated_bus("can")
+
+
+def _simulated_bus(folder: str) -> Iterator[bytes]:
+    """The bus files of two simulated cases (a healthy stack and one with a module in alarm)."""
+    import tempfile
+
+    from pylondiag.sim import write_case
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenario in ("healthy", "cell_imbalance"):
+            case = write_case(scenario, 1, Path(tmp) / scenario, evidence="bus")
+            yield from (p.read_bytes() for p in sorted((case / folder).glob("*")) if p.is_file())
 
 
 def regressions(target: str) -> list[Path]:
