@@ -17,14 +17,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-EXIT_OK = 0
-EXIT_UNUSABLE = 2
-EXIT_PARTIAL = 3
-EXIT_INTERRUPTED = 130
+from pylondiag.cli_output import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_UNUSABLE
+
+if TYPE_CHECKING:
+    from pylondiag.acquire.capture import CaptureResult
+    from pylondiag.cli_bus import BusOptions
+
+EXIT_PARTIAL = EXIT_UNAVAILABLE
+"""A partial case: the battery stopped answering (or never did) — the shared code for "the battery is
+unreachable" (``cli_output``), with what was read kept."""
 
 
 def _say(msg: str) -> None:
@@ -120,7 +125,7 @@ def check_out_dir(out: Path, *, own: bool = False) -> str | None:
 
 
 def run_capture_cli(
-    port: str, out: Path, diagnose: bool, timeout: float, *, own: bool = False, bus: Any = None
+    port: str, out: Path, diagnose: bool, timeout: float, *, own: bool = False, bus: BusOptions | None = None
 ) -> int:
     """The console capture, then the bus capture ``bus`` (a ``cli_bus.BusOptions``) when given, then the
     diagnosis of everything captured when asked; the exit code of the first step that did not finish."""
@@ -181,7 +186,7 @@ def _capture_console(port: str, out: Path, timeout: float, *, own: bool) -> tupl
     return _summary(result), True
 
 
-def _summary(result: Any) -> int:
+def _summary(result: CaptureResult) -> int:
     n = len(result.addresses)
     _say(
         f"captured {result.answered} answer(s) from {n} module(s) into {result.case_dir} "

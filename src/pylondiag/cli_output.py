@@ -23,10 +23,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from pylondiag.model.diagnosis import Diagnosis
 from pylondiag.verbosity import verbosity
+
+if TYPE_CHECKING:
+    from pylondiag.model.diagnosis import Diagnosis
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1

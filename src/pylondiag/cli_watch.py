@@ -26,6 +26,8 @@ from typing import Any
 
 import typer
 
+from pylondiag.cli_output import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 60.0}
 WATCH_PREFIX = "pylondiag watch, module"
@@ -256,11 +258,11 @@ def _summary(result: WatchResult, module: int) -> int:
         _say(_owner_words(v.verdict))
     if result.interrupted:
         _say("stopped by Ctrl-C: the readings so far are kept; run the same command again to continue.")
-        return 130
+        return EXIT_INTERRUPTED
     if result.stopped:
         _say(f"watch stopped: {result.stopped}. The readings so far are kept; run again to continue.")
-        return 3
-    return 0
+        return EXIT_UNAVAILABLE
+    return EXIT_OK
 
 
 def _owner_words(verdict: str) -> str:
