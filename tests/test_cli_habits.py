@@ -197,3 +197,19 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
     assert len(out.read_text(encoding="utf-8").splitlines()) == 3  # stdout kept only the documents
     piped = cli("diagnose", *cases)
     assert piped.returncode == 0 and piped.stderr == b""
+
+
+def test_one_case_shows_a_bar_over_its_evidence_bytes(tmp_path: Path) -> None:
+    """One case: the bar counts the evidence bytes read (rich's byte column), then says "diagnosing";
+    stdout still holds only the JSON document."""
+    case = HEALTHY.parent / "inv-cold-mornings-deye"
+    out = tmp_path / "out.json"
+    cmd = f"{sys.executable} -m pylondiag diagnose {case} --format json > {out}"
+    child = pexpect.spawn("/bin/sh", ["-c", cmd], timeout=120, dimensions=(24, 120), encoding="utf-8")
+    child.expect(pexpect.EOF)
+    child.close()
+    drawn = child.before or ""
+    assert child.exitstatus == 0
+    assert re.search(r"\d+(\.\d+)?/\d+(\.\d+)? kB", drawn), drawn[-500:]  # bytes read / bytes in the case
+    assert "inv-cold-mornings-deye: diagnosing" in drawn
+    assert json.loads(out.read_text(encoding="utf-8"))["outcome"]

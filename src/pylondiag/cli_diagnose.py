@@ -22,6 +22,7 @@ from pylondiag.cli_output import (
     EXIT_OK,
     EXIT_UNUSABLE,
     UsageError,
+    case_progress,
     choose_format,
     progress,
     read_stdin_to,
@@ -93,8 +94,7 @@ def run_diagnose(cases: list[Path], fmt: str | None, output: Path | None) -> int
             return EXIT_UNUSABLE
     with stdin_dir() as tmp:
         if not batch:
-            with spinner(f"reading and diagnosing {cases[0].name or 'stdin'}"):  # terminal only
-                outcome = _diagnose_one(cases[0], tmp)
+            outcome = _diagnose_one(cases[0], tmp, bar=True)
             if isinstance(outcome, int):
                 return outcome
             return _render_one(outcome, fmt, output)
@@ -104,14 +104,17 @@ def run_diagnose(cases: list[Path], fmt: str | None, output: Path | None) -> int
 STDIN: Final = Path("-")
 
 
-def _diagnose_one(case: Path, tmp: Path) -> CaseResult | int:
-    """The case's diagnosis, or the exit status after saying why there is none."""
+def _diagnose_one(case: Path, tmp: Path, *, bar: bool = False) -> CaseResult | int:
+    """The case's diagnosis, or the exit status after saying why there is none; ``bar``: show a bar over
+    the case's evidence bytes, then "diagnosing" (on a terminal only)."""
     try:
+        from pylondiag.casedir import evidence_bytes
         from pylondiag.pipeline import run_case
 
         path = read_stdin_to(tmp) if case == STDIN else case
         started = time.perf_counter()
-        result = run_case(path)
+        with case_progress(evidence_bytes(path) if bar else 0, case.name or "stdin", shown=bar) as shown:
+            result = run_case(path, shown.file_read)
         _detail(
             f"{case}: {len(result.view.files)} file(s) read, {len(result.view.gaps)} gap(s), "
             f"{time.perf_counter() - started:.2f} s"
@@ -148,7 +151,11 @@ def _render_one(result: CaseResult, fmt: str, output: Path | None) -> int:
 
             print_report(result.diagnosis, result.view, Console())
             return EXIT_OK
-        rendered = RENDERERS[fmt](result.diagnosis, result.view)
+        if fmt in ("html", "pdf"):  # charts and layout: seconds on a large case
+            with spinner(f"rendering the {fmt.upper()} report"):  # terminal only
+                rendered = RENDERERS[fmt](result.diagnosis, result.view)
+        else:
+            rendered = RENDERERS[fmt](result.diagnosis, result.view)
     except Exception as exc:  # renderer bug: report without traceback
         _say(f"internal error while rendering the {fmt} report: {type(exc).__name__}: {exc}. This is a bug.")
         return EXIT_BUG

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pylondiag.verbosity import verbosity
 
@@ -130,6 +130,49 @@ def progress(total: int, what: str) -> Iterator[Step]:
 
 def _no_progress(label: str) -> None:
     return None
+
+
+class CaseProgress:
+    """What :func:`case_progress` yields: ``file_read(rel, size)`` (the ``on_file`` of ``run_case``)
+    advances the bar by the file's bytes; ``phase(words)`` names the step now running."""
+
+    def __init__(self, bar: Any = None, task: Any = None, what: str = "", total_bytes: int = 0) -> None:
+        self._bar, self._task, self._what = bar, task, what
+        self._left = total_bytes
+
+    def file_read(self, rel: str, size: int) -> None:
+        """One file read: advance by its size; once every byte is read, the step is "diagnosing"."""
+        self._left -= size
+        if self._bar is not None:
+            words = "diagnosing" if self._left <= 0 else f"read {rel}"
+            self._bar.update(self._task, advance=size, description=f"{self._what}: {words}")
+
+    def phase(self, words: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=f"{self._what}: {words}")
+
+
+@contextmanager
+def case_progress(total_bytes: int, what: str, *, shown: bool = True) -> Iterator[CaseProgress]:
+    """A bar over the bytes of evidence a case holds (each file counted once read), then "diagnosing";
+    on stderr, only when ``shown``, on a terminal and without ``--quiet``."""
+    if not (shown and show_progress()):
+        yield CaseProgress()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    with bar:
+        task = bar.add_task(f"{what}: reading", total=max(total_bytes, 1))
+        yield CaseProgress(bar, task, what, total_bytes)
 
 
 @contextmanager

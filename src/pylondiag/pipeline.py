@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pylondiag.casedir import load_case
+from pylondiag.casedir import FileRead, load_case
 from pylondiag.diagnosis import diagnose
 from pylondiag.model.diagnosis import Diagnosis
 from pylondiag.model.stack import CaseView
@@ -21,6 +21,7 @@ class CaseResult:
     diagnosis: Diagnosis
 
 
-def run_case(path: Path) -> CaseResult:
-    view = load_case(Path(path))
+def run_case(path: Path, on_file: FileRead | None = None) -> CaseResult:
+    """Read the case (``on_file`` told of each evidence file read, see :data:`FileRead`) and diagnose it."""
+    view = load_case(Path(path), on_file)
     return CaseResult(view=view, diagnosis=diagnose(view))

@@ -18,6 +18,7 @@ are ambiguous: records at that address are kept with ``position=None`` and the c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pylondiag.casedir.caseyaml import parse_case_yaml
@@ -35,35 +36,59 @@ from pylondiag.errors import CaseError
 from pylondiag.model.case import CaseFile
 from pylondiag.model.stack import CaseView
 
-__all__ = ["MAX_CONSOLE_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "load_case"]
+__all__ = ["MAX_CONSOLE_BYTES", "MAX_FILES", "MAX_FILE_BYTES", "FileRead", "evidence_bytes", "load_case"]
+
+FileRead = Callable[[str, int], None]
+"""``on_file(relative path, its size in bytes)``: called after each evidence file has been read (for a
+progress bar; sizes as on disk, so they add up to :func:`evidence_bytes`)."""
 
 
-def load_case(path: Path) -> CaseView:
-    """Read a case directory, or a single evidence file as a case holding just that file."""
+def evidence_bytes(path: Path) -> int:
+    """The bytes :func:`load_case` will read from ``path`` (a case directory or one file), as on disk."""
+    path = Path(path)
+    if not path.is_dir():
+        return _size(path)
+    return sum(_size(full) for _, full in walk(path, Loaded()))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def load_case(path: Path, on_file: FileRead | None = None) -> CaseView:
+    """Read a case directory, or a single evidence file as a case holding just that file; ``on_file`` is
+    told of each file once it has been read."""
     path = Path(path)
     if not path.exists():
         raise CaseError(
             "no such file or directory. Fix: give a case directory or an evidence file.", source=str(path)
         )
     if path.is_dir():
-        return _load_directory(path)
+        return _load_directory(path, on_file)
     case: CaseFile | None = None
     loaded = Loaded()
     if path.name == "case.yaml":
         case = parse_case_yaml(path.read_bytes(), source=str(path))
     else:
         read_file(path, path.name, loaded, Site(zone_of(None), None))
+        if on_file is not None:
+            on_file(path.name, _size(path))
     case_id = (case.case_id if case and case.case_id else None) or path.stem
     return build_view(case_id, str(path), case, loaded)
 
 
-def _load_directory(path: Path) -> CaseView:
+def _load_directory(path: Path, on_file: FileRead | None) -> CaseView:
     case = _case_yaml(path / "case.yaml")
     brand = case.inverter.brand.value if case and case.inverter and case.inverter.brand else None
     site = Site(zone_of(case), brand)
     loaded = Loaded()
     for rel, full in walk(path, loaded):
         read_file(full, rel, loaded, site)
+        if on_file is not None:
+            on_file(rel, _size(full))
     case_id = (case.case_id if case and case.case_id else None) or path.resolve().name
     return build_view(case_id, str(path), case, loaded)
 
