@@ -87,3 +87,17 @@ def test_donverduyn_lifetime_counters_are_a_lead_not_a_fault(captures_dir, tmp_p
     ov = next(f for f in d.findings if f.code == Cause.CELL_OVER_VOLTAGE)
     assert "Bat OV Times 56" in ov.message and "5832" in ov.message
     assert len(d.modules) >= 2
+
+
+@pytest.mark.parametrize("command", ["time", "help", "ci", "getpwr"])
+def test_a_capture_without_module_data_says_what_it_holds(
+    captures_dir: Path, tmp_path: Path, diagnose_case, command: str
+) -> None:
+    """A real capture of only `time`, `help`, `ci` or `getpwr` was read: the diagnosis names what it
+    holds and asks for `pwr`/`bat N`, instead of saying no console capture was readable."""
+    d = diagnose_case(_case_from(captures_dir, tmp_path, f"{command}__US2000C*"))
+    assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
+    assert f"holds only `{command}`" in d.summary
+    assert "no console capture" not in d.summary.lower()
+    assert not any(g.startswith("No console capture") for g in d.evidence_gaps)
+    assert any(f"holds only `{command}`" in g and "`pwr`" in g for g in d.evidence_gaps)

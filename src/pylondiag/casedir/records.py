@@ -55,6 +55,8 @@ class Readings:
     """BMS events from ``pwr`` states, ``pwr N`` fault fields and ``log`` entries."""
     assumed_sources: set[str] = field(default_factory=set)
     """Captures whose plain ``bat``/``stat`` module was inferred."""
+    unused_commands: dict[str, None] = field(default_factory=dict)
+    """Console commands read but not used by the diagnosis (``time``, ``help``, ``getpwr``...), in order."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,16 @@ def read_captures(
             handler = HANDLERS.get(type(rec))
             if handler is not None:
                 handler(rec, At(cap.source, cap.captured_at, seq, origin, tz), amap, out)
+            else:
+                out.unused_commands[_command_word(rec)] = None
     return out
+
+
+def _command_word(rec: Any) -> str:
+    """The command a record answers, first word only (``login <redacted>`` → ``login``), at most 24
+    characters; the record's kind when it carries no command."""
+    command = str(getattr(rec, "command", "") or "").strip()
+    return (command.split()[0] if command else str(getattr(rec, "kind", "?")))[:24]
 
 
 def _capture_order(c: ConsoleCapture, tz: tzinfo) -> tuple[bool, datetime, str]:

@@ -73,6 +73,7 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         address_conflicts=amap.conflicts,
         bus=merge_bus(loaded.bus),
         console_positions=dict(loaded.notes),
+        console_unused=list(readings.unused_commands),
     )
 
 

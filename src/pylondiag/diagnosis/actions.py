@@ -407,7 +407,7 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     addr_list = (
         " ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16]) or "`bat N` for each module N"
     )
-    if not view.has_console() and not (view.soh or view.pwrsys or view.logs):
+    if not view.has_console() and not (view.soh or view.pwrsys or view.logs or view.console_unused):
         gaps.append(
             "No console capture: connect a laptop to the master's Console port (RJ45 on C models, RS232 "
             "115200 8N1), log the session to a file and run `pwr`, then "

@@ -118,11 +118,11 @@ def no_fault_blockers(view: CaseView, cover: Coverage) -> list[str]:
     Each reason is a clause for the summary ("Not enough evidence to decide: ...").
     """
     if not cover.read:
-        if not view.has_console() and not cover.other_records and not view.has_events():
+        held = [f"`{c}`" for c in _held(view, cover)]
+        if not view.has_console() and not held and not view.has_events():
             if view.has_bus():
                 return ["no module states were read: the CAN bus carries the stack's totals and flags only"]
             return ["no console capture or event log was readable"]
-        held = [f"`{c}`" for c in cover.other_records]
         if view.has_events() and not held:
             return ["no module states were read: only the inverter's event log was supplied"]
         return [f"no module states were read: the console capture holds only {positions_text_words(held)}"]
@@ -136,6 +136,12 @@ def no_fault_blockers(view: CaseView, cover: Coverage) -> list[str]:
     return []
 
 
+def _held(view: CaseView, cover: Coverage) -> list[str]:
+    """The console commands a case without module states holds: the records that say something
+    (``info``, ``soh``, ``pwrsys``, ``log``) and those the rules do not read (``time``, ``help``...)."""
+    return list(dict.fromkeys([*cover.other_records, *view.console_unused]))
+
+
 def positions_text_words(words: list[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     if len(words) <= 1:
@@ -146,11 +152,17 @@ def positions_text_words(words: list[str]) -> str:
 def gaps(view: CaseView, cover: Coverage) -> list[str]:
     """Exact captures that would let the case be judged, for the modules not read."""
     out: list[str] = []
-    if not cover.read and cover.other_records:
-        held = positions_text_words([f"`{c}`" for c in cover.other_records])
+    held_commands = _held(view, cover) if not cover.read else []
+    if held_commands:
+        held = positions_text_words([f"`{c}`" for c in held_commands])
+        told = (
+            "model, firmware, SOH or module count, but no module states"
+            if cover.other_records
+            else "no module states"
+        )
         out.append(
-            f"The console capture holds only {held}: model, firmware, SOH or module count, but no module "
-            "states. On the master's console run `pwr`, then `bat N` and `stat N` for each module N."
+            f"The console capture holds only {held}: {told}. On the master's console run `pwr`, then "
+            "`bat N` and `stat N` for each module N."
         )
     if cover.read and cover.unread:
         cmds = ", ".join(

@@ -185,6 +185,10 @@ class CaseView(_View):
     console_positions: dict[str, int] = Field(default_factory=dict)
     """Capture source → the position its header comment names (``# captured on the console of the
     module at position 3``): the module whose own console was used."""
+    console_unused: list[str] = Field(default_factory=list)
+    """Console commands whose output was read but carries nothing the rules use (``time``, ``help``,
+    ``getpwr``, ``ci``, refused ``login``...), first word only, in capture order: a console capture was
+    read even when no module data came of it."""
 
     # ---------------------------------------------------------------- helpers for rules
     @property
