@@ -22,10 +22,11 @@ MiB = 1024 * 1024
 class Limits:
     """Upload and rate limits. Sizes in bytes, windows in seconds."""
 
-    max_request_bytes: int = 40 * MiB
-    """The whole multipart body of one submission."""
-    max_file_bytes: int = 20 * MiB
-    """One evidence file, uncompressed."""
+    max_request_bytes: int = 48 * MiB
+    """The whole multipart body of one submission (one file at the largest size, plus the form)."""
+    max_file_bytes: int = 40 * MiB
+    """One evidence file, uncompressed: the case reader's own limit (``casedir.MAX_FILE_BYTES``, a year of
+    inverter log at one row a minute is 22.5 MiB), so the service takes what ``pylondiag diagnose`` takes."""
     max_files: int = 200
     """Files in one case (zip entries or form files)."""
     max_total_bytes: int = 60 * MiB
