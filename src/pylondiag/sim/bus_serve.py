@@ -9,7 +9,6 @@ its 0x305 keep-alive. Used by the live-reader tests and by ``pylondiag sim serve
 from __future__ import annotations
 
 import os
-import select
 import socket
 import threading
 import time
@@ -96,15 +95,10 @@ def _tcp_conn(
 
 def serve_rs485_pty(responder: Rs485Responder, master: int, *, stop: threading.Event | None = None) -> None:
     """Answer on the pty ``master`` (see :func:`pylondiag.sim.serve.open_pty`) until ``stop``. Blocks."""
+    from pylondiag.sim.serve import pty_reads
+
     fb = _FrameBuffer()
-    while stop is None or not stop.is_set():
-        r, _, _ = select.select([master], [], [], 0.2)
-        if not r:
-            continue
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            return
+    for data in pty_reads(master, stop):
         for req in fb.feed(data):
             reply = responder.answer(req)
             if reply is not None:

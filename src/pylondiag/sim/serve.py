@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -207,6 +207,19 @@ def _handle_conn(
                     return
 
 
+def pty_reads(master: int, stop: threading.Event | None) -> Iterator[bytes]:
+    """What arrives on the pty ``master``, chunk by chunk, until ``stop`` is set (checked every 0.2 s)
+    or the pty is gone."""
+    while stop is None or not stop.is_set():
+        r, _, _ = select.select([master], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            yield os.read(master, 4096)
+        except OSError:
+            return
+
+
 def open_pty() -> tuple[int, str]:
     """A raw pseudo-terminal pair: (master fd, slave path) — point a serial tool at the path."""
     master, slave = os.openpty()
@@ -237,14 +250,7 @@ def serve_pty(
 
     banner = session.banner()
     _paced_write(write, line.mangle(banner) if line else banner, pace)
-    while stop is None or not stop.is_set():
-        r, _, _ = select.select([master], [], [], 0.2)
-        if not r:
-            continue
-        try:
-            data = os.read(master, 4096)
-        except OSError:
-            return
+    for data in pty_reads(master, stop):
         try:
             out = _answer(session, live, line, data)
         except _Disconnect:
