@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import io
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +29,20 @@ from pylondiag.evidence.can.codec import CanDecoded, CanIssue, decode
 
 MAX_WARNINGS: Final = 200
 BLF_MAGIC: Final = b"LOGG"
+BLF_MAX_INFLATED: Final = 64 * 1024 * 1024
+"""Bytes: the most a BLF's zlib containers may inflate to in all (about 1.3 million CAN frames at 48 bytes
+each, a day of a Pylontech stack's traffic twice over). A BLF is compressed inside the file, so its size
+on disk says nothing of what it holds: 0.5 MB of deflated zeros is 512 MiB."""
+BLF_MAX_CONTAINER: Final = 8 * 1024 * 1024
+"""Bytes: the most one container may inflate to (python-can and Vector's writers use 128 KiB); python-can's
+reader inflates each container whole, so this bounds its memory."""
+_BLF_OBJECT: Final = struct.Struct("<4sHHLL")
+"""Every BLF object's base header: signature ``LOBJ``, header size, header version, object size, type
+(python-can ``can/io/blf.py`` ``OBJ_HEADER_BASE_STRUCT``)."""
+_BLF_CONTAINER: Final = struct.Struct("<H6xL4x")
+"""A log container's own header: compression method (2 = zlib), uncompressed size (as declared)."""
+_BLF_LOG_CONTAINER: Final = 10
+_BLF_ZLIB: Final = 2
 
 _LOG_LINE: Final = re.compile(
     r"^\s*\((?P<ts>\d{1,12}\.\d{1,9})\)\s+(?P<ch>\S{1,32})\s+(?P<id>[0-9A-Fa-f]{1,8})#"
@@ -211,8 +227,53 @@ class _CountingText(io.StringIO):
         return out
 
 
+def blf_refusal(data: bytes) -> str | None:
+    """Why a BLF must not be handed to python-can's reader, or None: its containers are inflated here
+    first, a chunk at a time and thrown away, with a cap on the bytes actually produced — whatever the
+    containers declare (:data:`BLF_MAX_CONTAINER` each, :data:`BLF_MAX_INFLATED` in all)."""
+    if len(data) < 8:
+        return None
+    pos = struct.unpack_from("<L", data, 4)[0]
+    total = 0
+    while pos > 0 and pos + _BLF_OBJECT.size <= len(data):
+        signature, _, _, size, kind = _BLF_OBJECT.unpack_from(data, pos)
+        if signature != b"LOBJ" or size < _BLF_OBJECT.size:
+            return None  # python-can stops here with its own message
+        body = data[pos + _BLF_OBJECT.size : pos + size]
+        if kind == _BLF_LOG_CONTAINER and len(body) >= _BLF_CONTAINER.size:
+            method = _BLF_CONTAINER.unpack_from(body)[0]
+            packed = body[_BLF_CONTAINER.size :]
+            produced = _inflated(packed, BLF_MAX_CONTAINER + 1) if method == _BLF_ZLIB else len(packed)
+            if produced > BLF_MAX_CONTAINER:
+                return f"a BLF container inflates to more than {BLF_MAX_CONTAINER // 2**20} MiB; not read"
+            total += produced
+            if total > BLF_MAX_INFLATED:
+                return f"the BLF inflates to more than {BLF_MAX_INFLATED // 2**20} MiB of frames; not read"
+        pos += size + size % 4
+    return None
+
+
+def _inflated(packed: bytes, cap: int) -> int:
+    """How many bytes ``packed`` (zlib) inflates to, counting at most ``cap`` (64 KiB at a time)."""
+    inflater = zlib.decompressobj()
+    produced = 0
+    pending = packed
+    try:
+        while pending and produced < cap:
+            produced += len(inflater.decompress(pending, 65536))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        return produced  # python-can meets the same damage and says so
+    return produced
+
+
 def _python_can(data: bytes, log: CanLog, *, binary: bool) -> Iterator[CanRecord]:
     import can  # python-can's own readers; imported here so the evidence layer stays light to import
+
+    refused = blf_refusal(data) if binary else None
+    if refused is not None:
+        log.warn(None, refused)
+        return
 
     counting: _CountingText | None = None
     asc_lines: list[str] = []
