@@ -81,3 +81,22 @@ def test_photos_are_embedded_small_and_broken_ones_listed(case: Path) -> None:
     html = render_html(result.diagnosis, result.view)
     assert html.count('<img src="data:image/jpeg;base64,') == 1
     assert "photos/broken.png</code> — not shown" in html
+
+
+def test_a_png_that_decodes_to_too_many_pixels_is_listed_not_decoded(tmp_path: Path) -> None:
+    """60 MP of one colour is a few hundred kB of PNG; Pillow would decode it whole (180 MB) before
+    shrinking. A 60 MP JPEG is still shown: Pillow decodes it at 1/8 scale."""
+    from PIL import Image
+
+    from pylondiag.report.photos import MAX_DECODED_PIXELS, embed
+
+    big = Image.new("L", (10_000, 6_000), 128)
+    assert MAX_DECODED_PIXELS < 10_000 * 6_000
+    big.save(tmp_path / "flat.png")
+    big.save(tmp_path / "flat.jpg", quality=50)
+    del big
+    assert (tmp_path / "flat.png").stat().st_size < 1_000_000
+    png = embed(tmp_path / "flat.png", "photos/flat.png")
+    assert png.data_uri is None and "10000 × 6000 pixels" in png.note
+    jpg = embed(tmp_path / "flat.jpg", "photos/flat.jpg")
+    assert jpg.data_uri is not None and jpg.data_uri.startswith("data:image/jpeg;base64,")

@@ -19,6 +19,11 @@ MAX_PHOTOS: Final = 12
 """Photos embedded per report; the rest are listed by name."""
 MAX_PHOTO_BYTES: Final = 40 * 1024 * 1024
 """A photo file larger than this is listed, not opened."""
+MAX_DECODED_PIXELS: Final = 50_000_000
+"""Pixels a photo other than a JPEG may decode to (50 MP RGB is 150 MB in memory). PNG, GIF, WebP and TIFF
+compress flat areas to almost nothing: 0.5 MB of PNG can hold 170 MP, which Pillow would decode whole
+before shrinking it. JPEGs are decoded at up to 1/8 scale (Pillow's draft mode, used by ``thumbnail``), so
+a 200 MP phone panorama costs about 3 MP."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,9 @@ def embed(path: Path, name: str) -> Photo:
         if path.stat().st_size > MAX_PHOTO_BYTES:
             return Photo(name, None, "not shown (larger than 40 MB)")
         with Image.open(path) as opened:
+            width, height = opened.size
+            if opened.format != "JPEG" and width * height > MAX_DECODED_PIXELS:
+                return Photo(name, None, f"not shown ({width} × {height} pixels: too large to decode)")
             img = ImageOps.exif_transpose(opened)
             img.thumbnail((MAX_SIDE_PX, MAX_SIDE_PX))
             out = io.BytesIO()
