@@ -129,56 +129,9 @@ from pylondiag import cli_bus  # noqa: E402  (capture-bus: light module, heavy i
 cli_bus.register(app)
 
 
-@app.command("serve")
-def serve_cmd(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine)."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
-    database: str | None = typer.Option(None, "--database", help="SQLAlchemy URL (default: SQLite)."),
-    data_dir: Path = typer.Option(  # noqa: B008
-        Path("pylondiag-data"), "--data-dir", help="Where evidence files and the SQLite database live."
-    ),
-    demo: bool = typer.Option(False, "--demo", help="Load examples/cases; print an engineer demo account."),
-) -> None:
-    """Run the remote-diagnostic web service (migrates the database on start)."""
-    _require("service", "pylondiag serve")
-    from pylondiag.cli_service import database_errors, ensure_port_free
-    from pylondiag.service.commands import CommandError, serve, settings_for
+from pylondiag import cli_service  # noqa: E402  (serve, admin create-user: service imported when they run)
 
-    settings = settings_for(data_dir, database)
-    ensure_port_free(host, port)
-    try:
-        with database_errors(settings.resolved_database_url):
-            serve(settings, host, port, demo=demo)
-    except CommandError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-@admin_app.command("create-user")
-def create_user_cmd(
-    email: str = typer.Argument(..., help="The account's e-mail address (its login)."),
-    role: str = typer.Option("engineer", "--role", help="engineer or admin."),
-    password: str | None = typer.Option(
-        None, "--password", envvar="PYLONDIAG_PASSWORD", help="Password (else prompted)."
-    ),
-    database: str | None = typer.Option(None, "--database", help="SQLAlchemy URL (default: SQLite)."),
-    data_dir: Path = typer.Option(Path("pylondiag-data"), "--data-dir", help="The service's data directory."),  # noqa: B008
-) -> None:
-    """Create an engineer or admin account for the web service."""
-    _require("service", "pylondiag admin")
-    from pylondiag.cli_service import database_errors
-    from pylondiag.service.commands import CommandError, create_user, settings_for
-
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = settings_for(data_dir, database)
-    try:
-        with database_errors(settings.resolved_database_url):
-            user = create_user(settings, email, role, password)
-    except CommandError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"created {user.role} {user.email}")
+cli_service.register(app, admin_app)
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
-"""What ``serve`` and ``admin`` need around the service: one clear line and a distinct exit status
-when the database cannot be reached (3) or the port is taken (4), instead of a traceback.
+"""The ``serve`` and ``admin create-user`` commands, and what they need around the service: one clear
+line and a distinct exit status when a setting is invalid (2), the database cannot be reached (3) or the
+port is taken (4), instead of a traceback.
 
+Light at import time (typer only): the service stack is imported when a command runs.
 Codes: :mod:`pylondiag.cli_output`.
 """
 
@@ -10,10 +12,17 @@ import errno
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
 from pylondiag.cli_output import EXIT_ADDRESS_IN_USE, EXIT_UNAVAILABLE, EXIT_UNUSABLE, say
+
+ENV_HELP = (
+    "Settings from the environment (PYLONDIAG_DATABASE_URL, PYLONDIAG_DATA_DIR, PYLONDIAG_SECRET_KEY, "
+    "PYLONDIAG_SECURE_COOKIES, PYLONDIAG_TRUSTED_PROXIES, PYLONDIAG_SMTP_*: docs/service.md); "
+    "an invalid one is one line and exit 2."
+)
 
 
 def _shown_url(url: str) -> str:
@@ -62,3 +71,84 @@ def ensure_port_free(host: str, port: int) -> None:
             raise typer.Exit(EXIT_ADDRESS_IN_USE) from None
         say(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; check --host and --port")
         raise typer.Exit(EXIT_UNUSABLE) from None
+
+
+def _require_service(what: str) -> None:
+    from pylondiag.extras import MissingExtra, require
+
+    try:
+        require("service", what)
+    except MissingExtra as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(EXIT_UNUSABLE) from None
+
+
+@contextmanager
+def command_errors() -> Iterator[None]:
+    """Invalid settings and refused commands: one line, exit 2."""
+    from pylondiag.service.commands import CommandError
+    from pylondiag.service.settings import SettingsError
+
+    try:
+        yield
+    except (CommandError, SettingsError) as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(EXIT_UNUSABLE) from None
+
+
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    database: str | None = typer.Option(
+        None, "--database", help="SQLAlchemy URL (default: PYLONDIAG_DATABASE_URL, else SQLite)."
+    ),
+    data_dir: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--data-dir",
+        help="Evidence files and the SQLite database (default: PYLONDIAG_DATA_DIR, else pylondiag-data).",
+    ),
+    demo: bool = typer.Option(False, "--demo", help="Load examples/cases; print an engineer demo account."),
+) -> None:
+    """Run the remote-diagnostic web service (migrates the database on start)."""
+    _require_service("pylondiag serve")
+    from pylondiag.service.commands import serve, settings_for
+
+    with command_errors():
+        settings = settings_for(data_dir, database)
+        ensure_port_free(host, port)
+        with database_errors(settings.resolved_database_url):
+            serve(settings, host, port, demo=demo)
+
+
+def create_user_cmd(
+    email: str = typer.Argument(..., help="The account's e-mail address (its login)."),
+    role: str = typer.Option("engineer", "--role", help="engineer or admin."),
+    password: str | None = typer.Option(
+        None, "--password", envvar="PYLONDIAG_PASSWORD", help="Password (else prompted)."
+    ),
+    database: str | None = typer.Option(
+        None, "--database", help="SQLAlchemy URL (default: PYLONDIAG_DATABASE_URL, else SQLite)."
+    ),
+    data_dir: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--data-dir",
+        help="The service's data directory (default: PYLONDIAG_DATA_DIR, else pylondiag-data).",
+    ),
+) -> None:
+    """Create an engineer or admin account for the web service."""
+    _require_service("pylondiag admin")
+    from pylondiag.service.commands import create_user, settings_for
+
+    with command_errors():
+        settings = settings_for(data_dir, database)
+        if password is None:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        with database_errors(settings.resolved_database_url):
+            user = create_user(settings, email, role, password)
+    typer.echo(f"created {user.role} {user.email}")
+
+
+def register(app: typer.Typer, admin_app: typer.Typer) -> None:
+    """Add ``serve`` to ``app`` and ``create-user`` to ``admin_app``."""
+    app.command("serve", epilog=ENV_HELP)(serve_cmd)
+    admin_app.command("create-user", epilog=ENV_HELP)(create_user_cmd)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -16,8 +14,7 @@ from pylondiag.service.auth import ROLES, hash_password, new_owner_token, token_
 from pylondiag.service.cases import parse_case_yaml, submit_case
 from pylondiag.service.db.models import CaseRecord, User
 from pylondiag.service.db.session import Database
-from pylondiag.service.mail_settings import smtp_from_env
-from pylondiag.service.settings import Settings
+from pylondiag.service.settings import Settings, env_settings
 from pylondiag.service.storage import EvidenceStore
 from pylondiag.service.uploads import IncomingFile, UploadRefused, safe_relpath
 
@@ -140,20 +137,14 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
 
 
-def settings_for(data_dir: Path, database: str | None) -> Settings:
-    """Settings from the command line and the environment (``PYLONDIAG_DATABASE_URL``,
-    ``PYLONDIAG_SECURE_COOKIES=1|0`` to force the cookies' Secure flag, ``PYLONDIAG_SMTP_*`` for owner
-    mails: see ``mail_settings.smtp_from_env``, ``PYLONDIAG_TRUSTED_PROXIES`` the reverse proxies whose
-    ``X-Forwarded-For`` is believed, comma-separated)."""
-    secure = os.environ.get("PYLONDIAG_SECURE_COOKIES")
-    listed = os.environ.get("PYLONDIAG_TRUSTED_PROXIES", "").split(",")
-    proxies = tuple(p.strip() for p in listed if p.strip())
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=database or os.environ.get("PYLONDIAG_DATABASE_URL"),
-        trusted_proxies=proxies,
-    )
-    settings = replace(settings, smtp=smtp_from_env(os.environ))
-    if secure in ("0", "1"):
-        settings = replace(settings, secure_cookies=secure == "1")
-    return settings
+def settings_for(data_dir: Path | None, database: str | None, **changes: object) -> Settings:
+    """Settings from the environment (``PYLONDIAG_*``: :class:`~pylondiag.service.settings.EnvSettings`)
+    with the command line's ``--data-dir`` / ``--database`` on top when given.
+
+    Raises :class:`~pylondiag.service.settings.SettingsError` (one line) for an invalid variable.
+    """
+    if data_dir is not None:
+        changes["data_dir"] = data_dir
+    if database:
+        changes["database_url"] = database
+    return env_settings().service_settings(**changes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,23 +23,3 @@ class SmtpSettings:
     """The pause after the n-th failed attempt is ``retry_base_s * 2**(n-1)`` (30 s, 1 min, 2 min, ...)."""
     poll_s: float = 2.0
     """How often the mailer looks for due mails (s)."""
-
-
-def smtp_from_env(env: Mapping[str, str]) -> SmtpSettings:
-    """``PYLONDIAG_SMTP_HOST``, ``_PORT``, ``_TLS`` (none|starttls|ssl), ``_USER``, ``_PASSWORD``,
-    ``_FROM``."""
-    tls = env.get("PYLONDIAG_SMTP_TLS", "none").strip().lower()
-    if tls not in ("none", "starttls", "ssl"):
-        raise ValueError(f"PYLONDIAG_SMTP_TLS must be none, starttls or ssl, not {tls!r}")
-    default_port = {"none": 25, "starttls": 587, "ssl": 465}[tls]
-    port = env.get("PYLONDIAG_SMTP_PORT", "").strip()
-    if port and not port.isdigit():
-        raise ValueError(f"PYLONDIAG_SMTP_PORT must be a port number, not {port!r}")
-    return SmtpSettings(
-        host=env.get("PYLONDIAG_SMTP_HOST") or None,
-        port=int(port) if port else default_port,
-        tls=tls,  # type: ignore[arg-type]
-        user=env.get("PYLONDIAG_SMTP_USER") or None,
-        password=env.get("PYLONDIAG_SMTP_PASSWORD") or None,
-        sender=env.get("PYLONDIAG_SMTP_FROM") or SmtpSettings.sender,
-    )

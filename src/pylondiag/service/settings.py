@@ -1,16 +1,23 @@
 """Settings of the web service: where data lives, which database, and the limits it enforces.
 
-Everything a deployment may change is here, with its unit; nothing else in ``service/`` reads the
-environment.
+Everything a deployment may change is here, with its unit. :class:`EnvSettings` (pydantic-settings) is
+the only reader of the environment in ``service/``: ``PYLONDIAG_*`` variables, each checked on start, an
+invalid one refused in one line naming it (:class:`SettingsError`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Literal
 
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from pylondiag.errors import PylondiagError
 from pylondiag.service.mail_settings import SmtpSettings
 
 DEFAULT_DATA_DIR = Path("pylondiag-data")
@@ -81,14 +88,18 @@ class Settings:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'pylondiag.sqlite3').resolve()}"
 
+    secret: str | None = None
+    """The key that signs session and CSRF cookies when given (``PYLONDIAG_SECRET_KEY``); else
+    :meth:`secret_key` keeps one in the data directory."""
+
     def secret_key(self) -> str:
-        """The key that signs session and CSRF cookies: ``<data_dir>/secret_key``, made on first use.
+        """The key that signs session and CSRF cookies: ``secret`` when set, else
+        ``<data_dir>/secret_key``, made on first use.
 
         Kept in the data directory so engineers stay logged in across restarts; mode 0600.
         """
-        env = os.environ.get("PYLONDIAG_SECRET_KEY")
-        if env:
-            return env
+        if self.secret:
+            return self.secret
         path = self.data_dir / "secret_key"
         if path.exists():
             return path.read_text(encoding="ascii").strip()
@@ -101,3 +112,124 @@ class Settings:
         with os.fdopen(fd, "w", encoding="ascii") as out:
             out.write(key)
         return key
+
+
+class SettingsError(PylondiagError):
+    """An environment variable with a value the service cannot use (the CLI prints it and exits 2)."""
+
+
+def _ip_or_network(value: str) -> str:
+    """``value`` when it is ``*``, an IP address or an IP network; else ``ValueError``."""
+    if value == "*":
+        return value
+    try:
+        if "/" in value:
+            ipaddress.ip_network(value, strict=False)
+        else:
+            ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or network") from None
+    return value
+
+
+class EnvSettings(BaseSettings):
+    """What ``pylondiag serve`` / ``admin`` (and the web processes ``serve --workers N`` starts) read
+    from the environment: each field is the variable ``PYLONDIAG_<FIELD>``; empty = unset.
+
+    The field's ``description`` says what a valid value is (it is the "expected" part of the error line).
+    Command-line options (``--data-dir``, ``--database``) win over the variables.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PYLONDIAG_", env_ignore_empty=True, frozen=True, extra="ignore"
+    )
+
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="a directory path")
+    database_url: str | None = Field(
+        None, description="a SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (unset: SQLite)"
+    )
+    secure_cookies: bool | None = Field(
+        None, description="1 (always mark cookies Secure) or 0 (never); unset: Secure when served over HTTPS"
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="comma-separated IP addresses or networks (10.0.0.0/8) of the reverse proxies"
+    )
+    secret_key: SecretStr | None = Field(
+        None, min_length=32, description="at least 32 random characters (signs session and CSRF cookies)"
+    )
+    run_worker: bool = Field(True, description="1 (diagnose in this web process) or 0 (separate workers)")
+    smtp_host: str | None = Field(
+        None, description="the SMTP server's host name (unset: mails stay in the outbox)"
+    )
+    smtp_port: int | None = Field(
+        None, ge=1, le=65535, description="a TCP port number 1-65535 (unset: 25, 587 or 465 after SMTP_TLS)"
+    )
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field("none", description="none, starttls or ssl")
+    smtp_user: str | None = Field(None, description="the SMTP login")
+    smtp_password: SecretStr | None = Field(None, description="the SMTP password")
+    smtp_from: str | None = Field(None, description="the sender, e.g. 'pylondiag <no-reply@example.com>'")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            return tuple(_ip_or_network(str(part)) for part in value)
+        return value
+
+    @field_validator("smtp_tls", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    def smtp(self) -> SmtpSettings:
+        tls = self.smtp_tls
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port or {"none": 25, "starttls": 587, "ssl": 465}[tls],
+            tls=tls,
+            user=self.smtp_user,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            sender=self.smtp_from or SmtpSettings.sender,
+        )
+
+    def service_settings(self, **changes: object) -> Settings:
+        """The service's :class:`Settings` from these variables, with ``changes`` on top."""
+        settings = Settings(
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            secure_cookies=self.secure_cookies,
+            trusted_proxies=self.trusted_proxies,
+            secret=self.secret_key.get_secret_value() if self.secret_key else None,
+            run_worker=self.run_worker,
+            smtp=self.smtp(),
+        )
+        return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+_SECRET_FIELDS = frozenset({"secret_key", "smtp_password"})
+
+
+def env_settings() -> EnvSettings:
+    """The ``PYLONDIAG_*`` variables, checked; :class:`SettingsError` names the first one at fault,
+    what it holds (not for secrets) and what is expected, on one line."""
+    try:
+        return EnvSettings()
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    info = EnvSettings.model_fields.get(name)
+    variable = f"PYLONDIAG_{name.upper()}"
+    shown = "" if name in _SECRET_FIELDS else f"={str(first.get('input'))[:80]!r}"
+    expected = info.description if info and info.description else first["msg"]
+    error = first.get("ctx", {}).get("error")
+    reason = f" ({error})" if error else ""
+    others = sorted({f"PYLONDIAG_{str(e['loc'][0]).upper()}" for e in errors[1:] if e["loc"]} - {variable})
+    more = f" (also invalid: {', '.join(others)})" if others else ""
+    return f"{variable}{shown} is not valid{reason}: expected {expected}{more}"
