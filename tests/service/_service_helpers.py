@@ -6,11 +6,12 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from pylondiag.service.settings import Limits
+from pylondiag.service.settings import Limits, Settings
 
 ENGINEER_EMAIL = "eng@example.com"
 ENGINEER_PASSWORD = "a long engineer password"
@@ -96,3 +97,29 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+# -- S3 -------------------------------------------------------------------------------------------
+class S3Bucket:
+    """A bucket on the tests' local S3-compatible server."""
+
+    def __init__(self, endpoint: str, name: str) -> None:
+        self.endpoint = endpoint
+        self.name = name
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.session.Session().client("s3", endpoint_url=self.endpoint)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def url(self, prefix: str = "pylondiag") -> str:
+        return f"s3://{self.name}/{prefix}"
+
+    def settings(self, data_dir: Path, prefix: str = "pylondiag", **more: Any) -> Settings:
+        """Service settings that keep the evidence in this bucket under ``prefix``."""
+        where = {"evidence_store": self.url(prefix), "s3_endpoint_url": self.endpoint}
+        return Settings(data_dir=data_dir, **where, **more)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,7 @@ from _service_helpers import (
     IMBALANCE_CAPTURE,
     TEST_LIMITS,
     PgCluster,
+    S3Bucket,
     free_port,
 )
 from fastapi.testclient import TestClient
@@ -137,3 +139,32 @@ def engineer(settings: Settings, client: TestClient) -> tuple[str, str]:
 @pytest.fixture
 def imbalance_capture(captures_dir: Path) -> bytes:
     return (captures_dir / IMBALANCE_CAPTURE).read_bytes()
+
+
+# -- an S3-compatible object store ----------------------------------------------------------------
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3-compatible server (moto's server mode: real HTTP) on a free port of 127.0.0.1, started
+    for the session and stopped afterwards."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh, empty bucket on the local server, with throwaway credentials in boto3's usual variables."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "pylondiag-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "pylondiag-test-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    bucket = S3Bucket(s3_endpoint, f"t-{secrets.token_hex(6)}")
+    bucket.client().create_bucket(Bucket=bucket.name)
+    return bucket

@@ -23,6 +23,7 @@ from pylondiag.service.mail import BadAddress, normalise_address
 from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review
 from pylondiag.service.settings import Limits
+from pylondiag.service.storage import StoreUnavailable
 from pylondiag.service.uploads import (
     CASE_YAML,
     ZIP_CONTENT_TYPES,
@@ -287,6 +288,8 @@ def _report(case_pk: str, request: Request, fmt: str) -> Response:
         number, document, signed = snap.version, snap.document, snap.sign_off
     try:
         data = render_cached(c.store, case_pk, number, document, fmt, signed)
+    except StoreUnavailable:
+        raise  # 503, not a rendering failure
     except Exception as exc:  # a rendering bug must not look like a missing case
         log.exception("rendering the %s report of case %s v%d", fmt, case_pk, number)
         return JSONResponse(

@@ -27,10 +27,9 @@ from pylondiag.service import api, web
 from pylondiag.service.auth import CSRF_COOKIE, RateLimiter, Signer, new_csrf_seed
 from pylondiag.service.context import STATIC_DIR, TEMPLATES_DIR, ServiceContext
 from pylondiag.service.db.session import Database
-from pylondiag.service.held import HeldUploads
 from pylondiag.service.mail import Mailer
 from pylondiag.service.settings import Settings
-from pylondiag.service.storage import EvidenceStore
+from pylondiag.service.storage import StoreUnavailable, open_store
 from pylondiag.service.worker import DiagnosisWorker, Runner, run_pipeline
 
 log = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    store = EvidenceStore(settings.data_dir)
+    store = open_store(settings)
     worker = DiagnosisWorker(db, store, max_attempts=settings.max_diagnosis_attempts, runner=runner)
     mailer = Mailer(db, settings.smtp)
     env = jinja2.Environment(  # templates ship with the package: compiled once, not re-checked per request
@@ -155,7 +154,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         templates=templates,
         view_limiter=CapacityLimiter(settings.view_threads),
         mailer=mailer,
-        held=HeldUploads(settings.data_dir),
+        held=store.held,
     )
 
     @asynccontextmanager
@@ -197,6 +196,12 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
             status_code=exc.status_code,
         )
         return page
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
+        """The object store did not answer: 503 with a plain message (the detail goes to the log)."""
+        log.error("evidence store (%s): %s", store.describe(), exc.detail)
+        return await http_error(request, StarletteHTTPException(503, str(exc)))
 
     app.include_router(api.router)
     app.include_router(web.router)

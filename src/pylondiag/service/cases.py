@@ -9,6 +9,7 @@ step fails.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import secrets
 import threading
@@ -41,7 +42,7 @@ from pylondiag.service.db.session import Database
 from pylondiag.service.mail import hold_owner_mails
 from pylondiag.service.owner import case_title
 from pylondiag.service.settings import Limits
-from pylondiag.service.storage import EvidenceStore
+from pylondiag.service.storage import EvidenceStore, StoreUnavailable
 from pylondiag.service.uploads import CASE_YAML, IncomingFile, UploadRefused, check_files
 
 
@@ -208,8 +209,9 @@ def submit_case(
             store.commit(staged, pk)
     except BaseException:
         store.discard(staged)
-        if store.case_dir(pk).exists():
-            store.remove_case(pk)
+        with contextlib.suppress(StoreUnavailable):  # unreachable: nothing refers to what it holds
+            if store.exists(pk):
+                store.remove_case(pk)
         raise
     return record, token
 
@@ -308,7 +310,8 @@ def add_files(
                 record.diagnosis_error = None
                 record.updated_at = now
         except BaseException:
-            store.withdraw(case_pk, paths)
+            with contextlib.suppress(StoreUnavailable):
+                store.withdraw(case_pk, paths)
             raise
     finally:
         store.discard(staged)

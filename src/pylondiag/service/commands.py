@@ -15,7 +15,7 @@ from pylondiag.service.cases import parse_case_yaml, submit_case
 from pylondiag.service.db.models import CaseRecord, User
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Settings, env_settings
-from pylondiag.service.storage import EvidenceStore
+from pylondiag.service.storage import StoreUnavailable, open_store
 from pylondiag.service.uploads import IncomingFile, UploadRefused, safe_relpath
 
 DEMO_EMAIL = "demo-engineer@pylondiag.local"
@@ -70,7 +70,7 @@ def load_demo(settings: Settings, base_url: str) -> tuple[str, list[tuple[str, s
     start because only their digests are stored.
     """
     db = Database(settings.resolved_database_url)
-    store = EvidenceStore(settings.data_dir)
+    store = open_store(settings)
     links: list[tuple[str, str]] = []
     try:
         db.migrate()
@@ -118,12 +118,17 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
     from pylondiag.service.app import create_app
 
     base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    try:
+        store = open_store(settings)
+    except (ValueError, StoreUnavailable) as exc:
+        raise CommandError(f"PYLONDIAG_EVIDENCE_STORE: {exc}") from exc
     db = Database(settings.resolved_database_url)
     try:
         db.migrate()
     finally:
         db.dispose()
     print(f"pylondiag {__version__} service: data in {settings.data_dir.resolve()}", flush=True)
+    print(f"evidence in the {store.describe()}", flush=True)
     if demo:
         password, links = load_demo(settings, base_url)
         print("Demo: example cases loaded. Owner links:")

@@ -20,7 +20,7 @@ from pylondiag.service.db.session import Database
 from pylondiag.service.held import HeldUploads
 from pylondiag.service.mail import Mailer
 from pylondiag.service.settings import Settings
-from pylondiag.service.storage import EvidenceStore
+from pylondiag.service.storage import EvidenceStore, LocalBlobs
 from pylondiag.service.worker import DiagnosisWorker
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -40,7 +40,7 @@ class ServiceContext:
     snapshots: SnapshotCache = field(default_factory=SnapshotCache)
     view_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(4))
     mailer: Mailer | None = None
-    held: HeldUploads = field(default_factory=lambda: HeldUploads(Path("pylondiag-data")))
+    held: HeldUploads = field(default_factory=lambda: HeldUploads(LocalBlobs(Path("pylondiag-data"))))
 
 
 def ctx(request: Request) -> ServiceContext:

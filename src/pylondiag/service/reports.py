@@ -1,4 +1,5 @@
-"""Reports of a stored diagnosis version (``pylondiag.report``), rendered once and cached on disk.
+"""Reports of a stored diagnosis version (``pylondiag.report``), rendered once and cached
+in the evidence store.
 
 A report is *preliminary* until the case is signed off (the banner on page one, "PRELIMINARY" in every PDF
 page header); the signed-off report names the engineer and the time. Both variants of a version are
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from pylondiag.casedir import load_case
@@ -20,9 +22,9 @@ from pylondiag.service.db.models import CaseRecord, CaseStatus
 from pylondiag.service.storage import EvidenceStore
 
 
-def _view(store: EvidenceStore, case_pk: str) -> CaseView | None:
+def _view(case_dir: Path) -> CaseView | None:
     try:
-        return load_case(store.case_dir(case_pk))
+        return load_case(case_dir)
     except PylondiagError:
         return None
 
@@ -73,13 +75,14 @@ def render_cached(
         if cached is not None:
             return cached
         diagnosis = Diagnosis.model_validate(document)
-        view = _view(store, case_pk)
         marks: dict[str, Any] = {"preliminary": signed_off is None, "signed_off": signed_off}
-        data = (
-            render_pdf(diagnosis, view, **marks)
-            if fmt == "pdf"
-            else render_html(diagnosis, view, **marks).encode("utf-8")
-        )
+        with store.local_copy(case_pk) as case_dir:  # photos are read while rendering
+            view = _view(case_dir)
+            data = (
+                render_pdf(diagnosis, view, **marks)
+                if fmt == "pdf"
+                else render_html(diagnosis, view, **marks).encode("utf-8")
+            )
         store.cache_report(case_pk, version, suffix, data)
     with _locks_guard:
         _locks.pop(key, None)

@@ -81,6 +81,13 @@ class Settings:
     queue_old_after_h: float = 48.0
     """Cases waiting longer than this (hours since submission) are highlighted in the engineers' queue."""
     queue_page_size: int = 25
+    evidence_store: str | None = None
+    """Where evidence, cached reports and held uploads are kept: ``None`` = under ``data_dir``;
+    ``s3://bucket/prefix`` = an S3-compatible object store shared by several machines (extra ``[s3]``;
+    credentials from boto3's usual ``AWS_*`` variables). ``PYLONDIAG_EVIDENCE_STORE`` for ``serve``."""
+    s3_endpoint_url: str | None = None
+    """The object store's address when it is not AWS (``http://127.0.0.1:9000``); ``None`` = boto3's
+    default (``AWS_ENDPOINT_URL_S3`` or AWS itself). ``PYLONDIAG_S3_ENDPOINT_URL`` for ``serve``."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -168,6 +175,21 @@ class EnvSettings(BaseSettings):
     smtp_user: str | None = Field(None, description="the SMTP login")
     smtp_password: SecretStr | None = Field(None, description="the SMTP password")
     smtp_from: str | None = Field(None, description="the sender, e.g. 'pylondiag <no-reply@example.com>'")
+    evidence_store: str | None = Field(
+        None, description="s3://bucket or s3://bucket/prefix (unset: evidence stays in the data directory)"
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="the S3-compatible server's URL, e.g. https://s3.example.net (unset: AWS)"
+    )
+
+    @field_validator("evidence_store")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        from pylondiag.service.storage_s3 import parse_url  # boto3 itself only when the store opens
+
+        if value is not None:
+            parse_url(value)
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -204,6 +226,8 @@ class EnvSettings(BaseSettings):
             secret=self.secret_key.get_secret_value() if self.secret_key else None,
             run_worker=self.run_worker,
             smtp=self.smtp(),
+            evidence_store=self.evidence_store,
+            s3_endpoint_url=self.s3_endpoint_url,
         )
         return replace(settings, **changes)  # type: ignore[arg-type]
 

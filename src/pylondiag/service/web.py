@@ -48,7 +48,7 @@ from pylondiag.service.owner import case_title, owner_view, what_changed
 from pylondiag.service.reports import render_cached
 from pylondiag.service.review import ReviewError, ReviewRequest, apply_review, reopen
 from pylondiag.service.review_words import FormFieldError, field_of, plain_errors
-from pylondiag.service.storage import split_lines
+from pylondiag.service.storage import StoreUnavailable, split_lines
 from pylondiag.service.uploads import (
     ZIP_CONTENT_TYPES,
     IncomingFile,
@@ -289,7 +289,7 @@ async def submit_form(request: Request) -> Response:
             errors.append(f"E-mail address: {exc}")
             fields["contact_email"] = f"{exc}"
         kept = {v for v in form.getlist("keep_held") if isinstance(v, str)}
-        held = c.held.take(key, kept)
+        held = await run_in_threadpool(c.held.take, key, kept)  # the store may be across the network
         files, problems = await _form_files(form, request, taken={f.path for f in held})
         for field, message in problems.items():
             errors.append(message)
@@ -300,7 +300,7 @@ async def submit_form(request: Request) -> Response:
                 "The form is empty: describe at least one module (its lights, model or switch) or add a file."
             )
         if errors:
-            c.held.keep(key, [f for f in files if f not in held])
+            await run_in_threadpool(c.held.keep, key, [f for f in files if f not in held])
             return _intake_refused(request, n, values, errors, fields, key, status=422)
         wait = c.submit_limiter.hit(client_key(request))
         if wait is not None:
@@ -331,7 +331,7 @@ async def submit_form(request: Request) -> Response:
                 raise
             return RedirectResponse(f"/c/{before[0]}?token={before[1]}&new=1", status_code=303)
         except UploadRefused as exc:
-            c.held.keep(key, [f for f in files[1:] if f not in held])
+            await run_in_threadpool(c.held.keep, key, [f for f in files[1:] if f not in held])
             bad = _upload_field(exc.source)
             return _intake_refused(
                 request,
@@ -344,7 +344,7 @@ async def submit_form(request: Request) -> Response:
             )
     finally:
         await form.close()
-    c.held.drop(key)
+    await run_in_threadpool(c.held.drop, key)
     c.worker.enqueue(record.id)
     return RedirectResponse(f"/c/{record.id}?token={token}&new=1", status_code=303)
 
@@ -529,6 +529,8 @@ def _owner_report(case_pk: str, fmt: str, request: Request) -> Response:
         number, document, signed = snap.version, snap.document, snap.sign_off
     try:
         data = render_cached(c.store, case_pk, number, document, fmt, signed)
+    except StoreUnavailable:
+        raise  # 503, not a rendering failure
     except Exception as exc:
         raise HTTPException(500, f"the report could not be rendered ({type(exc).__name__})") from exc
     headers = {

@@ -168,14 +168,14 @@ class DiagnosisWorker:
         """Diagnose one queued case and store the result as its next diagnosis version."""
         if not self._claim(pk):
             return
+        case_dir = self.store.data_dir
         try:
-            document = self.runner(self.store.case_dir(pk))
+            with self.store.local_copy(pk) as case_dir:  # the local directory, or a copy of the S3 objects
+                document = self.runner(case_dir)
         except Exception as exc:
             from pylondiag.service.cases import without_paths
 
-            detail = without_paths(
-                f"{type(exc).__name__}: {exc}", self.store.case_dir(pk), self.store.data_dir
-            )
+            detail = without_paths(f"{type(exc).__name__}: {exc}", case_dir, self.store.data_dir)
             log.warning("diagnosis of case %s failed: %s\n%s", pk, detail, traceback.format_exc())
             with self.db.session() as session:
                 case = session.get(CaseRecord, pk)
