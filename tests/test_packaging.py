@@ -30,8 +30,10 @@ LAYER_EXTRA = {
     "acquire": "bus",
     "mqtt": "mqtt",
     "cli_service.py": "service",
+    "service/storage_s3.py": "s3",
 }
-"""Folders (and CLI modules) of ``src/pylondiag`` whose code may use an extra; everything else is core."""
+"""Folders and modules of ``src/pylondiag`` whose code may use an extra (a module's own entry first);
+everything else is core."""
 
 LOADED_BY_NAME = {
     # distribution: (why nothing imports it, a file + text that proves the use is real)
@@ -90,7 +92,7 @@ def _allowed(extra: str) -> set[str]:
 def test_every_import_is_declared_in_the_core_or_the_layers_extra() -> None:
     problems = []
     for rel, mods in _third_party_imports().items():
-        extra = LAYER_EXTRA.get(rel.split("/")[0], "")
+        extra = LAYER_EXTRA.get(rel, LAYER_EXTRA.get(rel.split("/")[0], ""))
         allowed = _allowed(extra)
         for mod, dist in sorted(mods.items()):
             if dist not in allowed:

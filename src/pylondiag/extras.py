@@ -17,6 +17,7 @@ EXTRA_MODULES: Final[dict[str, tuple[str, ...]]] = {
     "service": ("fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic", "argon2", "itsdangerous"),
     "bus": ("serial",),
     "mqtt": ("paho", "apprise"),
+    "s3": ("boto3", "botocore"),
 }
 """Top-level modules each extra installs (the import names, not the distribution names)."""
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from pylondiag import __version__, resources
 from pylondiag.errors import PylondiagError
+from pylondiag.extras import MissingExtra
 from pylondiag.service.auth import ROLES, hash_password, new_owner_token, token_digest
 from pylondiag.service.cases import parse_case_yaml, submit_case
 from pylondiag.service.db.models import CaseRecord, User
@@ -120,7 +121,7 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
     base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     try:
         store = open_store(settings)
-    except (ValueError, StoreUnavailable) as exc:
+    except (ValueError, StoreUnavailable, MissingExtra) as exc:
         raise CommandError(f"PYLONDIAG_EVIDENCE_STORE: {exc}") from exc
     db = Database(settings.resolved_database_url)
     try:

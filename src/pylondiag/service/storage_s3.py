@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pylondiag.extras import require
 from pylondiag.service.storage import (
     Blob,
     Blobs,
@@ -45,13 +46,10 @@ _EXISTS = {"PreconditionFailed", "412", "ConditionalRequestConflict"}
 
 
 def _client(endpoint_url: str | None) -> Any:
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError as exc:  # pragma: no cover - the [s3] extra is part of [all] and of the tests
-        raise StoreUnavailable(
-            "PYLONDIAG_EVIDENCE_STORE is an s3:// URL but boto3 is not installed: pip install 'pylondiag[s3]'"
-        ) from exc
+    require("s3", "an s3:// evidence store (PYLONDIAG_EVIDENCE_STORE)")  # one line, not an ImportError
+    import boto3
+    from botocore.config import Config
+
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
