@@ -126,3 +126,17 @@ def test_the_commands_refuse_an_invalid_variable_with_exit_2(tmp_path: Path, com
         "(unset: 25, 587 or 465 after SMTP_TLS)"
     ]
     assert not (tmp_path / "data").exists(), "nothing is created before the settings are checked"
+
+
+def test_the_evidence_store_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYLONDIAG_EVIDENCE_STORE", "s3://evidence/pylondiag")
+    monkeypatch.setenv("PYLONDIAG_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    settings = settings_for(None, None)
+    assert settings.evidence_store == "s3://evidence/pylondiag"
+    assert settings.s3_endpoint_url == "http://127.0.0.1:9000"
+    monkeypatch.setenv("PYLONDIAG_EVIDENCE_STORE", "/srv/evidence")
+    with pytest.raises(SettingsError) as caught:
+        env_settings()
+    message = str(caught.value)
+    assert message.startswith("PYLONDIAG_EVIDENCE_STORE='/srv/evidence' is not valid")
+    assert "expected s3://bucket or s3://bucket/prefix" in message and "\n" not in message
