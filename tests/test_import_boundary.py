@@ -36,6 +36,15 @@ OURS = (
     "pylondiag.report.charts",
 )
 """Our own modules that pull those stacks in (the simulator: a whole physics model; acquire: serial I/O)."""
+BUS = (
+    "cantools",
+    "construct",
+    "can",
+    "pylondiag.evidence.can",
+    "pylondiag.evidence.rs485",
+    "pylondiag.casedir.bus",
+)
+"""The CAN / RS485 decoders (cantools, construct, python-can): only for a case with bus captures."""
 
 _PROBE = """
 import contextlib, io, json, sys
@@ -74,7 +83,7 @@ def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
 )
 def test_diagnose_json_imports_no_heavy_stack(case: str) -> None:
     modules = _modules_after("diagnose", str(CASES / case), "--format", "json")
-    assert _loaded(modules, HEAVY + OURS) == []
+    assert _loaded(modules, HEAVY + OURS + BUS) == []
     assert "pylondiag.diagnosis" in modules  # the probe did run the diagnosis
     assert "rich" not in modules  # the terminal renderer is for --format text
 
@@ -93,3 +102,13 @@ def test_parse_and_help_stay_light(tmp_path: Path) -> None:
     capture = next((CASES / "healthy-us3000c-stack" / "console").iterdir())
     for args in (("parse", str(capture), "--format", "json"), ("--help",), ("sim", "--help")):
         assert _loaded(_modules_after(*args), HEAVY + OURS) == [], args
+
+
+def test_bus_decoders_load_for_a_case_with_a_can_capture(tmp_path: Path) -> None:
+    """The other side of the boundary: a case with a CAN capture does load them (the lazy imports work)."""
+    (tmp_path / "can").mkdir()
+    (tmp_path / "can" / "dump.log").write_text(
+        "(1700000000.000000) can0 351#1402E803E8030000\n(1700000000.100000) can0 355#63006400\n"
+    )
+    modules = _modules_after("diagnose", str(tmp_path), "--format", "json")
+    assert {"cantools", "pylondiag.casedir.bus"} <= modules

@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from pylondiag.evidence.can import looks_like_can
 from pylondiag.evidence.console import looks_like_console
 from pylondiag.evidence.inverter_log import looks_like_inverter_log
-from pylondiag.evidence.rs485 import looks_like_rs485
 from pylondiag.model.stack import EvidenceKind
 
 _CANDUMP: Final = re.compile(
@@ -64,10 +62,25 @@ def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
             return kind
         if kind == "inverter_log" and looks_like_inverter_log(data):
             return kind
-        if kind == "can" and (_CANDUMP.search(data[:65536]) or looks_like_can(data)):
+        if kind == "can" and (_CANDUMP.search(data[:65536]) or _looks_like_can(data)):
             return kind
         if kind == "rs485" and (
-            _RS485.search(data[:65536]) or looks_like_rs485(data) or _RS485_RAW.search(data[:65536])
+            _RS485.search(data[:65536]) or _looks_like_rs485(data) or _RS485_RAW.search(data[:65536])
         ):
             return kind
     return "unknown"
+
+
+def _looks_like_can(data: bytes) -> bool:
+    """The CAN readers' own sniffer, imported here: the CAN package loads cantools and python-can, which a
+    case without CAN captures should not pay for at start-up."""
+    from pylondiag.evidence.can import looks_like_can
+
+    return looks_like_can(data)
+
+
+def _looks_like_rs485(data: bytes) -> bool:
+    """The RS485 reader's own sniffer, imported here (the RS485 package loads ``construct``)."""
+    from pylondiag.evidence.rs485 import looks_like_rs485
+
+    return looks_like_rs485(data)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from pylondiag.casedir import bus, gaps
+from pylondiag.casedir import gaps
 from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff
 from pylondiag.errors import EvidenceError
 from pylondiag.evidence.console import read_console
@@ -200,6 +200,8 @@ def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
 
 def _bus(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
     """CAN / RS485 frames: bus facts, and RS485 module readings as console records (``casedir/bus.py``)."""
+    from pylondiag.casedir import bus  # cantools, construct and python-can: only for a case with bus captures
+
     try:
         if f.kind == "can":
             facts, warns = bus.read_can_case(f.data, f.rel)

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from pylondiag.casedir import bms_events, gaps
 from pylondiag.casedir.addresses import AddressMap
-from pylondiag.casedir.bus import merge as merge_bus
 from pylondiag.casedir.files import Loaded
 from pylondiag.casedir.records import Readings, aware, place_modules, read_captures
+from pylondiag.model.bus import BusFacts
 from pylondiag.model.case import DEFAULT_TIMEZONE, CaseFile
 from pylondiag.model.columns import KIND_INDEX, SEVERITY_INDEX, EventColumns, TemperatureSeries
 from pylondiag.model.event import BatteryEvent, EventKind, Severity, TemperatureSample
@@ -71,7 +71,7 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         files=loaded.files,
         gaps=[*loaded.gaps, *_identity_gaps(case, amap, readings), *_window_gaps(outside, window)],
         address_conflicts=amap.conflicts,
-        bus=merge_bus(loaded.bus),
+        bus=_bus_facts(loaded.bus),
         console_positions=dict(loaded.notes),
         console_unused=list(readings.unused_commands),
     )
@@ -88,6 +88,15 @@ not a real event. The window stays a few decades at most either way."""
 Window = tuple[datetime, datetime]
 Outside = tuple[str, int, datetime | None]
 """A row left out: its file, line and time."""
+
+
+def _bus_facts(parts: list[BusFacts]) -> BusFacts:
+    """The bus facts of every bus capture of the case (empty without any)."""
+    if not parts:
+        return BusFacts()
+    from pylondiag.casedir.bus import merge  # cantools and construct: only for a case with bus captures
+
+    return merge(parts)
 
 
 def plausible_window(observed: datetime | None, now: datetime | None = None) -> Window:
