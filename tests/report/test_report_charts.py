@@ -150,7 +150,7 @@ def test_chart_ids_do_not_collide_between_charts() -> None:
     from pylondiag.report.html import build_charts
 
     built = build_charts(d, data, set(d.culprit_modules))
-    ids = [i for c in built for i in re.findall(r'\sid="([^"]+)"', str(c["svg"]))]
+    ids = [i for c in built for i in re.findall(r'\sid="([^"]+)"', c.svg)]
     assert len(ids) == len(set(ids))
 
 

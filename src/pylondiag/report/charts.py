@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import matplotlib
 import numpy as np
+import PIL.Image
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm
@@ -25,10 +26,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from pylondiag.model.event import BatteryEvent, Severity
-from pylondiag.report.data import CellReading, CounterSet, TempReading
+from pylondiag.report.data import TEMP_DETAIL_LIMIT, CellReading, CounterSet, TempReading
 from pylondiag.report.levels import CHARGE_TEMP_MAX_C, CHARGE_TEMP_MIN_C, CellLevels, cell_levels
 
-RENDER_LOCK: Final = threading.Lock()
+RENDER_LOCK: Final = threading.RLock()
 """Held while charts are drawn: ``matplotlib.rc_context`` changes process-wide settings, and the web
 service renders reports from several threads."""
 
@@ -44,8 +45,6 @@ COUNT_CLASSES: Final = (((1, 1), 7.0), ((2, 3), 16.0), ((4, 9), 30.0), ((10, 29)
 """Binned event counts → marker area (pt²): 1, 2–3, 4–9, 10–29, 30 or more."""
 MIN_TIMELINE_SPAN: Final = timedelta(hours=2)
 """The timeline shows at least this much time, centred on the events (else one instant spans years)."""
-TEMP_DETAIL_LIMIT: Final = 400
-"""More temperature samples than this and the overlay becomes a daily min–max band."""
 HIGHLIGHT_SPREAD_MV: Final = 15
 """Colour the lowest/highest cell only when the spread is at least this (below it, every module has ties)."""
 MIN_SERIES_POINTS: Final = 3
@@ -86,14 +85,64 @@ _RC: Final[Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Chart:
-    """One chart: inline SVG markup, a title and a one-line caption (both plain text)."""
+PNG_DPI: Final = 144
+"""Resolution of the PNG charts in the PDF (1.5 image pixels per CSS pixel; the ``<img>`` says so with
+``image-resolution``, so a chart prints at the size of its SVG): the 5.3 pt cell values of the heatmap
+are ~11 pixels high, sharp when printed at 100 %."""
 
-    key: str
-    title: str
-    caption: str
-    svg: str
+
+class Chart:
+    """One chart: a title and a one-line caption (both plain text) and its drawing, made from one
+    matplotlib figure on first use: inline SVG for the HTML page (:attr:`svg`) and a PNG for the PDF
+    (:meth:`png`). WeasyPrint draws an inline SVG element by element (the 16-module heatmap alone has
+    ~550 text and path elements) and places a PNG at once, so the PDF takes the PNG."""
+
+    __slots__ = ("_fig", "_png", "_svg", "caption", "height_px", "key", "label", "title", "width_px")
+
+    def __init__(self, key: str, title: str, caption: str, fig: Figure, label: str) -> None:
+        self.key = key
+        self.title = title
+        self.caption = caption
+        self.label = label
+        """What the chart shows, in a few words (the SVG's ``aria-label``, the PNG's ``alt``)."""
+        width_in, height_in = fig.get_size_inches()
+        self.width_px = float(width_in) * 96
+        """Size in CSS pixels (96 per inch), as the SVG is sized."""
+        self.height_px = float(height_in) * 96
+        self._fig: Figure | None = fig
+        self._svg: str | None = None
+        self._png: bytes | None = None
+
+    @property
+    def svg(self) -> str:
+        """Inline ``<svg>`` markup (drawn once)."""
+        with RENDER_LOCK:
+            if self._svg is None:
+                self._svg = to_svg(self._figure(), self.key, self.label)
+                self._drawn()
+            return self._svg
+
+    def png(self) -> bytes:
+        """The chart as PNG at :data:`PNG_DPI` (drawn once)."""
+        with RENDER_LOCK:
+            if self._png is None:
+                self._png = to_png(self._figure(), self.key)
+                self._drawn()
+            return self._png
+
+    def _figure(self) -> Figure:
+        assert self._fig is not None
+        return self._fig
+
+    def _drawn(self) -> None:
+        fig = self._figure()
+        if self._svg is not None and self._png is not None:
+            self._fig = None  # both drawn: the figure is not needed any more
+        else:
+            # The layout is solved: the second drawing keeps it (without an engine, savefig draws once
+            # instead of once to solve the layout and once more to render).
+            with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+                fig.set_layout_engine(None)
 
 
 # ------------------------------------------------------------------ SVG output
@@ -116,6 +165,23 @@ def to_svg(fig: Figure, key: str, label: str) -> str:
     # Path data: drop the line breaks matplotlib puts between commands (smaller file, same drawing).
     svg = re.sub(r" \n(?=[LMCQZz] |z)", " ", svg)
     return svg.strip()
+
+
+def to_png(fig: Figure, key: str) -> bytes:
+    """The figure as an RGB PNG at :data:`PNG_DPI` (no alpha channel, no metadata).
+
+    Without alpha: WeasyPrint splits an RGBA PNG into colour and mask and compresses both again; an RGB
+    one it compresses once. Every pixel is opaque (the figure's white background), so nothing is lost.
+    Compressed lightly: WeasyPrint compresses it again for the PDF anyway."""
+    buf = io.BytesIO()
+    with matplotlib.rc_context(_salted(key)):
+        fig.savefig(buf, format="rgba", dpi=PNG_DPI)
+    width_in, height_in = fig.get_size_inches()
+    size = (int(width_in * PNG_DPI), int(height_in * PNG_DPI))
+    rgba = PIL.Image.frombuffer("RGBA", size, buf.getvalue(), "raw", "RGBA", 0, 1)
+    out = io.BytesIO()
+    rgba.convert("RGB").save(out, format="PNG", compress_level=1)
+    return out.getvalue()
 
 
 def _salted(key: str) -> Any:
@@ -182,9 +248,7 @@ def _cell_bars(
         + "; ".join(_levels_text(cell_levels(models.get(p))) for p in _distinct_families(readings, models))
         + " (Pylontech's published levels; the 3.55 V alarm level is not confirmed by a datasheet)."
     )
-    return Chart(
-        "cells", "Cell voltages per module", caption, to_svg(fig, "cells", "Cell voltages per module")
-    )
+    return Chart("cells", "Cell voltages per module", caption, fig, "Cell voltages per module")
 
 
 def _distinct_families(readings: Mapping[int, CellReading], models: Mapping[int, str | None]) -> list[int]:
@@ -318,9 +382,7 @@ def _cell_heatmap(readings: Mapping[int, CellReading], culprits: set[int]) -> Ch
         "Colour is the distance from that module's median cell (red above, blue below); ▾ marks a "
         "balancing cell (BAL=Y); the right-hand column gives each module's spread."
     )
-    return Chart(
-        "cells", "Cell voltages — stack heatmap", caption, to_svg(fig, "cells", "Cell voltage heatmap")
-    )
+    return Chart("cells", "Cell voltages — stack heatmap", caption, fig, "Cell voltage heatmap")
 
 
 def _grid(ax: Axes, values: Any, **kwargs: Any) -> Any:
@@ -394,7 +456,7 @@ def _temperature_ranges(latest: Mapping[int, TempReading], culprits: set[int]) -
             bbox_to_anchor=(1.0, 1.0),
         )
     caption = "Latest pwr reading per module: cell temperature range, BMS and MOSFET temperature."
-    return Chart("temps", "Temperatures", caption, to_svg(fig, "temps", "Module temperatures"))
+    return Chart("temps", "Temperatures", caption, fig, "Module temperatures")
 
 
 def _temperature_series(temps: Sequence[TempReading], culprits: set[int]) -> Chart:
@@ -431,9 +493,7 @@ def _temperature_series(temps: Sequence[TempReading], culprits: set[int]) -> Cha
         f"Highest cell temperature of each module over time ({len(series)} modules); culprit modules in red, "
         "dotted lines at the 0–50 °C charge window."
     )
-    return Chart(
-        "temps", "Temperatures over time", caption, to_svg(fig, "temps", "Module temperatures over time")
-    )
+    return Chart("temps", "Temperatures over time", caption, fig, "Module temperatures over time")
 
 
 def _temp_reference(ax: Axes) -> None:
@@ -479,9 +539,7 @@ def rebalance_chart(cells: Sequence[CellReading]) -> Chart | None:
         f"Rebalancing hold of {mods}: every cell's voltage at each reading (the lowest cell in orange) and "
         f"the spread between the highest and lowest cell; the dotted line is the {HOLD_TARGET_MV} mV target."
     )
-    return Chart(
-        "rebalance", "Rebalancing hold", caption, to_svg(fig, "rebalance", "Cell voltages over the hold")
-    )
+    return Chart("rebalance", "Rebalancing hold", caption, fig, "Cell voltages over the hold")
 
 
 def _hold_panels(ax: Axes, ax_spread: Axes, pos: int, rs: Sequence[CellReading]) -> None:
@@ -520,12 +578,15 @@ def event_timeline(
     cited: Iterable[tuple[str, int]] = (),
     temperatures: Sequence[TemperaturePoint] = (),
     overlay_temperature: bool = False,
+    temperature_readings: int = 0,
 ) -> Chart | None:
     """Events over time, one row per kind, colour by severity, shape by origin.
 
     ``cited`` are (source, line) pairs the diagnosis' findings quote: those events are ringed and their
     time span shaded (the cluster a rule found). With ``overlay_temperature`` the temperatures (from
-    the events themselves and from ``temperatures``) are drawn on a second axis.
+    the events themselves and from ``temperatures``) are drawn on a second axis. ``temperature_readings``:
+    how many readings the case's series had when ``temperatures`` holds only each day's lowest and
+    highest of them (:meth:`~pylondiag.model.columns.TemperatureSeries.daily_extremes`), else 0.
     """
     timed = sorted((e for e in events if e.time is not None), key=lambda e: _naive(e.time))
     if not timed:
@@ -592,7 +653,7 @@ def event_timeline(
         if temps:
             ax_t = ax.twinx()
             ax_t.spines["right"].set_visible(True)
-            temp_label = _temperature_overlay(ax_t, temps)
+            temp_label = _temperature_overlay(ax_t, temps, daily=temperature_readings > 0)
             ax.set_zorder(ax_t.get_zorder() + 1)  # events in front of the temperature
             ax.patch.set_visible(False)
             ax_t.set_ylabel("°C", color=LOW)
@@ -622,8 +683,12 @@ def event_timeline(
     if hits:
         caption += f" {len(hits)} events cited by the findings are ringed; their span is shaded."
     if temps:
-        caption += " Temperature (orange, right axis) is overlaid because a thermal finding was made."
-    return Chart("events", "Event timeline", caption, to_svg(fig, "events", "Event timeline"))
+        caption += " Temperature (orange, right axis) is overlaid because a thermal finding was made"
+        if temperature_readings or len(temps) > TEMP_DETAIL_LIMIT:
+            readings = max(temperature_readings, len(temps))
+            caption += f"; of its {readings:,} readings, each day's lowest and highest are drawn, as a band"
+        caption += "."
+    return Chart("events", "Event timeline", caption, fig, "Event timeline")
 
 
 def _bin_days(timed: Sequence[BatteryEvent]) -> int:
@@ -658,9 +723,10 @@ def _events_binned(ax: Axes, timed: Sequence[BatteryEvent], row: Mapping[str, in
                 )
 
 
-def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint]) -> str:
-    """Temperatures on ``ax``: the samples when few, else the daily min–max band. Returns a legend label."""
-    if len(temps) <= TEMP_DETAIL_LIMIT:
+def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint], *, daily: bool = False) -> str:
+    """Temperatures on ``ax``: the samples when few, else (or with ``daily``: ``temps`` holds only each
+    day's extremes) the daily min–max band. Returns a legend label."""
+    if len(temps) <= TEMP_DETAIL_LIMIT and not daily:
         ax.plot(
             _num([_naive(p.time) for p in temps]),
             [p.celsius for p in temps],
@@ -767,4 +833,4 @@ def counter_chart(counters: Sequence[CounterSet], *, culprits: Iterable[int] = (
         ax.spines[:].set_visible(False)
         ax.tick_params(length=0)
     caption = "Lifetime alarm and protection counters from stat (only counters that are not zero somewhere)."
-    return Chart("counters", "BMS event counters (stat)", caption, to_svg(fig, "counters", "stat counters"))
+    return Chart("counters", "BMS event counters (stat)", caption, fig, "stat counters")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 from pylondiag.model.console import (
     BatTable,
@@ -21,6 +22,10 @@ from pylondiag.model.console import (
 )
 from pylondiag.model.event import BatteryEvent
 from pylondiag.report.photos import Photo
+
+TEMP_DETAIL_LIMIT: Final = 400
+"""More temperature readings than this and a chart draws each day's range (lowest to highest reading)
+instead of the readings one by one."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,10 @@ class ReportData:
     counters: tuple[CounterSet, ...] = ()
     events: tuple[BatteryEvent, ...] = ()
     temperature_series: tuple[tuple[datetime, float], ...] = ()
-    """Battery/ambient temperature over time (°C), e.g. from an inverter log."""
+    """Battery/ambient temperature over time (°C), e.g. from an inverter log; of a series longer than
+    :data:`TEMP_DETAIL_LIMIT` only each day's lowest and highest reading (what its chart draws)."""
+    temperature_readings: int = 0
+    """How many readings that series had when only each day's extremes are kept, else 0."""
     inverter: tuple[tuple[str, str], ...] = ()
     """Inverter settings as found: (label, value as shown)."""
     site: tuple[tuple[str, str], ...] = ()

@@ -7,6 +7,7 @@ specification. Templates are Jinja2 with autoescape on: no user text reaches the
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from dataclasses import dataclass
@@ -97,18 +98,20 @@ def render_html(
     generated_at: datetime | None = None,
     preliminary: bool = False,
     signed_off: SignOff | None = None,
+    png_charts: bool = False,
 ) -> str:
     """The report as one HTML document.
 
     ``view`` is the case's normalized ``CaseView`` (or already-flattened :class:`ReportData`); without it
     the report shows what the diagnosis alone holds (no charts, no raw facts). ``preliminary`` puts
     :data:`PRELIMINARY_TEXT` on page one and in every PDF page header; ``signed_off`` names the engineer
-    and the time of the sign-off (a report is one or the other, never both).
+    and the time of the sign-off (a report is one or the other, never both). ``png_charts``: charts as
+    PNG images instead of inline SVG (the PDF's layout: see :class:`charts.Chart`).
     """
     if preliminary and signed_off is not None:
         raise PylondiagError("a report is either preliminary or signed off, not both")
     data = _PREPARED.data(view)
-    ctx = context(diagnosis, data, generated_at=generated_at)
+    ctx = context(diagnosis, data, generated_at=generated_at, png_charts=png_charts)
     ctx["preliminary"] = PRELIMINARY_TEXT if preliminary else None
     ctx["signed_off"] = signed_off
     ctx["signed_off_time"] = _utc_minute(signed_off.at) if signed_off else None
@@ -132,7 +135,7 @@ def report_data(view: CaseView | ReportData | None) -> ReportData:
 
 
 def context(
-    diagnosis: Diagnosis, data: ReportData, *, generated_at: datetime | None = None
+    diagnosis: Diagnosis, data: ReportData, *, generated_at: datetime | None = None, png_charts: bool = False
 ) -> dict[str, Any]:
     when = generated_at or datetime.now(UTC)
     culprits = set(diagnosis.culprit_modules)
@@ -153,7 +156,7 @@ def context(
         "safety": safety_lines(diagnosis),
         "gaps": diagnosis.evidence_gaps,
         "findings": [finding_view(f) for f in diagnosis.findings],
-        "charts": _PREPARED.charts(diagnosis, data, culprits),
+        "charts": [chart_view(c, png_charts) for c in _PREPARED.charts(diagnosis, data, culprits)],
         "facts": data.modules,
         "data": data,
         "onsite": on_site_section(diagnosis, data),
@@ -255,7 +258,7 @@ class _Prepared:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: list[tuple[object, ReportData]] = []
-        self._charts: list[tuple[Diagnosis, ReportData, frozenset[int], list[dict[str, Any]]]] = []
+        self._charts: list[tuple[Diagnosis, ReportData, frozenset[int], list[charts.Chart]]] = []
 
     def data(self, view: CaseView | ReportData | None) -> ReportData:
         if view is None or isinstance(view, ReportData):
@@ -269,7 +272,7 @@ class _Prepared:
             self._data = [(view, data), *self._data][: self.SIZE]
         return data
 
-    def charts(self, diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> list[dict[str, Any]]:
+    def charts(self, diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> list[charts.Chart]:
         key = frozenset(culprits)
         with self._lock:
             for d, seen, c, built in self._charts:
@@ -284,7 +287,7 @@ class _Prepared:
 _PREPARED: Final = _Prepared()
 
 
-def build_charts(diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> list[dict[str, Any]]:
+def build_charts(diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> list[charts.Chart]:
     models = {m.position: m.model for m in data.modules}
     for m in diagnosis.modules:
         models[m.position] = m.model or models.get(m.position)
@@ -303,13 +306,28 @@ def build_charts(diagnosis: Diagnosis, data: ReportData, culprits: set[int]) -> 
             charts.cell_voltage_chart(data.latest_cells(), models=models, culprits=culprits),
             charts.temperature_chart(data.temps, culprits=culprits),
             charts.event_timeline(
-                data.events, cited=cited, temperatures=temp_points, overlay_temperature=thermal
+                data.events,
+                cited=cited,
+                temperatures=temp_points,
+                overlay_temperature=thermal,
+                temperature_readings=data.temperature_readings,
             ),
             charts.counter_chart(data.counters, culprits=culprits),
             charts.rebalance_chart(data.cells),
         ]
-    return [
-        {"key": c.key, "title": c.title, "caption": c.caption, "svg": Markup(c.svg)}
-        for c in built
-        if c is not None
-    ]
+    return [c for c in built if c is not None]
+
+
+def chart_view(chart: charts.Chart, png: bool) -> dict[str, Any]:
+    """What the template shows of a chart: title, caption and the drawing (inline SVG, or PNG as an image
+    of the same size, described by its ``alt`` text)."""
+    if png:
+        src = "data:image/png;base64," + base64.b64encode(chart.png()).decode("ascii")
+        # image-resolution: the PNG's pixels per CSS pixel, so it prints at the size of the SVG
+        drawing = Markup(
+            '<img class="chart" src="{}" alt="{}" width="{:.0f}" height="{:.0f}" '
+            'style="image-resolution: {:g}dppx">'
+        ).format(src, chart.label, chart.width_px, chart.height_px, charts.PNG_DPI / 96)
+    else:
+        drawing = Markup(chart.svg)
+    return {"key": chart.key, "title": chart.title, "caption": chart.caption, "drawing": drawing}

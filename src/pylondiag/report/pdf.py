@@ -25,8 +25,13 @@ def render_pdf(
 ) -> bytes:
     """The report as PDF bytes (A4), from the same HTML as :func:`render_html` (``preliminary``: the
     banner on page one and "PRELIMINARY" in every page header; ``signed_off``: who signed it off, when)."""
-    html = render_html(  # print layout: the CSS's @media print
-        diagnosis, view, generated_at=generated_at, preliminary=preliminary, signed_off=signed_off
+    html = render_html(  # print layout: the CSS's @media print; charts as PNG (charts.Chart says why)
+        diagnosis,
+        view,
+        generated_at=generated_at,
+        preliminary=preliminary,
+        signed_off=signed_off,
+        png_charts=True,
     )
     try:
         from weasyprint import HTML

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+from pylondiag.model.columns import TemperatureSeries
 from pylondiag.model.console import InfoRecord, PwrRow, StatCounters
 from pylondiag.model.stack import CaseView
 from pylondiag.report.data import (
+    TEMP_DETAIL_LIMIT,
     CounterSet,
     ModuleFacts,
     ReportData,
@@ -62,7 +65,8 @@ def from_view(view: CaseView) -> ReportData:
         temps=tuple(temps),
         counters=counters,
         events=tuple(view.events),
-        temperature_series=tuple(view.temperatures.points()),
+        temperature_series=temperature_points(view.temperatures),
+        temperature_readings=len(view.temperatures) if len(view.temperatures) > TEMP_DETAIL_LIMIT else 0,
         inverter=_inverter(view),
         site=_site(view),
         observed_at=view.observed_at,
@@ -118,3 +122,11 @@ def _site(view: CaseView) -> tuple[tuple[str, str], ...]:
     if site.ambient_c is not None:
         out.append(("Ambient when observed", f"{site.ambient_c:g} °C"))
     return tuple(out)
+
+
+def temperature_points(series: TemperatureSeries) -> tuple[tuple[datetime, float], ...]:
+    """(time, °C) of the readings a chart draws: all of them, or of a series longer than
+    :data:`TEMP_DETAIL_LIMIT` each day's lowest and highest (a year at one a minute: 730 of 525,600)."""
+    if len(series) <= TEMP_DETAIL_LIMIT:
+        return tuple(series.points())
+    return tuple(series.take(series.daily_extremes()).points())
