@@ -10,7 +10,11 @@ captures in ``shared/captures/console`` (values randomised, seeded) — then, in
 * streams a session of the same size generated on the fly through the reader in a child process
   (nothing kept) and prints that process's peak RSS, for 1x and 2x the size: memory stays flat.
 
-Usage: ``.venv/bin/python bench/parse.py [--mb 50] [--profile]``
+With ``--converters`` the same session is parsed again with the table rows read by plain per-layout
+converter tuples (``bench/row_converters.py``) instead of the generated row readers, and both figures are
+printed (issue 17 keeps the generated readers only if the plain form cannot reach the target).
+
+Usage: ``.venv/bin/python bench/parse.py [--mb 50] [--profile] [--converters]``
 """
 
 from __future__ import annotations
@@ -188,6 +192,13 @@ def parse_stream(chunks: Iterator[bytes] | list[bytes], source: str = "bench") -
     return blocks, records, warnings + len(reader.warnings)
 
 
+def _records(chunks: list[bytes], source: str = "bench") -> list[object]:
+    """Every record of ``chunks`` (for comparing two ways of reading them)."""
+    reader = ConsoleReader(source)
+    blocks = [b for chunk in chunks for b in reader.feed(chunk)] + reader.close()
+    return [r for block in blocks for r in parse_block(block, source)[0]]
+
+
 def _best(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     """Shortest wall-clock and shortest CPU time of ``runs`` calls."""
     walls, cpus = [], []
@@ -224,6 +235,12 @@ def main() -> int:
     ap.add_argument("--mb", type=float, default=50.0, help="session size in MB (default 50)")
     ap.add_argument("--repeat", type=int, default=3, help="parse runs, best one reported (default 3)")
     ap.add_argument("--profile", action="store_true", help="print the top of a cProfile of the parse")
+    ap.add_argument(
+        "--converters",
+        action="store_true",
+        help="also parse with plain per-layout converter tuples (bench/row_converters.py) instead of the "
+        "generated row readers, and print both",
+    )
     ap.add_argument("--child", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
@@ -258,6 +275,18 @@ def main() -> int:
           f"({blocks} blocks, {records} records, {warnings} warnings)")  # fmt: skip
     print(f"ratio: parse takes {t_parse / t_split:.1f}x (wall) / {c_parse / c_split:.1f}x (CPU) the time of "
           "bytes.splitlines on the same data")  # fmt: skip
+    if args.converters:
+        from row_converters import installed
+
+        with installed():
+            plain: list[tuple[int, int, int]] = []
+            _, c_plain = _best(lambda: plain.append(parse_stream(pieces)), args.repeat)
+        assert plain[-1] == result[-1], "both readers must read the same blocks, records and warnings"
+        with installed():
+            plain_records = _records(pieces[:64])
+        assert plain_records == _records(pieces[:64]), "both readers must give equal records"
+        print(f"same parse, rows read by converter tuples: {mb / c_plain:9.1f} MB/s CPU "
+              f"(generated readers: {c_plain / c_parse:.2f}x faster)")  # fmt: skip
     print(f"peak RSS of this process (whole session held in memory): {_peak_rss_mb():.0f} MB")
     for factor in (1, 2):
         out = subprocess.run(

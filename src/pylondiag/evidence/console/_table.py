@@ -146,6 +146,11 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[.
 
     Conversions are inlined; anything unexpected raises (ValueError, KeyError, BadValue) and the
     caller reads that row column by column instead, so both paths give the same values.
+
+    Why generated source and not a tuple of converters: ``bench/parse.py --converters`` reads the same
+    session with plain per-layout ``(field, converter, token index)`` tuples (``bench/row_converters.py``,
+    equal records). Measured 2026-12-05: a ``bat`` row 1.8 µs here vs 2.7 µs there, a ``pwr`` row 4.8 vs
+    5.2 µs; the whole parse 1.08-1.11x faster here (both below issue 17's 30 MB/s: 15-21 MB/s CPU).
     """
     checks: list[str] = []
     items: list[str] = []
