@@ -108,16 +108,23 @@ def serve_cmd(
         help="Evidence files and the SQLite database (default: PYLONDIAG_DATA_DIR, else pylondiag-data).",
     ),
     demo: bool = typer.Option(False, "--demo", help="Load examples/cases; print an engineer demo account."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Web processes (PostgreSQL only; with more than 1, diagnoses run in `pylondiag worker`).",
+    ),
 ) -> None:
     """Run the remote-diagnostic web service (migrates the database on start)."""
     _require_service("pylondiag serve")
-    from pylondiag.service.commands import serve, settings_for
+    from pylondiag.service.commands import check_workers, serve, settings_for
 
     with command_errors():
         settings = settings_for(data_dir, database)
+        check_workers(settings, workers)
         ensure_port_free(host, port)
         with database_errors(settings.resolved_database_url):
-            serve(settings, host, port, demo=demo)
+            serve(settings, host, port, demo=demo, workers=workers)
 
 
 def create_user_cmd(

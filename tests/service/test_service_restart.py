@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,8 @@ def test_cases_and_files_survive_a_killed_server(
     db.dispose()
     (data_dir / "staging" / "half-written").mkdir(parents=True)
     (data_dir / "staging" / "half-written" / "case.yaml").write_text("schema: pyl")
+    an_hour_ago = time.time() - 3600  # younger entries may be another web process's submission in flight
+    os.utime(data_dir / "staging" / "half-written", (an_hour_ago, an_hour_ago))
 
     proc = _serve(data_dir, port, database_url)
     try:

@@ -47,18 +47,26 @@ def basic_user(request: Request, session: Session) -> User | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     limiter = ctx(request).login_limiter
-    keys = (f"ip:{client_key(request)}", f"email:{email.strip().lower()}")
-    waits = [w for w in (limiter.blocked(k) for k in keys) if w is not None]
-    if waits:
+    keys = login_keys(request, email)
+    wait = limiter.acquire(*keys)
+    if wait is not None:
         raise HTTPException(
-            429, "too many failed logins; try again later", headers={"Retry-After": str(int(max(waits)) + 1)}
+            429, "too many failed logins; try again later", headers={"Retry-After": str(int(wait) + 1)}
         )
     user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if not verify_password(user.password_hash if user else None, password):
-        for k in keys:
-            limiter.hit(k)
         return None
+    limiter.release(*keys)
     return user
+
+
+def login_keys(request: Request, email: str) -> tuple[str, str]:
+    """What login attempts are counted under: the client address and the e-mail tried.
+
+    Every attempt is recorded *before* the password is checked (``acquire``) and taken back when it was
+    right (``release``): parallel attempts through any number of processes cannot outrun the limit.
+    """
+    return (f"ip:{client_key(request)}", f"email:{email.strip().lower()}")
 
 
 def current_user(request: Request, session: Session, *, allow_basic: bool = False) -> User | None:

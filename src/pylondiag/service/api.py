@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from pylondiag.report import SignOff
-from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user
+from pylondiag.service.access import NOT_FOUND, case_for, client_key, current_user, login_keys
 from pylondiag.service.auth import CSRF_COOKIE, SESSION_COOKIE, new_csrf_seed, verify_password
 from pylondiag.service.cases import Contact, add_files, case_json, latest_diagnosis, queue, submit_case
 from pylondiag.service.context import ctx, run_view
@@ -180,7 +180,7 @@ def rate_limited(wait: float) -> JSONResponse:
 async def submit(request: Request) -> Response:
     """Submit a case: answers ``201 {"id", "access_token", "url"}``."""
     c = ctx(request)
-    wait = c.submit_limiter.hit(client_key(request))
+    wait = await run_in_threadpool(c.submit_limiter.acquire, client_key(request))
     if wait is not None:
         return rate_limited(wait)
     try:
@@ -390,24 +390,25 @@ async def api_login(request: Request) -> Response:
     except ValidationError as exc:
         return JSONResponse({"detail": exc.errors(include_url=False, include_context=False)}, status_code=422)
     email = body.email.strip().lower()
-    keys = (f"ip:{client_key(request)}", f"email:{email}")
-    waits = [w for w in (c.login_limiter.blocked(k) for k in keys) if w is not None]
-    if waits:
+    keys = login_keys(request, email)
+    wait = await run_in_threadpool(c.login_limiter.acquire, *keys)
+    if wait is not None:
         return JSONResponse(
             {"detail": "too many failed logins; try again later"},
             status_code=429,
-            headers={"Retry-After": str(int(max(waits)) + 1)},
+            headers={"Retry-After": str(int(wait) + 1)},
         )
 
     def check() -> User | None:
         with c.db.session() as session:
             user = session.scalars(select(User).where(User.email == email)).first()
-            return user if verify_password(user.password_hash if user else None, body.password) else None
+            if not verify_password(user.password_hash if user else None, body.password):
+                return None
+        c.login_limiter.release(*keys)
+        return user
 
     user = await run_in_threadpool(check)
     if user is None:
-        for k in keys:
-            c.login_limiter.hit(k)
         return JSONResponse({"detail": "wrong e-mail or password"}, status_code=401)
     response = JSONResponse({"email": user.email, "role": user.role})
     secure = c.settings.secure_cookies

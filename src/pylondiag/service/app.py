@@ -1,8 +1,11 @@
 """The FastAPI application: ``create_app(settings)``.
 
-On start-up (the app's lifespan) the database is migrated to Alembic's head, half-written submissions a
-crash left in ``staging/`` are removed, and the diagnosis worker starts (requeueing any case a crash
-interrupted). Middlewares add security headers, cap request bodies and hand every browser a CSRF seed.
+``create_app`` migrates the database to Alembic's head and takes the cookie-signing key from it (or from
+``PYLONDIAG_SECRET_KEY``: ``service.shared``); on start-up (the app's lifespan) half-written submissions a
+crash left in ``staging/`` are removed, and the diagnosis worker starts when this process runs one
+(requeueing any case a crash interrupted). Middlewares add security headers, cap request bodies and hand
+every browser a CSRF seed. ``app_from_env`` is the factory the web processes of ``serve --workers N``
+start: their settings come from the environment.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import pylondiag
 from pylondiag.service import api, web
-from pylondiag.service.auth import CSRF_COOKIE, RateLimiter, Signer, new_csrf_seed
+from pylondiag.service.auth import CSRF_COOKIE, Signer, new_csrf_seed
 from pylondiag.service.context import STATIC_DIR, TEMPLATES_DIR, ServiceContext
 from pylondiag.service.db.session import Database
 from pylondiag.service.mail import Mailer
-from pylondiag.service.settings import Settings
+from pylondiag.service.settings import Settings, env_settings
+from pylondiag.service.shared import SharedRateLimiter, signing_key
 from pylondiag.service.storage import StoreUnavailable, open_store
 from pylondiag.service.worker import DiagnosisWorker, Runner, run_pipeline
 
@@ -134,6 +138,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
+    db.migrate()
     store = open_store(settings)
     worker = DiagnosisWorker(db, store, max_attempts=settings.max_diagnosis_attempts, runner=runner)
     mailer = Mailer(db, settings.smtp)
@@ -148,9 +153,9 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         db=db,
         store=store,
         worker=worker,
-        signer=Signer(settings.secret_key(), settings.session_max_age_s),
-        submit_limiter=RateLimiter(limits.submissions_per_window, limits.rate_window_s),
-        login_limiter=RateLimiter(limits.logins_per_window, limits.rate_window_s),
+        signer=Signer(signing_key(db, settings.data_dir, settings.secret), settings.session_max_age_s),
+        submit_limiter=SharedRateLimiter(db, "submit", limits.submissions_per_window, limits.rate_window_s),
+        login_limiter=SharedRateLimiter(db, "login", limits.logins_per_window, limits.rate_window_s),
         templates=templates,
         view_limiter=CapacityLimiter(settings.view_threads),
         mailer=mailer,
@@ -159,7 +164,6 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        db.migrate()
         leftovers = store.clean_staging()
         if leftovers:
             log.warning("removed %d half-written submission(s) from %s", leftovers, store.staging)
@@ -212,3 +216,9 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     if settings.trusted_proxies:  # outermost: the client address is settled before anything counts it
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one web process started by ``pylondiag serve --workers N`` (uvicorn's factory): every
+    setting from the ``PYLONDIAG_*`` environment the ``serve`` command handed down."""
+    return create_app(env_settings().service_settings())

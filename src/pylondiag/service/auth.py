@@ -9,8 +9,9 @@
   time on every form POST. JSON API calls are not forms: a cross-site page cannot send them with
   ``Content-Type: application/json`` without CORS, which the service never grants.
 - Owner tokens: 256-bit random, shown once; only their SHA-256 is stored; compared in constant time.
-- Rate limits: a sliding window per client address for submissions; failed logins per address and per
-  e-mail (a blocked address or e-mail waits even with the right password).
+- Rate limits (``service.shared.SharedRateLimiter``, in the database so every process shares them): a
+  sliding window per client address for submissions; failed logins per address and per e-mail (a blocked
+  address or e-mail waits even with the right password).
 """
 
 from __future__ import annotations
@@ -18,10 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
-from dataclasses import dataclass
 from typing import Any, Final
 
 from argon2 import PasswordHasher
@@ -97,41 +94,3 @@ class Signer:
 
 def new_csrf_seed() -> str:
     return secrets.token_urlsafe(24)
-
-
-@dataclass
-class RateLimiter:
-    """At most ``limit`` events per ``window_s`` seconds per key (sliding window, in memory)."""
-
-    limit: int
-    window_s: float
-
-    def __post_init__(self) -> None:
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, key: str) -> float | None:
-        """``None`` when another event is allowed now, else the seconds to wait (records nothing)."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._events.get(key)
-            while q and now - q[0] > self.window_s:
-                q.popleft()
-            if q and len(q) >= self.limit:
-                return max(0.0, self.window_s - (now - q[0]))
-            return None
-
-    def hit(self, key: str) -> float | None:
-        """Record one event; ``None`` when allowed, else the seconds until the next one is."""
-        now = time.monotonic()
-        with self._lock:
-            q = self._events.setdefault(key, deque())
-            while q and now - q[0] > self.window_s:
-                q.popleft()
-            if len(q) >= self.limit:
-                return max(0.0, self.window_s - (now - q[0]))
-            q.append(now)
-            if len(self._events) > 10_000:  # forget idle keys so memory stays bounded
-                for k in [k for k, v in self._events.items() if not v or now - v[-1] > self.window_s]:
-                    del self._events[k]
-            return None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -113,10 +115,11 @@ def load_demo(settings: Settings, base_url: str) -> tuple[str, list[tuple[str, s
         db.dispose()
 
 
-def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> None:
+def serve(settings: Settings, host: str, port: int, *, demo: bool = False, workers: int = 1) -> None:
+    """Migrate, optionally load the demo, and serve. ``workers`` > 1: that many uvicorn web processes
+    (PostgreSQL only), which hand diagnoses to ``pylondiag worker`` processes."""
+    check_workers(settings, workers)
     import uvicorn
-
-    from pylondiag.service.app import create_app
 
     base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     try:
@@ -137,10 +140,56 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False) -> No
             print(f"  {name}: {link}")
         print(f"Engineer demo account: {DEMO_EMAIL}  password: {password}  (log in at {base_url}/login)")
     print(f"Open {base_url}/ to submit a case; engineers log in at {base_url}/login", flush=True)
-    app = create_app(settings)
     # X-Forwarded-Proto/-For are believed only from Settings.trusted_proxies, by the app itself (so the
     # tests see the same rule): uvicorn's own handling (which trusts 127.0.0.1 by default) is off.
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if workers == 1:
+        from pylondiag.service.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    print(
+        f"{workers} web processes; diagnoses run in `pylondiag worker` processes on the same database",
+        flush=True,
+    )
+    os.environ.update(handed_down(settings))
+    # uvicorn's supervisor starts (and restarts, when one dies) the processes from an import string; a
+    # busy process (a PDF being rendered) may be slow to answer its health check: 30 s, not 5.
+    uvicorn.run(
+        "pylondiag.service.app:app_from_env",
+        factory=True,
+        workers=workers,
+        timeout_worker_healthcheck=30,
+        **options,
+    )
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Several web processes only on a database they can share: PostgreSQL (SQLite: one process)."""
+    if workers < 1:
+        raise CommandError(f"--workers must be 1 or more, not {workers}")
+    if workers > 1 and not settings.resolved_database_url.startswith("postgresql"):
+        raise CommandError(
+            f"--workers {workers} needs PostgreSQL (--database postgresql+psycopg://user@host/db or "
+            "PYLONDIAG_DATABASE_URL): the SQLite default serves from one process; leave --workers out"
+        )
+
+
+def handed_down(settings: Settings) -> dict[str, str]:
+    """The environment that carries ``settings`` to the web processes of ``serve --workers N`` (they read
+    it through ``EnvSettings``): the command line's choices on top of the variables already set, and
+    no diagnosis thread in web processes."""
+    return {
+        "PYLONDIAG_DATA_DIR": str(settings.data_dir.resolve()),
+        "PYLONDIAG_DATABASE_URL": settings.resolved_database_url,
+        "PYLONDIAG_RUN_WORKER": "0",
+    }
 
 
 def settings_for(data_dir: Path | None, database: str | None, **changes: object) -> Settings:

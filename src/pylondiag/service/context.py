@@ -14,12 +14,13 @@ from anyio import CapacityLimiter
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from pylondiag.service.auth import RateLimiter, Signer
+from pylondiag.service.auth import Signer
 from pylondiag.service.cases import SnapshotCache
 from pylondiag.service.db.session import Database
 from pylondiag.service.held import HeldUploads
 from pylondiag.service.mail import Mailer
 from pylondiag.service.settings import Settings
+from pylondiag.service.shared import SharedRateLimiter
 from pylondiag.service.storage import EvidenceStore, LocalBlobs
 from pylondiag.service.worker import DiagnosisWorker
 
@@ -34,8 +35,8 @@ class ServiceContext:
     store: EvidenceStore
     worker: DiagnosisWorker
     signer: Signer
-    submit_limiter: RateLimiter
-    login_limiter: RateLimiter
+    submit_limiter: SharedRateLimiter
+    login_limiter: SharedRateLimiter
     templates: Jinja2Templates
     snapshots: SnapshotCache = field(default_factory=SnapshotCache)
     view_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(4))

@@ -8,8 +8,6 @@ invalid one refused in one line naming it (:class:`SettingsError`).
 from __future__ import annotations
 
 import ipaddress
-import os
-import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal
@@ -88,37 +86,15 @@ class Settings:
     s3_endpoint_url: str | None = None
     """The object store's address when it is not AWS (``http://127.0.0.1:9000``); ``None`` = boto3's
     default (``AWS_ENDPOINT_URL_S3`` or AWS itself). ``PYLONDIAG_S3_ENDPOINT_URL`` for ``serve``."""
+    secret: str | None = None
+    """The key that signs session and CSRF cookies when given (``PYLONDIAG_SECRET_KEY``); else the
+    database keeps one that every process shares (``service.shared.signing_key``)."""
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'pylondiag.sqlite3').resolve()}"
-
-    secret: str | None = None
-    """The key that signs session and CSRF cookies when given (``PYLONDIAG_SECRET_KEY``); else
-    :meth:`secret_key` keeps one in the data directory."""
-
-    def secret_key(self) -> str:
-        """The key that signs session and CSRF cookies: ``secret`` when set, else
-        ``<data_dir>/secret_key``, made on first use.
-
-        Kept in the data directory so engineers stay logged in across restarts; mode 0600.
-        """
-        if self.secret:
-            return self.secret
-        path = self.data_dir / "secret_key"
-        if path.exists():
-            return path.read_text(encoding="ascii").strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            return path.read_text(encoding="ascii").strip()
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(key)
-        return key
 
 
 class SettingsError(PylondiagError):
@@ -164,6 +140,13 @@ class EnvSettings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, min_length=32, description="at least 32 random characters (signs session and CSRF cookies)"
     )
+    submissions_per_window: int = Field(
+        Limits.submissions_per_window, ge=1, description="a whole number of case submissions, 1 or more"
+    )
+    logins_per_window: int = Field(
+        Limits.logins_per_window, ge=1, description="a whole number of logins, 1 or more"
+    )
+    rate_window_s: float = Field(Limits.rate_window_s, gt=0, description="a number of seconds above 0")
     run_worker: bool = Field(True, description="1 (diagnose in this web process) or 0 (separate workers)")
     smtp_host: str | None = Field(
         None, description="the SMTP server's host name (unset: mails stay in the outbox)"
@@ -228,6 +211,12 @@ class EnvSettings(BaseSettings):
             smtp=self.smtp(),
             evidence_store=self.evidence_store,
             s3_endpoint_url=self.s3_endpoint_url,
+            limits=replace(
+                Limits(),
+                submissions_per_window=self.submissions_per_window,
+                logins_per_window=self.logins_per_window,
+                rate_window_s=self.rate_window_s,
+            ),
         )
         return replace(settings, **changes)  # type: ignore[arg-type]
 

@@ -36,6 +36,8 @@ from pylondiag.service.uploads import IncomingFile
 if TYPE_CHECKING:
     from pylondiag.service.held import HeldUploads
     from pylondiag.service.settings import Settings
+STAGING_MAX_AGE_S: Final = 15 * 60
+"""A staging entry older than this (s) is a crash's leftover; younger ones may be another process's."""
 
 LINE_END: Final = re.compile(r"\r\n|\r|\n")
 """Universal-newline line ends, as the diagnosis counts lines (``\\r\\r\\n`` ends two lines)."""
@@ -206,10 +208,21 @@ class EvidenceStore(ABC):
         return HeldUploads(self.blobs)
 
     # -- staging on this machine's disk (the case reader validates the staged copy) -------------------
-    def clean_staging(self) -> int:
-        """Remove submissions and copies a crash left half-written; returns how many."""
+    def clean_staging(self, older_than_s: float = STAGING_MAX_AGE_S) -> int:
+        """Remove submissions and copies a crash left half-written; returns how many.
+
+        Only entries older than ``older_than_s`` (s): other web processes on this data directory may be
+        staging a submission right now (a process started or restarted by ``serve --workers N`` must not
+        remove theirs); one submission stays in staging for seconds.
+        """
         n = 0
+        limit = time.time() - older_than_s
         for entry in self.staging.iterdir():
+            try:
+                if entry.stat().st_mtime > limit:
+                    continue
+            except FileNotFoundError:  # committed or discarded meanwhile
+                continue
             shutil.rmtree(entry, ignore_errors=True)
             n += 1
         return n

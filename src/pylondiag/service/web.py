@@ -23,7 +23,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from pylondiag.model.diagnosis import Cause, FindingSeverity, Outcome, Verdict
 from pylondiag.service import intake
-from pylondiag.service.access import case_for, client_key, current_user
+from pylondiag.service.access import case_for, client_key, current_user, login_keys
 from pylondiag.service.api import read_form, rotate_csrf
 from pylondiag.service.auth import (
     CSRF_FIELD,
@@ -302,7 +302,7 @@ async def submit_form(request: Request) -> Response:
         if errors:
             await run_in_threadpool(c.held.keep, key, [f for f in files if f not in held])
             return _intake_refused(request, n, values, errors, fields, key, status=422)
-        wait = c.submit_limiter.hit(client_key(request))
+        wait = await run_in_threadpool(c.submit_limiter.acquire, client_key(request))
         if wait is not None:
             return render(
                 request,
@@ -562,8 +562,8 @@ async def login(request: Request) -> Response:
     target = str(form.get("next") or "/queue")
     if not target.startswith("/") or target.startswith("//"):
         target = "/queue"
-    keys = (f"ip:{client_key(request)}", f"email:{email}")
-    if any(c.login_limiter.blocked(k) is not None for k in keys):
+    keys = login_keys(request, email)
+    if await run_in_threadpool(c.login_limiter.acquire, *keys) is not None:
         return render(
             request,
             "login.html",
@@ -575,13 +575,13 @@ async def login(request: Request) -> Response:
     def check() -> User | None:
         with c.db.session() as session:
             user = session.scalars(select(User).where(User.email == email)).first()
-            ok = verify_password(user.password_hash if user else None, password)
-            return user if ok else None
+            if not verify_password(user.password_hash if user else None, password):
+                return None
+        c.login_limiter.release(*keys)
+        return user
 
     user = await run_in_threadpool(check)
     if user is None:
-        for k in keys:
-            c.login_limiter.hit(k)
         return render(request, "login.html", status=401, next=target, error="Wrong e-mail or password.")
     response = RedirectResponse(target, status_code=303)
     cookie = c.signer.session_cookie(user.id, user.password_hash, user.session_generation)

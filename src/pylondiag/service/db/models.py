@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -194,3 +194,33 @@ class FormSubmission(Base):
     case_pk: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     sealed_token: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceKey(Base):
+    """Keys every process of one deployment must share, kept where they all meet: the database.
+
+    ``cookies`` signs the engineers' session cookies and the forms' CSRF tokens
+    (``service.shared.signing_key``), unless ``PYLONDIAG_SECRET_KEY`` gives one.
+    """
+
+    __tablename__ = "service_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RateLimitBucket(Base):
+    """The recent events of one rate-limited key (``submit:<address>``, ``login:ip:<address>``,
+    ``login:email:<address>``), shared by every web process (``service.shared.SharedRateLimiter``).
+
+    ``events``: the times (Unix seconds) of the events still inside the window, oldest first, at most
+    the limit's count. ``touched``: the last time the row was locked (Unix seconds); rows untouched for
+    longer than the window are deleted.
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    events: Mapped[list[float]] = mapped_column(JSON)
+    touched: Mapped[float] = mapped_column(Float, index=True)

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
+MIGRATION_LOCK_KEY = 0x70796C6F6E  # "pylon": the PostgreSQL advisory lock migrations hold
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 """How long a SQLite writer waits for the lock before failing (ms)."""
 
@@ -57,9 +59,16 @@ class Database:
         return cfg
 
     def migrate(self) -> None:
-        """Upgrade the schema to the newest migration (idempotent)."""
+        """Upgrade the schema to the newest migration (idempotent).
+
+        On PostgreSQL under a transaction-level advisory lock: web and worker processes starting together
+        (``serve --workers N``, several machines) migrate one after the other, the later ones finding the
+        schema done. (SQLite: the migration's first write takes the database's lock.)
+        """
         cfg = self.alembic_config()
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
 
