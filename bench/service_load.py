@@ -13,6 +13,10 @@ once on a throwaway PostgreSQL cluster (Debian's binaries; skipped with a messag
 Every phase is bounded in count and in time. Rate limits are raised for the benchmark's server only.
 
     .venv/bin/python bench/service_load.py [--databases sqlite postgres] [--owners 50] [--json out.json]
+
+Scale-out (PostgreSQL only): ``--web 1 2 --workers 1 2`` runs the same phases, with the same client, once
+per pair — 1 web process + 1 ``pylondiag worker``, then ``pylondiag serve --workers 2`` + 2 workers — each
+on a fresh database, and prints them side by side (views/s, p95, submissions/s, diagnoses drained).
 """
 
 from __future__ import annotations
@@ -78,6 +82,83 @@ def start_server(data_dir: Path, port: int, url: str | None) -> subprocess.Popen
     raise SystemExit("the service did not start within 60 s")
 
 
+def _children(pid: int) -> list[int]:
+    """The web processes uvicorn's supervisor started (``multiprocessing`` spawn children of ``pid``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+@dataclass
+class Topology:
+    """``pylondiag serve --workers web`` (no diagnosis thread) and ``workers`` ``pylondiag worker``."""
+
+    web: int
+    workers: int
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.web}x{self.workers}"
+
+    def start(self, data_dir: Path, port: int, url: str) -> None:
+        env = {
+            **os.environ,
+            "PYLONDIAG_RUN_WORKER": "0",
+            "PYLONDIAG_SUBMISSIONS_PER_WINDOW": str(10**9),
+            "PYLONDIAG_LOGINS_PER_WINDOW": str(10**9),
+        }
+        common = ["--data-dir", str(data_dir), "--database", url]
+        serve = [sys.executable, "-m", "pylondiag", "serve", "--workers", str(self.web), "--port", str(port)]
+        self.procs.append(
+            subprocess.Popen([*serve, *common], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        _wait_healthy(self.procs[0], port)
+        worker = [sys.executable, "-m", "pylondiag", "worker", *common]
+        self.procs += [subprocess.Popen(worker, env=env) for _ in range(self.workers)]
+        deadline = time.monotonic() + 120
+        while len(self.web_pids()) < self.web and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def web_pids(self) -> list[int]:
+        """The processes answering HTTP (the supervisor only waits)."""
+        if not self.procs:
+            return []
+        return _children(self.procs[0].pid) if self.web > 1 else [self.procs[0].pid]
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _wait_healthy(proc: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the service exited during start-up")
+        try:
+            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the service did not start within 120 s")
+
+
 class Postgres:
     """A throwaway cluster: initdb + pg_ctl on a free port, socket in a temp dir (as ``postgres`` if root)."""
 
@@ -129,6 +210,15 @@ class Postgres:
             capture_output=True,
         )
         self.url = f"postgresql+psycopg://pylondiag@{HOST}:{self.port}/postgres"
+
+    def create_db(self, name: str) -> str:
+        """A fresh database of this cluster; its URL."""
+        import psycopg
+
+        dsn = f"host={HOST} port={self.port} user=pylondiag dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def stop(self) -> None:
         subprocess.run(
@@ -404,11 +494,12 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measured(pid: int, run: Coroutine[Any, Any, dict[str, Phase]]) -> dict[str, Phase]:
-    """Run one load phase and charge the server's CPU time during it to its requests."""
-    before, own_before = cpu_seconds(pid), _own_cpu()
+def measured(pid: int | list[int], run: Coroutine[Any, Any, dict[str, Phase]]) -> dict[str, Phase]:
+    """Run one load phase and charge the server's CPU time (all its web processes) to its requests."""
+    pids = pid if isinstance(pid, list) else [pid]
+    before, own_before = sum(cpu_seconds(p) for p in pids), _own_cpu()
     phases = asyncio.run(run)
-    spent, own = cpu_seconds(pid) - before, _own_cpu() - own_before
+    spent, own = sum(cpu_seconds(p) for p in pids) - before, _own_cpu() - own_before
     total = max(1, sum(len(p.latencies_ms) for p in phases.values()))
     for p in phases.values():
         p.server_cpu_s = spent * len(p.latencies_ms) / total
@@ -416,11 +507,24 @@ def measured(pid: int, run: Coroutine[Any, Any, dict[str, Phase]]) -> dict[str, 
     return phases
 
 
-def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list[bytes]) -> dict[str, Any]:
+def run_backend(
+    name: str,
+    url: str | None,
+    args: argparse.Namespace,
+    zips: list[bytes],
+    topology: Topology | None = None,
+) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"pylondiag-bench-{name}-"))
     port = free_port()
     base = f"http://{HOST}:{port}"
-    proc = start_server(data_dir, port, url)
+    if topology is not None:
+        assert url is not None
+        topology.start(data_dir, port, url)
+        server: Topology | subprocess.Popen[bytes] = topology
+        pids: int | list[int] = topology.web_pids()
+    else:
+        server = proc = start_server(data_dir, port, url)
+        pids = proc.pid
     try:
         print(f"{name}: submitting {len(zips)} cases ...", file=sys.stderr)
         sub, created = asyncio.run(submissions(base, zips, args.submitters, args.seconds))
@@ -432,9 +536,9 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
         reports_s = wait_reports(data_dir, created, args.diagnosis_seconds)
         print(f"{name}: 1 owner viewing ...", file=sys.stderr)
         kind = args.client
-        single = measured(proc.pid, views(base, created, 1, min(300, args.views), args.seconds, 0, kind))
+        single = measured(pids, views(base, created, 1, min(300, args.views), args.seconds, 0, kind))
         print(f"{name}: {args.owners} owners viewing ...", file=sys.stderr)
-        all_views = measured(proc.pid, views(base, created, args.owners, args.views, args.seconds, 0, kind))
+        all_views = measured(pids, views(base, created, args.owners, args.views, args.seconds, 0, kind))
         paced: dict[str, Phase] | None = None
         if args.think_ms:
             print(
@@ -442,19 +546,23 @@ def run_backend(name: str, url: str | None, args: argparse.Namespace, zips: list
                 file=sys.stderr,
             )
             paced = measured(
-                proc.pid,
+                pids,
                 views(base, created, args.owners, args.views, args.seconds, args.think_ms / 1000, kind),
             )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        if isinstance(server, Topology):
+            server.stop()
+        else:
+            server.terminate()
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(10)
         shutil.rmtree(data_dir, ignore_errors=True)
     return {
         "database": name,
+        "topology": topology.label if topology else None,
         "submissions": sub.summary(),
         "diagnosis_drain_s": round(diag_s, 1),
         "reports_rendered_s": round(reports_s, 1),
@@ -512,11 +620,25 @@ def main(argv: list[str] | None = None) -> int:
         "(default; ~0.1 ms CPU per request), httpx = httpx.AsyncClient (several ms per request, which "
         "on shared cores is measured as latency)",
     )
+    parser.add_argument(
+        "--web",
+        type=int,
+        nargs="+",
+        help="scale-out runs on PostgreSQL: web processes of each run (with --workers, paired: "
+        "--web 1 2 --workers 1 2 = 1x1 then 2x2)",
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", help="`pylondiag worker` processes of each run (see --web)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
+    if (args.web is None) != (args.workers is None) or (args.web and len(args.web) != len(args.workers)):
+        parser.error("--web and --workers go together, with as many numbers each")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop the servers
     with tempfile.TemporaryDirectory() as work:
         zips = make_cases(args.submissions, Path(work))
+    if args.web:
+        return scale_out(args, zips)
     results = []
     for name in args.databases:
         pg = None
@@ -561,6 +683,39 @@ def main(argv: list[str] | None = None) -> int:
         r["submissions"]["errors"] or r["views"]["all"]["errors"] or r["views_1_owner"]["all"]["errors"]
         for r in results
     )
+    return 1 if failed else 0
+
+
+def scale_out(args: argparse.Namespace, zips: list[bytes]) -> int:
+    """Each --web/--workers pair on its own fresh PostgreSQL database, the same client; side by side."""
+    try:
+        pg = Postgres()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        print(f"postgres: unavailable ({exc})", file=sys.stderr)
+        return 1
+    results = []
+    try:
+        for web, workers in zip(args.web, args.workers, strict=True):
+            topology = Topology(web, workers)
+            url = pg.create_db(f"bench_{web}x{workers}")
+            print(f"== {topology.label}: {web} web process(es), {workers} worker(s)", file=sys.stderr)
+            results.append(run_backend(f"postgres {topology.label}", url, args, zips, topology))
+    finally:
+        pg.stop()
+    print(f"\n== scale-out on PostgreSQL, {args.owners} owners, client {args.client}; web x workers:")
+    for r in results:
+        s, v, one = r["submissions"], r["views"]["all"], r["views_1_owner"]["all"]
+        print(
+            f"   {r['topology']:>5}  submissions {s['per_second']:>6}/s (p95 {s['p95_ms']} ms, errors "
+            f"{s['errors']}), {s['requests']} diagnosed in {r['diagnosis_drain_s']} s "
+            f"({s['requests'] / max(r['diagnosis_drain_s'], 0.1):.2f}/s) | {args.owners} owners: "
+            f"{v['per_second']:>7} views/s p50 {v['p50_ms']} p95 {v['p95_ms']} ms, server cpu/req "
+            f"{v['server_cpu_ms_per_request']} ms, errors {v['errors']} | 1 owner: {one['per_second']}/s "
+            f"p95 {one['p95_ms']} ms | load average {', '.join(f'{x:.1f}' for x in r['load_average'])}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    failed = any(r["submissions"]["errors"] or r["views"]["all"]["errors"] for r in results)
     return 1 if failed else 0
 
 

@@ -139,6 +139,9 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     db.migrate()
+    # The rate limits' own small pool: a request holding a connection of the main pool (HTTP Basic is
+    # checked inside the request's session) must never wait for a second one from the same pool.
+    limits_db = Database(settings.resolved_database_url, pool=(2, 8))
     store = open_store(settings)
     worker = DiagnosisWorker(db, store, max_attempts=settings.max_diagnosis_attempts, runner=runner)
     mailer = Mailer(db, settings.smtp)
@@ -154,8 +157,10 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
         store=store,
         worker=worker,
         signer=Signer(signing_key(db, settings.data_dir, settings.secret), settings.session_max_age_s),
-        submit_limiter=SharedRateLimiter(db, "submit", limits.submissions_per_window, limits.rate_window_s),
-        login_limiter=SharedRateLimiter(db, "login", limits.logins_per_window, limits.rate_window_s),
+        submit_limiter=SharedRateLimiter(
+            limits_db, "submit", limits.submissions_per_window, limits.rate_window_s
+        ),
+        login_limiter=SharedRateLimiter(limits_db, "login", limits.logins_per_window, limits.rate_window_s),
         templates=templates,
         view_limiter=CapacityLimiter(settings.view_threads),
         mailer=mailer,
@@ -177,6 +182,7 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
             mailer.stop()
             worker.stop()
             db.dispose()
+            limits_db.dispose()
 
     app = FastAPI(
         title="pylondiag remote diagnostic service",

@@ -36,7 +36,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool: tuple[int, int] | None = None) -> None:
+        """``pool``: (size, overflow) of the connection pool instead of the defaults (SQLite 5 + 10,
+        others 20 + 20)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"future": True}
@@ -47,6 +49,8 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         else:
             kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+        if pool is not None:
+            kwargs.update(pool_size=pool[0], max_overflow=pool[1])
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
