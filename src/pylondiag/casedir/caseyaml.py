@@ -24,8 +24,31 @@ MAX_YAML_DEPTH = 16
 """Nested mappings/lists allowed in ``case.yaml`` (the format needs 3: ``stack[].key``)."""
 MAX_YAML_NODES = 50_000
 """Scalars, mappings and lists in one ``case.yaml`` (a 16-module case has about 200)."""
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-"""libyaml's safe loader when PyYAML was built with it (much faster), else the pure-Python one."""
+
+
+class _ImpossibleValue(Exception):
+    """A scalar YAML resolves to a date or time that does not exist (``2026-20-31``, offset +99:00)."""
+
+    def __init__(self, value: str, line: int, reason: str) -> None:
+        super().__init__(value)
+        self.value, self.line, self.reason = value, line, reason
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    """PyYAML's timestamp, or :class:`_ImpossibleValue` where it raised a bare ``ValueError``."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError) as exc:
+        raise _ImpossibleValue(str(node.value)[:40], node.start_mark.line + 1, str(exc)) from None
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader when PyYAML was built with it (much faster), else the pure-Python one;
+    an impossible date is a clear error, not a bare ValueError."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_LOADER: type[yaml.SafeLoader] = _Loader
 
 
 def key_path(loc: tuple[int | str, ...]) -> str:
@@ -292,6 +315,13 @@ def check_yaml_shape(text: str, source: str = "case.yaml") -> None:
         ) from None
     except yaml.YAMLError as exc:
         raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
+    except _ImpossibleValue as exc:
+        raise CaseError(
+            f"{exc.value!r} reads as a date or time that does not exist ({exc.reason}). Fix: write a real "
+            "date as YYYY-MM-DD (or quote the value if it is not a date).",
+            source=source,
+            line=exc.line,
+        ) from None
 
 
 def _check_scalar(event: yaml.ScalarEvent, at: str, refuse: Any) -> None:
@@ -328,6 +358,13 @@ def load_yaml_text(text: str, source: str = "case.yaml") -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
+    except _ImpossibleValue as exc:
+        raise CaseError(
+            f"{exc.value!r} reads as a date or time that does not exist ({exc.reason}). Fix: write a real "
+            "date as YYYY-MM-DD (or quote the value if it is not a date).",
+            source=source,
+            line=exc.line,
+        ) from None
 
 
 def parse_case_yaml(data: bytes, source: str = "case.yaml") -> CaseFile:
