@@ -37,7 +37,7 @@ from _service_helpers import (
     free_port,
     wait_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pylondiag.service.commands import create_user
 from pylondiag.service.db.models import CaseRecord
@@ -241,80 +241,106 @@ def _submit_form(http: httpx.Client, name: str, console: bytes) -> tuple[int, st
     return 303, found.group(1), found.group(2)
 
 
+class Load:
+    """``clients`` threads submitting cases (every third through the intake form) until stopped."""
+
+    def __init__(self, service: WebService, console: bytes, clients: int, pause_s: float = 0.0) -> None:
+        self.service, self.console, self.pause_s = service, console, pause_s
+        self.attempts: list[Attempt] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._submitter, args=(k,)) for k in range(clients)]
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(120)
+
+    def _submitter(self, k: int) -> None:
+        send = _submit_form if k % 3 == 2 else _submit_api
+        n = 0
+        with self.service.client() as http:
+            while not self._stop.is_set():
+                n += 1
+                attempt = Attempt(f"scale-{k}-{n}", time.monotonic())
+                try:
+                    attempt.status, attempt.case_pk, attempt.token = send(http, attempt.name, self.console)
+                except httpx.HTTPError as exc:
+                    attempt.error = type(exc).__name__
+                attempt.ended = time.monotonic()
+                with self._lock:
+                    self.attempts.append(attempt)
+                self._stop.wait(self.pause_s)
+
+    def done(self) -> list[Attempt]:
+        with self._lock:
+            return [a for a in self.attempts if a.ended]
+
+    def acknowledged(self) -> list[Attempt]:
+        return [a for a in self.done() if a.status in (201, 303)]
+
+    def started_after(self, t: float) -> list[Attempt]:
+        return [a for a in self.done() if a.started > t]
+
+
+def _kill_web_process_under_load(service: WebService, load: Load) -> tuple[int, float]:
+    """kill -9 one web process once submissions flow; the other must take every later request."""
+    victim = service.web_pids()[0]
+    wait_for(lambda: len(load.acknowledged()) >= 6, timeout=120)
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: len(load.started_after(killed_at + 0.5)) >= 6, timeout=120)
+    return victim, killed_at
+
+
+def _check_submissions(
+    service: WebService, load: Load, killed_at: float, victim: int, console: bytes
+) -> None:
+    attempts = load.done()
+    after_kill = load.started_after(killed_at + 0.5)
+    assert after_kill and all(a.status in (201, 303) for a in after_kill), [
+        (a.name, a.status, a.error) for a in after_kill if a.status not in (201, 303)
+    ]
+    assert {a.status for a in attempts} <= {201, 303, None}, [(a.name, a.status) for a in attempts]
+    # the supervisor replaced the killed process, and the replacement serves
+    wait_for(lambda: len(service.web_pids()) == 2 and victim not in service.web_pids(), timeout=120)
+    service.wait_serving(2)
+    digest = hashlib.sha256(console).hexdigest()
+    acknowledged = load.acknowledged()
+    with service.client() as http:
+        for a in acknowledged:
+            got = http.get(f"/api/cases/{a.case_pk}", params={"token": a.token})
+            assert got.status_code == 200, (a.name, got.text)
+            assert digest in {f["sha256"] for f in got.json()["files"]}, a.name
+    db = Database(service.database_url)
+    try:
+        with db.session() as s:
+            stored = set(s.scalars(select(CaseRecord.id)))
+            per_name = _cases_per_name(s)
+    finally:
+        db.dispose()
+    assert {a.case_pk for a in acknowledged} <= stored
+    duplicated = {name: n for name, n in per_name.items() if n > 1}
+    assert not duplicated, duplicated
+    cut = [a for a in attempts if a.status is None]
+    print(
+        f"\n{len(attempts)} submissions, {len(acknowledged)} acknowledged, {len(cut)} cut by the kill "
+        f"({sum(a.name in per_name for a in cut)} of those stored anyway)"
+    )
+
+
 def test_kill_9_of_a_web_process_loses_no_acknowledged_submission(
     tmp_path: Path, pg_url: str, imbalance_capture: bytes
 ) -> None:
     with serve(tmp_path, pg_url, SUBMISSIONS_PER_WINDOW="100000") as service:
-        victim, survivor = service.web_pids()
-        attempts: list[Attempt] = []
-        lock = threading.Lock()
-        stop = threading.Event()
-
-        def submitter(k: int) -> None:
-            send = _submit_form if k % 3 == 2 else _submit_api
-            n = 0
-            with service.client() as http:
-                while not stop.is_set():
-                    n += 1
-                    attempt = Attempt(f"scale-{k}-{n}", time.monotonic())
-                    try:
-                        attempt.status, attempt.case_pk, attempt.token = send(
-                            http, attempt.name, imbalance_capture
-                        )
-                    except httpx.HTTPError as exc:
-                        attempt.error = type(exc).__name__
-                    attempt.ended = time.monotonic()
-                    with lock:
-                        attempts.append(attempt)
-
-        threads = [threading.Thread(target=submitter, args=(k,)) for k in range(6)]
-        for t in threads:
-            t.start()
-        wait_for(lambda: len([a for a in attempts if a.status in (201, 303)]) >= 6, timeout=120)
-        killed_at = time.monotonic()
-        os.kill(victim, signal.SIGKILL)
-        time.sleep(3)
-        wait_for(
-            lambda: len([a for a in attempts if a.started > killed_at + 0.5 and a.ended]) >= 6, timeout=120
-        )
-        stop.set()
-        for t in threads:
-            t.join(120)
-
-        acknowledged = [a for a in attempts if a.status in (201, 303)]
-        after_kill = [a for a in attempts if a.started > killed_at + 0.5]
-        assert after_kill and all(a.status in (201, 303) for a in after_kill), [
-            (a.name, a.status, a.error) for a in after_kill if a.status not in (201, 303)
-        ]
-        assert {a.status for a in attempts} <= {201, 303, None}, [(a.name, a.status) for a in attempts]
-        # the supervisor replaced the killed process, and the replacement serves
-        wait_for(lambda: len(service.web_pids()) == 2 and victim not in service.web_pids(), timeout=120)
-        pids = service.wait_serving(2)
-        assert survivor in pids
-        digest = hashlib.sha256(imbalance_capture).hexdigest()
-        with service.client() as http:
-            for a in acknowledged:
-                got = http.get(f"/api/cases/{a.case_pk}", params={"token": a.token})
-                assert got.status_code == 200, (a.name, got.text)
-                files = {f["path"]: f["sha256"] for f in got.json()["files"]}
-                assert digest in files.values(), (a.name, files)
-        db = Database(pg_url)
-        try:
-            with db.session() as s:
-                stored: dict[str, Any] = dict(
-                    s.execute(select(CaseRecord.id, func.count()).group_by(CaseRecord.id)).all()
-                )
-                per_name = _cases_per_name(s)
-        finally:
-            db.dispose()
-        assert {a.case_pk for a in acknowledged} <= set(stored)
-        duplicated = {name: n for name, n in per_name.items() if n > 1}
-        assert not duplicated, duplicated
-        failed = [a for a in attempts if a.status is None]
-        print(
-            f"\n{len(attempts)} submissions, {len(acknowledged)} acknowledged, {len(failed)} cut by the kill "
-            f"({sum(a.case_pk is None and a.name in per_name for a in failed)} of those stored anyway)"
-        )
+        with Load(service, imbalance_capture, clients=6) as load:
+            victim, killed_at = _kill_web_process_under_load(service, load)
+        _check_submissions(service, load, killed_at, victim, imbalance_capture)
 
 
 def _cases_per_name(session: Any) -> dict[str, int]:
