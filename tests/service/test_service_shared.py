@@ -26,7 +26,7 @@ from pylondiag.service.db.models import RateLimitBucket
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Settings
 from pylondiag.service.shared import SharedRateLimiter, signing_key
-from pylondiag.service.storage import EvidenceStore
+from pylondiag.service.storage import LocalStore
 
 
 def _database(settings: Settings) -> Database:
@@ -152,7 +152,7 @@ def test_right_passwords_do_not_use_up_the_limit(
 
 
 def test_staging_keeps_what_another_process_is_writing(tmp_path: Path) -> None:
-    store = EvidenceStore(tmp_path)
+    store = LocalStore(tmp_path)
     (store.staging / "in-flight").mkdir()
     (store.staging / "crashed").mkdir()
     old = time.time() - 3600

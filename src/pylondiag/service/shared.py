@@ -102,7 +102,7 @@ class SharedRateLimiter:
     def _wait(self, live: list[float], now: float) -> float | None:
         if len(live) < self.limit:
             return None
-        return max(0.0, self.window_s - (now - live[len(live) - self.limit]))
+        return min(self.window_s, max(0.0, self.window_s - (now - live[len(live) - self.limit])))
 
     def _lock(self, session: Session, row_key: str, now: float) -> list[float]:
         """Lock the key's row (made if missing) for this transaction; returns its events."""
@@ -128,6 +128,7 @@ class SharedRateLimiter:
         with self.db.session() as session:
             # rows locked in one order everywhere: two requests with the same keys cannot deadlock
             locked = {k: self._lock(session, k, now) for k in sorted({self._row_key(k) for k in keys})}
+            now = max(now, self.clock())  # the time once the rows are ours: after every event they hold
             live = {k: self._live(events, now) for k, events in locked.items()}
             waits = [w for w in (self._wait(events, now) for events in live.values()) if w is not None]
             if waits:
