@@ -28,8 +28,15 @@ EVENTS_CSV = b"time,code,message,severity\n2026-07-12 07:12:40,F58,BMS_Comm_Fail
 
 
 @pytest.fixture
-def s3_settings(tmp_path: Path, s3_bucket: S3Bucket) -> Settings:
-    return s3_bucket.settings(tmp_path / "machine-a", limits=TEST_LIMITS, run_worker=False, run_mailer=False)
+def s3_settings(tmp_path: Path, s3_bucket: S3Bucket, database_url: str | None) -> Settings:
+    """Evidence in the bucket; the database SQLite or PostgreSQL (what several machines share)."""
+    return s3_bucket.settings(
+        tmp_path / "machine-a",
+        database_url=database_url,
+        limits=TEST_LIMITS,
+        run_worker=False,
+        run_mailer=False,
+    )
 
 
 @pytest.fixture
