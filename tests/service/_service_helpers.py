@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +49,30 @@ stack:
   - {position: 4, model: US2000C, installed: 2019-06, led: green_flashing, dip: "0000", role: slave}
 symptoms: [capacity_drop]
 """
+
+
+def submit_api(client: Any, capture: bytes, case_yaml: str = FOUR_MODULE_CASE) -> dict[str, str]:
+    """``POST /api/cases`` of ``case_yaml`` + one console capture; the 201 answer (``client``: a
+    TestClient or an httpx client of a real server)."""
+    r = client.post(
+        "/api/cases",
+        data={"case_yaml": case_yaml},
+        files={"console/session.txt": ("session.txt", capture, "text/plain")},
+    )
+    assert r.status_code == 201, r.text
+    answer: dict[str, str] = r.json()
+    return answer
+
+
+def check_stored_diagnosis(client: TestClient, pk: str, doc: Any, validator: Path) -> None:
+    """``shared/tools/validate_diagnosis.py`` on the stored case (a local copy of it, whatever the store)
+    and ``doc`` (a diagnosis document, or its JSON text)."""
+    text = doc if isinstance(doc, str) else json.dumps(doc)
+    with client.app.state.ctx.store.local_copy(pk) as case_dir:  # type: ignore[attr-defined]
+        check = subprocess.run(
+            [sys.executable, str(validator), str(case_dir), "-"], input=text, capture_output=True, text=True
+        )
+    assert check.returncode == 0, check.stdout
 
 
 def free_port() -> int:

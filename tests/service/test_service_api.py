@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from _service_helpers import ENGINEER_EMAIL, FOUR_MODULE_CASE, drain
+from _service_helpers import ENGINEER_EMAIL, FOUR_MODULE_CASE, check_stored_diagnosis, drain
+from _service_helpers import submit_api as submit
 from fastapi.testclient import TestClient
 
 EVENTS_CSV = b"time,code,message,severity\n2026-07-12 07:12:40,F58,BMS_Comm_Fail,fault\n"
@@ -34,16 +32,6 @@ def make_zip(entries: dict[str, bytes], *, top: str | None = "my-case") -> bytes
         for name, data in entries.items():
             zf.writestr(f"{top}/{name}" if top else name, data)
     return buf.getvalue()
-
-
-def submit(client: TestClient, capture: bytes, case_yaml: str = FOUR_MODULE_CASE) -> dict[str, str]:
-    r = client.post(
-        "/api/cases",
-        data={"case_yaml": case_yaml},
-        files={"console/session.txt": ("session.txt", capture, "text/plain")},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def basic(email: str, password: str) -> dict[str, str]:
@@ -117,14 +105,7 @@ def test_submit_yaml_and_files_then_owner_reads_case_diagnosis_and_report(
     assert doc["case_id"] == "test-four"
     assert [m["position"] for m in doc["modules"]] == [1, 2, 3, 4]
     # the stored document is the spec's, citing real lines of the stored files
-    case_dir = client.app.state.ctx.store.case_dir(created["id"])  # type: ignore[attr-defined]
-    check = subprocess.run(
-        [sys.executable, str(validator), str(case_dir), "-"],
-        input=json.dumps(doc),
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stdout
+    check_stored_diagnosis(client, created["id"], doc, validator)
 
     pdf = client.get(f"/api/cases/{created['id']}/report.pdf", headers=bearer(created["access_token"]))
     assert pdf.status_code == 200
@@ -280,11 +261,7 @@ def test_review_amends_keeps_history_and_signs_off(
     doc = client.get(f"/api/cases/{created['id']}/diagnosis", headers=bearer(created["access_token"]))
     assert doc.headers["x-pylondiag-report"] == "signed_off"
     assert doc.json()["on_site_spec"] == spec and doc.json()["outcome"] == "replace"
-    case_dir = client.app.state.ctx.store.case_dir(created["id"])  # type: ignore[attr-defined]
-    check = subprocess.run(
-        [sys.executable, str(validator), str(case_dir), "-"], input=doc.text, capture_output=True, text=True
-    )
-    assert check.returncode == 0, check.stdout
+    check_stored_diagnosis(client, created["id"], doc.text, validator)
 
     history = client.get(f"/api/cases/{created['id']}", headers=eng).json()["reviews"]
     assert [h["action"] for h in history] == ["amend", "sign_off"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _service_helpers import FOUR_MODULE_CASE, free_port, wait_for, worker_of
+from _service_helpers import free_port, submit_api, wait_for, worker_of
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -26,16 +26,6 @@ from pylondiag.service.worker import run_pipeline
 
 class _Killed(BaseException):
     """Ends the worker thread without letting it record anything, as a crash would."""
-
-
-def _submit(client: TestClient | httpx.Client, capture: bytes) -> dict[str, str]:
-    r = client.post(
-        "/api/cases",
-        data={"case_yaml": FOUR_MODULE_CASE},
-        files={"console/session.txt": ("session.txt", capture, "text/plain")},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def _state(client: TestClient, created: dict[str, str]) -> dict[str, Any]:
@@ -54,7 +44,7 @@ def test_interrupted_diagnosis_is_retried_after_restart(
         raise _Killed
 
     first = make_client(run_worker=True, runner=hangs)
-    created = _submit(first, imbalance_capture)
+    created = submit_api(first, imbalance_capture)
     assert started.wait(30), "the worker picked the case up"
     assert _state(first, created)["diagnosis"]["state"] == "running"
     # the process "dies" here: the diagnosis never finishes. A new process starts on the same data.
@@ -79,7 +69,7 @@ def test_a_case_that_keeps_crashing_ends_failed_and_can_be_rerun(
         raise RuntimeError("simulated crash in a rule")
 
     client = make_client(runner=broken)
-    created = _submit(client, imbalance_capture)
+    created = submit_api(client, imbalance_capture)
     assert worker_of(client).drain(timeout=30)
     state = _state(client, created)
     assert len(calls) == 3  # Settings.max_diagnosis_attempts
@@ -99,7 +89,7 @@ def test_a_case_interrupted_too_often_is_not_retried_forever(
     make_client: Callable[..., TestClient], imbalance_capture: bytes
 ) -> None:
     client = make_client()
-    created = _submit(client, imbalance_capture)
+    created = submit_api(client, imbalance_capture)
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     with ctx.db.session() as s:
         s.execute(update(CaseRecord).values(diagnosis_state="running", diagnosis_attempts=3))
@@ -136,8 +126,8 @@ def test_cases_and_files_survive_a_killed_server(
     proc = _serve(data_dir, port, database_url)
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
-            done = _submit(http, imbalance_capture)
-            waiting = _submit(http, imbalance_capture)
+            done = submit_api(http, imbalance_capture)
+            waiting = submit_api(http, imbalance_capture)
 
             def diagnosed() -> bool:
                 return (

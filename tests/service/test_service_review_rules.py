@@ -4,16 +4,14 @@ and then names the engineer; logout ends the session on the server (a copied coo
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _service_helpers import ENGINEER_EMAIL, ENGINEER_PASSWORD, drain
+from _service_helpers import ENGINEER_EMAIL, ENGINEER_PASSWORD, check_stored_diagnosis, drain
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from test_service_api import basic, bearer, submit
@@ -25,17 +23,6 @@ from pylondiag.service.db.models import CaseRecord, DiagnosisVersion
 def versions(client: TestClient, pk: str) -> list[int]:
     with client.app.state.ctx.db.session() as s:  # type: ignore[attr-defined]
         return list(s.scalars(select(DiagnosisVersion.version).where(DiagnosisVersion.case_pk == pk)))
-
-
-def validate(client: TestClient, pk: str, doc: dict[str, Any], validator: Path) -> None:
-    case_dir = client.app.state.ctx.store.case_dir(pk)  # type: ignore[attr-defined]
-    check = subprocess.run(
-        [sys.executable, str(validator), str(case_dir), "-"],
-        input=json.dumps(doc),
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stdout
 
 
 @pytest.fixture
@@ -117,7 +104,7 @@ def test_api_refuses_amendments_that_break_the_rules_and_stores_nothing(
     assert ok.status_code == 200, ok.text
     doc = ok.json()["diagnosis"]
     assert doc["primary_cause"] is None and doc["culprit_modules"] == []
-    validate(client, pk, doc, validator)
+    check_stored_diagnosis(client, pk, doc, validator)
     # back from no_fault: a cause is needed again, and the message names the findings' causes
     body = {"outcome": "replace", "modules": all_modules(auto, "ok", p3="replace")}
     r = client.post(url, headers=eng, json=body)
@@ -134,7 +121,7 @@ def test_api_refuses_amendments_that_break_the_rules_and_stores_nothing(
     assert ok.status_code == 200, ok.text
     doc = ok.json()["diagnosis"]
     assert doc["culprit_modules"] == [3]
-    validate(client, pk, doc, validator)
+    check_stored_diagnosis(client, pk, doc, validator)
     assert versions(client, pk) == [1, 2, 3]
 
 
@@ -357,7 +344,7 @@ def test_refused_form_amendment_keeps_every_typed_value_and_stores_nothing(
     assert doc["on_site_spec"]["work"] == [form["spec_work"]]
     assert doc["findings"][-1]["message"] == form["new_message"]
     assert len(doc["findings"]) == len(auto["findings"])  # one dropped, one added
-    validate(client, pk, doc, validator)
+    check_stored_diagnosis(client, pk, doc, validator)
     # the page after the redirect is the stored version, with no refusal shown
     after = client.get(f"/cases/{pk}")
     assert "Diagnosis v2" in after.text and 'id="review-error"' not in after.text

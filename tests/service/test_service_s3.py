@@ -5,21 +5,25 @@ stores nothing, a failure half-way leaves no half case."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _service_helpers import FOUR_MODULE_CASE, TEST_LIMITS, S3Bucket, drain, free_port
+from _service_helpers import (
+    FOUR_MODULE_CASE,
+    TEST_LIMITS,
+    S3Bucket,
+    check_stored_diagnosis,
+    drain,
+    free_port,
+    submit_api,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from pylondiag.service.app import create_app
 from pylondiag.service.db.models import CaseRecord, EvidenceFile
 from pylondiag.service.settings import Settings
 from pylondiag.service.storage import StoreUnavailable
@@ -28,8 +32,9 @@ EVENTS_CSV = b"time,code,message,severity\n2026-07-12 07:12:40,F58,BMS_Comm_Fail
 
 
 @pytest.fixture
-def s3_settings(tmp_path: Path, s3_bucket: S3Bucket, database_url: str | None) -> Settings:
-    """Evidence in the bucket; the database SQLite or PostgreSQL (what several machines share)."""
+def settings(tmp_path: Path, s3_bucket: S3Bucket, database_url: str | None) -> Settings:
+    """(Overrides conftest's, so ``make_client`` opens apps on it.) Evidence in the bucket; the database
+    SQLite or PostgreSQL (what several machines share)."""
     return s3_bucket.settings(
         tmp_path / "machine-a",
         database_url=database_url,
@@ -40,28 +45,11 @@ def s3_settings(tmp_path: Path, s3_bucket: S3Bucket, database_url: str | None) -
 
 
 @pytest.fixture
-def open_client() -> Iterator[Callable[[Settings], TestClient]]:
-    opened: list[TestClient] = []
-
+def open_client(make_client: Callable[..., TestClient]) -> Callable[[Settings], TestClient]:
     def make(settings: Settings) -> TestClient:
-        client = TestClient(create_app(settings), base_url="http://127.0.0.1")
-        client.__enter__()
-        opened.append(client)
-        return client
+        return make_client(**{f.name: getattr(settings, f.name) for f in fields(settings)})
 
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
-
-
-def submit(client: TestClient, capture: bytes) -> dict[str, str]:
-    r = client.post(
-        "/api/cases",
-        data={"case_yaml": FOUR_MODULE_CASE},
-        files={"console/session.txt": ("session.txt", capture, "text/plain")},
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
+    return make
 
 
 def rows(client: TestClient) -> tuple[int, int]:
@@ -81,14 +69,14 @@ def local_files(data_dir: Path) -> list[str]:
 
 
 def test_submission_diagnosis_report_and_added_evidence_live_in_the_bucket(
-    s3_settings: Settings,
+    settings: Settings,
     s3_bucket: S3Bucket,
     open_client: Callable[[Settings], TestClient],
     imbalance_capture: bytes,
     validator: Path,
 ) -> None:
-    client = open_client(s3_settings)
-    created = submit(client, imbalance_capture)
+    client = open_client(settings)
+    created = submit_api(client, imbalance_capture)
     pk, token = created["id"], created["access_token"]
     assert s3_bucket.keys("pylondiag/cases/") == [
         f"pylondiag/cases/{pk}/case.yaml",
@@ -98,15 +86,7 @@ def test_submission_diagnosis_report_and_added_evidence_live_in_the_bucket(
     drain(client)
     doc = client.get(f"/api/cases/{pk}/diagnosis?token={token}").json()
     assert doc["schema"] == "pylondiag.diagnosis/1" and doc["case_id"] == "test-four"
-    store = client.app.state.ctx.store  # type: ignore[attr-defined]
-    with store.local_copy(pk) as case_dir:  # the validator reads a directory: the bucket's copy
-        check = subprocess.run(
-            [sys.executable, str(validator), str(case_dir), "-"],
-            input=json.dumps(doc),
-            capture_output=True,
-            text=True,
-        )
-    assert check.returncode == 0, check.stdout
+    check_stored_diagnosis(client, pk, doc, validator)  # on a local copy of the bucket's objects
 
     pdf = client.get(f"/api/cases/{pk}/report.pdf?token={token}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -128,39 +108,39 @@ def test_submission_diagnosis_report_and_added_evidence_live_in_the_bucket(
     case = client.get(f"/api/cases/{pk}?token={token}").json()
     assert case["diagnosis_version"] == 2 and case["diagnosis"]["state"] == "done"
     assert {f["path"] for f in case["files"]} == {"case.yaml", "console/session.txt", "inverter/events.csv"}
-    assert local_files(s3_settings.data_dir) == []  # nothing of the case on this machine's disk
+    assert local_files(settings.data_dir) == []  # nothing of the case on this machine's disk
 
 
 def test_a_second_machine_diagnoses_and_serves_what_the_first_stored(
-    s3_settings: Settings,
+    settings: Settings,
     open_client: Callable[[Settings], TestClient],
     imbalance_capture: bytes,
 ) -> None:
     """Two processes with their own data directories, one database and one bucket."""
-    a = open_client(s3_settings)
+    a = open_client(settings)
     b_settings = replace(
-        s3_settings,
-        data_dir=s3_settings.data_dir.parent / "machine-b",
-        database_url=s3_settings.resolved_database_url,
+        settings,
+        data_dir=settings.data_dir.parent / "machine-b",
+        database_url=settings.resolved_database_url,
     )
     b = open_client(b_settings)
-    created = submit(a, imbalance_capture)
+    created = submit_api(a, imbalance_capture)
     drain(b)  # B's worker diagnoses the case A took in
     html = b.get(f"/api/cases/{created['id']}/report.html?token={created['access_token']}")
     assert html.status_code == 200
     # A serves the report B rendered: from the shared cache, no second rendering
     store_a = a.app.state.ctx.store  # type: ignore[attr-defined]
     assert store_a.cached_report(created["id"], 1, "preliminary.html") == html.content
-    assert local_files(s3_settings.data_dir) == [] and local_files(b_settings.data_dir) == []
+    assert local_files(settings.data_dir) == [] and local_files(b_settings.data_dir) == []
 
 
 def test_held_uploads_of_a_refused_form_are_kept_in_the_bucket(
-    s3_settings: Settings,
+    settings: Settings,
     s3_bucket: S3Bucket,
     open_client: Callable[[Settings], TestClient],
     imbalance_capture: bytes,
 ) -> None:
-    client = open_client(s3_settings)
+    client = open_client(settings)
     page = client.get("/new?modules=2")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     idem = re.search(r'name="idem" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
@@ -179,13 +159,13 @@ def test_held_uploads_of_a_refused_form_are_kept_in_the_bucket(
     pk = re.fullmatch(r"/c/([\w-]+)\?token=[\w-]+&new=1", sent.headers["location"]).group(1)  # type: ignore[union-attr]
     assert f"pylondiag/cases/{pk}/console/pwr.txt" in s3_bucket.keys("pylondiag/cases/")
     assert s3_bucket.keys("pylondiag/held/") == []  # taken in, then dropped
-    assert local_files(s3_settings.data_dir) == []
+    assert local_files(settings.data_dir) == []
 
 
 def test_an_unreachable_store_answers_503_in_plain_words_and_stores_nothing(
-    s3_settings: Settings, open_client: Callable[[Settings], TestClient], imbalance_capture: bytes
+    settings: Settings, open_client: Callable[[Settings], TestClient], imbalance_capture: bytes
 ) -> None:
-    dead = replace(s3_settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
+    dead = replace(settings, s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
     client = open_client(dead)
     r = client.post(
         "/api/cases",
@@ -212,17 +192,17 @@ def test_an_unreachable_store_answers_503_in_plain_words_and_stores_nothing(
 
 
 def test_cases_stored_before_the_store_went_away_answer_503_not_500(
-    s3_settings: Settings, open_client: Callable[[Settings], TestClient], imbalance_capture: bytes
+    settings: Settings, open_client: Callable[[Settings], TestClient], imbalance_capture: bytes
 ) -> None:
-    good = open_client(s3_settings)
-    created = submit(good, imbalance_capture)
+    good = open_client(settings)
+    created = submit_api(good, imbalance_capture)
     pk, token = created["id"], created["access_token"]
     drain(good)
     dead = open_client(
         replace(
-            s3_settings,
-            data_dir=s3_settings.data_dir.parent / "cut-off",
-            database_url=s3_settings.resolved_database_url,
+            settings,
+            data_dir=settings.data_dir.parent / "cut-off",
+            database_url=settings.resolved_database_url,
             s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
         )
     )
@@ -240,13 +220,13 @@ def test_cases_stored_before_the_store_went_away_answer_503_not_500(
 
 
 def test_a_failure_half_way_through_storing_leaves_no_half_case(
-    s3_settings: Settings,
+    settings: Settings,
     s3_bucket: S3Bucket,
     open_client: Callable[[Settings], TestClient],
     imbalance_capture: bytes,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    client = open_client(s3_settings)
+    client = open_client(settings)
     store = client.app.state.ctx.store  # type: ignore[attr-defined]
     real_put = store.blobs.put
     puts: list[str] = []
@@ -277,5 +257,5 @@ def test_a_failure_half_way_through_storing_leaves_no_half_case(
 
     monkeypatch.setattr(store, "commit", commit_then_db_fails)
     with pytest.raises(RuntimeError, match="injected"):
-        submit(client, imbalance_capture)
+        submit_api(client, imbalance_capture)
     assert s3_bucket.keys("pylondiag/cases/") == [] and rows(client) == (0, 0)
