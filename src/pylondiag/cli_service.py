@@ -58,6 +58,19 @@ def database_errors(url: str) -> Iterator[None]:
         raise typer.Exit(EXIT_UNUSABLE) from None
 
 
+@contextmanager
+def store_errors(url: str | None) -> Iterator[None]:
+    """Turn "cannot reach the evidence store" (object store down, no such bucket, refused) into one line
+    and exit 3."""
+    from pylondiag.service.storage import StoreUnavailable
+
+    try:
+        yield
+    except StoreUnavailable as exc:
+        say(f"error: cannot use the evidence store {url or 'in the data directory'}: {exc.detail}")
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
+
+
 def ensure_port_free(host: str, port: int) -> None:
     """Exit 4 with one line when ``host:port`` cannot be listened on because something else holds it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -123,7 +136,7 @@ def serve_cmd(
         settings = settings_for(data_dir, database)
         check_workers(settings, workers)
         ensure_port_free(host, port)
-        with database_errors(settings.resolved_database_url):
+        with database_errors(settings.resolved_database_url), store_errors(settings.evidence_store):
             serve(settings, host, port, demo=demo, workers=workers)
 
 

@@ -5,7 +5,10 @@ stores nothing, a failure half-way leaves no half case."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
@@ -259,3 +262,29 @@ def test_a_failure_half_way_through_storing_leaves_no_half_case(
     with pytest.raises(RuntimeError, match="injected"):
         submit_api(client, imbalance_capture)
     assert s3_bucket.keys("pylondiag/cases/") == [] and rows(client) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "dead", "said"),
+    [
+        pytest.param(None, True, "Could not connect to the endpoint URL", id="unreachable"),
+        pytest.param("no-such-bucket", False, "the bucket 'no-such-bucket' does not exist", id="no-bucket"),
+    ],
+)
+def test_serve_refuses_a_store_it_cannot_use_in_one_line(
+    tmp_path: Path, s3_bucket: S3Bucket, bucket: str | None, dead: bool, said: str
+) -> None:
+    """``pylondiag serve`` checks the bucket before it listens: exit 3 and one line, as for the database
+    (the settings' own check of the URL's form is in test_service_settings)."""
+    env = {
+        **os.environ,
+        "PYLONDIAG_EVIDENCE_STORE": f"s3://{bucket or s3_bucket.name}/p",
+        "PYLONDIAG_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}" if dead else s3_bucket.endpoint,
+    }
+    args = ["serve", "--port", str(free_port()), "--data-dir", str(tmp_path / "d")]
+    r = subprocess.run(
+        [sys.executable, "-m", "pylondiag.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.startswith("error: cannot use the evidence store s3://")
+    assert said in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr

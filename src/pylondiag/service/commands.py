@@ -18,7 +18,7 @@ from pylondiag.service.cases import parse_case_yaml, submit_case
 from pylondiag.service.db.models import CaseRecord, User
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Settings, env_settings
-from pylondiag.service.storage import StoreUnavailable, open_store
+from pylondiag.service.storage import open_store
 from pylondiag.service.uploads import IncomingFile, UploadRefused, safe_relpath
 
 DEMO_EMAIL = "demo-engineer@pylondiag.local"
@@ -124,8 +124,9 @@ def serve(settings: Settings, host: str, port: int, *, demo: bool = False, worke
     base_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     try:
         store = open_store(settings)
-    except (ValueError, StoreUnavailable, MissingExtra) as exc:
+    except (ValueError, MissingExtra) as exc:
         raise CommandError(f"PYLONDIAG_EVIDENCE_STORE: {exc}") from exc
+    store.check()  # StoreUnavailable: the CLI says why in one line (exit 3)
     db = Database(settings.resolved_database_url)
     try:
         db.migrate()

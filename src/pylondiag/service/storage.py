@@ -268,6 +268,10 @@ class EvidenceStore(ABC):
     def cache_report(self, case_pk: str, version: int, suffix: str, data: bytes) -> None:
         self.blobs.put(report_key(case_pk, version, suffix), data)
 
+    @abstractmethod
+    def check(self) -> None:
+        """``StoreUnavailable`` (the reason in ``detail``) when the store cannot be used; run at start."""
+
     # -- cases -------------------------------------------------------------------------------------
     @abstractmethod
     def describe(self) -> str:
@@ -319,6 +323,11 @@ class LocalStore(EvidenceStore):
 
     def describe(self) -> str:
         return f"local directory {self.data_dir.resolve()}"
+
+    def check(self) -> None:
+        for d in (self.cases, self.reports, self.staging):
+            if not os.access(d, os.W_OK | os.X_OK):
+                raise StoreUnavailable(f"{d} is not writable by this process")
 
     def case_dir(self, case_pk: str) -> Path:
         return self.cases / check_pk(case_pk)

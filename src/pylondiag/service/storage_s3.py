@@ -134,6 +134,8 @@ class S3Blobs(Blobs):
 class S3Store(EvidenceStore):
     """Cases as objects ``cases/<id>/<path>``; staging and diagnosis copies on this machine's disk."""
 
+    blobs: S3Blobs
+
     def __init__(self, blobs: S3Blobs, data_dir: Path, url: str) -> None:
         super().__init__(data_dir)
         self.blobs = blobs
@@ -146,6 +148,14 @@ class S3Store(EvidenceStore):
 
     def describe(self) -> str:
         return f"object store {self.url}"
+
+    def check(self) -> None:
+        """The bucket answers (reachable, exists, credentials accepted)."""
+        try:
+            with _answers(f"bucket {self.blobs.bucket}"):
+                self.blobs.client.head_bucket(Bucket=self.blobs.bucket)
+        except FileNotFoundError:
+            raise StoreUnavailable(f"the bucket {self.blobs.bucket!r} does not exist") from None
 
     def _case(self, case_pk: str) -> str:
         return f"cases/{check_pk(case_pk)}/"
