@@ -123,7 +123,9 @@ class Topology:
         )
         _wait_healthy(self.procs[0], port)
         worker = [sys.executable, "-m", "pylondiag", "worker", *common]
-        self.procs += [subprocess.Popen(worker, env=env) for _ in range(self.workers)]
+        self.procs += [
+            subprocess.Popen(worker, env=env, stdout=subprocess.DEVNULL) for _ in range(self.workers)
+        ]
         deadline = time.monotonic() + 120
         while len(self.web_pids()) < self.web and time.monotonic() < deadline:
             time.sleep(0.5)

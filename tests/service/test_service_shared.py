@@ -174,3 +174,38 @@ def test_serve_refuses_several_processes_on_sqlite(tmp_path: Path) -> None:
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --workers 2 needs PostgreSQL"), r.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_the_web_processes_listen_with_tcp_nodelay_on_accepted_connections() -> None:
+    """``serve --workers N`` binds the socket the processes share: accepted connections must get
+    TCP_NODELAY from asyncio (uvicorn's own bind left Nagle on: ~40 ms per small kept-alive answer)."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from pylondiag.service.commands import tcp_listener
+
+    config = uvicorn.Config("pylondiag.service.app:app_from_env", factory=True, host="127.0.0.1", port=0)
+    listener = tcp_listener(config)
+    seen: list[int] = []
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            seen.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    async def accept_one() -> None:
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        host, port = listener.getsockname()[:2]
+        _, writer = await asyncio.open_connection(host, port)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+
+    asyncio.run(accept_one())
+    assert seen and seen[0] != 0
