@@ -34,7 +34,7 @@ from pylondiag.service.mail import Mailer
 from pylondiag.service.settings import Settings, env_settings
 from pylondiag.service.shared import SharedRateLimiter, signing_key
 from pylondiag.service.storage import StoreUnavailable, open_store
-from pylondiag.service.worker import DiagnosisWorker, Runner, run_pipeline
+from pylondiag.service.worker import DiagnosisWorker, Runner
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +133,9 @@ async def _send_json(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app(settings: Settings | None = None, *, runner: Runner = run_pipeline) -> FastAPI:
-    """The service for ``settings``. ``runner`` diagnoses one case directory (default: the pipeline)."""
+def create_app(settings: Settings | None = None, *, runner: Runner | None = None) -> FastAPI:
+    """The service for ``settings``. ``runner`` diagnoses one case directory (default: the pipeline in a
+    child process with ``settings.diagnosis_limits``)."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -143,7 +144,13 @@ def create_app(settings: Settings | None = None, *, runner: Runner = run_pipelin
     # checked inside the request's session) must never wait for a second one from the same pool.
     limits_db = Database(settings.resolved_database_url, pool=(2, 8))
     store = open_store(settings)
-    worker = DiagnosisWorker(db, store, max_attempts=settings.max_diagnosis_attempts, runner=runner)
+    worker = DiagnosisWorker(
+        db,
+        store,
+        max_attempts=settings.max_diagnosis_attempts,
+        runner=runner,
+        limits=settings.diagnosis_limits,
+    )
     mailer = Mailer(db, settings.smtp)
     env = jinja2.Environment(  # templates ship with the package: compiled once, not re-checked per request
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)), autoescape=True, auto_reload=False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 import secrets
 import threading
 from collections import OrderedDict
@@ -39,11 +40,14 @@ from pylondiag.service.db.models import (
     utcnow,
 )
 from pylondiag.service.db.session import Database
+from pylondiag.service.diagnose_child import ChildLimits, DiagnosisCrashed, LimitExceeded, check_limited
 from pylondiag.service.mail import hold_owner_mails
 from pylondiag.service.owner import case_title
 from pylondiag.service.settings import Limits
 from pylondiag.service.storage import EvidenceStore, StoreUnavailable
 from pylondiag.service.uploads import CASE_YAML, IncomingFile, UploadRefused, check_files
+
+log = logging.getLogger(__name__)
 
 
 def new_case_pk() -> str:
@@ -83,10 +87,20 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def validate_case_dir(directory: Path) -> None:
-    """The whole case as the diagnosis will read it; ``UploadRefused`` (422) with the reader's message."""
+def validate_case_dir(directory: Path, limits: ChildLimits | None = None) -> None:
+    """The whole case as the diagnosis will read it; ``UploadRefused`` (422) with the reader's message.
+
+    Read in a child process with ``limits`` (``diagnose_child``), never in the web process: a case that
+    needs more than the limits to read (or breaks the reader) is accepted, and its diagnosis, which hits
+    the same limit, tells the engineer why; ``limits=None`` reads it here (trusted callers).
+    """
     try:
-        load_case(directory)
+        if limits is None:
+            load_case(directory)
+        else:
+            check_limited(directory, limits)
+    except (LimitExceeded, DiagnosisCrashed) as exc:
+        log.warning("case in %s accepted unchecked: %s", directory.name, exc)
     except CaseError as exc:
         source = without_paths(exc.source or CASE_YAML, directory)
         where = source if exc.line is None else f"{source} line {exc.line}"
@@ -173,7 +187,7 @@ def submit_case(
     staged = store.stage(files)
     pk = new_case_pk()
     try:
-        validate_case_dir(staged.directory)
+        validate_case_dir(staged.directory, limits.read_limits)
         token = new_owner_token()
         case_id = observations.get("case_id") if observations else None
         record = CaseRecord(
@@ -285,7 +299,7 @@ def add_files(
     staged = store.stage(whole)
     paths = [f.path for f in files]
     try:
-        validate_case_dir(staged.directory)
+        validate_case_dir(staged.directory, limits.read_limits)
         now = utcnow()
         store.adopt(staged, case_pk, paths)
         try:

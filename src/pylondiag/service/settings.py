@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pylondiag.errors import PylondiagError
+from pylondiag.service.diagnose_child import ChildLimits
 from pylondiag.service.mail_settings import SmtpSettings
 
 DEFAULT_DATA_DIR = Path("pylondiag-data")
@@ -45,6 +46,9 @@ class Limits:
     logins_per_window: int = 10
     """Failed-or-not login attempts allowed from one client address (and per e-mail) per window."""
     rate_window_s: float = 60.0
+    read_limits: ChildLimits = field(default_factory=ChildLimits)
+    """How a submitted case is read to check it (a child process with these limits, not the web
+    process); a case over them is accepted unchecked and its diagnosis reports the limit."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,9 @@ class Settings:
     """Run the background diagnosis worker thread in this process."""
     max_diagnosis_attempts: int = 3
     """A diagnosis that crashes or is interrupted is retried up to this many times in all."""
+    diagnosis_limits: ChildLimits = field(default_factory=ChildLimits)
+    """CPU time, memory, wall-clock time and output of one diagnosis (run in a child process); a case
+    that needs more ends ``failed`` with the reason, and is not retried."""
     session_max_age_s: int = 12 * 3600
     trusted_proxies: tuple[str, ...] = ()
     """Addresses (or networks, ``10.0.0.0/8``) of the reverse proxies in front of the service: only a

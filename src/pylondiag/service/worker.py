@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from pylondiag.service import mail
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, DiagnosisVersion, utcnow
 from pylondiag.service.db.session import Database
+from pylondiag.service.diagnose_child import ChildLimits, LimitExceeded, run_limited
 from pylondiag.service.review import lock_case
 from pylondiag.service.storage import EvidenceStore
 
@@ -37,10 +38,19 @@ POLL_S = 2.0
 
 
 def run_pipeline(case_dir: Path) -> dict[str, Any]:
-    """The real diagnosis: the project's pipeline on the stored case directory."""
+    """The pipeline in this process, without limits (tests, and tools that trust their input)."""
     from pylondiag.pipeline import run_case
 
     return run_case(case_dir).diagnosis.to_json_dict()
+
+
+def limited_runner(limits: ChildLimits) -> Runner:
+    """The service's runner: the pipeline in a child process with ``limits`` (``diagnose_child``)."""
+
+    def run(case_dir: Path) -> dict[str, Any]:
+        return run_limited(case_dir, limits)
+
+    return run
 
 
 class DiagnosisWorker:
@@ -50,12 +60,13 @@ class DiagnosisWorker:
         store: EvidenceStore,
         *,
         max_attempts: int = 3,
-        runner: Runner = run_pipeline,
+        runner: Runner | None = None,
+        limits: ChildLimits | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.max_attempts = max_attempts
-        self.runner = runner
+        self.runner = runner or limited_runner(limits or ChildLimits())
         self._wake: queue.Queue[str | None] = queue.Queue()
         self._renders: queue.Queue[tuple[str, int]] = queue.Queue()
         self._stop = threading.Event()
@@ -172,19 +183,16 @@ class DiagnosisWorker:
         try:
             with self.store.local_copy(pk) as case_dir:  # the local directory, or a copy of the S3 objects
                 document = self.runner(case_dir)
+        except LimitExceeded as exc:  # the case itself needs too much: retrying gives the same answer
+            log.warning("diagnosis of case %s stopped: %s", pk, exc)
+            self._fail(pk, str(exc), retry=False)
+            return
         except Exception as exc:
             from pylondiag.service.cases import without_paths
 
             detail = without_paths(f"{type(exc).__name__}: {exc}", case_dir, self.store.data_dir)
             log.warning("diagnosis of case %s failed: %s\n%s", pk, detail, traceback.format_exc())
-            with self.db.session() as session:
-                case = session.get(CaseRecord, pk)
-                if case is None:
-                    return
-                retry = case.diagnosis_attempts < self.max_attempts
-                case.diagnosis_state = (DiagnosisState.QUEUED if retry else DiagnosisState.FAILED).value
-                case.diagnosis_error = detail
-                case.updated_at = utcnow()
+            self._fail(pk, detail, retry=True)
             return
         with self.db.session() as session:
             case = session.get(CaseRecord, pk)
@@ -203,6 +211,17 @@ class DiagnosisWorker:
             case.updated_at = utcnow()
             mail.release(session, pk, mail.PRELIMINARY_READY)
         self.enqueue_render(pk, version)
+
+    def _fail(self, pk: str, detail: str, *, retry: bool) -> None:
+        """Record a failed attempt: queued again while attempts remain (``retry``), else ``failed``."""
+        with self.db.session() as session:
+            case = session.get(CaseRecord, pk)
+            if case is None:
+                return
+            again = retry and case.diagnosis_attempts < self.max_attempts
+            case.diagnosis_state = (DiagnosisState.QUEUED if again else DiagnosisState.FAILED).value
+            case.diagnosis_error = detail
+            case.updated_at = utcnow()
 
     def prerender(
         self, pk: str, version: int, document: dict[str, Any], signed: SignOff | None = None

@@ -1,0 +1,290 @@
+"""One diagnosis in a child process with CPU-time, memory and output limits and a wall-clock timeout.
+
+:func:`run_limited` (the service's default runner) hands the case directory to a child process and
+waits for its one result. Children are forked from a ``multiprocessing`` *forkserver* that has imported
+the pipeline once (a fork costs milliseconds; a fresh interpreter would spend ~0.7 s of CPU importing),
+and which is itself a fresh interpreter: nothing of the web or worker process (threads, database
+connections, sockets) is inherited. Each child sets its limits with ``setrlimit`` before it reads the
+case, then sends one JSON document through a pipe (at most ``output_bytes``). A case that needs more
+than the limits ends its child: ``SIGXCPU`` for CPU time, ``MemoryError`` under ``RLIMIT_AS``, the
+parent's ``SIGKILL`` at the wall-clock deadline; the parent raises :class:`LimitExceeded` with a sentence
+an engineer can read. The web process never shares its interpreter (GIL, memory) with a diagnosis, and a
+child dies with the process that waits for it (``PR_SET_PDEATHSIG`` on the forkserver, which exits with
+its parent).
+
+This module imports only the standard library at top level.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+EXIT_ERROR = 3
+"""The child caught an exception from the pipeline and sent ``{"error": "..."}``."""
+EXIT_MEMORY = 4
+"""The child ran out of its address-space limit."""
+EXIT_OUTPUT = 5
+"""The child's result is larger than its output limit."""
+ERROR_CHARS = 2000
+"""An error message from the child is cut to this many characters."""
+WAIT_STEP_S = 0.02
+"""How often the parent looks whether the child has answered or ended (s)."""
+NEAR_MEMORY_LIMIT = 0.8
+"""An exception raised after the child's address space peaked above this share of its limit is taken
+for a memory breach: C code that cannot allocate often raises ``SystemError`` or its own error, not
+``MemoryError``."""
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ChildLimits:
+    """What one diagnosis may use. Times in seconds, sizes in bytes."""
+
+    cpu_s: float = 60.0
+    """CPU time (user + system) of the child (the example cases need 0.01–0.3 s after the fork)."""
+    memory_bytes: int = 1536 * MiB
+    """Address space of the child (``RLIMIT_AS``), the preloaded pipeline included (60–200 MiB on the
+    example cases)."""
+    wall_s: float = 120.0
+    """Wall-clock time from start to result; the parent kills the child after it."""
+    output_bytes: int = 16 * MiB
+    """Size of the JSON result (and of any file the child writes, ``RLIMIT_FSIZE``)."""
+    nice: int = 10
+    """Added to the child's niceness: web requests on the same machine come first."""
+
+
+class LimitExceeded(Exception):
+    """The diagnosis needed more than its limits: deterministic for the case, so not retried."""
+
+
+class DiagnosisCrashed(Exception):
+    """The child failed for another reason (an exception in the pipeline, a signal): may be retried."""
+
+
+# -- parent ---------------------------------------------------------------------------------------
+_context_lock = threading.Lock()
+_context: Any = None
+
+
+def _forkserver() -> Any:
+    """The forkserver context, its server preloading the pipeline (started on the first child)."""
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["pylondiag.service.diagnose_child", "pylondiag.pipeline"])
+            _context = ctx
+        return _context
+
+
+def run_limited(case_dir: Path, limits: ChildLimits) -> dict[str, Any]:
+    """Diagnose ``case_dir`` in a limited child process; the ``pylondiag.diagnosis/1`` document.
+
+    Raises :class:`LimitExceeded` (CPU, memory, wall clock, output) or :class:`DiagnosisCrashed`.
+    """
+    return _run_child(case_dir, limits, DIAGNOSE)
+
+
+def check_limited(case_dir: Path, limits: ChildLimits) -> None:
+    """Read ``case_dir`` as the diagnosis will (``load_case``) in a limited child process.
+
+    Raises the reader's :class:`~pylondiag.errors.CaseError` (message, file, line) when the case cannot be
+    used, :class:`LimitExceeded` or :class:`DiagnosisCrashed` as :func:`run_limited`.
+    """
+    answer = _run_child(case_dir, limits, CHECK)
+    problem = answer.get("case_error")
+    if isinstance(problem, dict):
+        from pylondiag.errors import CaseError
+
+        line = problem.get("line")
+        raise CaseError(
+            str(problem.get("message", "")),
+            source=problem.get("source") if isinstance(problem.get("source"), str) else None,
+            line=line if isinstance(line, int) else None,
+        )
+
+
+DIAGNOSE, CHECK = "diagnose", "check"
+
+
+def _run_child(case_dir: Path, limits: ChildLimits, task: str) -> dict[str, Any]:
+    ctx = _forkserver()
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child_main, args=(str(case_dir), limits, task, send), daemon=True)
+    start = time.monotonic()
+    child.start()
+    send.close()
+    try:
+        data, killed = _await(child, receive, start + limits.wall_s, limits.output_bytes)
+        child.join(5.0)
+        code = child.exitcode
+    finally:
+        if child.is_alive():
+            child.kill()
+            child.join()
+        receive.close()
+        child.close()
+    if killed:
+        raise LimitExceeded(
+            f"the diagnosis took longer than its {limits.wall_s:g} s time limit and was stopped; "
+            "not retried automatically"
+        )
+    return _result(code, data, limits)
+
+
+def _await(child: Any, receive: Connection, deadline: float, max_bytes: int) -> tuple[bytes | None, bool]:
+    """The child's message (``None`` when it ended without one) and whether it was killed at the deadline."""
+    while True:
+        if receive.poll(WAIT_STEP_S):
+            try:
+                return receive.recv_bytes(max_bytes), False
+            except EOFError:  # ended without a message
+                return None, False
+            except OSError:  # "bad message length": more than max_bytes (the child checks first)
+                child.kill()
+                return b"", False
+        if not child.is_alive() and not receive.poll(0):
+            return None, False
+        if time.monotonic() >= deadline:
+            child.kill()
+            return None, True
+
+
+def _result(code: int | None, data: bytes | None, limits: ChildLimits) -> dict[str, Any]:
+    if code in (-signal.SIGXCPU, -signal.SIGKILL) and data is None:
+        # SIGXCPU at the soft CPU limit; SIGKILL at the hard one (soft + 2 s) if SIGXCPU was not enough
+        raise LimitExceeded(
+            f"the diagnosis used more than its {limits.cpu_s:g} s CPU-time limit and was stopped; "
+            "not retried automatically"
+        )
+    if code == EXIT_MEMORY:
+        raise LimitExceeded(
+            f"the diagnosis needed more than its {_size(limits.memory_bytes)} memory limit and was "
+            "stopped; not retried automatically"
+        )
+    if code in (EXIT_OUTPUT, -signal.SIGXFSZ) or data == b"":
+        raise LimitExceeded(
+            f"the diagnosis wrote more than its {_size(limits.output_bytes)} output limit and was "
+            "stopped; not retried automatically"
+        )
+    if code == EXIT_ERROR:
+        raise DiagnosisCrashed(_child_error(data))
+    if code != 0 or data is None:
+        why = (
+            f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+        )
+        raise DiagnosisCrashed(f"the diagnosis process ended with {why} and no result")
+    try:
+        document = json.loads(data)
+    except ValueError as exc:
+        raise DiagnosisCrashed(f"the diagnosis process sent no readable result ({exc})") from None
+    if not isinstance(document, dict):
+        raise DiagnosisCrashed("the diagnosis process sent no diagnosis document")
+    return document
+
+
+def _size(n: int) -> str:
+    return f"{n / MiB:.0f} MiB" if n >= MiB else f"{n} bytes"
+
+
+def _child_error(raw: bytes | None) -> str:
+    try:
+        message = json.loads(raw or b"")["error"]
+    except (ValueError, KeyError, TypeError):
+        return "the diagnosis process failed without a message"
+    return str(message)[:ERROR_CHARS]
+
+
+# -- child ----------------------------------------------------------------------------------------
+def _die_with_parent() -> None:
+    """Linux: SIGKILL to this child when its parent (the forkserver) ends; the forkserver ends when the
+    process that uses it does (kill -9 included)."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the wall-clock limit still ends it
+        return
+    if os.getppid() != parent:  # the parent died before prctl: nobody waits for the result
+        os._exit(1)
+
+
+def _set_limits(limits: ChildLimits) -> None:
+    import resource
+
+    def cap(which: int, soft: int, hard: int | None = None) -> None:
+        _, old_hard = resource.getrlimit(which)
+        new_hard = hard if hard is not None else soft
+        if old_hard != resource.RLIM_INFINITY:
+            new_hard, soft = min(new_hard, old_hard), min(soft, old_hard)
+        resource.setrlimit(which, (soft, new_hard))
+
+    cpu = max(1, math.ceil(limits.cpu_s))
+    cap(resource.RLIMIT_CPU, cpu, cpu + 2)  # SIGXCPU at the soft limit, SIGKILL 2 s later
+    cap(resource.RLIMIT_AS, limits.memory_bytes)
+    cap(resource.RLIMIT_FSIZE, limits.output_bytes)
+    cap(resource.RLIMIT_CORE, 0)  # SIGXCPU would otherwise dump core
+    if limits.nice:
+        os.nice(limits.nice)
+
+
+def _peak_address_space() -> int:
+    """This process's peak address space in bytes (``VmPeak``), 0 when unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _work(case_dir: Path, task: str) -> dict[str, Any]:
+    """The child's job: the diagnosis document, or for ``check`` whether the case can be read."""
+    if task == CHECK:
+        from pylondiag.casedir import load_case
+        from pylondiag.errors import CaseError
+
+        try:
+            load_case(case_dir)
+        except CaseError as exc:
+            return {"case_error": {"message": exc.message, "source": exc.source, "line": exc.line}}
+        return {"ok": True}
+    from pylondiag.pipeline import run_case
+
+    return run_case(case_dir).diagnosis.to_json_dict()
+
+
+def _child_main(case_dir: str, limits: ChildLimits, task: str, send: Connection) -> None:
+    """In the child: limits, the work, one message, exit (``os._exit``: no clean-up of the
+    forkserver's state is this process's business)."""
+    _die_with_parent()
+    _set_limits(limits)
+    try:
+        data = json.dumps(_work(Path(case_dir), task)).encode("utf-8")
+    except MemoryError:
+        os._exit(EXIT_MEMORY)  # nothing more is allocated: no message, the exit status says it
+    except Exception as exc:  # the pipeline's own failure: reported; the parent decides about retries
+        if _peak_address_space() >= NEAR_MEMORY_LIMIT * limits.memory_bytes:
+            os._exit(EXIT_MEMORY)
+        send.send_bytes(json.dumps({"error": f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]}).encode())
+        os._exit(EXIT_ERROR)
+    if len(data) > limits.output_bytes:
+        os._exit(EXIT_OUTPUT)
+    send.send_bytes(data)
+    send.close()
+    os._exit(0)
