@@ -51,12 +51,15 @@ class ChildLimits:
     """What one diagnosis may use. Times in seconds, sizes in bytes."""
 
     cpu_s: float = 60.0
-    """CPU time (user + system) of the child (the example cases need 0.01–0.3 s after the fork)."""
-    memory_bytes: int = 1536 * MiB
-    """Address space of the child (``RLIMIT_AS``), the preloaded pipeline included (60–200 MiB on the
-    example cases)."""
-    wall_s: float = 120.0
-    """Wall-clock time from start to result; the parent kills the child after it."""
+    """CPU time (user + system) of the child. The example cases need 0.01–0.3 s after the fork; the
+    largest upload accepted, a year of inverter events at one row a minute (525 600 rows, 25 MB), ~17 s."""
+    memory_bytes: int = 2048 * MiB
+    """Address space of the child (``RLIMIT_AS``), the preloaded pipeline included: 60–200 MiB on the
+    example cases, 1.33 GiB peak for the year of inverter events."""
+    wall_s: float = 300.0
+    """Wall-clock time from start to result; the parent kills the child after it. A backstop for a
+    child that waits instead of computing: the year of inverter events took 77 s of wall clock for its
+    17 s of CPU on the loaded 2-core development machine (niced)."""
     output_bytes: int = 16 * MiB
     """Size of the JSON result (and of any file the child writes, ``RLIMIT_FSIZE``)."""
     nice: int = 10
