@@ -127,6 +127,9 @@ _register_capture(app)
 from pylondiag import cli_bus  # noqa: E402  (capture-bus: light module, heavy imports inside the command)
 
 cli_bus.register(app)
+from pylondiag import cli_worker  # noqa: E402  (worker: light module, the service is imported when it runs)
+
+cli_worker.register(app)
 
 
 from pylondiag import cli_service  # noqa: E402  (serve, admin create-user: service imported when they run)

@@ -16,61 +16,25 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from _service_helpers import ENGINEER_EMAIL, ENGINEER_PASSWORD, FOUR_MODULE_CASE, TEST_LIMITS, wait_for
+from _service_helpers import (
+    BIG_LIMITS,
+    ENGINEER_EMAIL,
+    ENGINEER_PASSWORD,
+    FOUR_MODULE_CASE,
+    INVERTER_CASE,
+    state_of,
+    submit,
+    wait_for,
+    year_of_events,
+)
 from fastapi.testclient import TestClient
 
 from pylondiag.service.commands import create_user
 from pylondiag.service.diagnose_child import ChildLimits, MiB
 from pylondiag.service.settings import Settings
-
-BIG_LIMITS = replace(TEST_LIMITS, max_request_bytes=8 * MiB, max_file_bytes=6 * MiB, max_total_bytes=7 * MiB)
-
-INVERTER_CASE = """\
-schema: pylondiag.case/1
-case_id: "year-of-events"
-observed_at: 2026-12-01T10:00
-site:
-  timezone: Europe/London
-stack:
-  - {position: 1, model: US3000C, installed: 2022-03, led: green, dip: "0000", role: master, address: 1}
-  - {position: 2, model: US3000C, installed: 2022-03, led: green, dip: "0000", role: slave, address: 2}
-symptoms: [intermittent_trips, bms_comms_alarm]
-inverter:
-  brand: deye
-  battery_type: Lithium (use BMS)
-  battery_protocol: "00"
-"""
-
-
-def year_of_events(rows: int = 100_000) -> bytes:
-    """A Deye-style event export: BMS communication warnings, faults and clears every 4 minutes."""
-    start = datetime(2026, 1, 1)
-    kinds = [("W31", "Battery_comm_warn", "warning"), ("F58", "BMS_Comm_Fail", "fault")]
-    kinds.append(("F58", "BMS_Comm_Fail cleared", "info"))
-    lines = ["time,code,message,severity"]
-    for i in range(rows):
-        code, message, severity = kinds[i % 3]
-        lines.append(f"{start + timedelta(minutes=4 * i):%Y-%m-%d %H:%M:%S},{code},{message},{severity}")
-    return ("\n".join(lines) + "\n").encode()
-
-
-def submit(client: TestClient, case_yaml: str, files: dict[str, bytes]) -> dict[str, str]:
-    parts = {name: (name.rsplit("/", 1)[-1], data, "text/plain") for name, data in files.items()}
-    r = client.post("/api/cases", data={"case_yaml": case_yaml}, files=parts)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def state_of(client: TestClient, created: dict[str, str]) -> dict[str, Any]:
-    r = client.get(
-        f"/api/cases/{created['id']}", headers={"Authorization": f"Bearer {created['access_token']}"}
-    )
-    return r.json()
 
 
 def login(client: TestClient) -> None:

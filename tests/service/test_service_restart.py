@@ -38,21 +38,21 @@ def test_interrupted_diagnosis_is_retried_after_restart(
 ) -> None:
     started, release = threading.Event(), threading.Event()
 
-    def hangs(case_dir: Path) -> dict[str, Any]:
+    def dies(case_dir: Path) -> dict[str, Any]:
         started.set()
         release.wait(60)
         raise _Killed
 
-    first = make_client(run_worker=True, runner=hangs)
+    first = make_client(run_worker=True, runner=dies, diagnosis_lease_s=1.0)
     created = submit_api(first, imbalance_capture)
     assert started.wait(30), "the worker picked the case up"
     assert _state(first, created)["diagnosis"]["state"] == "running"
-    # the process "dies" here: the diagnosis never finishes. A new process starts on the same data.
-    second = make_client(run_worker=True, runner=run_pipeline)
-    try:
-        wait_for(lambda: _state(second, created)["status"] == "diagnosed", timeout=60)
-    finally:
-        release.set()
+    # the worker "dies" here: its thread ends without recording anything (no more heartbeats either).
+    # A new process starts on the same data: on SQLite (one process) it requeues at once, on PostgreSQL
+    # once the dead worker's 1 s lease has expired.
+    release.set()
+    second = make_client(run_worker=True, runner=run_pipeline, diagnosis_lease_s=1.0, worker_poll_s=0.2)
+    wait_for(lambda: _state(second, created)["status"] == "diagnosed", timeout=60)
     state = _state(second, created)["diagnosis"]
     assert state["state"] == "done" and state["attempts"] == 2 and state["version"] == 1
     doc = second.get(f"/api/cases/{created['id']}/diagnosis?token={created['access_token']}").json()

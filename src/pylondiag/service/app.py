@@ -150,6 +150,8 @@ def create_app(settings: Settings | None = None, *, runner: Runner | None = None
         max_attempts=settings.max_diagnosis_attempts,
         runner=runner,
         limits=settings.diagnosis_limits,
+        lease_s=settings.diagnosis_lease_s,
+        poll_s=settings.worker_poll_s,
     )
     mailer = Mailer(db, settings.smtp)
     env = jinja2.Environment(  # templates ship with the package: compiled once, not re-checked per request

@@ -65,6 +65,11 @@ class Settings:
     """Run the background diagnosis worker thread in this process."""
     max_diagnosis_attempts: int = 3
     """A diagnosis that crashes or is interrupted is retried up to this many times in all."""
+    diagnosis_lease_s: float = 30.0
+    """A worker's claim on a case lasts this long without a heartbeat (every third of it); after it, the
+    worker is presumed dead and any worker requeues the case (s)."""
+    worker_poll_s: float = 1.0
+    """How often an idle worker looks for queued cases it was not told about (s)."""
     diagnosis_limits: ChildLimits = field(default_factory=ChildLimits)
     """CPU time, memory, wall-clock time and output of one diagnosis (run in a child process); a case
     that needs more ends ``failed`` with the reason, and is not retried."""

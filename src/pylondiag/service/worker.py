@@ -1,24 +1,51 @@
-"""The diagnosis worker: runs ``pylondiag.pipeline.run_case`` off the request path, one case at a time.
+"""The diagnosis worker: claims queued cases from the database and diagnoses them off the request path.
 
-The job state lives in the database (``cases.diagnosis_state``: queued → running → done | failed), not
-in memory: the in-process queue only wakes the thread up, and the thread also polls the database. On
-start, a case left ``running`` (the process died mid-diagnosis) is put back to ``queued`` and retried;
-``Settings.max_diagnosis_attempts`` bounds the retries, so a case that crashes the process every time
-ends ``failed`` with its error instead of looping.
+The job queue is the ``cases`` table itself (``diagnosis_state``: queued → running → done | failed),
+shared by every process on the database: the thread inside ``pylondiag serve`` (``Settings.run_worker``)
+and any number of ``pylondiag worker`` processes on any machine (``service/worker_main.py``).
+
+- **Claim**: one transaction picks the oldest queued case with ``SELECT … FOR UPDATE SKIP LOCKED``
+  (PostgreSQL: concurrent workers never wait for each other nor take the same case; SQLite, one
+  process, ignores the clause and the conditional ``UPDATE … WHERE state='queued'`` decides) and marks
+  it ``running`` with a fresh random **claim token**, the worker's name and a **lease**
+  (``lease_until`` = the database's clock + ``lease_s``).
+- **Heartbeat**: while the diagnosis runs, a thread extends the lease every ``lease_s / 3`` — only
+  while the row still carries this worker's token.
+- **Reap**: any worker, before each claim, puts a ``running`` case whose lease has expired (its worker
+  was killed, or lost the database for longer than the lease) back to ``queued``, or to ``failed``
+  once it has been tried ``max_attempts`` times. At start, ``pylondiag serve`` on SQLite (one process
+  by design) requeues every ``running`` case.
+- **Complete**: the new :class:`DiagnosisVersion`, ``done``, the owner's mail release and the report
+  rendering request are written in ONE transaction, under the case's row lock, and only if the row
+  still carries this worker's claim token. A worker presumed dead that finishes late finds another
+  token (or none) and its result is discarded: each claim produces at most one version.
+
+The diagnosis itself runs in a limited child process (``diagnose_child``); a case over its limits ends
+``failed`` at once with the reason (not retried); another failure is retried up to ``max_attempts``.
+
+Reports: a new version's HTML and PDF are pre-rendered into the report cache by a worker (the
+``render_version`` column is the request; any worker takes it), so the first view is a file read. It
+is a cache: a request lost in a crash only means the first view renders it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import os
 import queue
+import secrets
+import socket
 import threading
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager, suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from pylondiag.service import mail
 from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, DiagnosisVersion, utcnow
@@ -33,8 +60,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Runner = Callable[[Path], dict[str, Any]]
-POLL_S = 2.0
-"""How often the worker looks in the database for queued cases it was not told about (s)."""
+POLL_S = 1.0
+"""How often an idle worker looks in the database for queued cases it was not told about (s)."""
+LEASE_S = 30.0
+"""How long a claim stays valid without a heartbeat (s); heartbeats come every third of it."""
 
 
 def run_pipeline(case_dir: Path) -> dict[str, Any]:
@@ -53,6 +82,19 @@ def limited_runner(limits: ChildLimits) -> Runner:
     return run
 
 
+def worker_name() -> str:
+    """``host:pid``: who holds a claim (shown to nobody but operators reading the database)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One worker's hold on one case: the case and the token that proves the hold."""
+
+    pk: str
+    token: str
+
+
 class DiagnosisWorker:
     def __init__(
         self,
@@ -62,40 +104,32 @@ class DiagnosisWorker:
         max_attempts: int = 3,
         runner: Runner | None = None,
         limits: ChildLimits | None = None,
+        lease_s: float = LEASE_S,
+        poll_s: float = POLL_S,
     ) -> None:
         self.db = db
         self.store = store
         self.max_attempts = max_attempts
         self.runner = runner or limited_runner(limits or ChildLimits())
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.name = worker_name()
         self._wake: queue.Queue[str | None] = queue.Queue()
-        self._renders: queue.Queue[tuple[str, int]] = queue.Queue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.idle = threading.Event()
 
     # -- life cycle -------------------------------------------------------------------------------
     def recover(self) -> int:
-        """Requeue cases a crash left ``running``; fail those out of attempts. Returns how many requeued."""
-        with self.db.session() as session:
-            stuck = session.scalars(
-                select(CaseRecord).where(CaseRecord.diagnosis_state == DiagnosisState.RUNNING.value)
-            ).all()
-            n = 0
-            for case in stuck:
-                if case.diagnosis_attempts >= self.max_attempts:
-                    case.diagnosis_state = DiagnosisState.FAILED.value
-                    case.diagnosis_error = (
-                        f"interrupted {case.diagnosis_attempts} times (the service stopped mid-diagnosis); "
-                        "not retried again"
-                    )
-                else:
-                    case.diagnosis_state = DiagnosisState.QUEUED.value
-                    case.diagnosis_error = "interrupted by a restart; retried"
-                    n += 1
-                case.updated_at = utcnow()
-        return n
+        """Requeue what crashed workers left ``running``; returns how many were requeued.
+
+        On SQLite (one process) every ``running`` case is orphaned at start; elsewhere only those whose
+        lease has expired (the others belong to live workers).
+        """
+        return self.reap(everything=self.db.is_sqlite)
 
     def start(self) -> None:
+        """Run the worker loop in a background thread of this process (``pylondiag serve``)."""
         self.recover()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="pylondiag-diagnosis", daemon=True)
@@ -107,39 +141,221 @@ class DiagnosisWorker:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def run_forever(self, stop: threading.Event) -> None:
+        """The loop in the calling thread until ``stop`` is set (``pylondiag worker``); the case being
+        diagnosed when it is set is finished first."""
+        self._stop = stop
+        self.reap()
+        self._loop()
+
     def enqueue(self, case_pk: str) -> None:
+        """Wake this process's worker (a case was queued); other processes find it by polling."""
         self._wake.put(case_pk)
 
     def enqueue_render(self, case_pk: str, version: int) -> None:
-        """Render a new diagnosis version's reports in the background (a cache: lost on a crash, the
-        first view renders it then)."""
-        self._renders.put((case_pk, version))
+        """Ask a worker (any process) to render a version's reports into the cache."""
+        with self.db.session() as session:
+            session.execute(update(CaseRecord).where(CaseRecord.id == case_pk).values(render_version=version))
         self._wake.put(None)
 
-    # -- work -------------------------------------------------------------------------------------
+    # -- the loop ---------------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
-            with contextlib.suppress(queue.Empty):
-                self._wake.get(timeout=POLL_S)
-            while not self._stop.is_set():
-                pk = self._next_queued()
-                if pk is None:
-                    break
-                self.idle.clear()
-                try:
-                    self.process(pk)
-                except Exception:  # the DB went away, etc.: keep the thread alive, retry later
-                    log.exception("diagnosis worker: case %s", pk)
-                    self._stop.wait(1.0)
-            # reports after diagnoses: an owner waits for a diagnosis, nobody waits for a cache
-            while not self._stop.is_set() and self._next_queued() is None:
-                try:
-                    pk, version = self._renders.get_nowait()
-                except queue.Empty:
-                    break
-                self.idle.clear()
-                self._render_version(pk, version)
+            try:
+                self._work_once()
+            except Exception:  # the database went away, etc.: keep the worker alive, retry later
+                log.exception("diagnosis worker %s", self.name)
+                self._stop.wait(1.0)
             self.idle.set()
+            with suppress(queue.Empty):
+                self._wake.get(timeout=self.poll_s)
+
+    def _work_once(self) -> None:
+        """Diagnose until nothing is queued, then render what was asked (owners wait for diagnoses,
+        nobody waits for a cache)."""
+        while not self._stop.is_set():
+            self.reap()
+            claim = self.claim_next()
+            if claim is None:
+                break
+            self.idle.clear()
+            self.diagnose(claim)
+        while not self._stop.is_set():
+            job = self._claim_render()
+            if job is None:
+                break
+            self.idle.clear()
+            self._render_version(*job)
+
+    # -- claims -----------------------------------------------------------------------------------
+    def _now(self) -> datetime | ColumnElement[datetime]:
+        """The database's clock on a server (one clock for every machine); this process's on SQLite."""
+        return utcnow() if self.db.is_sqlite else func.now()
+
+    def _lease_end(self) -> datetime | ColumnElement[datetime]:
+        return self._now() + timedelta(seconds=self.lease_s)
+
+    def claim_next(self) -> Claim | None:
+        """Claim the oldest queued case (``None`` when there is none)."""
+        with self.db.session() as session:
+            pk = session.scalars(
+                select(CaseRecord.id)
+                .where(CaseRecord.diagnosis_state == DiagnosisState.QUEUED.value)
+                .order_by(CaseRecord.created_at, CaseRecord.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if pk is None:
+                return None
+            token = secrets.token_hex(16)
+            result = session.execute(
+                update(CaseRecord)
+                .where(CaseRecord.id == pk, CaseRecord.diagnosis_state == DiagnosisState.QUEUED.value)
+                .values(
+                    diagnosis_state=DiagnosisState.RUNNING.value,
+                    diagnosis_attempts=CaseRecord.diagnosis_attempts + 1,
+                    claim_token=token,
+                    claimed_by=self.name,
+                    lease_until=self._lease_end(),
+                    updated_at=utcnow(),
+                )
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                return None
+        return Claim(pk, token)
+
+    def _holds(self, claim: Claim) -> ColumnElement[bool]:
+        return (CaseRecord.id == claim.pk) & (CaseRecord.claim_token == claim.token)
+
+    def extend(self, claim: Claim) -> bool:
+        """Heartbeat: push the lease forward; False when the claim is no longer this worker's."""
+        with self.db.session() as session:
+            result = session.execute(
+                update(CaseRecord).where(self._holds(claim)).values(lease_until=self._lease_end())
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)
+
+    def reap(self, *, everything: bool = False) -> int:
+        """Requeue ``running`` cases whose lease expired (``everything``: all of them); a case already
+        tried ``max_attempts`` times ends ``failed``. Returns how many were requeued."""
+        with self.db.session() as session:
+            query = select(CaseRecord).where(CaseRecord.diagnosis_state == DiagnosisState.RUNNING.value)
+            if not everything:
+                query = query.where(
+                    or_(CaseRecord.lease_until.is_(None), CaseRecord.lease_until < self._now())
+                )
+            n = 0
+            for case in session.scalars(query.with_for_update(skip_locked=True)).all():
+                if case.diagnosis_attempts >= self.max_attempts:
+                    case.diagnosis_state = DiagnosisState.FAILED.value
+                    case.diagnosis_error = (
+                        f"interrupted {case.diagnosis_attempts} times (the worker stopped mid-diagnosis); "
+                        "not retried again"
+                    )
+                else:
+                    case.diagnosis_state = DiagnosisState.QUEUED.value
+                    case.diagnosis_error = "interrupted (the worker stopped mid-diagnosis); retried"
+                    n += 1
+                log.warning(
+                    "case %s: claim of %s expired; %s", case.id, case.claimed_by, case.diagnosis_state
+                )
+                _release(case)
+                case.updated_at = utcnow()
+        return n
+
+    # -- one diagnosis ----------------------------------------------------------------------------
+    def _case_dir(self, pk: str) -> AbstractContextManager[Path]:
+        """The case's evidence as a local directory for the diagnosis (the local store's own directory,
+        or a temporary copy of the S3 objects) — the one place the worker asks the evidence store."""
+        return self.store.local_copy(pk)
+
+    def diagnose(self, claim: Claim) -> None:
+        """Run the diagnosis of a claimed case, holding the lease, and record the outcome."""
+        beat = _Heartbeat(self, claim)
+        beat.start()
+        try:
+            with self._case_dir(claim.pk) as case_dir:
+                try:
+                    document = self.runner(case_dir)
+                except LimitExceeded as exc:  # the case itself needs too much: retrying gives the same
+                    log.warning("diagnosis of case %s stopped: %s", claim.pk, exc)
+                    self._fail(claim, str(exc), retry=False)
+                    return
+                except Exception as exc:
+                    from pylondiag.service.cases import without_paths
+
+                    detail = without_paths(f"{type(exc).__name__}: {exc}", case_dir, self.store.data_dir)
+                    log.warning(
+                        "diagnosis of case %s failed: %s\n%s", claim.pk, detail, traceback.format_exc()
+                    )
+                    self._fail(claim, detail, retry=True)
+                    return
+        finally:
+            beat.finish()
+        self.complete(claim, document)
+
+    def complete(self, claim: Claim, document: dict[str, Any]) -> int | None:
+        """Store ``document`` as the case's next version if ``claim`` still holds; the version, or None
+        when the claim was lost (the result is discarded: another worker has or will have diagnosed it)."""
+        with self.db.session() as session:
+            case = session.get(CaseRecord, claim.pk)
+            if case is None:
+                return None
+            lock_case(case)  # an engineer's amendment may be adding a version right now
+            if case.claim_token != claim.token:
+                session.rollback()
+                log.warning("case %s: claim lost (lease expired); late result discarded", claim.pk)
+                return None
+            version = (case.diagnoses[-1].version + 1) if case.diagnoses else 1
+            case.diagnoses.append(
+                DiagnosisVersion(version=version, kind="automatic", document=document, created_at=utcnow())
+            )
+            if case.diagnosis_state == DiagnosisState.RUNNING.value:  # else evidence came in meanwhile: again
+                case.diagnosis_state = DiagnosisState.DONE.value
+            case.diagnosis_error = None
+            _release(case)
+            case.render_version = version
+            if case.status == CaseStatus.SUBMITTED.value:
+                case.status = CaseStatus.DIAGNOSED.value
+            case.updated_at = utcnow()
+            mail.release(session, claim.pk, mail.PRELIMINARY_READY)
+        return version
+
+    def _fail(self, claim: Claim, detail: str, *, retry: bool) -> None:
+        """Record a failed attempt (if the claim holds): queued again while attempts remain (``retry``),
+        else ``failed``."""
+        with self.db.session() as session:
+            case = session.scalars(select(CaseRecord).where(self._holds(claim)).with_for_update()).first()
+            if case is None:
+                return
+            again = retry and case.diagnosis_attempts < self.max_attempts
+            if case.diagnosis_state == DiagnosisState.RUNNING.value:
+                case.diagnosis_state = (DiagnosisState.QUEUED if again else DiagnosisState.FAILED).value
+            case.diagnosis_error = detail
+            _release(case)
+            case.updated_at = utcnow()
+
+    # -- reports ----------------------------------------------------------------------------------
+    def _claim_render(self) -> tuple[str, int] | None:
+        """Take one report-rendering request (``render_version``) off the database."""
+        with self.db.session() as session:
+            row = session.execute(
+                select(CaseRecord.id, CaseRecord.render_version)
+                .where(CaseRecord.render_version.is_not(None))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            pk, version = row
+            if version is None:
+                return None
+            session.execute(
+                update(CaseRecord)
+                .where(CaseRecord.id == pk, CaseRecord.render_version == version)
+                .values(render_version=None)
+            )
+        return pk, version
 
     def _render_version(self, pk: str, version: int) -> None:
         from pylondiag.service.reports import sign_off_of
@@ -151,77 +367,6 @@ class DiagnosisWorker:
                 return
             document, signed = stored.document, sign_off_of(case, version)
         self.prerender(pk, version, document, signed)
-
-    def _next_queued(self) -> str | None:
-        with self.db.session() as session:
-            return session.scalars(
-                select(CaseRecord.id)
-                .where(CaseRecord.diagnosis_state == DiagnosisState.QUEUED.value)
-                .order_by(CaseRecord.created_at, CaseRecord.id)
-                .limit(1)
-            ).first()
-
-    def _claim(self, pk: str) -> bool:
-        """queued → running, atomically (only one worker wins a case)."""
-        with self.db.session() as session:
-            result = session.execute(
-                update(CaseRecord)
-                .where(CaseRecord.id == pk, CaseRecord.diagnosis_state == DiagnosisState.QUEUED.value)
-                .values(
-                    diagnosis_state=DiagnosisState.RUNNING.value,
-                    diagnosis_attempts=CaseRecord.diagnosis_attempts + 1,
-                    updated_at=utcnow(),
-                )
-            )
-            return bool(getattr(result, "rowcount", 0) == 1)
-
-    def process(self, pk: str) -> None:
-        """Diagnose one queued case and store the result as its next diagnosis version."""
-        if not self._claim(pk):
-            return
-        case_dir = self.store.data_dir
-        try:
-            with self.store.local_copy(pk) as case_dir:  # the local directory, or a copy of the S3 objects
-                document = self.runner(case_dir)
-        except LimitExceeded as exc:  # the case itself needs too much: retrying gives the same answer
-            log.warning("diagnosis of case %s stopped: %s", pk, exc)
-            self._fail(pk, str(exc), retry=False)
-            return
-        except Exception as exc:
-            from pylondiag.service.cases import without_paths
-
-            detail = without_paths(f"{type(exc).__name__}: {exc}", case_dir, self.store.data_dir)
-            log.warning("diagnosis of case %s failed: %s\n%s", pk, detail, traceback.format_exc())
-            self._fail(pk, detail, retry=True)
-            return
-        with self.db.session() as session:
-            case = session.get(CaseRecord, pk)
-            if case is None:
-                return
-            lock_case(case)  # an engineer's amendment may be adding a version right now
-            version = (case.diagnoses[-1].version + 1) if case.diagnoses else 1
-            case.diagnoses.append(
-                DiagnosisVersion(version=version, kind="automatic", document=document, created_at=utcnow())
-            )
-            if case.diagnosis_state == DiagnosisState.RUNNING.value:  # else evidence came in meanwhile: again
-                case.diagnosis_state = DiagnosisState.DONE.value
-            case.diagnosis_error = None
-            if case.status == CaseStatus.SUBMITTED.value:
-                case.status = CaseStatus.DIAGNOSED.value
-            case.updated_at = utcnow()
-            mail.release(session, pk, mail.PRELIMINARY_READY)
-        self.enqueue_render(pk, version)
-
-    def _fail(self, pk: str, detail: str, *, retry: bool) -> None:
-        """Record a failed attempt: queued again while attempts remain (``retry``), else ``failed``."""
-        with self.db.session() as session:
-            case = session.get(CaseRecord, pk)
-            if case is None:
-                return
-            again = retry and case.diagnosis_attempts < self.max_attempts
-            case.diagnosis_state = (DiagnosisState.QUEUED if again else DiagnosisState.FAILED).value
-            case.diagnosis_error = detail
-            case.updated_at = utcnow()
 
     def prerender(
         self, pk: str, version: int, document: dict[str, Any], signed: SignOff | None = None
@@ -236,6 +381,7 @@ class DiagnosisWorker:
             except Exception:  # a report failure must not fail the diagnosis; the view will retry
                 log.exception("pre-rendering the %s report of case %s v%d", fmt, pk, version)
 
+    # -- engineer actions and tests ---------------------------------------------------------------
     def rerun(self, pk: str) -> bool:
         """Queue a failed automatic diagnosis again (engineer action); False when it has not failed."""
         with self.db.session() as session:
@@ -245,17 +391,49 @@ class DiagnosisWorker:
             case.diagnosis_state = DiagnosisState.QUEUED.value
             case.diagnosis_attempts = 0
             case.diagnosis_error = None
+            _release(case)
         self.enqueue(pk)
         return True
 
     def drain(self, timeout: float = 60.0) -> bool:
-        """Process every queued case in the calling thread; True when none is left."""
+        """Diagnose every queued case in the calling thread; True when none is left."""
         import time
 
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            pk = self._next_queued()
-            if pk is None:
+            claim = self.claim_next()
+            if claim is None:
                 return True
-            self.process(pk)
+            self.diagnose(claim)
         return False
+
+
+def _release(case: CaseRecord) -> None:
+    case.claim_token = None
+    case.claimed_by = None
+    case.lease_until = None
+
+
+class _Heartbeat:
+    """Extends a claim's lease every third of the lease while the diagnosis runs."""
+
+    def __init__(self, worker: DiagnosisWorker, claim: Claim) -> None:
+        self.worker, self.claim = worker, claim
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{claim.pk}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._done.set()
+        self._thread.join(5.0)
+
+    def _run(self) -> None:
+        while not self._done.wait(self.worker.lease_s / 3):
+            try:
+                if not self.worker.extend(self.claim):
+                    log.warning("case %s: claim lost while diagnosing", self.claim.pk)
+                    return
+            except Exception:  # the database is away: keep trying until the lease is lost for good
+                log.exception("heartbeat of case %s", self.claim.pk)

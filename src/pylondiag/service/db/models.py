@@ -78,6 +78,15 @@ class CaseRecord(Base):
     diagnosis_state: Mapped[str] = mapped_column(String(16), default=DiagnosisState.QUEUED.value, index=True)
     diagnosis_attempts: Mapped[int] = mapped_column(Integer, default=0)
     diagnosis_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The random token of the worker diagnosing the case (``running``); its result is stored only while
+    the row still carries it (``service/worker.py``)."""
+    claimed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    """``host:pid`` of that worker (for operators)."""
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """The claim holds until then (the worker's heartbeat pushes it on); after it any worker requeues."""
+    render_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """A diagnosis version whose reports a worker should render into the cache (a request, not state)."""
     signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     signed_off_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     contact_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
