@@ -9,13 +9,19 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    app.command("worker")(worker_cmd)
+    from pylondiag.cli_service import ENV_HELP
+
+    app.command("worker", epilog=ENV_HELP)(worker_cmd)
 
 
 def worker_cmd(
-    database: str | None = typer.Option(None, "--database", help="SQLAlchemy URL (default: SQLite)."),
-    data_dir: Path = typer.Option(  # noqa: B008
-        Path("pylondiag-data"), "--data-dir", help="The service's data directory (the evidence store)."
+    database: str | None = typer.Option(
+        None, "--database", help="SQLAlchemy URL (default: PYLONDIAG_DATABASE_URL, else SQLite)."
+    ),
+    data_dir: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--data-dir",
+        help="The service's data directory, its evidence store (default: PYLONDIAG_DATA_DIR).",
     ),
     lease: float | None = typer.Option(
         None, "--lease", min=0.5, help="Seconds a claim lasts without a heartbeat (default 30)."
@@ -26,26 +32,22 @@ def worker_cmd(
     once: bool = typer.Option(False, "--once", help="Diagnose what is queued now, then exit."),
 ) -> None:
     """Diagnose queued cases from the service's database (run one or more, on any machine that reaches
-    the database and the evidence store)."""
+    the database and the evidence store); SIGTERM stops it after the case in hand."""
     import logging
-    from dataclasses import replace
 
-    from pylondiag.cli_service import database_errors
-    from pylondiag.extras import MissingExtra, require
+    from pylondiag.cli_service import _require_service, command_errors, database_errors
 
-    try:
-        require("service", "pylondiag worker")
-    except MissingExtra as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    _require_service("pylondiag worker")
     from pylondiag.service.commands import settings_for
     from pylondiag.service.worker_main import run_worker
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = settings_for(data_dir, database)
+    changes: dict[str, object] = {}
     if lease is not None:
-        settings = replace(settings, diagnosis_lease_s=lease)
+        changes["diagnosis_lease_s"] = lease
     if poll is not None:
-        settings = replace(settings, worker_poll_s=poll)
-    with database_errors(settings.resolved_database_url):
-        raise typer.Exit(run_worker(settings, once=once))
+        changes["worker_poll_s"] = poll
+    with command_errors():
+        settings = settings_for(data_dir, database, **changes)
+        with database_errors(settings.resolved_database_url):
+            raise typer.Exit(run_worker(settings, once=once))

@@ -140,3 +140,22 @@ def test_the_evidence_store_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     message = str(caught.value)
     assert message.startswith("PYLONDIAG_EVIDENCE_STORE='/srv/evidence' is not valid")
     assert "expected s3://bucket or s3://bucket/prefix" in message and "\n" not in message
+
+
+def test_diagnosis_limits_and_queue_timings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {
+        "DIAGNOSIS_CPU_S": "12.5",
+        "DIAGNOSIS_MEMORY_MIB": "512",
+        "DIAGNOSIS_WALL_S": "40",
+        "DIAGNOSIS_LEASE_S": "5",
+        "WORKER_POLL_S": "0.5",
+    }.items():
+        monkeypatch.setenv(f"PYLONDIAG_{name}", value)
+    s = settings_for(None, None)
+    limits = s.diagnosis_limits
+    assert (limits.cpu_s, limits.memory_bytes, limits.wall_s) == (12.5, 512 * 1024 * 1024, 40.0)
+    assert s.limits.read_limits == limits  # the check of a submission reads under the same limits
+    assert (s.diagnosis_lease_s, s.worker_poll_s) == (5.0, 0.5)
+    monkeypatch.setenv("PYLONDIAG_DIAGNOSIS_MEMORY_MIB", "12")
+    with pytest.raises(SettingsError, match="PYLONDIAG_DIAGNOSIS_MEMORY_MIB='12'.*at least 256"):
+        env_settings()

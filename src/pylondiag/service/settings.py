@@ -160,6 +160,17 @@ class EnvSettings(BaseSettings):
     )
     rate_window_s: float = Field(Limits.rate_window_s, gt=0, description="a number of seconds above 0")
     run_worker: bool = Field(True, description="1 (diagnose in this web process) or 0 (separate workers)")
+    diagnosis_cpu_s: float | None = Field(None, gt=0, description="CPU seconds one diagnosis may use (60)")
+    diagnosis_memory_mib: int | None = Field(
+        None, ge=256, description="MiB of address space one diagnosis may use, at least 256 (2048)"
+    )
+    diagnosis_wall_s: float | None = Field(
+        None, gt=0, description="wall-clock seconds for one diagnosis (300)"
+    )
+    diagnosis_lease_s: float | None = Field(
+        None, ge=0.5, description="seconds a worker's claim lasts without a heartbeat, at least 0.5 (30)"
+    )
+    worker_poll_s: float | None = Field(None, gt=0, description="seconds between an idle worker's looks (1)")
     smtp_host: str | None = Field(
         None, description="the SMTP server's host name (unset: mails stay in the outbox)"
     )
@@ -230,7 +241,26 @@ class EnvSettings(BaseSettings):
                 rate_window_s=self.rate_window_s,
             ),
         )
-        return replace(settings, **changes)  # type: ignore[arg-type]
+        return replace(settings, **self._worker_settings(settings), **changes)  # type: ignore[arg-type]
+
+    def _worker_settings(self, settings: Settings) -> dict[str, object]:
+        """The diagnosis limits (for the diagnosis and the check of a submission) and the queue timings."""
+        out: dict[str, object] = {}
+        limits = settings.diagnosis_limits
+        if self.diagnosis_cpu_s is not None:
+            limits = replace(limits, cpu_s=self.diagnosis_cpu_s)
+        if self.diagnosis_memory_mib is not None:
+            limits = replace(limits, memory_bytes=self.diagnosis_memory_mib * MiB)
+        if self.diagnosis_wall_s is not None:
+            limits = replace(limits, wall_s=self.diagnosis_wall_s)
+        if limits != settings.diagnosis_limits:
+            out["diagnosis_limits"] = limits
+            out["limits"] = replace(settings.limits, read_limits=limits)
+        if self.diagnosis_lease_s is not None:
+            out["diagnosis_lease_s"] = self.diagnosis_lease_s
+        if self.worker_poll_s is not None:
+            out["worker_poll_s"] = self.worker_poll_s
+        return out
 
 
 _SECRET_FIELDS = frozenset({"secret_key", "smtp_password"})
