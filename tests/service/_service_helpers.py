@@ -158,6 +158,17 @@ def state_of(client: TestClient, created: dict[str, str]) -> dict[str, Any]:
     return r.json()
 
 
+def assert_valid_diagnosis(case_dir: Path, document: dict[str, Any], validator: Path) -> None:
+    """``shared/tools/validate_diagnosis.py`` accepts ``document`` for the stored case directory."""
+    check = subprocess.run(
+        [sys.executable, str(validator), str(case_dir), "-"],
+        input=json.dumps(document),
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 def worker_of(client: TestClient) -> Any:
     return client.app.state.ctx.worker  # type: ignore[attr-defined]
 

@@ -7,11 +7,8 @@ example-sized case needs ~1 s and < 200 MiB. The limits below sit between the tw
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +22,7 @@ from _service_helpers import (
     ENGINEER_PASSWORD,
     FOUR_MODULE_CASE,
     INVERTER_CASE,
+    assert_valid_diagnosis,
     state_of,
     submit,
     wait_for,
@@ -64,13 +62,7 @@ def test_a_case_over_the_cpu_limit_fails_plainly_while_owner_pages_stay_fast(
     wait_for(lambda: state_of(client, normal)["status"] == "diagnosed", timeout=60)
     doc = client.get(f"/api/cases/{normal['id']}/diagnosis?token={normal['access_token']}").json()
     case_dir = client.app.state.ctx.store.case_dir(normal["id"])  # type: ignore[attr-defined]
-    check = subprocess.run(
-        [sys.executable, str(validator), str(case_dir), "-"],
-        input=json.dumps(doc),
-        capture_output=True,
-        text=True,
-    )
-    assert check.returncode == 0, check.stdout
+    assert_valid_diagnosis(case_dir, doc, validator)
 
     # the big case is uploaded, checked and diagnosed while an owner keeps loading a case page
     heavy: dict[str, str] = {}

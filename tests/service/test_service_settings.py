@@ -157,5 +157,5 @@ def test_diagnosis_limits_and_queue_timings_from_the_environment(monkeypatch: py
     assert s.limits.read_limits == limits  # the check of a submission reads under the same limits
     assert (s.diagnosis_lease_s, s.worker_poll_s) == (5.0, 0.5)
     monkeypatch.setenv("PYLONDIAG_DIAGNOSIS_MEMORY_MIB", "12")
-    with pytest.raises(SettingsError, match="PYLONDIAG_DIAGNOSIS_MEMORY_MIB='12'.*at least 256"):
+    with pytest.raises(SettingsError, match=r"PYLONDIAG_DIAGNOSIS_MEMORY_MIB='12'.*at least 256"):
         env_settings()

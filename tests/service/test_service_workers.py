@@ -23,6 +23,7 @@ from _service_helpers import (
     FOUR_MODULE_CASE,
     INVERTER_CASE,
     PgCluster,
+    assert_valid_diagnosis,
     submit,
     wait_for,
     year_of_events,
@@ -157,7 +158,7 @@ def all_done(db: Database, pks: list[str]) -> bool:
 
 
 def test_a_worker_killed_mid_diagnosis_loses_nothing_and_duplicates_nothing(
-    web: TestClient, workers: Workers, pg_url: str, imbalance_capture: bytes
+    web: TestClient, workers: Workers, pg_url: str, imbalance_capture: bytes, validator: Path
 ) -> None:
     db = Database(pg_url)
     try:
@@ -186,11 +187,14 @@ def test_a_worker_killed_mid_diagnosis_loses_nothing_and_duplicates_nothing(
         found = versions(db)
         with db.session() as s:
             rows = {r.id: r for r in s.scalars(select(CaseRecord).where(CaseRecord.id.in_(pks)))}
+            documents = {pk: [d.document for d in rows[pk].diagnoses] for pk in pks}
         for pk in pks:  # every acknowledged submission diagnosed exactly once
             assert rows[pk].diagnosis_state == "done", (pk, rows[pk].diagnosis_error, workers.log("worker-b"))
             assert rows[pk].status == "diagnosed"
             assert found.get(pk) == [(1, "automatic")], found.get(pk)
             assert rows[pk].claim_token is None and rows[pk].lease_until is None
+            stored = web.app.state.ctx.store.case_dir(pk)  # type: ignore[attr-defined]
+            assert_valid_diagnosis(stored, documents[pk][0], validator)
         assert rows[killed_case].diagnosis_attempts == 2  # claimed by a, then again by b
         assert "expired" in workers.log("worker-b")
         assert below, "the worker had a forkserver and a diagnosis child"
