@@ -153,9 +153,15 @@ class DiagnosisWorker:
         self._wake.put(case_pk)
 
     def enqueue_render(self, case_pk: str, version: int) -> None:
-        """Ask a worker (any process) to render a version's reports into the cache."""
-        with self.db.session() as session:
-            session.execute(update(CaseRecord).where(CaseRecord.id == case_pk).values(render_version=version))
+        """Ask a worker (any process) to render a version's reports into the cache. Called after the
+        caller's commit: a failure here only loses a cache warm-up, never the caller's answer."""
+        try:
+            with self.db.session() as session:
+                session.execute(
+                    update(CaseRecord).where(CaseRecord.id == case_pk).values(render_version=version)
+                )
+        except Exception:
+            log.exception("asking for the reports of case %s v%d", case_pk, version)
         self._wake.put(None)
 
     # -- the loop ---------------------------------------------------------------------------------
