@@ -47,6 +47,7 @@ def login(client: TestClient) -> None:
     assert r.status_code == 303, r.text
 
 
+@pytest.mark.slow
 def test_a_case_over_the_cpu_limit_fails_plainly_while_owner_pages_stay_fast(
     make_client: Callable[..., TestClient],
     settings: Settings,

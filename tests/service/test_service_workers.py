@@ -36,7 +36,7 @@ from pylondiag.service.db.models import CaseRecord, DiagnosisVersion
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Settings
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 LEASE_S = 1.5
 
