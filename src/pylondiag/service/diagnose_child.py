@@ -275,6 +275,7 @@ def _work(case_dir: Path, task: str) -> dict[str, Any]:
 def _child_main(case_dir: str, limits: ChildLimits, task: str, send: Connection) -> None:
     """In the child: limits, the work, one message, exit (``os._exit``: no clean-up of the
     forkserver's state is this process's business)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on a worker's terminal: the worker decides
     _die_with_parent()
     _set_limits(limits)
     try:
