@@ -17,6 +17,7 @@ This module imports only the standard library at top level.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import multiprocessing
@@ -25,6 +26,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -75,19 +77,52 @@ class DiagnosisCrashed(Exception):
 
 
 # -- parent ---------------------------------------------------------------------------------------
-_context_lock = threading.Lock()
-_context: Any = None
+_server_lock = threading.Lock()
+_server_ready = False
 
 
-def _forkserver() -> Any:
-    """The forkserver context, its server preloading the pipeline (started on the first child)."""
-    global _context
-    with _context_lock:
-        if _context is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["pylondiag.service.diagnose_child", "pylondiag.pipeline"])
-            _context = ctx
-        return _context
+def _forkserver() -> None:
+    """Have the forkserver preload the pipeline (it starts with the first child)."""
+    global _server_ready
+    with _server_lock:
+        if not _server_ready:
+            forkserver.set_forkserver_preload(["pylondiag.service.diagnose_child", "pylondiag.pipeline"])
+            _server_ready = True
+
+
+class _ChildPopen(popen_forkserver.Popen):
+    """The forkserver's ``Popen`` without the parent's ``__main__``: a child normally prepares itself by
+    re-running the parent's main script or module (and on Python 3.11 the forkserver cannot preload it:
+    it looks for a ``main_path`` key that ``spawn.get_preparation_data`` no longer writes). In the web
+    or worker process that is the whole service stack, ~3 s per child on the loaded development
+    machine (measured with strace: every child re-read the main script and sqlalchemy). The child runs
+    :func:`_child_main` of this module, so it needs nothing from ``__main__``."""
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            context.set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
+        parent_w = os.dup(w)  # the child's sentinel of its parent, as in the standard library
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _ChildProcess(context.ForkServerProcess):
+    _start_method = "forkserver"
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> _ChildPopen:
+        return _ChildPopen(process_obj)
 
 
 def run_limited(case_dir: Path, limits: ChildLimits) -> dict[str, Any]:
@@ -121,9 +156,9 @@ DIAGNOSE, CHECK = "diagnose", "check"
 
 
 def _run_child(case_dir: Path, limits: ChildLimits, task: str) -> dict[str, Any]:
-    ctx = _forkserver()
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child_main, args=(str(case_dir), limits, task, send), daemon=True)
+    _forkserver()
+    receive, send = multiprocessing.Pipe(duplex=False)
+    child = _ChildProcess(target=_child_main, args=(str(case_dir), limits, task, send), daemon=True)
     start = time.monotonic()
     child.start()
     send.close()
