@@ -3,7 +3,8 @@
 Run one or more, on any machine that reaches the database and the evidence store (the data directory
 on a shared filesystem, or the store named in the settings). Each claims one case at a time
 (``service/worker.py``: ``FOR UPDATE SKIP LOCKED``, claim token, lease with heartbeat); SIGTERM or
-SIGINT stops it after the case in hand (whose diagnosis is bounded by ``Settings.diagnosis_limits``).
+SIGINT stops it after the job in hand (a diagnosis, bounded by ``Settings.diagnosis_limits``, or one
+version's report pre-rendering).
 A worker killed outright loses nothing: its lease expires and another worker takes the case again.
 """
 
