@@ -8,12 +8,16 @@ fresh connection.
 - sessions, CSRF and the login limit hold across the processes;
 - kill -9 of a web process while submissions are in flight: every acknowledged submission (201 from the
   API, 303 from the intake form) is stored once, with its files; the other process answers meanwhile and
-  the supervisor starts a replacement.
+  the supervisor starts a replacement;
+- with 2 ``pylondiag worker`` processes as well, kill -9 of a web process and then of the worker the
+  database shows diagnosing a case: every acknowledged case is diagnosed exactly once (one automatic
+  version, valid by the shared validator), the killed worker's case by the other worker.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import signal
@@ -40,7 +44,7 @@ from _service_helpers import (
 from sqlalchemy import select
 
 from pylondiag.service.commands import create_user
-from pylondiag.service.db.models import CaseRecord
+from pylondiag.service.db.models import CaseRecord, DiagnosisVersion
 from pylondiag.service.db.session import Database
 from pylondiag.service.settings import Settings
 
@@ -351,3 +355,116 @@ def _cases_per_name(session: Any) -> dict[str, int]:
         name = case_id if str(case_id).startswith("scale-") else site
         counts[str(name)] = counts.get(str(name), 0) + 1
     return counts
+
+
+def _workers(service: WebService, n: int, log_dir: Path) -> list[subprocess.Popen[bytes]]:
+    """``n`` ``pylondiag worker`` processes on the service's database and data directory (3 s leases, so a
+    killed worker's case is taken again within seconds)."""
+    cmd = [sys.executable, "-m", "pylondiag", "worker", "--database", service.database_url]
+    cmd += ["--data-dir", str(service.data_dir), "--lease", "3", "--poll", "0.2"]
+    procs = []
+    for i in range(n):
+        with open(log_dir / f"worker{i}.log", "wb") as out:
+            procs.append(subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT))
+    return procs
+
+
+def _running_claims(database_url: str) -> dict[str, str]:
+    """``case id -> claimed_by`` (``host:pid``) of the diagnoses running now."""
+    db = Database(database_url)
+    try:
+        with db.session() as s:
+            rows = s.execute(
+                select(CaseRecord.id, CaseRecord.claimed_by).where(CaseRecord.diagnosis_state == "running")
+            )
+            return {pk: str(by) for pk, by in rows}
+    finally:
+        db.dispose()
+
+
+def _kill_worker_mid_diagnosis(service: WebService, workers: list[subprocess.Popen[bytes]]) -> str:
+    """kill -9 a worker while the database shows it diagnosing a case; returns that case's id."""
+    pids = {str(w.pid): w for w in workers}
+    found: dict[str, str] = {}
+
+    def diagnosing() -> bool:
+        found.clear()
+        found.update(
+            {
+                pk: by
+                for pk, by in _running_claims(service.database_url).items()
+                if by.rsplit(":", 1)[-1] in pids
+            }
+        )
+        return bool(found)
+
+    wait_for(diagnosing, timeout=120)
+    pk, by = next(iter(found.items()))
+    pids[by.rsplit(":", 1)[-1]].kill()
+    return pk
+
+
+def test_kill_9_of_a_web_process_and_of_a_worker_mid_diagnosis(
+    tmp_path: Path, pg_url: str, imbalance_capture: bytes, validator: Path
+) -> None:
+    """2 web processes + 2 workers: every acknowledged case is stored once and diagnosed exactly once."""
+    with serve(tmp_path, pg_url, SUBMISSIONS_PER_WINDOW="100000") as service:
+        workers = _workers(service, 2, tmp_path)
+        try:
+            with Load(service, imbalance_capture, clients=4, pause_s=0.5) as load:
+                victim, killed_at = _kill_web_process_under_load(service, load)
+                interrupted = _kill_worker_mid_diagnosis(service, workers)
+            _check_submissions(service, load, killed_at, victim, imbalance_capture)
+            acknowledged = {a.case_pk for a in load.acknowledged()}
+            assert interrupted in acknowledged
+
+            def all_diagnosed() -> bool:
+                db = Database(service.database_url)
+                try:
+                    with db.session() as s:
+                        states = dict(s.execute(select(CaseRecord.id, CaseRecord.diagnosis_state)).all())
+                finally:
+                    db.dispose()
+                assert not {pk: st for pk, st in states.items() if st == "failed"}, states
+                return all(states.get(pk) == "done" for pk in acknowledged)
+
+            wait_for(all_diagnosed, timeout=300)
+        finally:
+            for w in workers:
+                w.terminate()
+            for w in workers:
+                w.wait(60)
+        _check_diagnosed_once(service, acknowledged, interrupted, validator)
+
+
+def _check_diagnosed_once(
+    service: WebService, cases: set[str | None], interrupted: str, validator: Path
+) -> None:
+    """One automatic diagnosis version per case, each valid by the spec's own checker."""
+    spec = importlib.util.spec_from_file_location("validate_diagnosis", validator)
+    assert spec and spec.loader
+    checker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checker)
+    db = Database(service.database_url)
+    try:
+        with db.session() as s:
+            versions = s.execute(
+                select(
+                    DiagnosisVersion.case_pk,
+                    DiagnosisVersion.version,
+                    DiagnosisVersion.kind,
+                    DiagnosisVersion.document,
+                )
+            ).all()
+            attempts = dict(s.execute(select(CaseRecord.id, CaseRecord.diagnosis_attempts)).all())
+    finally:
+        db.dispose()
+    per_case: dict[str, list[int]] = {}
+    for pk, version, kind, document in versions:
+        assert kind == "automatic"
+        per_case.setdefault(pk, []).append(version)
+        problems = checker.check(service.data_dir / "cases" / pk, document)
+        assert not problems, (pk, problems)
+    assert {pk: v for pk, v in per_case.items() if v != [1]} == {}
+    assert cases <= set(per_case)
+    assert attempts[interrupted] >= 2, "the killed worker's case was taken again by the other worker"
