@@ -315,13 +315,6 @@ def check_yaml_shape(text: str, source: str = "case.yaml") -> None:
         ) from None
     except yaml.YAMLError as exc:
         raise CaseError(f"cannot be read as YAML: {exc}", source=source) from None
-    except _ImpossibleValue as exc:
-        raise CaseError(
-            f"{exc.value!r} reads as a date or time that does not exist ({exc.reason}). Fix: write a real "
-            "date as YYYY-MM-DD (or quote the value if it is not a date).",
-            source=source,
-            line=exc.line,
-        ) from None
 
 
 def _check_scalar(event: yaml.ScalarEvent, at: str, refuse: Any) -> None:
