@@ -90,7 +90,14 @@ def test_ctrl_c_leaves_a_valid_partial_case(tmp_path: Path, validator: Path) -> 
             time.sleep(0.1)
         time.sleep(1.0)
         proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=30)
+        try:
+            _out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # seen once on a loaded machine: keep what it said, to know where
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(
+                f"capture still running 30 s after Ctrl-C; stdout {out[-2000:]!r}, stderr {err[-3000:]!r}"
+            )
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Ctrl-C" in err
     doc = yaml.safe_load((case / "case.yaml").read_text())
