@@ -75,6 +75,13 @@ def test_other_firmware_dialects_are_captured_whole(tmp_path: Path, validator: P
         validated_diagnosis(case, validator)
 
 
+def _ctrl_c_as_on_a_terminal() -> None:
+    """SIGINT back to its default in the child: a suite started in the background by a non-interactive
+    shell (``cmd &``) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt — the capture
+    rightly keeps going (as under ``nohup``), which is not what an owner's Ctrl-C at a terminal meets."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_leaves_a_valid_partial_case(tmp_path: Path, validator: Path) -> None:
     case = tmp_path / "case"
     with tcp_console("healthy", 1, pace=1200) as (url, _live):  # slow line: the capture is still running
@@ -84,6 +91,7 @@ def test_ctrl_c_leaves_a_valid_partial_case(tmp_path: Path, validator: Path) -> 
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=_ctrl_c_as_on_a_terminal,
         )
         deadline = time.monotonic() + 30
         while not list((case / "console").glob("*.txt")) and time.monotonic() < deadline:
