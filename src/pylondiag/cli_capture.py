@@ -14,14 +14,22 @@ entry each.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pylondiag.cli_output import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_UNUSABLE
+from pylondiag.cli_output import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_UNUSABLE,
+    note,
+    say,
+    show_progress,
+    stderr_bar,
+)
 
 if TYPE_CHECKING:
     from pylondiag.acquire.capture import CaptureResult
@@ -30,10 +38,6 @@ if TYPE_CHECKING:
 EXIT_PARTIAL = EXIT_UNAVAILABLE
 """A partial case: the battery stopped answering (or never did) — the shared code for "the battery is
 unreachable" (``cli_output``), with what was read kept."""
-
-
-def _say(msg: str) -> None:
-    sys.stderr.write(msg.rstrip() + "\n")
 
 
 def capture_cmd(
@@ -88,20 +92,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _progress_bar() -> tuple[Any, Callable[[str, int, int], None] | None]:
-    """A rich progress bar on stderr when stderr is a terminal; else no bar."""
-    if not sys.stderr.isatty():
+    """A progress bar over the commands of the capture, on a terminal and without ``--quiet``; else none."""
+    if not show_progress():
         return None, None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("[bold]{task.description:<14}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
+    bar = stderr_bar("steps", label="[bold]{task.description:<14}", transient=False)
     task = bar.add_task("pwr", total=1)
 
     def update(what: str, done: int, total: int) -> None:
@@ -151,26 +145,26 @@ def _capture_console(port: str, out: Path, timeout: float, *, own: bool) -> tupl
     try:
         require("bus", "pylondiag capture")
     except MissingExtra as exc:
-        _say(f"error: {exc}")
+        say(f"error: {exc}")
         return EXIT_UNUSABLE, False
     from pylondiag.acquire import ConsoleSession, NoConsole, PortUnavailable
     from pylondiag.acquire.capture import write_empty_case
 
     problem = check_out_dir(out, own=own)
     if problem:
-        _say(f"error: {problem}.")
+        say(f"error: {problem}.")
         return EXIT_UNUSABLE, False
     try:
         session = ConsoleSession.open(port, timeout_s=timeout)
     except PortUnavailable as exc:
-        _say(f"error: {exc.message}. Nothing was written.")
+        say(f"error: {exc.message}. Nothing was written.")
         return EXIT_UNUSABLE, False
     except NoConsole as exc:
         write_empty_case(out, port, f"no console answered on {port}: {exc.message}")
-        _say(f"error: {port}: {exc.message}. {out} holds an empty case noting this.")
+        say(f"error: {port}: {exc.message}. {out} holds an empty case noting this.")
         return EXIT_PARTIAL, False
     except KeyboardInterrupt:
-        _say("interrupted before the console answered; nothing written.")
+        say("interrupted before the console answered; nothing written.")
         return EXIT_INTERRUPTED, False
     from pylondiag.acquire.capture import run_capture
 
@@ -188,20 +182,20 @@ def _capture_console(port: str, out: Path, timeout: float, *, own: bool) -> tupl
 
 def _summary(result: CaptureResult) -> int:
     n = len(result.addresses)
-    _say(
+    note(
         f"captured {result.answered} answer(s) from {n} module(s) into {result.case_dir} "
         f"(transcript {result.transcript.name})."
     )
     if result.interrupted:
-        _say("stopped by Ctrl-C: the case holds what was read so far; case.yaml notes what is missing.")
+        say("stopped by Ctrl-C: the case holds what was read so far; case.yaml notes what is missing.")
         return EXIT_INTERRUPTED
     if result.stopped:
-        _say(
+        say(
             f"capture incomplete: {result.stopped}. "
             "The partial case is valid; case.yaml notes what is missing."
         )
         return EXIT_PARTIAL
     if result.gaps:
-        _say("some commands were not answered: " + "; ".join(result.gaps))
+        say("some commands were not answered: " + "; ".join(result.gaps))
         return EXIT_PARTIAL
     return EXIT_OK

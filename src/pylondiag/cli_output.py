@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pylondiag.verbosity import verbosity
 
@@ -102,23 +102,40 @@ def show_progress() -> bool:
     return verbosity() >= 0 and sys.stderr.isatty()
 
 
+def stderr_bar(
+    counts: Literal["steps", "bytes"], *, label: str = "{task.description}", transient: bool = True
+) -> Any:
+    """The one shape of our progress bars: a rich ``Progress`` on stderr — label, bar, what is done
+    (``steps``: "3/16"; ``bytes``: "1.2/4.8 MB") and the time elapsed. Callers check
+    :func:`show_progress` first."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    done = MofNCompleteColumn() if counts == "steps" else DownloadColumn()
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        done,
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=transient,
+    )
+
+
 @contextmanager
 def progress(total: int, what: str) -> Iterator[Step]:
     """A progress bar on stderr for ``total`` steps, shown only on a terminal; yields ``step(label)``."""
     if not show_progress():
         yield _no_progress
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    bar = stderr_bar("steps")
     with bar:
         task = bar.add_task(what, total=total)
 
@@ -159,17 +176,7 @@ def case_progress(total_bytes: int, what: str, *, shown: bool = True) -> Iterato
     if not (shown and show_progress()):
         yield CaseProgress()
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    bar = stderr_bar("bytes")
     with bar:
         task = bar.add_task(f"{what}: reading", total=max(total_bytes, 1))
         yield CaseProgress(bar, task, what, total_bytes)

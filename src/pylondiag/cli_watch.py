@@ -16,7 +16,6 @@ far and its verdict are kept); 130 = Ctrl-C (likewise).
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +25,14 @@ from typing import Any
 
 import typer
 
-from pylondiag.cli_output import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNAVAILABLE
+from pylondiag.cli_output import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_UNUSABLE,
+    say,
+    show_progress,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 60.0}
@@ -42,10 +48,6 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise ValueError(f"{text!r} must be more than zero")
     return seconds
-
-
-def _say(msg: str) -> None:
-    sys.stderr.write(msg.rstrip() + "\n")
 
 
 @dataclass
@@ -205,21 +207,21 @@ def run_watch_cli(
     try:
         require("bus", "pylondiag watch")
     except MissingExtra as exc:
-        _say(f"error: {exc}")
-        return 2
-    from pylondiag.acquire import ConsoleSession, NoConsole
+        say(f"error: {exc}")
+        return EXIT_UNUSABLE
+    from pylondiag.acquire import ConsoleSession, NoConsole, PortUnavailable
 
     try:
         every_s, hold_s = parse_duration(every), parse_duration(hold)
     except ValueError as exc:
-        _say(f"error: {exc}.")
-        return 2
+        say(f"error: {exc}.")
+        return EXIT_UNUSABLE
     if time_scale <= 0:
-        _say("error: --time-scale must be more than zero.")
-        return 2
+        say("error: --time-scale must be more than zero.")
+        return EXIT_UNUSABLE
     if out.exists() and not out.is_dir():
-        _say(f"error: {out} exists and is not a directory.")
-        return 2
+        say(f"error: {out} exists and is not a directory.")
+        return EXIT_UNUSABLE
     t0_wall, t0 = time.monotonic(), datetime.now().replace(microsecond=0)
 
     def clock() -> datetime:
@@ -229,11 +231,14 @@ def run_watch_cli(
 
     try:
         session = ConsoleSession.open(port, timeout_s=timeout, clock=clock)
+    except PortUnavailable as exc:
+        say(f"error: {exc.message}. Nothing was written.")
+        return EXIT_UNUSABLE
     except NoConsole as exc:
-        _say(f"error: {port}: {exc.message}")
-        return 2
+        say(f"error: {port}: {exc.message}")
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     try:
         result = run_watch(
             session,
@@ -244,7 +249,7 @@ def run_watch_cli(
             port=port,
             clock=clock,
             sleep=lambda s: time.sleep(s / time_scale),
-            progress=_say if sys.stderr.isatty() else None,
+            progress=say if show_progress() else None,
         )
     finally:
         session.close()
@@ -254,13 +259,13 @@ def run_watch_cli(
 def _summary(result: WatchResult, module: int) -> int:
     v = result.verdict
     if v is not None:
-        _say(f"module {module}: {v.detail(module)}")
-        _say(_owner_words(v.verdict))
+        say(f"module {module}: {v.detail(module)}")
+        say(_owner_words(v.verdict))
     if result.interrupted:
-        _say("stopped by Ctrl-C: the readings so far are kept; run the same command again to continue.")
+        say("stopped by Ctrl-C: the readings so far are kept; run the same command again to continue.")
         return EXIT_INTERRUPTED
     if result.stopped:
-        _say(f"watch stopped: {result.stopped}. The readings so far are kept; run again to continue.")
+        say(f"watch stopped: {result.stopped}. The readings so far are kept; run again to continue.")
         return EXIT_UNAVAILABLE
     return EXIT_OK
 

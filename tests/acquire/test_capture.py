@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 
+import pexpect
 import pytest
 from acquire_emulator import pty_console, tcp_console, validated_diagnosis
 from typer.testing import CliRunner
@@ -122,3 +125,24 @@ def test_a_port_that_never_stops_sending_is_cut_and_refused_in_bounded_time() ->
     stop.set()
     link.close()
     srv.close()
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_capture_bar_on_a_terminal_and_none_with_quiet(tmp_path: Path, quiet: bool) -> None:
+    """On a terminal the capture draws its bar over the commands and says what it captured; ``--quiet``
+    leaves only errors on stderr: no bar, no summary (the case is written all the same)."""
+    out = tmp_path / "case"
+    with tcp_console("healthy", 0) as (url, _live):
+        flags = "--quiet " if quiet else ""
+        cmd = f"{sys.executable} -m pylondiag {flags}capture {url} --out {out}"
+        child = pexpect.spawn("/bin/sh", ["-c", cmd], timeout=120, dimensions=(24, 120), encoding="utf-8")
+        child.expect(pexpect.EOF)
+        child.close()
+    drawn = child.before or ""
+    assert child.exitstatus == 0, drawn
+    assert (out / "case.yaml").is_file()
+    if quiet:
+        assert drawn.strip() == ""
+    else:
+        assert re.search(r"\d+/\d+", drawn) and "done" in drawn, drawn[-500:]  # steps done / commands
+        assert "captured " in drawn
