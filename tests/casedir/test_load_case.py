@@ -354,3 +354,33 @@ def test_lvhub_addresses_repeat_per_group_without_conflict(tmp_path):
     ]
     write(tmp_path, {"case.yaml": yaml_of(stack=stack)})
     assert load_case(tmp_path).address_conflicts == []
+
+
+def _blf_of(path: Path, ids: list[int]) -> bytes:
+    """A real BLF written by python-can: one frame of each identifier."""
+    import can
+
+    with can.Logger(path) as writer:
+        for i, arb in enumerate(ids):
+            msg = can.Message(
+                timestamp=1_700_000_000 + i, arbitration_id=arb, data=bytes(8), is_extended_id=False
+            )
+            writer.on_message_received(msg)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("can/other.blf", "blf", "a Vector BLF CAN log"),
+        ("can/other.log", "(1700000000.000000) can0 123#0000000000000000\n", "CAN frames (candump -l log)"),
+    ],
+)
+def test_a_can_capture_without_battery_frames_is_named_by_the_shape_read(tmp_path, name, content, says):
+    """The gap names what the file was read as (it said "candump" for a BLF)."""
+    data = _blf_of(tmp_path / "x.blf", [0x123, 0x456]) if content == "blf" else content.encode()
+    write(tmp_path / "case", {name: data})
+    text = " ".join(g.text for g in load_case(tmp_path / "case").gaps)
+    assert f"{name}: recognised as {says} but no battery frame in it could be read" in text
+    if content == "blf":
+        assert "candump" not in text

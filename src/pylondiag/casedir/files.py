@@ -215,7 +215,8 @@ def _bus(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
     loaded.bus.append(facts)
     link = facts.links[0]
     if not link.battery_frames:
-        loaded.unused(f.rel, f.kind, gaps.bus_without_battery(f.rel, f.kind, warns[0] if warns else None))
+        first = warns[0] if warns else None
+        loaded.unused(f.rel, f.kind, gaps.bus_without_battery(f.rel, f.kind, first, link.shape))
         return
     loaded.used(f.rel, f.kind, f.note)
     if warns:

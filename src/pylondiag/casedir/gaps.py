@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Final
 
 from pylondiag.model.stack import AddressConflict
 
@@ -73,8 +74,18 @@ def rows_skipped(rel: str, count: int, first_line: int, first_message: str) -> s
     )
 
 
-def bus_without_battery(rel: str, kind: str, first_problem: str | None) -> str:
-    what = "CAN frames (candump)" if kind == "can" else "RS485 protocol frames"
+CAN_SHAPES: Final = {
+    "blf": "a Vector BLF CAN log",
+    "asc": "a Vector ASC CAN log",
+    "candump_log": "CAN frames (candump -l log)",
+    "candump": "CAN frames (candump output)",
+}
+"""How a CAN capture's sniffed shape (``evidence.can.log.detect_shape``) is named to the reader."""
+
+
+def bus_without_battery(rel: str, kind: str, first_problem: str | None, shape: str = "") -> str:
+    """A bus capture read as ``shape`` in which no battery frame could be read."""
+    what = CAN_SHAPES.get(shape, "CAN frames") if kind == "can" else "RS485 protocol frames"
     return (
         f"{rel}: recognised as {what} but no battery frame in it could be read"
         + (f" (first problem: {first_problem})" if first_problem else "")
@@ -90,9 +101,8 @@ def not_recognised(rel: str, binary: bool) -> str:
     reason = "binary data" if binary else "text"
     return (
         f"{rel}: not recognised ({reason}); expected a console capture (prompt such as 'pylon>' with "
-        "commands "
-        "and their output), an inverter event log (CSV with a time,code,message header), candump CAN frames "
-        "or RS485 '~...' frames."
+        "commands and their output), an inverter event log (CSV with a time,code,message header), "
+        "CAN frames (candump, Vector ASC or BLF) or RS485 '~...' frames."
     )
 
 
