@@ -70,12 +70,8 @@ def submit_api(client: Any, capture: bytes, case_yaml: str = FOUR_MODULE_CASE) -
 def check_stored_diagnosis(client: TestClient, pk: str, doc: Any, validator: Path) -> None:
     """``shared/tools/validate_diagnosis.py`` on the stored case (a local copy of it, whatever the store)
     and ``doc`` (a diagnosis document, or its JSON text)."""
-    text = doc if isinstance(doc, str) else json.dumps(doc)
     with client.app.state.ctx.store.local_copy(pk) as case_dir:  # type: ignore[attr-defined]
-        check = subprocess.run(
-            [sys.executable, str(validator), str(case_dir), "-"], input=text, capture_output=True, text=True
-        )
-    assert check.returncode == 0, check.stdout
+        assert_valid_diagnosis(case_dir, doc, validator)
 
 
 def free_port() -> int:
@@ -158,13 +154,11 @@ def state_of(client: TestClient, created: dict[str, str]) -> dict[str, Any]:
     return r.json()
 
 
-def assert_valid_diagnosis(case_dir: Path, document: dict[str, Any], validator: Path) -> None:
-    """``shared/tools/validate_diagnosis.py`` accepts ``document`` for the stored case directory."""
+def assert_valid_diagnosis(case_dir: Path, document: dict[str, Any] | str, validator: Path) -> None:
+    """``shared/tools/validate_diagnosis.py`` accepts ``document`` (or its JSON text) for ``case_dir``."""
+    text = document if isinstance(document, str) else json.dumps(document)
     check = subprocess.run(
-        [sys.executable, str(validator), str(case_dir), "-"],
-        input=json.dumps(document),
-        capture_output=True,
-        text=True,
+        [sys.executable, str(validator), str(case_dir), "-"], input=text, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout + check.stderr
 

@@ -92,7 +92,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield None
         return
-    cluster: PgCluster = request.getfixturevalue("pg_cluster")
+    yield from _fresh_database(request.getfixturevalue("pg_cluster"))
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh PostgreSQL database on the session's cluster (the tests that need several processes)."""
+    yield from _fresh_database(pg_cluster)
+
+
+def _fresh_database(cluster: PgCluster) -> Iterator[str]:
     name = cluster.create_db()
     try:
         yield cluster.url(name)

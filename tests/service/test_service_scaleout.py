@@ -37,7 +37,6 @@ from _service_helpers import (
     ENGINEER_EMAIL,
     ENGINEER_PASSWORD,
     FOUR_MODULE_CASE,
-    PgCluster,
     free_port,
     wait_for,
 )
@@ -131,15 +130,6 @@ def _healthy(http: httpx.Client) -> bool:
         return http.get("/healthz", timeout=5).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
-    name = pg_cluster.create_db()
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_db(name)
 
 
 @contextmanager

@@ -22,7 +22,6 @@ from _service_helpers import (
     BIG_LIMITS,
     FOUR_MODULE_CASE,
     INVERTER_CASE,
-    PgCluster,
     assert_valid_diagnosis,
     submit,
     wait_for,
@@ -39,15 +38,6 @@ from pylondiag.service.settings import Settings
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 LEASE_S = 1.5
-
-
-@pytest.fixture
-def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
-    name = pg_cluster.create_db()
-    try:
-        yield pg_cluster.url(name)
-    finally:
-        pg_cluster.drop_db(name)
 
 
 @pytest.fixture
