@@ -13,6 +13,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -23,6 +24,22 @@ ENV_HELP = (
     "PYLONDIAG_SECURE_COOKIES, PYLONDIAG_TRUSTED_PROXIES, PYLONDIAG_SMTP_*: docs/service.md); "
     "an invalid one is one line and exit 2."
 )
+
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", help="SQLAlchemy URL (default: PYLONDIAG_DATABASE_URL, else SQLite)."),
+]
+"""``--database``, the same for every command that reaches the service's database."""
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The service's data directory: evidence files, and the SQLite database when no --database is "
+        "given (default: PYLONDIAG_DATA_DIR, else pylondiag-data).",
+    ),
+]
+"""``--data-dir``, the same for every service command."""
 
 
 def _shown_url(url: str) -> str:
@@ -112,14 +129,8 @@ def command_errors() -> Iterator[None]:
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine)."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
-    database: str | None = typer.Option(
-        None, "--database", help="SQLAlchemy URL (default: PYLONDIAG_DATABASE_URL, else SQLite)."
-    ),
-    data_dir: Path | None = typer.Option(  # noqa: B008
-        None,
-        "--data-dir",
-        help="Evidence files and the SQLite database (default: PYLONDIAG_DATA_DIR, else pylondiag-data).",
-    ),
+    database: DatabaseOption = None,
+    data_dir: DataDirOption = None,
     demo: bool = typer.Option(False, "--demo", help="Load examples/cases; print an engineer demo account."),
     workers: int = typer.Option(
         1,
@@ -146,14 +157,8 @@ def create_user_cmd(
     password: str | None = typer.Option(
         None, "--password", envvar="PYLONDIAG_PASSWORD", help="Password (else prompted)."
     ),
-    database: str | None = typer.Option(
-        None, "--database", help="SQLAlchemy URL (default: PYLONDIAG_DATABASE_URL, else SQLite)."
-    ),
-    data_dir: Path | None = typer.Option(  # noqa: B008
-        None,
-        "--data-dir",
-        help="The service's data directory (default: PYLONDIAG_DATA_DIR, else pylondiag-data).",
-    ),
+    database: DatabaseOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Create an engineer or admin account for the web service."""
     _require_service("pylondiag admin")

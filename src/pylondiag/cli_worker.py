@@ -3,9 +3,9 @@ service is imported when the command runs)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
+
+from pylondiag.cli_service import DatabaseOption, DataDirOption
 
 
 def register(app: typer.Typer) -> None:
@@ -15,14 +15,8 @@ def register(app: typer.Typer) -> None:
 
 
 def worker_cmd(
-    database: str | None = typer.Option(
-        None, "--database", help="SQLAlchemy URL (default: PYLONDIAG_DATABASE_URL, else SQLite)."
-    ),
-    data_dir: Path | None = typer.Option(  # noqa: B008
-        None,
-        "--data-dir",
-        help="The service's data directory, its evidence store (default: PYLONDIAG_DATA_DIR).",
-    ),
+    database: DatabaseOption = None,
+    data_dir: DataDirOption = None,
     lease: float | None = typer.Option(
         None, "--lease", min=0.5, help="Seconds a claim lasts without a heartbeat (default 30)."
     ),
