@@ -23,6 +23,7 @@ from _service_helpers import (
     drain,
     free_port,
     submit_api,
+    worker_of,
 )
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -220,6 +221,36 @@ def test_cases_stored_before_the_store_went_away_answer_503_not_500(
     case = good.get(f"/api/cases/{pk}?token={token}").json()
     assert {f["path"] for f in case["files"]} == {"case.yaml", "console/session.txt"}
     assert case["diagnosis_version"] == 1 and case["diagnosis"]["state"] == "done"
+
+
+def test_a_store_outage_leaves_cases_queued_uncounted_and_they_are_diagnosed_when_it_is_back(
+    settings: Settings,
+    open_client: Callable[[Settings], TestClient],
+    imbalance_capture: bytes,
+    validator: Path,
+) -> None:
+    """A worker cut off from the store gives the case back each time without counting the attempt: an
+    outage longer than ``max_diagnosis_attempts`` claims must not end waiting cases ``failed``."""
+    good = open_client(settings)
+    created = submit_api(good, imbalance_capture)
+    pk, token = created["id"], created["access_token"]
+    cut_off = open_client(
+        replace(
+            settings,
+            data_dir=settings.data_dir.parent / "cut-off",
+            database_url=settings.resolved_database_url,
+            s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        )
+    )
+    for _ in range(settings.max_diagnosis_attempts + 2):
+        with pytest.raises(StoreUnavailable):
+            worker_of(cut_off).drain(timeout=30)
+    state = good.get(f"/api/cases/{pk}?token={token}").json()["diagnosis"]
+    assert (state["state"], state["attempts"], state["error"]) == ("queued", 0, None)
+    drain(good)
+    case = good.get(f"/api/cases/{pk}?token={token}").json()
+    assert case["diagnosis"]["state"] == "done" and case["diagnosis_version"] == 1
+    check_stored_diagnosis(good, pk, good.get(f"/api/cases/{pk}/diagnosis?token={token}").json(), validator)
 
 
 def test_a_failure_half_way_through_storing_leaves_no_half_case(

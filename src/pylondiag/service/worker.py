@@ -52,7 +52,7 @@ from pylondiag.service.db.models import CaseRecord, CaseStatus, DiagnosisState, 
 from pylondiag.service.db.session import Database
 from pylondiag.service.diagnose_child import ChildLimits, LimitExceeded, run_limited
 from pylondiag.service.review import lock_case
-from pylondiag.service.storage import EvidenceStore
+from pylondiag.service.storage import EvidenceStore, StoreUnavailable
 
 if TYPE_CHECKING:
     from pylondiag.report import SignOff
@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 Runner = Callable[[Path], dict[str, Any]]
 POLL_S = 1.0
 """How often an idle worker looks in the database for queued cases it was not told about (s)."""
+STORE_WAIT_S = 10.0
+"""How long a worker waits after the evidence store could not be reached before it tries again (s)."""
 LEASE_S = 30.0
 """How long a claim stays valid without a heartbeat (s); heartbeats come every third of it."""
 
@@ -169,6 +171,11 @@ class DiagnosisWorker:
         while not self._stop.is_set():
             try:
                 self._work_once()
+            except StoreUnavailable as exc:  # cases stay queued, uncounted: wait for the store
+                log.warning(
+                    "evidence store unreachable (%s); queued cases wait, next try in %g s", exc, STORE_WAIT_S
+                )
+                self._stop.wait(STORE_WAIT_S)
             except Exception:  # the database went away, etc.: keep the worker alive, retry later
                 log.exception("diagnosis worker %s", self.name)
                 self._stop.wait(1.0)
@@ -276,29 +283,50 @@ class DiagnosisWorker:
         return self.store.local_copy(pk)
 
     def diagnose(self, claim: Claim) -> None:
-        """Run the diagnosis of a claimed case, holding the lease, and record the outcome."""
+        """Run the diagnosis of a claimed case, holding the lease, and record the outcome. When the evidence
+        store cannot be reached the case goes back to the queue uncounted and :class:`StoreUnavailable`
+        is raised (the worker waits before it tries again)."""
         beat = _Heartbeat(self, claim)
         beat.start()
         try:
             with self._case_dir(claim.pk) as case_dir:
-                try:
-                    document = self.runner(case_dir)
-                except LimitExceeded as exc:  # the case itself needs too much: retrying gives the same
-                    log.warning("diagnosis of case %s stopped: %s", claim.pk, exc)
-                    self._fail(claim, str(exc), retry=False)
-                    return
-                except Exception as exc:
-                    from pylondiag.service.cases import without_paths
-
-                    detail = without_paths(f"{type(exc).__name__}: {exc}", case_dir, self.store.data_dir)
-                    log.warning(
-                        "diagnosis of case %s failed: %s\n%s", claim.pk, detail, traceback.format_exc()
-                    )
-                    self._fail(claim, detail, retry=True)
-                    return
+                document = self._run(claim, case_dir)
+        except StoreUnavailable:
+            self._hand_back(claim)
+            raise
         finally:
             beat.finish()
-        self.complete(claim, document)
+        if document is not None:
+            self.complete(claim, document)
+
+    def _run(self, claim: Claim, case_dir: Path) -> dict[str, Any] | None:
+        """The diagnosis document, or None when it failed (the failure recorded)."""
+        try:
+            return self.runner(case_dir)
+        except LimitExceeded as exc:  # the case itself needs too much: retrying gives the same
+            log.warning("diagnosis of case %s stopped: %s", claim.pk, exc)
+            self._fail(claim, str(exc), retry=False)
+        except Exception as exc:
+            from pylondiag.service.cases import without_paths
+
+            detail = without_paths(f"{type(exc).__name__}: {exc}", case_dir, self.store.data_dir)
+            log.warning("diagnosis of case %s failed: %s\n%s", claim.pk, detail, traceback.format_exc())
+            self._fail(claim, detail, retry=True)
+        return None
+
+    def _hand_back(self, claim: Claim) -> None:
+        """The evidence store could not be reached: the case is queued again and this attempt is not
+        counted — the case did nothing wrong, and an outage longer than ``max_attempts`` leases must not
+        fail every case that waits."""
+        with self.db.session() as session:
+            case = session.scalars(select(CaseRecord).where(self._holds(claim)).with_for_update()).first()
+            if case is None:
+                return
+            if case.diagnosis_state == DiagnosisState.RUNNING.value:
+                case.diagnosis_state = DiagnosisState.QUEUED.value
+            case.diagnosis_attempts = max(case.diagnosis_attempts - 1, 0)
+            _release(case)
+            case.updated_at = utcnow()
 
     def complete(self, claim: Claim, document: dict[str, Any]) -> int | None:
         """Store ``document`` as the case's next version if ``claim`` still holds; the version, or None
