@@ -204,3 +204,20 @@ class S3Bucket:
         """Service settings that keep the evidence in this bucket under ``prefix``."""
         where = {"evidence_store": self.url(prefix), "s3_endpoint_url": self.endpoint}
         return Settings(data_dir=data_dir, **where, **more)
+
+
+def check_orphan_sweep(client: TestClient, capture: bytes) -> None:
+    """A case's files without a database row (a submission killed between storing its files and committing
+    its row) are removed by the worker's sweep once old enough; real cases and young files stay."""
+    from pylondiag.service.worker import sweep_orphans
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    real = submit_api(client, capture)["id"]
+    orphan = "case-0123456789ab"
+    ctx.store.blobs.put(f"cases/{orphan}/case.yaml", b"schema: pylondiag.case/1\n")
+    ctx.store.blobs.put(f"cases/{orphan}/console/pwr.txt", b"pwr\r\n")
+    assert set(ctx.store.stored_cases()) == {real, orphan}
+    assert sweep_orphans(ctx.db, ctx.store) == []  # written just now: maybe a submission in flight
+    assert sweep_orphans(ctx.db, ctx.store, older_than_s=-60) == [orphan]
+    assert set(ctx.store.stored_cases()) == {real} and not ctx.store.exists(orphan)
+    assert ctx.store.exists(real)

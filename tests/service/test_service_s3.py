@@ -19,6 +19,7 @@ from _service_helpers import (
     FOUR_MODULE_CASE,
     TEST_LIMITS,
     S3Bucket,
+    check_orphan_sweep,
     check_stored_diagnosis,
     drain,
     free_port,
@@ -251,6 +252,12 @@ def test_a_store_outage_leaves_cases_queued_uncounted_and_they_are_diagnosed_whe
     case = good.get(f"/api/cases/{pk}?token={token}").json()
     assert case["diagnosis"]["state"] == "done" and case["diagnosis_version"] == 1
     check_stored_diagnosis(good, pk, good.get(f"/api/cases/{pk}/diagnosis?token={token}").json(), validator)
+
+
+def test_objects_a_killed_submission_left_are_swept_from_the_bucket(
+    settings: Settings, open_client: Callable[[Settings], TestClient], imbalance_capture: bytes
+) -> None:
+    check_orphan_sweep(open_client(settings), imbalance_capture)
 
 
 def test_a_failure_half_way_through_storing_leaves_no_half_case(

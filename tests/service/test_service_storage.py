@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from _service_helpers import S3Bucket, free_port
+from _service_helpers import S3Bucket, check_orphan_sweep, free_port
+from fastapi.testclient import TestClient
 
 from pylondiag.service.held import MAX_AGE_S
 from pylondiag.service.settings import Settings
@@ -199,3 +200,9 @@ def test_s3_commit_cut_off_half_way_takes_back_what_it_wrote(
         store.commit(staged, PK)
     assert len(puts) == 3 and s3_bucket.keys() == []
     store.discard(staged)
+
+
+def test_files_a_killed_submission_left_are_swept_from_the_data_directory(
+    client: TestClient, imbalance_capture: bytes
+) -> None:
+    check_orphan_sweep(client, imbalance_capture)

@@ -295,6 +295,16 @@ class EvidenceStore(ABC):
     def remove_case(self, case_pk: str) -> None:
         """Remove a case's files and cached reports."""
 
+    def stored_cases(self) -> dict[str, float]:
+        """Every case id that has files in the store, with when its newest file was written (seconds
+        since the epoch, the store's clock). Both stores keep a case's files at ``cases/<id>/...``."""
+        newest: dict[str, float] = {}
+        for blob in self.blobs.listing("cases/"):
+            parts = blob.key.split("/", 2)
+            if len(parts) == 3 and _CASE_PK.fullmatch(parts[1]):
+                newest[parts[1]] = max(newest.get(parts[1], 0.0), blob.modified)
+        return newest
+
     @abstractmethod
     def exists(self, case_pk: str) -> bool:
         """Whether any file is stored under ``case_pk``."""

@@ -36,6 +36,7 @@ import queue
 import secrets
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
@@ -62,6 +63,11 @@ log = logging.getLogger(__name__)
 Runner = Callable[[Path], dict[str, Any]]
 POLL_S = 1.0
 """How often an idle worker looks in the database for queued cases it was not told about (s)."""
+ORPHAN_AGE_S = 3600.0
+"""A case's files with no database row are removed once their newest file is this old (s): a submission
+writes its files, then commits its row within seconds, so only a process killed in between leaves them."""
+SWEEP_EVERY_S = 3600.0
+"""How often a worker looks for such files (s; first at its start)."""
 STORE_WAIT_S = 10.0
 """How long a worker waits after the evidence store could not be reached before it tries again (s)."""
 LEASE_S = 30.0
@@ -168,8 +174,12 @@ class DiagnosisWorker:
 
     # -- the loop ---------------------------------------------------------------------------------
     def _loop(self) -> None:
+        next_sweep = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_EVERY_S
+                    sweep_orphans(self.db, self.store)
                 self._work_once()
             except StoreUnavailable as exc:  # cases stay queued, uncounted: wait for the store
                 log.warning(
@@ -431,8 +441,6 @@ class DiagnosisWorker:
 
     def drain(self, timeout: float = 60.0) -> bool:
         """Diagnose every queued case in the calling thread; True when none is left."""
-        import time
-
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             claim = self.claim_next()
@@ -471,3 +479,22 @@ class _Heartbeat:
                     return
             except Exception:  # the database is away: keep trying until the lease is lost for good
                 log.exception("heartbeat of case %s", self.claim.pk)
+
+
+def sweep_orphans(db: Database, store: EvidenceStore, older_than_s: float = ORPHAN_AGE_S) -> list[str]:
+    """Remove the files of cases the database has no row for — what a process killed between storing a
+    submission's files and committing its row leaves behind (nothing refers to them, nobody sees them) —
+    once their newest file is older than ``older_than_s``. Returns the ids removed."""
+    cutoff = time.time() - older_than_s
+    old = [pk for pk, newest in store.stored_cases().items() if newest < cutoff]
+    if not old:
+        return []
+    with db.session() as session:
+        known = set(session.scalars(select(CaseRecord.id).where(CaseRecord.id.in_(old))))
+    gone = [pk for pk in old if pk not in known]
+    for pk in gone:
+        store.remove_case(pk)
+        log.warning(
+            "removed the files of case %s: stored without a database row (an interrupted submission)", pk
+        )
+    return gone
