@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pylondiag.casedir import load_case
 from pylondiag.model.diagnosis import Cause, Outcome
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
@@ -89,11 +90,11 @@ def test_donverduyn_lifetime_counters_are_a_lead_not_a_fault(captures_dir, tmp_p
     assert len(d.modules) >= 2
 
 
-@pytest.mark.parametrize("command", ["time", "help", "ci", "getpwr"])
+@pytest.mark.parametrize("command", ["time", "help", "ci"])
 def test_a_capture_without_module_data_says_what_it_holds(
     captures_dir: Path, tmp_path: Path, diagnose_case, command: str
 ) -> None:
-    """A real capture of only `time`, `help`, `ci` or `getpwr` was read: the diagnosis names what it
+    """A real capture of only `time`, `help` or `ci` was read: the diagnosis names what it
     holds and asks for `pwr`/`bat N`, instead of saying no console capture was readable."""
     d = diagnose_case(_case_from(captures_dir, tmp_path, f"{command}__US2000C*"))
     assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
@@ -101,3 +102,23 @@ def test_a_capture_without_module_data_says_what_it_holds(
     assert "no console capture" not in d.summary.lower()
     assert not any(g.startswith("No console capture") for g in d.evidence_gaps)
     assert any(f"holds only `{command}`" in g and "`pwr`" in g for g in d.evidence_gaps)
+
+
+def test_a_getpwr_capture_is_read_as_the_plugged_in_modules_cells(
+    captures_dir: Path, tmp_path: Path, diagnose_case
+) -> None:
+    """`getpwr` (debug console) prints the plugged-in module's states and its 15 cells: read like a plain
+    `bat` of that module (assumed address 1, said so), each cell with the module's current and state from
+    the dump's first line; the stack beyond it stays unknown."""
+    case = _case_from(captures_dir, tmp_path, "getpwr__US2000C*")
+    d = diagnose_case(case)
+    assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
+    assert "only position 1 was read" in d.summary and "holds only" not in d.summary
+    assert [(m.position, m.verdict.value) for m in d.modules] == [(1, "ok")]
+    assert any("`getpwr`" in g and "taken as address 1" in g for g in d.evidence_gaps)
+    bat = load_case(case).bat
+    assert len(bat) == 1 and len(bat[0].table.cells) == 15
+    cells = bat[0].table.cells
+    assert {c.current_ma for c in cells} == {-2632} and {c.base_state for c in cells} == {"Dischg"}
+    assert (min(c.voltage_mv or 0 for c in cells), max(c.voltage_mv or 0 for c in cells)) == (3317, 3318)
+    assert (bat[0].table.provenance.line, bat[0].table.provenance.end_line) == (9, 28)  # the whole answer

@@ -149,9 +149,7 @@ def no_addresses() -> str:
 def assumed_address(sources: Iterable[str], address: int | None) -> str:
     names = ", ".join(sorted(sources))
     return (
-        f"`bat`/`stat` without a module number (in {names}) shows the module the console cable "
-        "is "
-        f"plugged into; it was taken as address {address}. Capture `bat N` / `stat N` from "
-        "the "
+        f"`bat`/`stat` without a module number or `getpwr` (in {names}) shows the module the console "
+        f"cable is plugged into; it was taken as address {address}. Capture `bat N` / `stat N` from the "
         "master's console to name each module for certain."
     )

@@ -19,6 +19,7 @@ from pylondiag.model.console import (
     BatTable,
     ConsoleCapture,
     EventLog,
+    GetPwrRecord,
     InfoRecord,
     PwrDetail,
     PwrSys,
@@ -123,6 +124,36 @@ def _bat(rec: BatTable, at: At, amap: AddressMap, out: Readings) -> None:
     )
 
 
+GETPWR_COLUMNS: Final = (
+    "Battery",
+    "Volt",
+    "Curr",
+    "Tempr",
+    "Base State",
+    "Volt. State",
+    "Temp. State",
+    "Coulomb",
+)
+"""The ``bat`` columns a ``getpwr`` dump fills (its cell lines give Volt, Tempr and the two states; its first
+line the module's Curr, Base State and Coulomb, which ``bat`` prints on every row)."""
+
+
+def bat_of_getpwr(rec: GetPwrRecord) -> BatTable:
+    """``getpwr`` (debug console, ``console_fields.md`` [C]) as the plain ``bat`` of the module the console
+    is plugged into: its cells, each with the module's current, base state and remaining charge from the
+    dump's first line — the values ``bat`` prints on every row. The table cites the whole answer (echo to last line)."""
+    module = {"current_ma": rec.current_ma, "base_state": rec.base_state, "coulomb_mah": rec.remaining_mah}
+    cells = tuple(cell.model_copy(update=module) for cell in rec.cells)
+    return BatTable(address=None, columns=GETPWR_COLUMNS, cells=cells, provenance=rec.provenance)
+
+
+def _getpwr(rec: GetPwrRecord, at: At, amap: AddressMap, out: Readings) -> None:
+    if rec.cells:
+        _bat(bat_of_getpwr(rec), at, amap, out)
+    else:
+        out.unused_commands["getpwr"] = None
+
+
 def _detail(rec: PwrDetail, at: At, amap: AddressMap, out: Readings) -> None:
     p = amap.resolve(rec.address, at.origin)
     out.details.append(
@@ -180,6 +211,7 @@ HANDLERS: Final[dict[type[Any], Callable[[Any, At, AddressMap, Readings], None]]
     InfoRecord: _info,
     PwrSys: _pwrsys,
     EventLog: _log,
+    GetPwrRecord: _getpwr,
 }
 """One handler per console record type the diagnosis reads; other records (``time``, ``help``...) are
 counted in ``seq`` only."""
@@ -207,11 +239,16 @@ def place_modules(amap: AddressMap, r: Readings) -> None:
 def _own_address(cap: ConsoleCapture) -> int | None:
     """The address of the module whose console this is, when the capture says so unambiguously.
 
-    A capture with plain ``bat`` (no number) taken on one module's own console names that module in
-    its ``info``/``stat``/``soh`` ``Device address`` or ``soh``'s ``Power N``. One distinct address →
-    that one.
+    A capture with plain ``bat`` (no number) or ``getpwr`` taken on one module's own console names that
+    module in its ``info``/``stat``/``soh`` ``Device address`` or ``soh``'s ``Power N``. One distinct
+    address → that one.
     """
-    if not any(isinstance(r, BatTable) and r.address is None for r in cap.records):
+    plain = (
+        r
+        for r in cap.records
+        if isinstance(r, GetPwrRecord) or (isinstance(r, BatTable) and r.address is None)
+    )
+    if next(plain, None) is None:
         return None
     found = {
         r.address
@@ -219,6 +256,11 @@ def _own_address(cap: ConsoleCapture) -> int | None:
         if isinstance(r, InfoRecord | StatCounters | SohTable) and r.address is not None
     }
     return found.pop() if len(found) == 1 else None
+
+
+def _plain_module_record(rec: Any) -> bool:
+    """A record of the module the console is plugged into, naming no address (plain ``bat``, ``getpwr``)."""
+    return isinstance(rec, GetPwrRecord) or (isinstance(rec, BatTable) and rec.address is None)
 
 
 def aware(t: datetime | None, tz: tzinfo) -> datetime | None:
