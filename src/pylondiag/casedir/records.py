@@ -141,7 +141,7 @@ line the module's Curr, Base State and Coulomb, which ``bat`` prints on every ro
 def bat_of_getpwr(rec: GetPwrRecord) -> BatTable:
     """``getpwr`` (debug console, ``console_fields.md`` [C]) as the plain ``bat`` of the module the console
     is plugged into: its cells, each with the module's current, base state and remaining charge from the
-    dump's first line — the values ``bat`` prints on every row. The table cites the whole answer (echo to last line)."""
+    dump's first line — the values ``bat`` prints on every row. The table cites the whole answer."""
     module = {"current_ma": rec.current_ma, "base_state": rec.base_state, "coulomb_mah": rec.remaining_mah}
     cells = tuple(cell.model_copy(update=module) for cell in rec.cells)
     return BatTable(address=None, columns=GETPWR_COLUMNS, cells=cells, provenance=rec.provenance)
