@@ -83,7 +83,7 @@ class RowPlan:
         self.no_unit = tuple(no_unit)
         self.defaults = model.defaults
 
-    def read(self, t: list[str], provenance: Any) -> dict[str, Any]:
+    def read(self, t: list[str], source: str, line: int, raw: str) -> dict[str, Any]:
         for i in self.unit:
             if t[i] not in UNITS:
                 raise BadValue("layout")
@@ -96,7 +96,7 @@ class RowPlan:
         for field, i in self.pairs:
             d[field] = _time(t[i], t[i + 1])
         d["extra"] = {h: t[s] if k == 1 else f"{t[s]} {t[s + 1]}" for h, s, k in self.extras}
-        d["provenance"] = provenance
+        d.update(source=source, line=line, end_line=None, raw=raw)
         return d
 
 

@@ -58,6 +58,7 @@ from pylondiag.model.console import (
     Provenance,
     PwrRow,
     PwrTable,
+    line_fields,
 )
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 
@@ -458,7 +459,7 @@ def _bat(address: int, m: AnalogModule, a: AlarmModule | None, prov: Provenance)
             volt_state=_word(a.cell_states[i]) if a is not None and i < len(a.cell_states) else None,
             soc_pct=soc,
             coulomb_mah=m.remaining_mah,
-            provenance=prov,
+            **line_fields(prov),
         )
         for i, mv in enumerate(m.cells_mv)
     )
@@ -486,7 +487,7 @@ def _row(address: int, m: AnalogModule | None, a: AlarmModule | None, prov: Prov
         if ctemps:
             extra |= {"cell_temp_low_mc": _mc(min(ctemps)), "cell_temp_high_mc": _mc(max(ctemps))}
     base = _base_state(m.current_a if m else 0.0, a)
-    return PwrRow(address=address, base_state=base, **_states(a), **extra, provenance=prov)
+    return PwrRow(address=address, base_state=base, **_states(a), **extra, **line_fields(prov))
 
 
 @dataclass
@@ -539,7 +540,7 @@ def _flush(st: _Rs485State) -> None:
         m, mrec = r.analog.get(addr, (None, None))
         a, arec = r.alarm.get(addr, (None, None))
         if m is None and a is None:
-            rows.append(PwrRow(address=addr, absent=True, provenance=_prov(st.source, r.first)))
+            rows.append(PwrRow(address=addr, absent=True, **line_fields(_prov(st.source, r.first))))
             continue
         # state words cite the 0x44 line when it says something; the readings the 0x42 line
         states_say = a is not None and any(v not in ("Normal", None) for v in _states(a).values())

@@ -69,8 +69,8 @@ def findings(view: CaseView) -> list[Finding]:
 def _now_events(view: CaseView) -> list[BatteryEvent]:
     """BMS events that come from the latest ``pwr`` snapshot and the ``pwr N`` details."""
     snap = view.latest_pwr()
-    lines = {(snap.source, r.provenance.line) for r in snap.present_rows()} if snap else set()
-    lines |= {(d.source, kv.provenance.line) for d in view.pwr_detail for kv in d.detail.fields}
+    lines = {(snap.source, r.line) for r in snap.present_rows()} if snap else set()
+    lines |= {(d.source, kv.line) for d in view.pwr_detail for kv in d.detail.fields}
     lines |= {(d.source, d.detail.provenance.line) for d in view.pwr_detail}
     # one set, built once (the union in the condition was rebuilt for every event: a 19 MB console
     # capture with 1,658 pwr N details spent ~5 s here)

@@ -196,17 +196,17 @@ def line_positions(view: CaseView) -> dict[tuple[str, int], int]:
         for r in snap.present_rows():
             pos = view.position_of(r.address)
             if pos is not None:
-                out[(snap.source, r.provenance.line)] = pos
+                out[(snap.source, r.line)] = pos
     for b in view.bat:
         if b.position is not None:
             out[(b.source, b.table.provenance.line)] = b.position
             for c in b.table.cells:
-                out[(b.source, c.provenance.line)] = b.position
+                out[(b.source, c.line)] = b.position
     for d in view.pwr_detail:
         if d.position is not None:
             out[(d.source, d.detail.provenance.line)] = d.position
             for kv in d.detail.fields:
-                out[(d.source, kv.provenance.line)] = d.position
+                out[(d.source, kv.line)] = d.position
     for st in view.stats:
         if st.position is not None:
             out[(st.source, st.stat.provenance.line)] = st.position

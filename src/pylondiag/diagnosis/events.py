@@ -425,7 +425,7 @@ def _module_trips(view: CaseView) -> list[BatteryEvent]:
     earlier ``pwr`` snapshots, an inverter log that names the module). The latest ``pwr`` is left out:
     its states are the live picture the BMS-state rules read, not a moment in the sequence."""
     live = {s.source for s in view.pwr[-1:]}
-    live_lines = {(s.source, r.provenance.line) for s in view.pwr[-1:] for r in s.table.rows}
+    live_lines = {(s.source, r.line) for s in view.pwr[-1:] for r in s.table.rows}
     return [
         e
         for e in view.events

@@ -11,9 +11,9 @@ Every record carries a :class:`Provenance` so that a diagnosis can cite the exac
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 
 class _Frozen(BaseModel):
@@ -31,6 +31,46 @@ class Provenance(_Frozen):
     line: int
     end_line: int | None = None
     raw: str = ""
+
+
+class _LineRecord(_Frozen):
+    """A record read from one console line (a table row, a ``Key : value`` line).
+
+    It keeps where it came from as plain fields — ``source`` (the same string object for every record
+    of a capture), ``line`` and ``raw`` — and builds its :class:`Provenance` when asked: one object
+    less per row (issue 17: a ``bat`` row took 1.25 µs of 4.45 µs building it, and ~0.3 KB of memory).
+    Serialised, it is as before: ``provenance`` last, the plain fields left out. Built from
+    ``provenance=Provenance(...)`` too.
+    """
+
+    source: str = Field(exclude=True, repr=False)
+    line: int = Field(exclude=True, repr=False)
+    """1-based line number, as :class:`Provenance` counts lines."""
+    end_line: int | None = Field(default=None, exclude=True, repr=False)
+    raw: str = Field(default="", exclude=True, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_provenance(cls, data: object) -> object:
+        """``provenance=Provenance(...)`` (or its dict) → the plain fields."""
+        if isinstance(data, dict) and "provenance" in data:
+            data = dict(data)
+            prov = data.pop("provenance")
+            data.update(line_fields(Provenance.model_validate(prov)))
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def provenance(self) -> Provenance:
+        """Where this record came from (a new, equal object on each access)."""
+        return Provenance.model_construct(
+            source=self.source, line=self.line, end_line=self.end_line, raw=self.raw
+        )
+
+
+def line_fields(prov: Provenance) -> dict[str, Any]:
+    """The fields of a :class:`_LineRecord` (``BatCell``, ``PwrRow``, ``KeyValue``) read at ``prov``."""
+    return {"source": prov.source, "line": prov.line, "end_line": prov.end_line, "raw": prov.raw}
 
 
 class ParseWarning(_Frozen):
@@ -62,7 +102,7 @@ class CommandBlock(_Frozen):
 
 
 # ---------------------------------------------------------------- pwr
-class PwrRow(_Frozen):
+class PwrRow(_LineRecord):
     """One row of the ``pwr`` stack table (one BMS address)."""
 
     address: int
@@ -93,7 +133,6 @@ class PwrRow(_Frozen):
     system_alarm_state: str | None = None
     extra: dict[str, str] = Field(default_factory=dict)
     """Columns this parser does not know, by header name, as printed."""
-    provenance: Provenance
 
 
 class PwrTable(_Frozen):
@@ -103,12 +142,11 @@ class PwrTable(_Frozen):
     provenance: Provenance
 
 
-class KeyValue(_Frozen):
+class KeyValue(_LineRecord):
     """One ``Key : value`` line as printed, with its line."""
 
     key: str
     value: str
-    provenance: Provenance
 
 
 class PwrDetail(_Frozen):
@@ -147,7 +185,7 @@ class PwrDetail(_Frozen):
 
 
 # ---------------------------------------------------------------- bat
-class BatCell(_Frozen):
+class BatCell(_LineRecord):
     """One row of ``bat [N]``: one of the module's 15 cells."""
 
     cell: int
@@ -165,7 +203,6 @@ class BatCell(_Frozen):
     balancing: bool | None = None
     """``BAL`` column: ``Y`` True, ``N`` False, absent column None."""
     extra: dict[str, str] = Field(default_factory=dict)
-    provenance: Provenance
 
 
 class BatTable(_Frozen):

@@ -182,8 +182,8 @@ def temp_reading(row: PwrRow, position: int, time: datetime | None = None) -> Te
         cell_low_mc=row.cell_temp_low_mc,
         cell_high_mc=row.cell_temp_high_mc,
         mos_mc=row.mos_temperature_mc,
-        source=row.provenance.source,
-        line=row.provenance.line,
+        source=row.source,
+        line=row.line,
     )
 
 

@@ -22,7 +22,7 @@ def provenances(obj: Any) -> Iterator[Provenance]:
     if isinstance(obj, Provenance):
         yield obj
     elif isinstance(obj, BaseModel):
-        for name in type(obj).model_fields:
+        for name in [*type(obj).model_fields, *type(obj).model_computed_fields]:
             yield from provenances(getattr(obj, name))
     elif isinstance(obj, tuple | list):
         for item in obj:

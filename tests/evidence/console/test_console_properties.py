@@ -209,11 +209,11 @@ def test_compiled_row_layouts_agree_with_column_by_column(
     reader = TableReader(cols, has_soc, model)
     for tokens in [template, *rows, template, *rows]:  # the second pass takes the compiled layouts
         try:
-            expected: object = reader.record_dict_general(tokens, "prov")[:2]
+            expected: object = reader.record_dict_general(tokens, "src", 7, "raw")[:2]
         except BadValue:
             expected = BadValue
         try:
-            got: object = reader.record_dict(tokens, "prov")
+            got: object = reader.record_dict(tokens, "src", 7, "raw")
         except BadValue:
             got = BadValue
         assert got == expected, tokens

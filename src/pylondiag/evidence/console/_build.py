@@ -137,12 +137,13 @@ pwr_row_raw: Callable[[dict[str, Any]], PwrRow] = raw_builder(PwrRow)
 block_raw: Callable[[dict[str, Any]], CommandBlock] = raw_builder(CommandBlock)
 
 
-_KV_SET = {"key", "value", "provenance"}  # shared: see _SHARED_NOTE
+_KV_SET = set(KeyValue.__pydantic_fields__)  # shared: see _SHARED_NOTE
 
 
-def make_key_value_fast(key: str, value: str, provenance: Provenance) -> KeyValue:
+def make_key_value_fast(key: str, value: str, source: str, line: int, raw: str) -> KeyValue:
+    """A :class:`KeyValue` of line ``line`` (text ``raw``) of ``source``, built directly."""
     m = _new(KeyValue)
-    _set_dict(m, {"key": key, "value": value, "provenance": provenance})
+    _set_dict(m, {"source": source, "line": line, "end_line": None, "raw": raw, "key": key, "value": value})
     _set_fields(m, _KV_SET)
     _set_extra(m, None)
     _set_private(m, None)

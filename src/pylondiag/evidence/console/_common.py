@@ -128,7 +128,7 @@ def key_value(line: int, raw: str, ctx: Ctx) -> KeyValue | None:
     kv = split_kv(raw)
     if kv is None:
         return None
-    return make_key_value_fast(kv[0], kv[1], make_provenance_fast(ctx.source, line, raw, None))
+    return make_key_value_fast(kv[0], kv[1], ctx.source, line, raw)
 
 
 def find_datetime(text: str) -> datetime | None:

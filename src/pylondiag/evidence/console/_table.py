@@ -136,6 +136,9 @@ def _dash(tok: str) -> None:
 _FLAGS: dict[str, bool | None] = {"Y": True, "N": False, **dict.fromkeys(ABSENT_TOKENS)}
 
 
+_WHERE = {"source": "s", "line": "n", "end_line": "None", "raw": "r"}
+"""Where the row was read (``model.console._LineRecord``'s fields): the generated reader's arguments."""
+
 _NS: dict[str, Any] = {
     "_t": _time, "_p": _pct, "_d": _dash, "U": UNITS, "_B": BadValue, "A": ABSENT_TOKENS, "F": _FLAGS,
 }  # fmt: skip
@@ -196,14 +199,14 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[.
                 checks.append(f"t[{s + 1}] not in U")
     ns = dict(_NS)
     # The record's whole field dict at once: columns read, the model's defaults for the rest.
-    src = "def row(t, p):\n"
+    src = "def row(t, s, n, r):\n"
     given = {item.split(":", 1)[0].strip("'\""): item for item in items}
     entries: list[str] = []
     for name in model.fields:
         if name == "extra":
             entries.append(f"'extra': {{{', '.join(extras)}}}")
-        elif name == "provenance":
-            entries.append("'provenance': p")
+        elif name in _WHERE:
+            entries.append(f"{name!r}: {_WHERE[name]}")
         elif name in given:
             entries.append(given[name])
         elif name in model.defaults:
@@ -241,28 +244,29 @@ class TableReader:
         self.model = model
         self._full: dict[int, Callable[..., Any]] = {}
 
-    def record_dict(self, tokens: list[str], provenance: Any) -> tuple[dict[str, Any], int]:
-        """The whole field dict of the row's record (``extra`` and ``provenance`` included) and the
-        count of tokens left over."""
+    def record_dict(self, tokens: list[str], source: str, line: int, raw: str) -> tuple[dict[str, Any], int]:
+        """The whole field dict of the record of row ``raw`` (line ``line`` of ``source``, split into
+        ``tokens``; ``extra`` and where it was read included) and the count of tokens left over."""
         n = len(tokens)
         fast = self._full.get(n)
         if fast is not None:
             try:
-                return fast(tokens, provenance), 0
+                return fast(tokens, source, line, raw), 0
             except (BadValue, ValueError, KeyError):
                 pass
-        d, left, layout = self.record_dict_general(tokens, provenance)
+        d, left, layout = self.record_dict_general(tokens, source, line, raw)
         if left == 0 and fast is None and len(self._full) < 8:
             self._full[n] = _compile(layout, tokens, self.model)
         return d, left
 
-    def record_dict_general(self, tokens: list[str], provenance: Any) -> tuple[dict[str, Any], int, Layout]:
+    def record_dict_general(
+        self, tokens: list[str], source: str, line: int, raw: str
+    ) -> tuple[dict[str, Any], int, Layout]:
         """:meth:`record_dict` read column by column."""
         values, extra, left, layout = _read_general(tokens, self.cols, self.has_soc)
         d = self.model.defaults.copy()
         d.update(values)
-        d["extra"] = extra
-        d["provenance"] = provenance
+        d.update(extra=extra, source=source, line=line, end_line=None, raw=raw)
         return d, left, layout
 
 

@@ -7,7 +7,7 @@ without a ``SOC`` column (US2KBPL B66.6) prints ``89%  42586 mAH`` there, read a
 
 from __future__ import annotations
 
-from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table, make_provenance_fast, shape_of
+from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table, shape_of
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -59,7 +59,7 @@ class CellTableReader:
             self.ctx.warn(number, raw, f"expected a {self.what} row starting with the cell index")
             return False
         try:
-            d, left = self.table.record_dict(tokens, make_provenance_fast(self.ctx.source, number, raw, None))
+            d, left = self.table.record_dict(tokens, self.ctx.source, number, raw)
         except BadValue as exc:
             self.ctx.warn(number, raw, f"{self.what} row skipped: {exc}")
             return False

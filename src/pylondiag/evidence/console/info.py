@@ -66,7 +66,7 @@ def parse_info(block: CommandBlock, ctx: Ctx) -> list[InfoRecord]:
             elif kv.key in _INFO_INT:
                 values[_INFO_INT[kv.key]] = int_with_unit(kv.value)
         except BadValue as exc:
-            ctx.warn(kv.provenance.line, kv.provenance.raw, f"info field {kv.key!r} skipped: {exc}")
+            ctx.warn(kv.line, kv.raw, f"info field {kv.key!r} skipped: {exc}")
             continue
         kept.append(kv)
     if not kept:

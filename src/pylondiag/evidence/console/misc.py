@@ -94,7 +94,9 @@ def parse_getpwr(block: CommandBlock, ctx: Ctx) -> list[GetPwrRecord]:
                         temperature_mc=opt_int(f[1]),
                         volt_state=f[2] if len(f) > 2 and f[2] else None,
                         temp_state=f[3] if len(f) > 3 and f[3] else None,
-                        provenance=ctx.prov(number, raw),
+                        source=ctx.source,
+                        line=number,
+                        raw=raw,
                     )
                 )
             else:

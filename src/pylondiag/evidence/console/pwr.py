@@ -109,13 +109,12 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         if "Absent" in tokens:
             d = _ABSENT_ROW.copy()
             d["address"] = address
-            d["extra"] = {}
-            d["provenance"] = ctx.prov(number, raw)
+            d.update(extra={}, source=ctx.source, line=number, end_line=None, raw=raw)
             rows.append(pwr_row_raw(d))
             last = number
             continue
         try:
-            d, left = table.record_dict(tokens, ctx.prov(number, raw))
+            d, left = table.record_dict(tokens, ctx.source, number, raw)
         except BadValue as exc:
             ctx.warn(number, raw, f"pwr row skipped: {exc}")
             continue
