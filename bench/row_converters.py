@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from pylondiag.evidence.console import _table
-from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue
-from pylondiag.evidence.console._table import _FLAGS, Layout, ModelShape, _time
+from pylondiag.evidence.console._build import raw_builder
+from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue, small_int
+from pylondiag.evidence.console._table import _FLAGS, Layout, ModelShape, RowDict, RowRecord, _time
 
 
 def _text(tok: str) -> str | None:
@@ -45,7 +46,7 @@ def _count(tok: str) -> int:
 class RowPlan:
     """How rows shaped like one learnt row are read: one converter per column at a fixed token index."""
 
-    __slots__ = ("defaults", "extras", "no_unit", "pairs", "plan", "unit")
+    __slots__ = ("build", "defaults", "extras", "model", "no_unit", "pairs", "plan", "unit")
 
     def __init__(self, layout: Layout, sample: list[str], model: ModelShape) -> None:
         plan: list[tuple[str, Callable[[str], Any], int]] = []
@@ -82,6 +83,8 @@ class RowPlan:
         self.unit = tuple(unit)
         self.no_unit = tuple(no_unit)
         self.defaults = model.defaults
+        self.model = model
+        self.build = raw_builder(model.cls)
 
     def read(self, t: list[str], source: str, line: int, raw: str) -> dict[str, Any]:
         for i in self.unit:
@@ -96,12 +99,23 @@ class RowPlan:
         for field, i in self.pairs:
             d[field] = _time(t[i], t[i + 1])
         d["extra"] = {h: t[s] if k == 1 else f"{t[s]} {t[s + 1]}" for h, s, k in self.extras}
-        d.update(source=source, line=line, end_line=None, raw=raw)
+        d.update(source=source, line=line, raw=raw)
         return d
 
+    def record(self, t: list[str], source: str, line: int, raw: str) -> Any:
+        """The record itself, when the row's key token is what the careful path accepts."""
+        key = small_int(t[0], self.model.key_digits)
+        if key is None or key < self.model.key_min:
+            raise BadValue("key")
+        d = self.read(t, source, line, raw)
+        if self.model.key_field is not None:
+            d[self.model.key_field] = key
+        return self.build(d)
 
-def compile_plan(layout: Layout, sample: list[str], model: ModelShape) -> Callable[..., dict[str, Any]]:
-    return RowPlan(layout, sample, model).read
+
+def compile_plan(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowDict, RowRecord]:
+    plan = RowPlan(layout, sample, model)
+    return plan.read, plan.record
 
 
 @contextmanager

@@ -45,32 +45,34 @@ class _LineRecord(_Frozen):
 
     source: str = Field(exclude=True, repr=False)
     line: int = Field(exclude=True, repr=False)
-    """1-based line number, as :class:`Provenance` counts lines."""
-    end_line: int | None = Field(default=None, exclude=True, repr=False)
+    """1-based line number, as :class:`Provenance` counts lines (one line: ``end_line`` is None)."""
     raw: str = Field(default="", exclude=True, repr=False)
 
     @model_validator(mode="before")
     @classmethod
     def _from_provenance(cls, data: object) -> object:
-        """``provenance=Provenance(...)`` (or its dict) → the plain fields."""
+        """``provenance=Provenance(...)`` (or its dict) → the plain fields; it must cite one line."""
         if isinstance(data, dict) and "provenance" in data:
             data = dict(data)
             prov = data.pop("provenance")
-            data.update(line_fields(Provenance.model_validate(prov)))
+            p = Provenance.model_validate(prov)
+            if p.end_line is not None:
+                raise ValueError(
+                    f"{cls.__name__} is read from one line; its provenance has end_line {p.end_line}"
+                )
+            data.update(line_fields(p))
         return data
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def provenance(self) -> Provenance:
         """Where this record came from (a new, equal object on each access)."""
-        return Provenance.model_construct(
-            source=self.source, line=self.line, end_line=self.end_line, raw=self.raw
-        )
+        return Provenance.model_construct(source=self.source, line=self.line, end_line=None, raw=self.raw)
 
 
 def line_fields(prov: Provenance) -> dict[str, Any]:
     """The fields of a :class:`_LineRecord` (``BatCell``, ``PwrRow``, ``KeyValue``) read at ``prov``."""
-    return {"source": prov.source, "line": prov.line, "end_line": prov.end_line, "raw": prov.raw}
+    return {"source": prov.source, "line": prov.line, "raw": prov.raw}
 
 
 class ParseWarning(_Frozen):

@@ -163,7 +163,7 @@ PWR_ROW = [
 ]
 TOKENS = st.sampled_from(
     ["1", "3300", "-5", "-", "--", "96%", "9%", "%", "mAH", "mV", "Y", "N", "Normal", "2026-07-17",
-     "01:20:56", "x", "12a", "0x10", "+7"]
+     "01:20:56", "x", "12a", "0x10", "+7", "0", "00", "007", "1234", "٣"]
 )  # fmt: skip
 
 
@@ -217,3 +217,29 @@ def test_compiled_row_layouts_agree_with_column_by_column(
         except BadValue:
             got = BadValue
         assert got == expected, tokens
+        assert_record_builder_agrees(reader, tokens, expected)
+
+
+def assert_record_builder_agrees(reader: Any, tokens: list[str], expected: object) -> None:
+    """The one-step builder the table loops use takes a row only when the careful path would read it
+    without a warning (key token valid, nothing left over), and builds the same record."""
+    from pylondiag.evidence.console._common import small_int
+    from pylondiag.evidence.console._table import REFUSED
+
+    build = reader.records.get(len(tokens))
+    if build is None:
+        return
+    try:
+        record = build(tokens, "src", 7, "raw")
+    except REFUSED:
+        return
+    model = reader.model
+    key = small_int(tokens[0], model.key_digits)
+    assert key is not None and key >= model.key_min, tokens
+    assert isinstance(expected, tuple) and expected[1] == 0, tokens
+    fields = dict(expected[0])
+    if model.key_field is not None:
+        fields[model.key_field] = key
+    assert type(record) is model.cls
+    assert record.__dict__ == fields, tokens
+    assert record.model_fields_set == set(model.fields)

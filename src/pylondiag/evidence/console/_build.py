@@ -28,10 +28,10 @@ from pylondiag.model.console import (
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
 # The slot descriptors pydantic's model_construct sets through object.__setattr__, called directly.
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+set_dict = _set_dict = BaseModel.__dict__["__dict__"].__set__
+set_fields = _set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+set_extra = _set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+set_private = _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def builder(cls: type[M]) -> Callable[..., M]:
@@ -143,7 +143,7 @@ _KV_SET = set(KeyValue.__pydantic_fields__)  # shared: see _SHARED_NOTE
 def make_key_value_fast(key: str, value: str, source: str, line: int, raw: str) -> KeyValue:
     """A :class:`KeyValue` of line ``line`` (text ``raw``) of ``source``, built directly."""
     m = _new(KeyValue)
-    _set_dict(m, {"source": source, "line": line, "end_line": None, "raw": raw, "key": key, "value": value})
+    _set_dict(m, {"source": source, "line": line, "raw": raw, "key": key, "value": value})
     _set_fields(m, _KV_SET)
     _set_extra(m, None)
     _set_private(m, None)

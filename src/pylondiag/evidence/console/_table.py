@@ -9,11 +9,15 @@ left blank (``Absent`` rows, columns a module does not have) are None.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
+from pylondiag.evidence.console._build import set_dict, set_extra, set_fields, set_private, shape_of
 from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue, opt_int
 
 Kind = Literal["int", "str", "time", "flag", "soc_coulomb", "unknown"]
@@ -133,10 +137,13 @@ def _dash(tok: str) -> None:
     return None
 
 
+REFUSED = (BadValue, ValueError, KeyError)
+"""What a generated row reader raises for a row that does not fit its layout."""
+
 _FLAGS: dict[str, bool | None] = {"Y": True, "N": False, **dict.fromkeys(ABSENT_TOKENS)}
 
 
-_WHERE = {"source": "s", "line": "n", "end_line": "None", "raw": "r"}
+_WHERE = {"source": "s", "line": "n", "raw": "r"}
 """Where the row was read (``model.console._LineRecord``'s fields): the generated reader's arguments."""
 
 _NS: dict[str, Any] = {
@@ -144,8 +151,8 @@ _NS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[..., Any]:
-    """A row reader for rows shaped like the one ``layout`` was learnt from (same token count).
+def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowDict, RowRecord]:
+    """Row readers for rows shaped like the one ``layout`` was learnt from (same token count).
 
     Conversions are inlined; anything unexpected raises (ValueError, KeyError, BadValue) and the
     caller reads that row column by column instead, so both paths give the same values.
@@ -158,6 +165,7 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[.
     checks: list[str] = []
     items: list[str] = []
     extras: list[str] = []
+    words: dict[str, str] = {}
     for i, (header, field, how, s, k) in enumerate(layout):
         next_how = layout[i + 1][2] if i + 1 < len(layout) else None
         if how in ("int", "unknown") and k == 1 and next_how in ("str", "unknown"):
@@ -174,6 +182,11 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[.
                 items.append(f"{field!r}: int(t[{s}])")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
+        elif how == "str" and sample[s] not in ABSENT_TOKENS:
+            # The learnt row's word (``Normal``...) is shared by every row that has it: one string
+            # object, not one per row (memory: issue 17).
+            words[f"_w{s}"] = sys.intern(sample[s])
+            items.append(f"{field!r}: _w{s} if t[{s}] == _w{s} else (None if t[{s}] in A else t[{s}])")
         elif how == "str":
             items.append(f"{field!r}: None if t[{s}] in A else t[{s}]")
         elif how == "time":
@@ -197,10 +210,29 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[.
             extras.append(f"{header!r}: {value}")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
-    ns = dict(_NS)
-    # The record's whole field dict at once: columns read, the model's defaults for the rest.
-    src = "def row(t, s, n, r):\n"
+    return _generate(checks, items, extras, model, words)
+
+
+RowDict = Callable[[list[str], str, int, str], dict[str, Any]]
+"""``(tokens, source, line, raw)`` → the record's field dict (raises when the row does not fit)."""
+RowRecord = Callable[[list[str], str, int, str], Any]
+"""``(tokens, source, line, raw)`` → the record itself (raises when the row does not fit)."""
+
+
+def _generate(
+    checks: list[str], items: list[str], extras: list[str], model: ModelShape, words: dict[str, str]
+) -> tuple[RowDict, RowRecord]:
+    """The two readers of one layout, from the conversions and checks :func:`_compile` wrote.
+
+    ``row_dict`` returns the record's whole field dict (columns read, the model's defaults for the
+    rest); ``row_record`` also checks the row's key token as the careful path does (``model.key_*``)
+    and builds the record itself (the slot writes of ``_build.raw_builder``, inlined: a table row is
+    most of a capture).
+    """
+    ns = dict(_NS, **words)
     given = {item.split(":", 1)[0].strip("'\""): item for item in items}
+    if model.key_field is not None:
+        given[model.key_field] = f"{model.key_field!r}: int(t[0])"
     entries: list[str] = []
     for name in model.fields:
         if name == "extra":
@@ -212,23 +244,41 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> Callable[.
         elif name in model.defaults:
             ns[f"_d_{name}"] = model.defaults[name]
             entries.append(f"{name!r}: _d_{name}")
-    body = f"    return {{{', '.join(entries)}}}\n"
-    if checks:
-        src += f"    if {' or '.join(checks)}:\n        raise _B('layout')\n"
-    src += body
+    fields = f"{{{', '.join(entries)}}}"
+    key = ["not t[0].isascii()", "not t[0].isdecimal()", f"len(t[0]) > {model.key_digits}"]
+    if model.key_min > 0:
+        key.append(f"int(t[0]) < {model.key_min}")
+    ns.update(_C=model.cls, _new=object.__new__, _sd=set_dict, _sf=set_fields, _se=set_extra, _sp=set_private)
+    ns["_FS"] = set(model.fields)  # shared by every record of the class: see _build._SHARED_NOTE
+    src = (
+        f"def row_dict(t, s, n, r):\n{_refuse(checks)}    return {fields}\n"
+        f"def row_record(t, s, n, r):\n{_refuse(key + checks)}"
+        f"    m = _new(_C)\n    _sd(m, {fields})\n    _sf(m, _FS)\n    _se(m, None)\n    _sp(m, None)\n"
+        "    return m\n"
+    )
     exec(compile(src, "<console table row>", "exec"), ns)
-    fn: Callable[..., Any] = ns["row"]
-    return fn
+    return ns["row_dict"], ns["row_record"]
+
+
+def _refuse(checks: list[str]) -> str:
+    return f"    if {' or '.join(checks)}:\n        raise _B('layout')\n" if checks else ""
 
 
 class ModelShape:
-    """The record a table row becomes: its field names in order and their defaults."""
+    """The record a table row becomes: its class, field names in order and their defaults, and its key
+    — the row's first token, an index or address of at most ``key_digits`` ASCII digits, at least
+    ``key_min`` (``key_field``, when set, takes its value from that token whatever the column)."""
 
-    __slots__ = ("defaults", "fields")
+    __slots__ = ("cls", "defaults", "fields", "key_digits", "key_field", "key_min")
 
-    def __init__(self, fields: tuple[str, ...], defaults: dict[str, Any]) -> None:
-        self.fields = fields
-        self.defaults = defaults
+    def __init__(
+        self, cls: type[BaseModel], key_digits: int, key_min: int = 0, key_field: str | None = None
+    ) -> None:
+        self.cls = cls
+        self.fields, self.defaults = shape_of(cls)
+        self.key_digits = key_digits
+        self.key_min = key_min
+        self.key_field = key_field
 
 
 class TableReader:
@@ -236,13 +286,16 @@ class TableReader:
     its layout compiled; later rows of that count take the compiled path (any surprise in them
     falls back to the column-by-column read, so both give the same result)."""
 
-    __slots__ = ("_full", "cols", "has_soc", "model")
+    __slots__ = ("_full", "cols", "has_soc", "model", "records")
 
     def __init__(self, cols: tuple[Column, ...], has_soc_column: bool, model: ModelShape) -> None:
         self.cols = cols
         self.has_soc = has_soc_column
         self.model = model
-        self._full: dict[int, Callable[..., Any]] = {}
+        self._full: dict[int, RowDict] = {}
+        self.records: dict[int, RowRecord] = {}
+        """Token count → the reader building a whole record of a row of that count (see
+        :func:`_generate`); a row it refuses (:data:`REFUSED`) is read by the careful path."""
 
     def record_dict(self, tokens: list[str], source: str, line: int, raw: str) -> tuple[dict[str, Any], int]:
         """The whole field dict of the record of row ``raw`` (line ``line`` of ``source``, split into
@@ -252,11 +305,11 @@ class TableReader:
         if fast is not None:
             try:
                 return fast(tokens, source, line, raw), 0
-            except (BadValue, ValueError, KeyError):
+            except REFUSED:
                 pass
         d, left, layout = self.record_dict_general(tokens, source, line, raw)
         if left == 0 and fast is None and len(self._full) < 8:
-            self._full[n] = _compile(layout, tokens, self.model)
+            self._full[n], self.records[n] = _compile(layout, tokens, self.model)
         return d, left
 
     def record_dict_general(
@@ -266,7 +319,7 @@ class TableReader:
         values, extra, left, layout = _read_general(tokens, self.cols, self.has_soc)
         d = self.model.defaults.copy()
         d.update(values)
-        d.update(extra=extra, source=source, line=line, end_line=None, raw=raw)
+        d.update(extra=extra, source=source, line=line, raw=raw)
         return d, left, layout
 
 

@@ -7,7 +7,7 @@ without a ``SOC`` column (US2KBPL B66.6) prints ``89%  42586 mAH`` there, read a
 
 from __future__ import annotations
 
-from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table, shape_of
+from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -17,7 +17,15 @@ from pylondiag.evidence.console._common import (
     opt_int,
     small_int,
 )
-from pylondiag.evidence.console._table import KNOWN, Kind, ModelShape, header_tokens, table_reader
+from pylondiag.evidence.console._table import (
+    KNOWN,
+    REFUSED,
+    Kind,
+    ModelShape,
+    RowRecord,
+    header_tokens,
+    table_reader,
+)
 from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
 
 BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
@@ -35,7 +43,8 @@ BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
     "BAL": ("balancing", "flag"),
 }
 
-KNOWN["bat"] = (BAT_COLUMNS, ModelShape(*shape_of(BatCell)))
+KNOWN["bat"] = (BAT_COLUMNS, ModelShape(BatCell, key_digits=3))
+"""A row's first token is its cell index (0-based, at most 3 digits: :class:`CellTableReader`)."""
 
 
 def is_cell_header(tokens: list[str]) -> bool:
@@ -88,13 +97,25 @@ def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
                 )
             )
 
+    source = ctx.source
+    built: dict[int, RowRecord] = {}
     for number, raw in numbered(block):
         tokens = raw.split()
         if not tokens:
             continue
+        # a row shaped like one read before: built in one step (no warning can arise from it)
+        build = built.get(len(tokens))
+        if build is not None and reader is not None:
+            try:
+                reader.cells.append(build(tokens, source, number, raw))
+                last = number
+                continue
+            except REFUSED:
+                pass
         if is_cell_header(tokens):
             flush()
             reader = CellTableReader(raw, ctx, "bat")
+            built = reader.table.records
             head_line, head_raw, last = number, raw, number
             continue
         if reader is None:

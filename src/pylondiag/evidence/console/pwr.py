@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pylondiag.evidence.console._build import make_pwr_detail, make_pwr_table, pwr_row_raw, shape_of
+from pylondiag.evidence.console._build import make_pwr_detail, make_pwr_table, pwr_row_raw
 from pylondiag.evidence.console._common import (
     MAX_ADDRESS,
     BadValue,
@@ -24,8 +24,10 @@ from pylondiag.evidence.console._common import (
 )
 from pylondiag.evidence.console._table import (
     KNOWN,
+    REFUSED,
     Kind,
     ModelShape,
+    RowRecord,
     TableReader,
     header_tokens,
     table_reader,
@@ -58,7 +60,8 @@ PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
     "SysAlarm.St": ("system_alarm_state", "str"),
 }
 
-_PWR_SHAPE = ModelShape(*shape_of(PwrRow))
+_PWR_SHAPE = ModelShape(PwrRow, key_digits=2, key_min=1, key_field="address")
+"""A row's first token is its module address (:func:`module_address`)."""
 KNOWN["pwr"] = (PWR_COLUMNS, _PWR_SHAPE)
 _ABSENT_ROW = {**_PWR_SHAPE.defaults, "absent": True, "base_state": "Absent"}
 
@@ -83,14 +86,26 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
                 )
             )
 
+    source = ctx.source
+    built: dict[int, RowRecord] = {}
     for number, raw in numbered(block):
         tokens = raw.split()
         if not tokens:
             continue
+        # a present module's row shaped like one read before: built in one step (no warning can arise)
+        build = built.get(len(tokens))
+        if build is not None and "Absent" not in tokens:
+            try:
+                rows.append(build(tokens, source, number, raw))
+                last = number
+                continue
+            except REFUSED:
+                pass
         if tokens[0] == "Power" and _is_header(tokens):
             flush()
             headers = header_tokens(raw)
             table = table_reader(headers, "pwr")
+            built = table.records
             head_line, head_raw, last = number, raw, number
             rows = []
             continue
@@ -109,7 +124,7 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         if "Absent" in tokens:
             d = _ABSENT_ROW.copy()
             d["address"] = address
-            d.update(extra={}, source=ctx.source, line=number, end_line=None, raw=raw)
+            d.update(extra={}, source=ctx.source, line=number, raw=raw)
             rows.append(pwr_row_raw(d))
             last = number
             continue
