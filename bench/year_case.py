@@ -10,7 +10,11 @@ trips on cold mornings — then, each in a fresh child process (so the peak memo
 Targets (issue 17): diagnosed in ≤ 2 s wall and ≤ 400 MB peak on the 2-core machine. CPU time is the
 steadier figure on a shared machine; both are printed.
 
-Usage: ``.venv/bin/python bench/year_case.py [--rows 525600] [--runs 3]``
+With ``--events`` the log is a year of inverter EVENTS instead (:mod:`bench.event_log`: a Deye/Sunsynk
+export, every row an event — comms warnings and faults, low-voltage and over-current trips — one a
+minute: the hostile end of what an event log holds), and the case says ``inverter: {brand: deye}``.
+
+Usage: ``.venv/bin/python bench/year_case.py [--rows 525600] [--runs 3] [--events]``
 """
 
 from __future__ import annotations
@@ -50,14 +54,22 @@ print(f"{cpu:.3f} {wall:.3f} {peak:.0f} {what}")
 """
 
 
-def write_case(root: Path, rows: int) -> tuple[Path, int, int]:
-    """The case directory, its log's size in bytes and how many rows are trips."""
-    from inverter_log import build
+def write_case(root: Path, rows: int, events: bool = False) -> tuple[Path, int, int]:
+    """The case directory, its log's size in bytes and how many rows are trips (``events``: every row
+    is an event, see :mod:`bench.event_log`)."""
+    if events:
+        from event_log import build_events
 
-    data, trips = build(rows)
+        data, trips = build_events(rows), rows
+        case_yaml = CASE_YAML.replace("brand: sunsynk", "brand: deye")
+    else:
+        from inverter_log import build
+
+        data, trips = build(rows)
+        case_yaml = CASE_YAML
     (root / "inverter").mkdir(parents=True)
     (root / "inverter" / "events.csv").write_bytes(data)
-    (root / "case.yaml").write_text(CASE_YAML, encoding="utf-8")
+    (root / "case.yaml").write_text(case_yaml, encoding="utf-8")
     return root, len(data), trips
 
 
@@ -73,10 +85,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=525_600)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--events", action="store_true", help="a year of Deye events, every row an event")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        case, size, trips = write_case(Path(tmp) / "year", args.rows)
-        print(f"year case: {args.rows} rows ({size / 2**20:.1f} MiB), {trips} trips")
+        case, size, trips = write_case(Path(tmp) / "year", args.rows, args.events)
+        what = "events" if args.events else "trips"
+        print(f"year case: {args.rows} rows ({size / 2**20:.1f} MiB), {trips} {what}")
         for run in range(1, args.runs + 1):
             d_cpu, d_wall, d_peak, d_what = child(case, "diagnose")
             b_cpu, b_wall, b_peak, _ = child(case, "read")

@@ -4,6 +4,7 @@ readings, the one timeline of BMS and inverter events, the one temperature serie
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
@@ -14,9 +15,10 @@ from pylondiag.casedir.files import Loaded
 from pylondiag.casedir.records import Readings, aware, place_modules, read_captures
 from pylondiag.model.bus import BusFacts
 from pylondiag.model.case import DEFAULT_TIMEZONE, CaseFile
-from pylondiag.model.columns import KIND_INDEX, SEVERITY_INDEX, EventColumns, TemperatureSeries
+from pylondiag.model.columns import KIND_INDEX, SEVERITY_INDEX, EventColumns, TemperatureSeries, wall_time
 from pylondiag.model.event import BatteryEvent, EventKind, Severity, TemperatureSample
 from pylondiag.model.stack import CaseView, EvidenceGap, StatReading
+from pylondiag.model.timeline import Timeline
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,11 +44,13 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
     inverter, status = split_status(loaded.logs)
     bms = timeline([*readings.events, *_stat_rises(readings.stats), *loaded.bus_events], tz)
     window = plausible_window(observed)
-    events, dropped = within(timeline([*bms, *inverter], tz), window)
+    bms_kept, dropped = within(bms, window)
+    inverter, dropped_events = columns_within(inverter, window, _wall_time)
     status, dropped_status = columns_within(status, window)
     temperatures, dropped_temps = series_within(temperature_series(loaded.logs, bms, tz), window)
     outside = [
         *((e.provenance.source, e.provenance.line, e.time) for e in dropped),
+        *dropped_events,
         *dropped_status,
         *dropped_temps,
     ]
@@ -65,7 +69,7 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         infos=readings.infos,
         pwrsys=readings.pwrsys,
         logs=readings.logs,
-        events=events,
+        events=Timeline.ordered(bms_kept, inverter),
         inverter_status=status,
         temperatures=temperatures,
         files=loaded.files,
@@ -124,19 +128,33 @@ def _inside(utc_s: npt.NDArray[np.float64], window: Window) -> npt.NDArray[np.bo
     return mask
 
 
-def columns_within(parts: list[EventColumns], window: Window) -> tuple[list[EventColumns], list[Outside]]:
-    """Status rows inside ``window``, and the file/line/time of those outside it."""
+def columns_within(
+    parts: list[EventColumns],
+    window: Window,
+    when: Callable[[EventColumns, int], datetime | None] | None = None,
+) -> tuple[list[EventColumns], list[Outside]]:
+    """Rows inside ``window``, and the file/line/time of those outside it (the time ``when(columns,
+    row)`` gives; by default the UTC instant)."""
     kept: list[EventColumns] = []
     out: list[Outside] = []
     if not parts:
         return parts, out
     import numpy as np  # only with a log
 
+    time_of = when or (lambda c, i: _utc(c.utc_s[i]))
     for c in parts:
         inside = _inside(c.utc_s, window)
-        out += [(c.source, int(c.line[i]), _utc(c.utc_s[i])) for i in np.nonzero(~inside)[0]]
+        out += [(c.source, int(c.line[i]), time_of(c, int(i))) for i in np.nonzero(~inside)[0]]
         kept.append(c if inside.all() else c.take(inside))
     return kept, out
+
+
+def _wall_time(c: EventColumns, i: int) -> datetime | None:
+    """Row ``i``'s time as its event object has it (the site's wall clock), None when out of range."""
+    try:
+        return wall_time(int(c.local_us[i]), float(c.utc_s[i]), c.zone)
+    except (ValueError, OverflowError):
+        return None
 
 
 def series_within(series: TemperatureSeries, window: Window) -> tuple[TemperatureSeries, list[Outside]]:
@@ -220,15 +238,14 @@ def status_rows(c: EventColumns) -> npt.NDArray[np.bool_]:
     return mask
 
 
-def split_status(logs: list[LogColumns]) -> tuple[list[BatteryEvent], list[EventColumns]]:
-    """Every log's events as objects for the timeline, except status rows, which stay columns."""
-    events: list[BatteryEvent] = []
+def split_status(logs: list[LogColumns]) -> tuple[list[EventColumns], list[EventColumns]]:
+    """Every log's rows as columns: (its events for the timeline, its status rows), one part each."""
+    events: list[EventColumns] = []
     status: list[EventColumns] = []
     for log in logs:
-        import numpy as np  # only with a log
-
         mask = status_rows(log.events)
-        events += log.events.events(np.nonzero(~mask)[0])
+        if not mask.all():
+            events.append(log.events if not mask.any() else log.events.take(~mask))
         if mask.any():
             status.append(log.events.take(mask))
     return events, status

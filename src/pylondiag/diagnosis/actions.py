@@ -26,6 +26,7 @@ from pylondiag.model.diagnosis import (
     Outcome,
 )
 from pylondiag.model.stack import CaseView
+from pylondiag.model.timeline import EventQuery
 
 FIX_MARK: Final = " Fix: "
 """Rule families end a finding's message with ``Fix: <what to change>`` when the fix is specific."""
@@ -470,7 +471,8 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
 def _led_gap(view: CaseView, ld: LedLead, findings: list[Finding], read: frozenset[int]) -> str:
     """The answer on position N for a light nothing explains: why not, and what to capture while lit."""
     p = ld.position
-    own = sorted({e.code or e.kind.value for e in view.events if view.position_of(e.module_address) == p})
+    named = view.events.where(EventQuery(names_module=True))
+    own = sorted({e.code or e.kind.value for e in named if view.position_of(e.module_address) == p})
     if p not in read:
         why = f"no reading of position {p} itself was supplied, so its state is not known"
     elif own:

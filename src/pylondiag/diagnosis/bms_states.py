@@ -33,6 +33,7 @@ from pylondiag.model.console import PwrRow
 from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView
+from pylondiag.model.timeline import EventQuery
 
 KIND_CAUSE: Final[dict[EventKind, Cause]] = {
     EventKind.CELL_OVER_VOLTAGE: Cause.CELL_OVER_VOLTAGE,
@@ -66,6 +67,9 @@ def findings(view: CaseView) -> list[Finding]:
     return out
 
 
+_BMS: Final = EventQuery(origin="bms")
+
+
 def _now_events(view: CaseView) -> list[BatteryEvent]:
     """BMS events that come from the latest ``pwr`` snapshot and the ``pwr N`` details."""
     snap = view.latest_pwr()
@@ -74,7 +78,8 @@ def _now_events(view: CaseView) -> list[BatteryEvent]:
     lines |= {(d.source, d.detail.provenance.line) for d in view.pwr_detail}
     # one set, built once (the union in the condition was rebuilt for every event: a 19 MB console
     # capture with 1,658 pwr N details spent ~5 s here)
-    return [e for e in view.events if e.origin == "bms" and (e.provenance.source, e.provenance.line) in lines]
+    bms = view.events.where(_BMS)
+    return [e for e in bms if (e.provenance.source, e.provenance.line) in lines]
 
 
 def _state_findings(view: CaseView) -> list[Finding]:

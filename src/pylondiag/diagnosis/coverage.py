@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pylondiag.model.stack import CaseView
+from pylondiag.model.timeline import EventQuery
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,8 @@ def line_positions(view: CaseView) -> dict[tuple[str, int], int]:
             out[(st.source, st.stat.provenance.line)] = st.position
             for line in st.stat.lines.values():
                 out[(st.source, line)] = st.position
-    for e in view.events:
-        pos = view.position_of(e.module_address)
+    for source, line, module in view.events.where(EventQuery(names_module=True)).cited_modules():
+        pos = view.position_of(module)
         if pos is not None:
-            out.setdefault((e.provenance.source, e.provenance.line), pos)
+            out.setdefault((source, line), pos)
     return out

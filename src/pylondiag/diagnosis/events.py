@@ -11,6 +11,7 @@ that tripped it (seed guide: one module's trip can shut down the whole bank).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Final
 
 from pylondiag.diagnosis import cite
@@ -30,6 +31,7 @@ from pylondiag.model.case import Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView, StatReading
+from pylondiag.model.timeline import EventQuery, EventRows
 
 PROTECT_COUNTERS: Final[dict[str, tuple[Cause, FindingSeverity]]] = {
     "Bat OV Times": (Cause.CELL_OVER_VOLTAGE, FindingSeverity.FAULT),
@@ -269,10 +271,9 @@ def _recent_log_protections(view: CaseView, kind: EventKind) -> dict[int, list[B
     as_of = view.as_of()
     by_pos: dict[int, list[BatteryEvent]] = {}
     log_lines = view.bms_log_lines()
-    for e in view.events:
+    for e in view.events.where(EventQuery(origin="bms", kinds=frozenset({kind}))):
         if (
-            e.origin != "bms"
-            or e.kind != kind
+            e.kind != kind
             or e.severity != Severity.FAULT
             or (e.provenance.source, e.provenance.line) not in log_lines
             or e.time is None
@@ -426,31 +427,53 @@ def _module_trips(view: CaseView) -> list[BatteryEvent]:
     its states are the live picture the BMS-state rules read, not a moment in the sequence."""
     live = {s.source for s in view.pwr[-1:]}
     live_lines = {(s.source, r.line) for s in view.pwr[-1:] for r in s.table.rows}
+    kinds = frozenset(k for k, cause in KIND_CAUSE.items() if cause != Cause.CELL_OVER_VOLTAGE)
+    candidates = view.events.where(EventQuery(kinds=kinds, fault=True, exact=True, names_module=True))
     return [
         e
-        for e in view.events
-        if e.severity == Severity.FAULT
-        and e.time is not None
-        and e.occurred_after is None
-        and e.module_address is not None
-        and e.kind in KIND_CAUSE
-        and KIND_CAUSE[e.kind] != Cause.CELL_OVER_VOLTAGE  # ends a charge; does not shut a bank down
-        and not (e.provenance.source in live and (e.provenance.source, e.provenance.line) in live_lines)
+        for e in candidates  # a cell over-voltage ends a charge; it does not shut a bank down
+        if not (e.provenance.source in live and (e.provenance.source, e.provenance.line) in live_lines)
         and view.position_of(e.module_address) is not None
     ]
 
 
-def _shutdowns(view: CaseView) -> list[BatteryEvent]:
-    """The inverter's own record of the bank going down (no module named), oldest first."""
-    return [
-        e
-        for e in view.events
-        if e.origin == "inverter"
-        and e.time is not None
-        and e.module_address is None
-        and e.kind in SHUTDOWN_KINDS
-        and e.severity is not Severity.INFO
-    ]
+_SHUTDOWN: Final = EventQuery(
+    origin="inverter", timed=True, names_module=False, kinds=SHUTDOWN_KINDS, not_info=True
+)
+"""The inverter's own record of the bank going down (no module named)."""
+
+
+def _shutdown_near(
+    view: CaseView, trips: list[BatteryEvent]
+) -> tuple[BatteryEvent | None, list[BatteryEvent]]:
+    """The first (oldest) inverter-logged shutdown with module protections from :data:`TRIP_LEAD_S`
+    before it to :data:`CLOCK_SLACK_S` after it, and those protections; (None, ``trips``) without one."""
+    for sd in _candidates(view.events.where(_SHUTDOWN), trips):
+        assert sd.time is not None
+        near = [
+            e
+            for e in trips
+            if e.time is not None and -TRIP_LEAD_S <= (e.time - sd.time).total_seconds() <= CLOCK_SLACK_S
+        ]
+        if near:
+            return sd, near
+    return None, trips
+
+
+def _candidates(shutdowns: EventRows, trips: list[BatteryEvent]) -> Iterator[BatteryEvent]:
+    """The shutdowns that may have a protection near them, oldest first. From an inverter log read as
+    columns (a year of rows), only those with one within a second of the window become objects."""
+    if not shutdowns.timeline.parts:
+        yield from shutdowns
+        return
+    import numpy as np
+
+    sd_s = shutdowns.gather(lambda e: e.time.timestamp() if e.time else np.nan, lambda c, r: c.utc_s[r])
+    trip_s = np.sort(np.array([e.time.timestamp() for e in trips if e.time is not None], dtype=np.float64))
+    lo = np.searchsorted(trip_s, sd_s - TRIP_LEAD_S - 1, side="left")
+    hi = np.searchsorted(trip_s, sd_s + CLOCK_SLACK_S + 1, side="right")
+    for k in np.flatnonzero(hi > lo).tolist():
+        yield shutdowns[k]
 
 
 def _first_trip(view: CaseView) -> list[Finding]:
@@ -468,17 +491,7 @@ def _first_trip(view: CaseView) -> list[Finding]:
     trips = _module_trips(view)
     if not trips:
         return []
-    shutdown: BatteryEvent | None = None
-    for sd in _shutdowns(view):
-        assert sd.time is not None
-        near = [
-            e
-            for e in trips
-            if e.time is not None and -TRIP_LEAD_S <= (e.time - sd.time).total_seconds() <= CLOCK_SLACK_S
-        ]
-        if near:
-            shutdown, trips = sd, near
-            break
+    shutdown, trips = _shutdown_near(view, trips)
     first = min(trips, key=lambda e: e.time.timestamp() if e.time else 0.0)
     assert first.time is not None
     pos = view.position_of(first.module_address)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from pylondiag.diagnosis import cite
@@ -45,8 +45,9 @@ from pylondiag.diagnosis.thresholds import (
 from pylondiag.domain.inverter_codes import canonical_brand, normalize_code
 from pylondiag.model.case import HistoryEvent
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
-from pylondiag.model.event import BatteryEvent, EventKind, Severity
+from pylondiag.model.event import BatteryEvent, EventKind
 from pylondiag.model.stack import CaseView
+from pylondiag.model.timeline import EventQuery, EventRows, TextTest
 
 __all__ = ["PYLONTECH_SETTINGS", "PylontechSetting", "findings", "setting_mismatch"]
 
@@ -79,27 +80,34 @@ a charge without anything being wrong."""
 _OV: Final = frozenset({EventKind.BATTERY_OVER_VOLTAGE, EventKind.CELL_OVER_VOLTAGE})
 
 
+_INVERTER: Final = EventQuery(origin="inverter", timed=True)
+
+
 def findings(view: CaseView) -> list[Finding]:
-    events = [e for e in view.events if e.origin == "inverter" and e.time is not None]
+    events = view.events.where(_INVERTER)
     if not events:
         return []
     return _comms_after_change(view, events) + _limits(view, events)
 
 
+def _of(events: EventRows, **query: Any) -> EventRows:
+    """The inverter events (``events``: all of them, timed) that ``query`` (:class:`EventQuery`) wants."""
+    return events.timeline.where(EventQuery(origin="inverter", timed=True, **query))
+
+
 # ---------------------------------------------------------------- comms after a change
-def _brand(view: CaseView, events: list[BatteryEvent]) -> str | None:
+def _brand(view: CaseView, events: EventRows) -> str | None:
     inv = view.inverter
     if inv is not None and inv.brand is not None:
         name = canonical_brand(inv.brand.value)
         if name:
             return name
-    brands = {e.brand for e in events if e.brand} | {c.brand for c in view.inverter_status if c.brand}
+    brands = {e.brand for e in events.timeline.objects if e.origin == "inverter" and e.time and e.brand}
+    brands |= {c.brand for c in (*events.timeline.parts, *view.inverter_status) if c.brand and len(c)}
     return brands.pop() if len(brands) == 1 else None
 
 
-def _change(
-    view: CaseView, events: list[BatteryEvent], zone: ZoneInfo
-) -> tuple[datetime, EvidenceRef, str] | None:
+def _change(view: CaseView, events: EventRows, zone: ZoneInfo) -> tuple[datetime, EvidenceRef, str] | None:
     """The latest inverter change: (start of that day or time, citation, words)."""
     found: list[tuple[datetime, EvidenceRef, str]] = []
     for i, h in enumerate(view.history):
@@ -118,12 +126,18 @@ def _change(
                 "firmware update",
             )
         )
-    for e in [*events, *_status_changes(view)]:
-        if e.time is not None and (CHANGE_TEXT.search(e.text) or CHANGE_TEXT.search(e.code or "")):
+    latest = _of(events, text=_records_change).latest()  # of equal times the first, as max() takes
+    for e in [*([latest] if latest else []), *_status_changes(view)]:
+        if e.time is not None:
             found.append(
                 (e.time, cite.line(e.provenance), f"'{(e.code + ' ') if e.code else ''}{e.text}' in the log")
             )
     return max(found, key=lambda x: x[0]) if found else None
+
+
+def _records_change(code: str | None, text: str) -> bool:
+    """The code or message records a configuration or firmware change (:data:`CHANGE_TEXT`)."""
+    return bool(CHANGE_TEXT.search(text) or CHANGE_TEXT.search(code or ""))
 
 
 def _status_changes(view: CaseView) -> list[BatteryEvent]:
@@ -131,9 +145,7 @@ def _status_changes(view: CaseView) -> list[BatteryEvent]:
     tested once and only matching rows become event objects."""
     out: list[BatteryEvent] = []
     for c in view.inverter_status:
-        wanted = [
-            i for i, p in enumerate(c.pairs) if CHANGE_TEXT.search(p.text) or CHANGE_TEXT.search(p.code or "")
-        ]
+        wanted = [i for i, p in enumerate(c.pairs) if _records_change(p.code, p.text)]
         if wanted:
             out += c.events(c.pair_rows(wanted))
     return out
@@ -149,13 +161,19 @@ def _day_start(d: date, zone: ZoneInfo) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=zone)
 
 
-def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
+def _config_code(brand: str | None) -> TextTest:
+    """A test on (code, message): the code by itself means the wrong battery is selected
+    (:data:`CONFIG_CODES`)."""
+    codes = CONFIG_CODES.get(brand or "", frozenset())
+    return lambda code, _text: bool(code) and normalize_code(code or "") in codes
+
+
+def _comms_after_change(view: CaseView, events: EventRows) -> list[Finding]:
     zone = ZoneInfo(view.timezone)
     brand = _brand(view, events)
     spec = PYLONTECH_SETTINGS.get(brand or "")
-    comms = [e for e in events if e.kind is EventKind.BMS_COMMS_LOST and e.severity is not Severity.INFO]
-    config_codes = CONFIG_CODES.get(brand or "", frozenset())
-    config_hits = [e for e in events if e.code and normalize_code(e.code) in config_codes]
+    comms = _of(events, kinds=frozenset({EventKind.BMS_COMMS_LOST}), not_info=True)
+    config_hits = _of(events, text=_config_code(brand))
     inv = view.inverter
     wrong = setting_mismatch(brand, inv.battery_type if inv else None, inv.battery_protocol if inv else None)
     setting_refs = [cite.key(f"inverter.{k}") for k in wrong]
@@ -163,8 +181,8 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
     out: list[Finding] = []
 
     change = _change(view, events, zone)
-    after = [e for e in comms if change is None or (e.time is not None and e.time >= change[0])]
-    before = [e for e in comms if change is not None and e.time is not None and e.time < change[0]]
+    after = comms if change is None else comms.since(change[0])
+    before = comms.before(change[0]) if change is not None else comms.subset([False] * len(comms))
     began_after = change is not None and len(after) >= MIN_COMMS_EVENTS and not before
     unverified = _unverified(after or comms)
 
@@ -244,7 +262,7 @@ def _comms_after_change(view: CaseView, events: list[BatteryEvent]) -> list[Find
     return out
 
 
-def _unexplained_comms(view: CaseView, comms: list[BatteryEvent], how: str) -> Finding:
+def _unexplained_comms(view: CaseView, comms: EventRows, how: str) -> Finding:
     """BMS communication failures that no setting or change explains: a lead (warning), never nothing.
 
     The inverter recorded a fault; "no fault" would hide it. Without the inverter's battery settings
@@ -293,8 +311,8 @@ def _when(e: BatteryEvent) -> str:
     return e.time.strftime("%Y-%m-%d %H:%M") if e.time else "?"
 
 
-def _unverified(events: list[BatteryEvent]) -> str:
-    codes = sorted({e.code for e in events if not e.code_verified and e.code})
+def _unverified(events: EventRows) -> str:
+    codes = sorted(events.unverified_codes())
     return f" (Rests on code(s) {', '.join(codes)}, unverified in the code table.)" if codes else ""
 
 
@@ -309,10 +327,10 @@ def _stack_current_a(view: CaseView) -> tuple[float | None, int]:
     )
 
 
-def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
+def _limits(view: CaseView, events: EventRows) -> list[Finding]:
     inv = view.inverter
     out: list[Finding] = []
-    ov = [e for e in events if e.kind in _OV and e.severity is not Severity.INFO]
+    ov = _of(events, kinds=_OV, not_info=True)
     if len(ov) >= MIN_LIMIT_EVENTS:
         volts = inv.charge_voltage_v if inv else None
         ev = [cite.line(e.provenance) for e in ov[:3]]
@@ -335,7 +353,7 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
                 )
             )
         else:
-            ov_days = {e.time.date() for e in ov if e.time is not None}
+            ov_days = ov.dates()
             known = (
                 f"the inverter's charge voltage {volts:g} V is within the stack's limit, so a single high "
                 "cell "
@@ -363,7 +381,7 @@ def _limits(view: CaseView, events: list[BatteryEvent]) -> list[Finding]:
         (EventKind.CHARGE_OVER_CURRENT, "max_charge_current_a", Cause.INVERTER_CHARGE_LIMITS, "charge"),
         (EventKind.DISCHARGE_OVER_CURRENT, "max_discharge_current_a", Cause.OVER_CURRENT, "discharge"),
     ):
-        hits = [e for e in events if e.kind is kind and e.severity is not Severity.INFO]
+        hits = _of(events, kinds=frozenset({kind}), not_info=True)
         if len(hits) < MIN_LIMIT_EVENTS:
             continue
         ev = [cite.line(e.provenance) for e in hits[:3]]

@@ -22,7 +22,9 @@ from pylondiag.diagnosis.thresholds import (
 )
 from pylondiag.model.case import HistoryEvent, Inverter, Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
+from pylondiag.model.event import EventKind
 from pylondiag.model.stack import CaseView, ModuleView
+from pylondiag.model.timeline import EventQuery
 
 FAULT = FindingSeverity.FAULT
 
@@ -160,9 +162,8 @@ def _over_current_evidence(view: CaseView) -> list[EvidenceRef]:
             line = st.stat.lines.get(label)
             if v and line:
                 refs.append(cite.at(st.source, line, label))
-    for e in view.events:
-        if e.kind.value in ("discharge_over_current", "charge_over_current"):
-            refs.append(cite.line(e.provenance))
+    over_current = frozenset({EventKind.DISCHARGE_OVER_CURRENT, EventKind.CHARGE_OVER_CURRENT})
+    refs += [cite.line(e.provenance) for e in view.events.where(EventQuery(kinds=over_current))]
     if refs and view.symptoms:
         refs.append(cite.key("symptoms"))
     return refs

@@ -25,6 +25,7 @@ specific fix. Replacement advice stays "the same model as the stack" (seed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from pylondiag.diagnosis import cite
@@ -40,6 +41,7 @@ from pylondiag.model.case import HistoryEvent, Role, Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind
 from pylondiag.model.stack import CaseView, ModuleView
+from pylondiag.model.timeline import EventQuery, EventRows
 
 FAULT = FindingSeverity.FAULT
 INFO = FindingSeverity.INFO
@@ -137,11 +139,14 @@ def _firmwares(view: CaseView) -> dict[int, str]:
     return out
 
 
-def _trouble(view: CaseView) -> list[BatteryEvent]:
+def _trouble(view: CaseView) -> EventRows:
     """Events a firmware or master mismatch produces."""
-    return [
-        e for e in view.events if e.kind in TROUBLE_KINDS or any(w in e.text.lower() for w in VERSION_WORDS)
-    ]
+    return view.events.where(EventQuery(kinds=TROUBLE_KINDS), EventQuery(text=_version_alarm))
+
+
+def _version_alarm(_code: str | None, text: str) -> bool:
+    """The message is about BMS firmware versions (:data:`VERSION_WORDS`)."""
+    return any(w in text.lower() for w in VERSION_WORDS)
 
 
 def _version_key(v: str) -> tuple[int, ...]:
@@ -159,7 +164,7 @@ def _version_key(v: str) -> tuple[int, ...]:
     return tuple(nums)
 
 
-def _firmware_mismatch(view: CaseView, firmwares: dict[int, str], trouble: list[BatteryEvent]) -> Finding:
+def _firmware_mismatch(view: CaseView, firmwares: dict[int, str], trouble: EventRows) -> Finding:
     newest = max(firmwares.values(), key=_version_key)
     older = sorted(p for p, v in firmwares.items() if v != newest)
     listing = ", ".join(f"position {p}: {v}" for p, v in sorted(firmwares.items()))
@@ -191,13 +196,13 @@ def _mix_date(view: CaseView) -> tuple[date, int] | None:
     return max(hits) if hits else None
 
 
-def _added_after(view: CaseView, trouble: list[BatteryEvent]) -> Finding | None:
+def _added_after(view: CaseView, trouble: EventRows) -> Finding | None:
     """Trouble that starts after modules were added to a mixed stack (spec: trouble that follows the mix)."""
     mix = _mix_date(view)
     if mix is None:
         return None
     when, idx = mix
-    after = [e for e in trouble if e.time is not None and e.time.date() >= when]
+    after = trouble.since_day(when)
     symptoms = [s for s in view.symptoms if s in TROUBLE_SYMPTOMS]
     if not after and not symptoms:
         return None
@@ -272,7 +277,7 @@ def _gauge_drift(view: CaseView) -> tuple[str, list[EvidenceRef]]:
     return text + ".", refs
 
 
-def _trouble_words(events: list[BatteryEvent]) -> str:
+def _trouble_words(events: Sequence[BatteryEvent]) -> str:
     return ", ".join(dict.fromkeys((e.text or e.code or e.kind.value) for e in events[:3]))
 
 

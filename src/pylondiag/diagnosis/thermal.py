@@ -28,7 +28,6 @@ temperatures the afternoon test counts only over-temperature alarms. A significa
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal
@@ -37,10 +36,11 @@ from zoneinfo import ZoneInfo
 from pylondiag.diagnosis import cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.thresholds import THERMAL_STRONG_P_VALUE
-from pylondiag.model.columns import TemperatureSeries
+from pylondiag.model.columns import EventColumns, TemperatureSeries
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.model.stack import CaseView
+from pylondiag.model.timeline import EventQuery, EventRows
 
 # ---------------------------------------------------------------- named thresholds
 MIN_TRIPS: Final = 5
@@ -362,17 +362,10 @@ def correlate(
 
 
 # ---------------------------------------------------------------- the rule family
-def _trips(view: CaseView, kinds: frozenset[EventKind]) -> list[BatteryEvent]:
+def _trips(view: CaseView, kinds: frozenset[EventKind]) -> EventRows:
     """Events of ``kinds`` with an exact time (a ``stat`` counter rise is known only between two
     readings, so it cannot be placed in an hour)."""
-    return [
-        e
-        for e in view.events
-        if e.time is not None
-        and e.occurred_after is None
-        and e.kind in kinds
-        and e.severity is not Severity.INFO
-    ]
+    return view.events.where(EventQuery(kinds=kinds, exact=True, not_info=True))
 
 
 def _epoch(t: datetime, zone: ZoneInfo) -> int:
@@ -384,8 +377,8 @@ def _span(view: CaseView, zone: ZoneInfo, temp_s: IntArray) -> tuple[int, int]:
     temperature readings."""
     import numpy as np
 
-    times = [_epoch(e.time, zone) for e in view.events if e.time is not None]
-    columns = [c.utc_s.astype(np.int64) for c in view.inverter_status if len(c)]
+    times = [_epoch(e.time, zone) for e in view.events.objects if e.time is not None]
+    columns = [c.utc_s.astype(np.int64) for c in (*view.events.parts, *view.inverter_status) if len(c)]
     if temp_s.size:
         columns.append(temp_s)
     lows = [min(times)] if times else []
@@ -407,11 +400,7 @@ def findings(view: CaseView) -> list[Finding]:
     temp_s = series.seconds()
     temp_c = series.values()
     span = _span(view, zone, temp_s)
-    groups = {
-        "all": trips,
-        "cold": [e for e in trips if e.kind in COLD_PROXY_KINDS],
-        "hot": [e for e in trips if e.kind in HOT_PROXY_KINDS],
-    }
+    groups = {"all": trips, "cold": trips.of_kinds(COLD_PROXY_KINDS), "hot": trips.of_kinds(HOT_PROXY_KINDS)}
     arrays = {k: _as_trips(v, zone) for k, v in groups.items()}
     result = correlate(
         arrays["all"],
@@ -429,48 +418,34 @@ def findings(view: CaseView) -> list[Finding]:
     return _direct_alarms(view, trips, result)
 
 
-def _as_trips(events: list[BatteryEvent], zone: ZoneInfo) -> Trips:
-    import numpy as np
-
-    times = [e.time for e in events if e.time is not None]
-    return (
-        np.array([_epoch(t, zone) for t in times], dtype=np.int64),
-        np.array(
-            [t.astimezone(zone).toordinal() if t.tzinfo else t.toordinal() for t in times], dtype=np.int64
-        ),
-    )
+def _as_trips(events: EventRows, zone: ZoneInfo) -> Trips:
+    """(UTC s, local day ordinal) of each trip (every trip has an exact time)."""
+    return events.epochs(zone), events.local_ordinals(zone)
 
 
-def _in_extreme(
-    best: ClusterTest, trips: Sequence[BatteryEvent], series: TemperatureSeries, zone: ZoneInfo
-) -> list[BatteryEvent]:
+def _in_extreme(best: ClusterTest, trips: EventRows, series: TemperatureSeries, zone: ZoneInfo) -> EventRows:
     """The trips that fell in the extreme hours of ``best``."""
     import numpy as np
 
     if best.basis == "time_of_day":
         window = COLD_HOURS if best.side == "cold" else HOT_HOURS
-        return [e for e in trips if e.time is not None and e.time.astimezone(zone).hour in window]
+        return trips.subset(np.isin(trips.local_hours(zone), np.fromiter(window, np.int64)))
     assert best.threshold_c is not None
     if not len(series):
-        return []
+        return trips.subset([False] * len(trips))
     rs = series.seconds()
     rc = series.values()
     order = np.argsort(rs)
     rs, rc = rs[order], rc[order]
-    out = []
-    for e in trips:
-        assert e.time is not None
-        s = _epoch(e.time, zone)
-        j = int(np.searchsorted(rs, s, side="right")) - 1
-        if j < 0 or s - rs[j] > TEMP_MATCH_S:
-            continue
-        t = rc[j]
-        if (best.side == "cold" and t <= best.threshold_c) or (best.side == "hot" and t >= best.threshold_c):
-            out.append(e)
-    return out
+    s = trips.epochs(zone)
+    j = np.searchsorted(rs, s, side="right") - 1
+    found = (j >= 0) & (s - rs[np.maximum(j, 0)] <= TEMP_MATCH_S)
+    t = rc[np.maximum(j, 0)]
+    extreme = t <= best.threshold_c if best.side == "cold" else t >= best.threshold_c
+    return trips.subset(found & extreme)
 
 
-def _cluster_finding(view: CaseView, best: ClusterTest, trips: list[BatteryEvent], zone: ZoneInfo) -> Finding:
+def _cluster_finding(view: CaseView, best: ClusterTest, trips: EventRows, zone: ZoneInfo) -> Finding:
     """``thermal_intermittent``: the spec's cause for trips that cluster at temperature extremes (the
     pattern); a low/high-temperature protection active now is the BMS-state rules' under/over_temperature."""
     import numpy as np
@@ -478,7 +453,7 @@ def _cluster_finding(view: CaseView, best: ClusterTest, trips: list[BatteryEvent
     series = view.temperatures
     clustered = _in_extreme(best, trips, series, zone) or trips
     temp_kind = EventKind.UNDER_TEMPERATURE if best.side == "cold" else EventKind.OVER_TEMPERATURE
-    n_temp = sum(1 for e in clustered if e.kind is temp_kind)
+    n_temp = clustered.count_kind(temp_kind)
     what = (
         f" {n_temp} of them are {'low' if best.side == 'cold' else 'high'}-temperature alarms"
         + (" (the BMS blocks charging below 0 °C)." if best.side == "cold" else ".")
@@ -493,7 +468,7 @@ def _cluster_finding(view: CaseView, best: ClusterTest, trips: list[BatteryEvent
         else "Keep the stack below about 35 °C: ventilate the cabinet, keep it out of direct sun and away "
         "from the inverter's exhaust."
     )
-    unverified = sorted({e.code for e in clustered if not e.code_verified and e.code})
+    unverified = sorted(clustered.unverified_codes())
     caveat = (
         f" Some codes rest on unverified code-table entries ({', '.join(unverified)})." if unverified else ""
     )
@@ -502,7 +477,7 @@ def _cluster_finding(view: CaseView, best: ClusterTest, trips: list[BatteryEvent
         c = series.values()
         j = int(np.argmin(c)) if best.side == "cold" else len(c) - 1 - int(np.argmax(c[::-1]))
         evidence.append(cite.line(series.provenance(j)))
-    modules = {e.module_address for e in clustered}
+    modules = clustered.modules()
     module = view.position_of(next(iter(modules))) if len(modules) == 1 and None not in modules else None
     return Finding(
         code=Cause.THERMAL_INTERMITTENT,
@@ -522,6 +497,20 @@ def _in_bms_log(e: BatteryEvent, log_lines: set[tuple[str, int]]) -> bool:
     return e.origin == "bms" and (e.provenance.source, e.provenance.line) in log_lines
 
 
+def _every_row(c: EventColumns, rows: IntArray) -> IntArray:
+    """1 for each of ``rows``: a flag true of every inverter-log row."""
+    import numpy as np
+
+    return np.ones(rows.shape[0], dtype=np.int64)
+
+
+def _no_row(c: EventColumns, rows: IntArray) -> IntArray:
+    """0 for each of ``rows``: a flag false of every inverter-log row."""
+    import numpy as np
+
+    return np.zeros(rows.shape[0], dtype=np.int64)
+
+
 def _one_per_time(events: list[BatteryEvent]) -> list[BatteryEvent]:
     """One event per minute: the inverter's record and each module's log of one alarm count once
     (the inverter's line is kept first, it names the battery as a whole)."""
@@ -532,30 +521,50 @@ def _one_per_time(events: list[BatteryEvent]) -> list[BatteryEvent]:
     return sorted(seen.values(), key=lambda e: e.time.timestamp() if e.time else 0.0)
 
 
-def _temperatures_at(
-    view: CaseView, events: list[BatteryEvent], zone: ZoneInfo
-) -> list[tuple[float, EvidenceRef]]:
-    """(°C, where it was read) for these events: their own temperature, else a reading of the series
-    within :data:`TEMP_MATCH_S` before them."""
+@dataclass(frozen=True)
+class _Recorded:
+    """The temperature at each of some events: their own, else a reading of the series within
+    :data:`TEMP_MATCH_S` before them."""
+
+    celsius: FloatArray
+    """°C per event, NaN where none is known."""
+    reading: IntArray
+    """Index of the series reading used, -1 where the event's own temperature is (or none is known)."""
+
+    def extreme(self, lowest: bool) -> int:
+        """Index of the event with the lowest (highest) temperature, the first of equals."""
+        import numpy as np
+
+        known = np.flatnonzero(~np.isnan(self.celsius))
+        values = self.celsius[known]
+        return int(known[int(np.argmin(values) if lowest else np.argmax(values))])
+
+
+def _temperatures_at(view: CaseView, events: EventRows, zone: ZoneInfo) -> _Recorded:
+    """The temperature at each of ``events`` (every one has an exact time)."""
     import numpy as np
 
     series = view.temperatures
-    times = series.seconds()
-    out: list[tuple[float, EvidenceRef]] = []
-    for e in events:
-        if e.temperature_c is not None:
-            out.append((e.temperature_c, cite.line(e.provenance)))
-            continue
-        if e.time is None or not len(series):
-            continue
-        s = _epoch(e.time, zone)
-        j = int(np.searchsorted(times, s, side="right")) - 1
-        if j >= 0 and s - times[j] <= TEMP_MATCH_S:
-            out.append((float(series.celsius[j]), cite.line(series.provenance(j))))
-    return out
+    own = np.asarray(events.temperatures_c(), dtype=np.float64)
+    reading = np.full(len(events), -1, dtype=np.int64)
+    missing = np.flatnonzero(np.isnan(own))
+    if missing.size and len(series):
+        times = series.seconds()
+        s = events.epochs(zone)[missing]
+        j = np.searchsorted(times, s, side="right") - 1
+        found = (j >= 0) & (s - times[np.maximum(j, 0)] <= TEMP_MATCH_S)
+        reading[missing[found]] = j[found]
+        own[missing[found]] = np.asarray(series.celsius, dtype=np.float64)[j[found]]
+    return _Recorded(own, reading)
 
 
-def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlation) -> list[Finding]:
+def _recorded_ref(view: CaseView, events: EventRows, recorded: _Recorded, k: int) -> EvidenceRef:
+    """Where the temperature of event ``k`` was read: its own line, or the series reading's."""
+    j = int(recorded.reading[k])
+    return cite.line(events[k].provenance if j < 0 else view.temperatures.provenance(j))
+
+
+def _direct_alarms(view: CaseView, trips: EventRows, result: Correlation) -> list[Finding]:
     """Low/high-temperature alarms of the inverter log and of the modules' own BMS ``log`` (one merged
     timeline; the same alarm seen by several modules and the inverter counts once per minute) when the
     trips show no significant cluster.
@@ -565,6 +574,8 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
     (``thermal_intermittent``); fewer are ``under_temperature`` / ``over_temperature`` — a fault when the
     inverter logged it as one (the BMS blocked charging or discharging), else a warning.
     """
+    import numpy as np
+
     zone = ZoneInfo(view.timezone)
     log_lines = view.bms_log_lines()
     out: list[Finding] = []
@@ -582,27 +593,31 @@ def _direct_alarms(view: CaseView, trips: list[BatteryEvent], result: Correlatio
             "keep the stack below about 35 °C (ventilation, out of the sun and the inverter's exhaust)",
         ),
     ):
-        hits = [e for e in trips if e.kind is kind and (e.origin == "inverter" or _in_bms_log(e, log_lines))]
-        if not hits:
-            continue
-        days = sorted({e.time.astimezone(zone).date() for e in hits if e.time is not None})
-        temps = _temperatures_at(view, hits, zone)
-        where = " and ".join(
-            w
-            for w, o in (("the inverter log", "inverter"), ("the modules' BMS logs", "bms"))
-            if any(e.origin == o for e in hits)
+        of_kind = trips.of_kinds(frozenset({kind}))
+        found = of_kind.subset(
+            of_kind.gather(lambda e: e.origin == "inverter" or _in_bms_log(e, log_lines), _every_row) > 0
         )
-        hits = _one_per_time(hits)
-        celsius = [c for c, _ in temps]
-        at = f", at {min(celsius):.1f} to {max(celsius):.1f} °C where recorded" if temps else ""
+        if not found:
+            continue
+        days = sorted(found.dates(zone))
+        temps = _temperatures_at(view, found, zone)
+        bms = found.gather(lambda e: e.origin == "bms", _no_row) > 0
+        origins = {o for o, present in (("bms", bms.any()), ("inverter", (~bms).any())) if present}
+        where = " and ".join(
+            w for w, o in (("the inverter log", "inverter"), ("the modules' BMS logs", "bms")) if o in origins
+        )
+        hits = _one_per_time(list(found))
+        celsius = temps.celsius[~np.isnan(temps.celsius)]
+        at = f", at {celsius.min():.1f} to {celsius.max():.1f} °C where recorded" if celsius.size else ""
         unverified = (
             " (the code rests on an unverified code-table entry)"
             if any(not e.code_verified for e in hits)
             else ""
         )
         evidence = [cite.line(e.provenance) for e in hits[:3]]
-        if temps:  # the most extreme temperature quoted, where it was recorded
-            extreme = (min if kind is EventKind.UNDER_TEMPERATURE else max)(temps, key=lambda t: t[0])[1]
+        if celsius.size:  # the most extreme temperature quoted, where it was recorded
+            k = temps.extreme(lowest=kind is EventKind.UNDER_TEMPERATURE)
+            extreme = _recorded_ref(view, found, temps, k)
             if all((r.source, r.line) != (extreme.source, extreme.line) for r in evidence):
                 evidence.append(extreme)
         if len(days) >= MIN_TRIP_DAYS:

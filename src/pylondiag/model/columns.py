@@ -221,6 +221,19 @@ def _offset_s(utc_s: int, zone: ZoneInfo) -> float:
     return offset.total_seconds() if offset is not None else 0.0
 
 
+def local_seconds(utc_s: FloatArray, zone: ZoneInfo) -> IntArray:
+    """Wall-clock s since 1970-01-01 in ``zone`` of each instant ``utc_s`` (s, UTC), as
+    ``datetime.astimezone(zone)`` gives it, whole seconds (floor). The zone's offset is looked up once
+    per UTC quarter-hour: every zone's offsets and their changes fall on quarter-hours."""
+    import numpy as np
+
+    utc = np.asarray(utc_s, dtype=np.float64)
+    quarters, which = np.unique(np.floor(utc / 900).astype(np.int64), return_inverse=True)
+    offset_s = np.array([_offset_s(int(q) * 900, zone) for q in quarters], dtype=np.float64)[which]
+    out: IntArray = np.floor(utc + offset_s).astype(np.int64)
+    return out
+
+
 def _aware(t: datetime, zone: ZoneInfo) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=zone)
 
@@ -356,9 +369,7 @@ class TemperatureSeries:
         if known.shape[0] == 0:
             return known.astype(np.int64)
         utc = np.asarray(self.utc_s, dtype=np.float64)[known]
-        quarters, which = np.unique(np.floor(utc / 900).astype(np.int64), return_inverse=True)
-        offset_s = np.array([_offset_s(int(q) * 900, self.zone) for q in quarters], dtype=np.float64)[which]
-        day = np.floor((utc + offset_s) / 86400).astype(np.int64)
+        day = local_seconds(utc, self.zone) // 86400
         order = np.lexsort((celsius[known], day))  # by day, then by value; stable: ties in series order
         days = day[order]
         first = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])

@@ -11,9 +11,10 @@ mapping is ambiguous, which is reported in ``address_conflicts``) and the time i
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 from pylondiag.model.bus import BusFacts
 from pylondiag.model.case import CaseFile, HistoryEvent, HistoryItem, Inverter, Led, Role, Symptom
@@ -30,6 +31,7 @@ from pylondiag.model.console import (
     StatCounters,
 )
 from pylondiag.model.event import BatteryEvent, TemperatureSample
+from pylondiag.model.timeline import Timeline
 
 
 class _View(BaseModel):
@@ -144,6 +146,19 @@ def _series(value: Any) -> Any:
     return value
 
 
+def _timeline(value: Any) -> Any:
+    """A list of :class:`BatteryEvent` (tests, small callers) becomes a :class:`Timeline` in that order."""
+    if isinstance(value, list | tuple):
+        return Timeline(_events_adapter().validate_python(value))
+    return value
+
+
+@cache
+def _events_adapter() -> TypeAdapter[list[BatteryEvent]]:
+    """Built on first use: the case reader hands over a :class:`Timeline`, only tests give lists."""
+    return TypeAdapter(list[BatteryEvent])
+
+
 class CaseView(_View):
     """Everything known about one stack at one time, normalized."""
 
@@ -165,9 +180,10 @@ class CaseView(_View):
     infos: list[InfoReading] = Field(default_factory=list)
     pwrsys: list[PwrSysReading] = Field(default_factory=list)
     logs: list[LogReading] = Field(default_factory=list)
-    events: list[BatteryEvent] = Field(default_factory=list)
+    events: Annotated[Timeline, BeforeValidator(_timeline)] = Field(default_factory=Timeline)
     """BMS events derived from the console and inverter events from event logs, oldest first (an
-    inverter's status messages are in ``inverter_status`` instead)."""
+    inverter's status messages are in ``inverter_status`` instead). A sequence of events; an inverter
+    log's rows stay columns until a rule takes one (:meth:`Timeline.where`, ``model/timeline.py``)."""
     inverter_status: list[EventColumns] = Field(default_factory=list)
     """Inverter-log rows that say nothing about the battery — kind ``other``, severity ``info`` and no
     entry in the brand's code table ("Grid connected", "Status normal") — as columns, one per log: a
