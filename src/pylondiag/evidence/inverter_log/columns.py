@@ -48,6 +48,10 @@ READING_SENSOR: Final = "temperature"
 _MIN_STAMP: Final = len("2026-01-01 00:00")
 _NEG_OFFSET: Final = re.compile(r"\d:\d\d(?::\d\d(?:\.\d+)?)?-\d\d")
 _NO_CODE: Final = "row has neither code nor message"
+_FIRST_DAY: Final = np.datetime64("0001-01-02", "us")
+_LAST_DAY: Final = np.datetime64("9999-12-30", "us")
+"""Times the column path takes: a day inside Python's datetime range either side (a zone's offset can
+move a time by up to a day)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,8 +157,8 @@ def _stamps(column: Sequence[str]) -> IntArray | None:
         parsed = np.array(column, dtype="datetime64[us]")
     except ValueError:
         return None
-    if np.isnat(parsed).any():
-        return None
+    if np.isnat(parsed).any() or parsed.min() < _FIRST_DAY or parsed.max() > _LAST_DAY:
+        return None  # numpy reads years up to 5 digits; Python's datetime (the zone lookups) stops at 9999
     out: IntArray = parsed.astype(np.int64)
     return out
 
