@@ -155,6 +155,10 @@ class Timeline(Sequence[BatteryEvent]):
             known = self._built[row] = self.parts[k].event(row - self._starts[k])
         return known
 
+    def rows_in_order(self) -> Sequence[int]:
+        """Row numbers (objects first, then each part's rows) in timeline order."""
+        return range(len(self)) if self._order is None else self._order.tolist()
+
     def built(self) -> list[BatteryEvent]:
         """The event objects built so far from the columns (what the rules and findings asked for)."""
         return list(self._built.values())

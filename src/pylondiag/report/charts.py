@@ -25,8 +25,8 @@ from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from pylondiag.model.event import BatteryEvent, Severity
-from pylondiag.report.data import TEMP_DETAIL_LIMIT, CellReading, CounterSet, TempReading
+from pylondiag.model.event import Severity
+from pylondiag.report.data import TEMP_DETAIL_LIMIT, CellReading, CounterSet, EventLike, TempReading
 from pylondiag.report.levels import CHARGE_TEMP_MAX_C, CHARGE_TEMP_MIN_C, CellLevels, cell_levels
 
 RENDER_LOCK: Final = threading.RLock()
@@ -573,7 +573,7 @@ class TemperaturePoint:
 
 
 def event_timeline(
-    events: Sequence[BatteryEvent],
+    events: Sequence[EventLike],
     *,
     cited: Iterable[tuple[str, int]] = (),
     temperatures: Sequence[TemperaturePoint] = (),
@@ -691,13 +691,13 @@ def event_timeline(
     return Chart("events", "Event timeline", caption, fig, "Event timeline")
 
 
-def _bin_days(timed: Sequence[BatteryEvent]) -> int:
+def _bin_days(timed: Sequence[EventLike]) -> int:
     """Days per bin so that the whole span fits in at most ``MAX_EVENT_BINS`` bins (1 day up to 90 days)."""
     span = (_naive(timed[-1].time) - _naive(timed[0].time)).days + 1
     return max(1, -(-span // MAX_EVENT_BINS))
 
 
-def _events_binned(ax: Axes, timed: Sequence[BatteryEvent], row: Mapping[str, int], days: int) -> None:
+def _events_binned(ax: Axes, timed: Sequence[EventLike], row: Mapping[str, int], days: int) -> None:
     start = _naive(timed[0].time).date()
     counts: Counter[tuple[int, str, Severity]] = Counter()
     for e in timed:
@@ -747,7 +747,7 @@ def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint], *, daily: 
 
 
 def _temperature_points(
-    events: Sequence[BatteryEvent], extra: Sequence[TemperaturePoint]
+    events: Sequence[EventLike], extra: Sequence[TemperaturePoint]
 ) -> list[TemperaturePoint]:
     """Event temperatures and the case's temperature series, each reading once.
 
@@ -762,7 +762,7 @@ def _temperature_points(
     return sorted(unique.values(), key=lambda p: _naive(p.time))
 
 
-def _origin(event: BatteryEvent) -> str:
+def _origin(event: EventLike) -> str:
     return "bms" if event.origin == "bms" else "inverter"
 
 

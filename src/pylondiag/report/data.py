@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from pylondiag.model.console import (
     BatTable,
@@ -20,7 +20,7 @@ from pylondiag.model.console import (
     PwrTable,
     StatCounters,
 )
-from pylondiag.model.event import BatteryEvent
+from pylondiag.model.event import BatteryEvent, EventKind, Severity
 from pylondiag.report.photos import Photo
 
 TEMP_DETAIL_LIMIT: Final = 400
@@ -98,6 +98,52 @@ class CounterSet:
     line: int = 0
 
 
+class CitedLine(Protocol):
+    """Where an event was read: its file and 1-based line."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+
+
+class EventLike(Protocol):
+    """What the event timeline draws of an event: a :class:`BatteryEvent` or an :class:`EventMark`."""
+
+    @property
+    def time(self) -> datetime | None: ...
+    @property
+    def kind(self) -> EventKind: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def origin(self) -> str: ...
+    @property
+    def temperature_c(self) -> float | None: ...
+    @property
+    def provenance(self) -> CitedLine: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EventMark:
+    """One inverter-log event row as the timeline draws it, without its citation's text: a year of
+    rows at one a minute is 525,600 of these (~170 bytes each), not event objects (~2.5 KB)."""
+
+    time: datetime
+    """The site's wall-clock time, naive (the chart draws wall time)."""
+    kind: EventKind
+    severity: Severity
+    origin: str
+    source: str
+    line: int
+    temperature_c: float | None
+
+    @property
+    def provenance(self) -> EventMark:
+        """The mark itself: it has the ``source`` and ``line`` a citation has."""
+        return self
+
+
 @dataclass(frozen=True)
 class ReportData:
     """Everything a report draws besides the diagnosis. Empty when only the diagnosis is known."""
@@ -106,7 +152,7 @@ class ReportData:
     cells: tuple[CellReading, ...] = ()
     temps: tuple[TempReading, ...] = ()
     counters: tuple[CounterSet, ...] = ()
-    events: tuple[BatteryEvent, ...] = ()
+    events: tuple[EventLike, ...] = ()
     temperature_series: tuple[tuple[datetime, float], ...] = ()
     """Battery/ambient temperature over time (°C), e.g. from an inverter log; of a series longer than
     :data:`TEMP_DETAIL_LIMIT` only each day's lowest and highest reading (what its chart draws)."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pylondiag.model.columns import TemperatureSeries
+from pylondiag.model.columns import KINDS, SEVERITIES, EventColumns, TemperatureSeries
 from pylondiag.model.console import InfoRecord, PwrRow, StatCounters
 from pylondiag.model.stack import CaseView
+from pylondiag.model.timeline import Timeline
 from pylondiag.report.data import (
     TEMP_DETAIL_LIMIT,
     CounterSet,
+    EventLike,
+    EventMark,
     ModuleFacts,
     ReportData,
     TempReading,
@@ -64,7 +67,7 @@ def from_view(view: CaseView) -> ReportData:
         cells=cells,
         temps=tuple(temps),
         counters=counters,
-        events=tuple(view.events),
+        events=event_marks(view.events),
         temperature_series=temperature_points(view.temperatures),
         temperature_readings=len(view.temperatures) if len(view.temperatures) > TEMP_DETAIL_LIMIT else 0,
         inverter=_inverter(view),
@@ -130,3 +133,26 @@ def temperature_points(series: TemperatureSeries) -> tuple[tuple[datetime, float
     if len(series) <= TEMP_DETAIL_LIMIT:
         return tuple(series.points())
     return tuple(series.take(series.daily_extremes()).points())
+
+
+def event_marks(events: Timeline) -> tuple[EventLike, ...]:
+    """The case's events for the timeline chart, in timeline order: the event objects when there are
+    only objects, else an :class:`EventMark` per row of an inverter log (no event object per row)."""
+    if not events.parts:
+        return tuple(events)
+    rows: list[EventLike] = list(events.objects)
+    for c in events.parts:
+        rows += _marks(c)
+    return tuple(rows[r] for r in events.rows_in_order())
+
+
+def _marks(c: EventColumns) -> list[EventMark]:
+    """One mark per row of ``c``: wall-clock time, kind, severity, line and temperature."""
+    times = c.local_us.astype("datetime64[us]").tolist()
+    temps = [None if t != t else t for t in c.temperature_c.tolist()]
+    return [
+        EventMark(t, KINDS[k], SEVERITIES[s], "inverter", c.source, n, temp)
+        for t, k, s, n, temp in zip(
+            times, c.kind.tolist(), c.severity.tolist(), c.line.tolist(), temps, strict=True
+        )
+    ]
