@@ -421,20 +421,22 @@ CLOCK_SLACK_S: Final = 10 * 60
 simultaneous, so a module event up to this long after the inverter's still counts."""
 
 
-def _module_trips(view: CaseView) -> list[BatteryEvent]:
+def _module_trips(view: CaseView) -> EventRows:
     """Protections that name their module and have an exact time, from every origin (the BMS log,
     earlier ``pwr`` snapshots, an inverter log that names the module). The latest ``pwr`` is left out:
     its states are the live picture the BMS-state rules read, not a moment in the sequence."""
     live = {s.source for s in view.pwr[-1:]}
     live_lines = {(s.source, r.line) for s in view.pwr[-1:] for r in s.table.rows}
     kinds = frozenset(k for k, cause in KIND_CAUSE.items() if cause != Cause.CELL_OVER_VOLTAGE)
+    # a cell over-voltage ends a charge; it does not shut a bank down
     candidates = view.events.where(EventQuery(kinds=kinds, fault=True, exact=True, names_module=True))
-    return [
-        e
-        for e in candidates  # a cell over-voltage ends a charge; it does not shut a bank down
-        if not (e.provenance.source in live and (e.provenance.source, e.provenance.line) in live_lines)
-        and view.position_of(e.module_address) is not None
-    ]
+    position = {m: view.position_of(m) for m in candidates.modules()}
+    return candidates.subset(
+        [
+            not (source in live and (source, line) in live_lines) and position[module] is not None
+            for source, line, module in candidates.cited_modules()
+        ]
+    )
 
 
 _SHUTDOWN: Final = EventQuery(
@@ -443,24 +445,20 @@ _SHUTDOWN: Final = EventQuery(
 """The inverter's own record of the bank going down (no module named)."""
 
 
-def _shutdown_near(
-    view: CaseView, trips: list[BatteryEvent]
-) -> tuple[BatteryEvent | None, list[BatteryEvent]]:
+def _shutdown_near(view: CaseView, trip_s: list[float]) -> tuple[BatteryEvent | None, list[int]]:
     """The first (oldest) inverter-logged shutdown with module protections from :data:`TRIP_LEAD_S`
-    before it to :data:`CLOCK_SLACK_S` after it, and those protections; (None, ``trips``) without one."""
-    for sd in _candidates(view.events.where(_SHUTDOWN), trips):
+    before it to :data:`CLOCK_SLACK_S` after it, and the indexes of those protections (``trip_s``:
+    their times, s since 1970 UTC); (None, every index) without one."""
+    for sd in _candidates(view.events.where(_SHUTDOWN), trip_s):
         assert sd.time is not None
-        near = [
-            e
-            for e in trips
-            if e.time is not None and -TRIP_LEAD_S <= (e.time - sd.time).total_seconds() <= CLOCK_SLACK_S
-        ]
+        at = sd.time.timestamp()
+        near = [i for i, t in enumerate(trip_s) if -TRIP_LEAD_S <= t - at <= CLOCK_SLACK_S]
         if near:
             return sd, near
-    return None, trips
+    return None, list(range(len(trip_s)))
 
 
-def _candidates(shutdowns: EventRows, trips: list[BatteryEvent]) -> Iterator[BatteryEvent]:
+def _candidates(shutdowns: EventRows, trips_s: list[float]) -> Iterator[BatteryEvent]:
     """The shutdowns that may have a protection near them, oldest first. From an inverter log read as
     columns (a year of rows), only those with one within a second of the window become objects."""
     if not shutdowns.timeline.parts:
@@ -468,8 +466,8 @@ def _candidates(shutdowns: EventRows, trips: list[BatteryEvent]) -> Iterator[Bat
         return
     import numpy as np
 
-    sd_s = shutdowns.gather(lambda e: e.time.timestamp() if e.time else np.nan, lambda c, r: c.utc_s[r])
-    trip_s = np.sort(np.array([e.time.timestamp() for e in trips if e.time is not None], dtype=np.float64))
+    sd_s = np.asarray(shutdowns.values("seconds"), dtype=np.float64)
+    trip_s = np.sort(np.asarray(trips_s, dtype=np.float64))
     lo = np.searchsorted(trip_s, sd_s - TRIP_LEAD_S - 1, side="left")
     hi = np.searchsorted(trip_s, sd_s + CLOCK_SLACK_S + 1, side="right")
     for k in np.flatnonzero(hi > lo).tolist():
@@ -491,21 +489,18 @@ def _first_trip(view: CaseView) -> list[Finding]:
     trips = _module_trips(view)
     if not trips:
         return []
-    shutdown, trips = _shutdown_near(view, trips)
-    first = min(trips, key=lambda e: e.time.timestamp() if e.time else 0.0)
+    # every trip has an exact time; their times, modules and origins are read without event objects
+    at, module, origin = trips.values("seconds"), trips.values("module"), trips.values("origin")
+    shutdown, near = _shutdown_near(view, at)
+    k = min(near, key=at.__getitem__)  # the first of the earliest
+    first = trips[k]
     assert first.time is not None
     pos = view.position_of(first.module_address)
     if pos is None:  # pragma: no cover - _module_trips keeps only mapped modules
         return []
-    others = [e for e in trips if e.module_address != first.module_address]
-    tie = [
-        e
-        for e in others
-        if e.time is not None
-        and abs((e.time - first.time).total_seconds()) <= CLOCK_SLACK_S
-        and e.origin != first.origin
-    ]
-    same_clock_tie = [e for e in others if e.time == first.time and e.origin == first.origin]
+    others = [i for i in near if module[i] != module[k]]
+    tie = [i for i in others if abs(at[i] - at[k]) <= CLOCK_SLACK_S and origin[i] != origin[k]]
+    same_clock_tie = [i for i in others if at[i] == at[k] and origin[i] == origin[k]]
     where = _where(first)
     msg = (
         f"The bank shut down and the first protection in the case's timeline is on the module at "
@@ -526,7 +521,7 @@ def _first_trip(view: CaseView) -> list[Finding]:
             f"({_where(shutdown)})"
         )
     if others:
-        later = sorted({view.position_of(e.module_address) or 0 for e in others} - {0})
+        later = sorted({view.position_of(module[i]) or 0 for i in others} - {0})
         msg += (
             f"; {len(others)} protection(s) on other modules (position {', '.join(map(str, later))}) followed"
         )

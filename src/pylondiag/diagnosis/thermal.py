@@ -38,7 +38,7 @@ from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.thresholds import THERMAL_STRONG_P_VALUE
 from pylondiag.model.columns import EventColumns, TemperatureSeries
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
-from pylondiag.model.event import BatteryEvent, EventKind, Severity
+from pylondiag.model.event import BatteryEvent, EventKind
 from pylondiag.model.stack import CaseView
 from pylondiag.model.timeline import EventQuery, EventRows
 
@@ -511,14 +511,14 @@ def _no_row(c: EventColumns, rows: IntArray) -> IntArray:
     return np.zeros(rows.shape[0], dtype=np.int64)
 
 
-def _one_per_time(events: list[BatteryEvent]) -> list[BatteryEvent]:
-    """One event per minute: the inverter's record and each module's log of one alarm count once
-    (the inverter's line is kept first, it names the battery as a whole)."""
-    seen: dict[datetime, BatteryEvent] = {}
-    for e in sorted(events, key=lambda e: e.origin != "inverter"):
-        assert e.time is not None
-        seen.setdefault(e.time.replace(second=0, microsecond=0), e)
-    return sorted(seen.values(), key=lambda e: e.time.timestamp() if e.time else 0.0)
+def _one_per_time(events: EventRows) -> list[int]:
+    """Indexes of one event per minute, oldest first: the inverter's record and each module's log of
+    one alarm count once (the inverter's line is kept first, it names the battery as a whole)."""
+    at, origin = events.values("seconds"), events.values("origin")
+    seen: dict[float, int] = {}
+    for i in sorted(range(len(events)), key=lambda i: origin[i] != "inverter"):
+        seen.setdefault(at[i] // 60, i)  # the minute; every zone's offset is whole minutes since 2010
+    return sorted(seen.values(), key=at.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -606,15 +606,16 @@ def _direct_alarms(view: CaseView, trips: EventRows, result: Correlation) -> lis
         where = " and ".join(
             w for w, o in (("the inverter log", "inverter"), ("the modules' BMS logs", "bms")) if o in origins
         )
-        hits = _one_per_time(list(found))
+        kept = _one_per_time(found)
+        verified, fault = found.values("verified"), found.values("fault")
         celsius = temps.celsius[~np.isnan(temps.celsius)]
         at = f", at {celsius.min():.1f} to {celsius.max():.1f} °C where recorded" if celsius.size else ""
         unverified = (
             " (the code rests on an unverified code-table entry)"
-            if any(not e.code_verified for e in hits)
+            if not all(verified[i] for i in kept)
             else ""
         )
-        evidence = [cite.line(e.provenance) for e in hits[:3]]
+        evidence = [cite.line(found[i].provenance) for i in kept[:3]]
         if celsius.size:  # the most extreme temperature quoted, where it was recorded
             k = temps.extreme(lowest=kind is EventKind.UNDER_TEMPERATURE)
             extreme = _recorded_ref(view, found, temps, k)
@@ -628,7 +629,7 @@ def _direct_alarms(view: CaseView, trips: EventRows, result: Correlation) -> lis
                     module=None,
                     confidence=C.STRONG,
                     message=(
-                        f"{len(hits)} {word} alarms in {where} on {len(days)} different days "
+                        f"{len(kept)} {word} alarms in {where} on {len(days)} different days "
                         f"({days[0]} to {days[-1]}{at}){unverified}: the battery's surroundings take it out "
                         f"of its temperature range again and again. This is the environment, not a failing "
                         f"module: {fix}."
@@ -637,8 +638,8 @@ def _direct_alarms(view: CaseView, trips: EventRows, result: Correlation) -> lis
                 )
             )
             continue
-        fault = any(e.severity is Severity.FAULT for e in hits)
-        why = f"{len(hits)} {word} alarm(s) in {where}{at}" + (
+        fault_seen = any(fault[i] for i in kept)
+        why = f"{len(kept)} {word} alarm(s) in {where}{at}" + (
             f" — too few to test for a pattern (needs {MIN_TRIPS} trips on {MIN_TRIP_DAYS} days)"
             if not result.enough
             else " — the trips do not cluster significantly at temperature extremes"
@@ -646,9 +647,9 @@ def _direct_alarms(view: CaseView, trips: EventRows, result: Correlation) -> lis
         out.append(
             Finding(
                 code=code,
-                severity=FindingSeverity.FAULT if fault else FindingSeverity.WARNING,
+                severity=FindingSeverity.FAULT if fault_seen else FindingSeverity.WARNING,
                 module=None,
-                confidence=C.FAIR if fault else C.EVEN,
+                confidence=C.FAIR if fault_seen else C.EVEN,
                 message=f"{why}{unverified}. {fix[0].upper()}{fix[1:]}; re-check after the next cold/hot "
                 "spell with the battery temperature logged.",
                 evidence=evidence,

@@ -316,6 +316,22 @@ class EventRows(Sequence[BatteryEvent]):
             out[idx] = of_rows(c, rows)
         return out
 
+    def values(self, name: str) -> list[Any]:
+        """One plain value per event, in order, without building the rows' objects: ``seconds`` (s since
+        1970 UTC, NaN without a time), ``module`` (address or None), ``origin``, ``verified`` (the code
+        table's grade), ``fault`` (severity is ``fault``)."""
+        of_object, of_rows, convert = _FIELDS[name]
+        if not self._columnar():
+            return [convert(of_object(e)) for e in self]
+        objects, parts = self._groups()
+        out: list[Any] = [None] * len(self)
+        for i in objects:
+            out[i] = convert(of_object(self._object(i)))
+        for c, idx, rows in parts:
+            for i, v in zip(idx.tolist(), of_rows(c, rows).tolist(), strict=True):
+                out[i] = convert(v)
+        return out
+
     def unverified_codes(self) -> set[str]:
         """Codes of these events that the code table marks unverified."""
         if not self._columnar():
@@ -440,6 +456,36 @@ class EventRows(Sequence[BatteryEvent]):
             return self.subset([of(e) for e in self])
         first_us = (day.toordinal() - _ORDINAL_1970) * _DAY_S * 1_000_000
         return self.subset(self.gather(of, lambda c, r: c.local_us[r] >= first_us) > 0)
+
+
+def _verified_rows(c: EventColumns, rows: IntArray) -> BoolArray:
+    import numpy as np
+
+    verified: BoolArray = np.array([p.verified for p in c.pairs] or [True], dtype=np.bool_)[c.pair[rows]]
+    return verified
+
+
+def _inverter_rows(c: EventColumns, rows: IntArray) -> IntArray:
+    import numpy as np
+
+    return np.zeros(rows.shape[0], dtype=np.int64)
+
+
+_ORIGINS: Final = ("inverter", "bms")
+_FIELDS: Final[
+    dict[str, tuple[Callable[[BatteryEvent], Any], Callable[[EventColumns, IntArray], Any], Any]]
+] = {
+    "seconds": (lambda e: e.time.timestamp() if e.time else float("nan"), lambda c, r: c.utc_s[r], float),
+    "module": (
+        lambda e: NO_MODULE if e.module_address is None else e.module_address,
+        lambda c, r: c.module[r],
+        lambda v: None if v == NO_MODULE else int(v),
+    ),
+    "origin": (lambda e: e.origin, _inverter_rows, lambda v: v if isinstance(v, str) else "inverter"),
+    "verified": (lambda e: e.code_verified, _verified_rows, bool),
+    "fault": (lambda e: e.severity is Severity.FAULT, lambda c, r: c.severity[r] == _FAULT, bool),
+}
+"""For :meth:`EventRows.values`: (value of an object, values of a part's rows, plain value)."""
 
 
 def _must(t: datetime | None) -> datetime:
