@@ -93,9 +93,19 @@ def test_diagnose_text_imports_no_report_or_web_stack() -> None:
     assert _loaded(modules, HEAVY + OURS) == []
 
 
-def test_a_case_without_an_inverter_log_does_not_load_numpy() -> None:
+INVERTER_LOG = ("numpy", "pylondiag.evidence.inverter_log")
+"""numpy (the columns of year-long logs) and the inverter-log readers (shapes, brand code tables)."""
+
+
+def test_a_case_without_an_inverter_log_loads_neither_numpy_nor_the_log_readers() -> None:
     modules = _modules_after("diagnose", str(CASES / "healthy-us3000c-stack"), "--format", "json")
-    assert "numpy" not in modules  # the columns of year-long logs cost nothing when there is no log
+    assert _loaded(modules, INVERTER_LOG) == []  # they cost nothing when there is no log
+
+
+def test_a_case_with_an_inverter_log_loads_them() -> None:
+    """The other side: the lazy imports do run when the case has a log."""
+    modules = _modules_after("diagnose", str(CASES / "inv-cold-mornings-deye"), "--format", "json")
+    assert {"numpy", "pylondiag.evidence.inverter_log", "pylondiag.evidence.inverter_log.columns"} <= modules
 
 
 def test_parse_and_help_stay_light(tmp_path: Path) -> None:

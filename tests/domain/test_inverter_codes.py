@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pylondiag.domain import inverter_codes
 from pylondiag.domain.inverter_codes import brands, canonical_brand, lookup, normalize_code, table
 from pylondiag.model.event import EventKind
 
@@ -86,6 +87,16 @@ def test_unknown_code_or_brand_is_none() -> None:
     assert lookup("sunsynk", "F99") is None
     assert lookup("nosuchbrand", "F58") is None
     assert lookup(None, "F58") is None
+
+
+def test_a_brand_is_found_from_the_tables_heads_as_from_the_whole_tables() -> None:
+    # canonical_brand reads only what is above ``codes:`` in each file (start-up): same answers as the
+    # validated tables, and the tables themselves are not loaded for it.
+    inverter_codes._brand_index.cache_clear()
+    inverter_codes._load_all.cache_clear()
+    assert canonical_brand("Deye") == "sunsynk" and canonical_brand("EG4") == "luxpower"
+    assert inverter_codes._load_all.cache_info().currsize == 0
+    assert inverter_codes._brand_index() == inverter_codes._index_of(inverter_codes._load_all())
 
 
 def test_unverified_codes_stay_marked() -> None:

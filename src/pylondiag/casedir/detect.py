@@ -6,7 +6,6 @@ import re
 from typing import Final
 
 from pylondiag.evidence.console import looks_like_console
-from pylondiag.evidence.inverter_log import looks_like_inverter_log
 from pylondiag.model.stack import EvidenceKind
 
 _CANDUMP: Final = re.compile(
@@ -52,7 +51,7 @@ def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
         if hint == "rs485" and _RS485_RAW.search(data[:65536]):
             return "rs485"  # a raw serial dump with line noise
         # Windows tools export UTF-16 (NUL bytes everywhere): the inverter-log reader decodes it.
-        return "inverter_log" if looks_like_inverter_log(data) else "unknown"
+        return "inverter_log" if _looks_like_inverter_log(data) else "unknown"
     order: list[EvidenceKind] = ["console", "inverter_log", "can", "rs485"]
     if hint in order:
         order.remove(hint)
@@ -60,7 +59,7 @@ def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
     for kind in order:
         if kind == "console" and looks_like_console(data):
             return kind
-        if kind == "inverter_log" and looks_like_inverter_log(data):
+        if kind == "inverter_log" and _looks_like_inverter_log(data):
             return kind
         if kind == "can" and (_CANDUMP.search(data[:65536]) or _looks_like_can(data)):
             return kind
@@ -69,6 +68,14 @@ def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
         ):
             return kind
     return "unknown"
+
+
+def _looks_like_inverter_log(data: bytes) -> bool:
+    """The inverter-log readers' sniffer, imported here: their shape readers and brand code tables are
+    ~20 ms of start-up that a case of console captures alone does not need (it never gets this far)."""
+    from pylondiag.evidence.inverter_log import looks_like_inverter_log
+
+    return looks_like_inverter_log(data)
 
 
 def _looks_like_can(data: bytes) -> bool:
