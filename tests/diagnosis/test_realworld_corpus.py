@@ -41,6 +41,7 @@ PINNED = {
     "venus536-us3000-cells-at-99pct",
     "hidaba7-us5000-master-two-us2000-discharging",  # a supported mix (newest master) that works
     "esphome5889-us3000-three-idle-over-100pct",  # gauge past 100 % on an old US3000 is not a fault
+    "victron20236-us2000c-one-block-cell-ov",  # one block alarms at 52.4 V: not the charger; ask for bat N
 }
 """Real cases whose label the engine matches exactly (outcome, primary cause, culprits)."""
 
