@@ -27,7 +27,10 @@ Column = tuple[str, str, Kind]
 _JOINERS = frozenset({"State", "Status"})
 
 
+@lru_cache(maxsize=64)
 def header_tokens(line: str) -> tuple[str, ...]:
+    """The column headers of a header row (cached: a capture repeats the same few header rows, and
+    every table of one then shares one tuple of column names)."""
     out: list[str] = []
     for tok in line.split():
         if tok in _JOINERS and out:

@@ -63,7 +63,11 @@ PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
 _PWR_SHAPE = ModelShape(PwrRow, key_digits=2, key_min=1, key_field="address")
 """A row's first token is its module address (:func:`module_address`)."""
 KNOWN["pwr"] = (PWR_COLUMNS, _PWR_SHAPE)
-_ABSENT_ROW = {**_PWR_SHAPE.defaults, "absent": True, "base_state": "Absent"}
+_ABSENT_ROW = {**_PWR_SHAPE.defaults, "absent": True, "base_state": "Absent"} | dict.fromkeys(
+    ("address", "extra", "source", "line")
+)
+"""An ``Absent`` row's fields (address, extra and where it was read set per row: copied, never resized;
+in this order ``pylondiag parse`` has always printed them)."""
 
 
 def _is_header(tokens: list[str]) -> bool:
@@ -124,7 +128,10 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
         if "Absent" in tokens:
             d = _ABSENT_ROW.copy()
             d["address"] = address
-            d.update(extra={}, source=ctx.source, line=number, raw=raw)
+            d["extra"] = {}
+            d["source"] = source
+            d["line"] = number
+            d["raw"] = raw
             rows.append(pwr_row_raw(d))
             last = number
             continue
