@@ -8,7 +8,10 @@ captures in ``shared/captures/console`` (values randomised, seeded) — then, in
 * parses it (``ConsoleReader.feed`` in 64 KiB chunks + ``parse_block`` on every block) → MB/s;
 * runs ``bytes.splitlines`` over the same bytes → MB/s, and prints the ratio;
 * streams a session of the same size generated on the fly through the reader in a child process
-  (nothing kept) and prints that process's peak RSS, for 1x and 2x the size: memory stays flat.
+  (nothing kept) and prints that process's peak RSS, for 1x and 2x the size: memory stays flat;
+* reads the same size as a whole file in a child process — ``read_console`` on its bytes, and
+  ``load_case`` on a case holding it — and prints its peak RSS against the streamed peak (issue 17: within
+  2x).
 
 With ``--converters`` the same session is parsed again with the table rows read by plain per-layout
 converter tuples (``bench/row_converters.py``) instead of the generated row readers, and both figures are
@@ -230,6 +233,33 @@ def _child(mb: float) -> None:
     print(f"{mb:g} {dt:.3f} {blocks} {records} {warnings} {_peak_rss_mb():.1f}")
 
 
+def _child_whole(mb: float, how: str) -> None:
+    """Read a session of ``mb`` MB as a whole file — ``read_console`` on its bytes, or ``load_case`` on a
+    case directory holding it as its one console capture — and print the peak RSS (MB)."""
+    import tempfile
+    from pathlib import Path
+
+    from pylondiag.casedir import load_case
+    from pylondiag.evidence.console import read_console
+
+    with tempfile.TemporaryDirectory() as case:
+        path = Path(case) / "console.txt"
+        path.write_bytes(b"".join(session(1, int(mb * 1e6))))
+        t0 = time.process_time()
+        if how == "read":
+            kept: object = read_console(path.read_bytes(), path.name)
+        else:
+            kept = load_case(Path(case))
+        dt = time.process_time() - t0
+        print(f"{dt:.3f} {_peak_rss_mb():.1f} {kept is not None}")
+
+
+def _run_child(*args: str) -> list[str]:
+    return subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=float, default=50.0, help="session size in MB (default 50)")
@@ -242,9 +272,13 @@ def main() -> int:
         "generated row readers, and print both",
     )
     ap.add_argument("--child", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--child-whole", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child is not None:
         _child(args.child)
+        return 0
+    if args.child_whole is not None:
+        _child_whole(float(args.child_whole[0]), args.child_whole[1])
         return 0
 
     size = int(args.mb * 1e6)
@@ -288,15 +322,18 @@ def main() -> int:
         print(f"same parse, rows read by converter tuples: {mb / c_plain:9.1f} MB/s CPU "
               f"(generated readers: {c_plain / c_parse:.2f}x faster)")  # fmt: skip
     print(f"peak RSS of this process (whole session held in memory): {_peak_rss_mb():.0f} MB")
+    streamed = 0.0
     for factor in (1, 2):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(args.mb * factor)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()
+        out = _run_child("--child", str(args.mb * factor))
+        streamed = max(streamed, float(out[5]))
         print(f"streamed {float(out[0]):g} MB (generated on the fly, nothing kept; CPU incl. generating): "
               f"{float(out[0]) / float(out[1]):.1f} MB/s, peak RSS {out[5]} MB")  # fmt: skip
+    # Issue 17: reading a whole file should stay within 2x the streamed peak.
+    for how, what in (("read", "read_console(whole file)"), ("case", "load_case(case with that file)")):
+        out = _run_child("--child-whole", str(args.mb), how)
+        ratio = float(out[1]) / streamed
+        print(f"whole {args.mb:g} MB file, {what}: peak RSS {out[1]} MB = {ratio:.1f}x the streamed peak "
+              f"({out[0]} s CPU)")  # fmt: skip
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     return 0
