@@ -196,14 +196,9 @@ def test_an_unreachable_store_answers_503_in_plain_words_and_stores_nothing(
     assert "Traceback" not in r.text and rows(client) == (0, 0)
 
 
-def test_cases_stored_before_the_store_went_away_answer_503_not_500(
-    settings: Settings, open_client: Callable[[Settings], TestClient], imbalance_capture: bytes
-) -> None:
-    good = open_client(settings)
-    created = submit_api(good, imbalance_capture)
-    pk, token = created["id"], created["access_token"]
-    drain(good)
-    dead = open_client(
+def cut_off_from_the_store(settings: Settings, open_client: Callable[[Settings], TestClient]) -> TestClient:
+    """A second machine on the same database whose object store endpoint answers nothing (a closed port)."""
+    return open_client(
         replace(
             settings,
             data_dir=settings.data_dir.parent / "cut-off",
@@ -211,6 +206,16 @@ def test_cases_stored_before_the_store_went_away_answer_503_not_500(
             s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
         )
     )
+
+
+def test_cases_stored_before_the_store_went_away_answer_503_not_500(
+    settings: Settings, open_client: Callable[[Settings], TestClient], imbalance_capture: bytes
+) -> None:
+    good = open_client(settings)
+    created = submit_api(good, imbalance_capture)
+    pk, token = created["id"], created["access_token"]
+    drain(good)
+    dead = cut_off_from_the_store(settings, open_client)
     for path in (f"/api/cases/{pk}/report.pdf", f"/api/cases/{pk}/files/case.yaml"):
         r = dead.get(f"{path}?token={token}")
         assert r.status_code == 503 and "not reachable right now" in r.json()["detail"], path
@@ -235,14 +240,7 @@ def test_a_store_outage_leaves_cases_queued_uncounted_and_they_are_diagnosed_whe
     good = open_client(settings)
     created = submit_api(good, imbalance_capture)
     pk, token = created["id"], created["access_token"]
-    cut_off = open_client(
-        replace(
-            settings,
-            data_dir=settings.data_dir.parent / "cut-off",
-            database_url=settings.resolved_database_url,
-            s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
-        )
-    )
+    cut_off = cut_off_from_the_store(settings, open_client)
     for _ in range(settings.max_diagnosis_attempts + 2):
         with pytest.raises(StoreUnavailable):
             worker_of(cut_off).drain(timeout=30)

@@ -38,8 +38,8 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from contextlib import AbstractContextManager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -328,15 +328,12 @@ class DiagnosisWorker:
         """The evidence store could not be reached: the case is queued again and this attempt is not
         counted — the case did nothing wrong, and an outage longer than ``max_attempts`` leases must not
         fail every case that waits."""
-        with self.db.session() as session:
-            case = session.scalars(select(CaseRecord).where(self._holds(claim)).with_for_update()).first()
+        with self._let_go(claim) as case:
             if case is None:
                 return
             if case.diagnosis_state == DiagnosisState.RUNNING.value:
                 case.diagnosis_state = DiagnosisState.QUEUED.value
             case.diagnosis_attempts = max(case.diagnosis_attempts - 1, 0)
-            _release(case)
-            case.updated_at = utcnow()
 
     def complete(self, claim: Claim, document: dict[str, Any]) -> int | None:
         """Store ``document`` as the case's next version if ``claim`` still holds; the version, or None
@@ -368,16 +365,24 @@ class DiagnosisWorker:
     def _fail(self, claim: Claim, detail: str, *, retry: bool) -> None:
         """Record a failed attempt (if the claim holds): queued again while attempts remain (``retry``),
         else ``failed``."""
-        with self.db.session() as session:
-            case = session.scalars(select(CaseRecord).where(self._holds(claim)).with_for_update()).first()
+        with self._let_go(claim) as case:
             if case is None:
                 return
             again = retry and case.diagnosis_attempts < self.max_attempts
             if case.diagnosis_state == DiagnosisState.RUNNING.value:
                 case.diagnosis_state = (DiagnosisState.QUEUED if again else DiagnosisState.FAILED).value
             case.diagnosis_error = detail
-            _release(case)
-            case.updated_at = utcnow()
+
+    @contextmanager
+    def _let_go(self, claim: Claim) -> Iterator[CaseRecord | None]:
+        """The claimed case's row, locked, while this worker still holds ``claim`` (None when it does not);
+        the claim is released when the block ends (what :meth:`_fail` and :meth:`_hand_back` share)."""
+        with self.db.session() as session:
+            case = session.scalars(select(CaseRecord).where(self._holds(claim)).with_for_update()).first()
+            yield case
+            if case is not None:
+                _release(case)
+                case.updated_at = utcnow()
 
     # -- reports ----------------------------------------------------------------------------------
     def _claim_render(self) -> tuple[str, int] | None:
