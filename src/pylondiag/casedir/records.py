@@ -243,12 +243,7 @@ def _own_address(cap: ConsoleCapture) -> int | None:
     module in its ``info``/``stat``/``soh`` ``Device address`` or ``soh``'s ``Power N``. One distinct
     address → that one.
     """
-    plain = (
-        r
-        for r in cap.records
-        if isinstance(r, GetPwrRecord) or (isinstance(r, BatTable) and r.address is None)
-    )
-    if next(plain, None) is None:
+    if not any(_plain_module_record(r) for r in cap.records):
         return None
     found = {
         r.address
