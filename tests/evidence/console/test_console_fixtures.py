@@ -161,3 +161,23 @@ def test_log_unknown_lines_are_kept_raw() -> None:
 def test_fixture_records_are_valid_models(name: str) -> None:
     _data, cap = load(name)
     assert ConsoleCapture.model_validate_json(cap.model_dump_json()) == cap
+
+
+def test_a_getpwr_answer_keeps_at_most_32_cell_lines_and_says_how_many_it_skipped() -> None:
+    """One getpwr dumps one module (15 cells): 100,000 cell lines are nonsense, kept to the bound with a
+    warning at the first line skipped (each cell became a bat row for the diagnosis: 2 GB for 20 MB)."""
+    from pylondiag.evidence.console.misc import GETPWR_MAX_CELLS
+    from pylondiag.model.console import GetPwrRecord
+
+    cell = "3317#  26300# Normal# Normal#\r\n"
+    text = (
+        "pylon_debug>getpwr\r\n@\r\n49768#  -2632#  29300# 43259# Dischg# Normal# Normal# Normal#\r\n"
+        + cell * 100_000
+        + "666#\r\nCommand completed successfully\r\n$$\r\npylon_debug>\r\n"
+    )
+    cap = read_console(text.encode(), "g.txt")
+    (rec,) = [r for r in cap.records if isinstance(r, GetPwrRecord)]
+    assert len(rec.cells) == GETPWR_MAX_CELLS == 32 and rec.trailing_values == (666,)
+    (warning,) = cap.warnings
+    assert warning.line == 4 + GETPWR_MAX_CELLS and warning.raw == cell.strip()
+    assert f"{100_000 - GETPWR_MAX_CELLS} skipped" in warning.message

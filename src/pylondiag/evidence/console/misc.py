@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from pylondiag.evidence.console._build import make_bat_cell
 from pylondiag.evidence.console._common import BadValue, Ctx, key_value, numbered, opt_int, split_kv
@@ -62,6 +62,11 @@ def _fields(line: str) -> list[str]:
     return [f.strip() for f in line.strip().rstrip("#").split("#")]
 
 
+GETPWR_MAX_CELLS: Final = 32
+"""Cell lines one ``getpwr`` answer may hold: it dumps one module, and a US module has 15 cells
+(``console_fields.md``, ``bat [N]``); twice the most any pack prints, so only nonsense is cut."""
+
+
 def parse_getpwr(block: CommandBlock, ctx: Ctx) -> list[GetPwrRecord]:
     rows = [(n, r) for n, r in numbered(block) if r.strip()]
     if not rows:
@@ -69,6 +74,8 @@ def parse_getpwr(block: CommandBlock, ctx: Ctx) -> list[GetPwrRecord]:
     values: dict[str, Any] = {}
     cells: list[BatCell] = []
     trailing: list[int] = []
+    beyond: tuple[int, str] | None = None  # the first cell line past the bound
+    skipped = 0
     last = block.first_line
     for i, (number, raw) in enumerate(rows):
         if "#" not in raw:
@@ -86,6 +93,10 @@ def parse_getpwr(block: CommandBlock, ctx: Ctx) -> list[GetPwrRecord]:
                     ("base_state", "volt_state", "curr_state", "temp_state"), f[4:8], strict=False
                 ):
                     values[key] = val or None
+            elif len(f) >= 2 and len(cells) >= GETPWR_MAX_CELLS:
+                beyond = beyond or (number, raw)
+                skipped += 1
+                continue
             elif len(f) >= 2:
                 cells.append(
                     make_bat_cell(
@@ -107,6 +118,12 @@ def parse_getpwr(block: CommandBlock, ctx: Ctx) -> list[GetPwrRecord]:
             ctx.warn(number, raw, f"getpwr line skipped: {exc}")
             continue
         last = number
+    if beyond is not None:
+        ctx.warn(
+            *beyond,
+            f"getpwr holds more than {GETPWR_MAX_CELLS} cell lines (one module has 15): "
+            f"{skipped} skipped from here",
+        )
     if not values:
         return []
     prov = ctx.prov(block.first_line, block.provenance.raw, last)
