@@ -4,8 +4,6 @@ the documented limits are refused with a gap, never read into memory."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +13,7 @@ from pylondiag import casedir
 from pylondiag.casedir import files
 from pylondiag.model.diagnosis import Cause
 from pylondiag.pipeline import run_case
+from shared_paths import SpecCheck
 
 ROWS = 525_600
 """One row a minute for the 365 days of 2026."""
@@ -54,7 +53,7 @@ def year_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
 
 
 def test_a_year_at_one_row_a_minute_is_read_and_diagnosed(
-    year_case: tuple[Path, int], validator: Path
+    year_case: tuple[Path, int], spec_check: SpecCheck
 ) -> None:
     root, trips = year_case
     size = (root / "inverter" / "events.csv").stat().st_size
@@ -68,11 +67,7 @@ def test_a_year_at_one_row_a_minute_is_read_and_diagnosed(
     assert view.inverter_status[0].objects is None  # read column-wise, no object per row
     codes = {f.code for f in result.diagnosis.findings}
     assert Cause.THERMAL_INTERMITTENT in codes
-    spec = importlib.util.spec_from_file_location("validate_diagnosis", validator)
-    assert spec and spec.loader
-    vd = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(vd)
-    assert list(vd.check(root, json.loads(json.dumps(result.diagnosis.to_json_dict())))) == []
+    assert spec_check(root, result.diagnosis) == []
 
 
 def test_files_over_the_limits_are_refused_with_a_gap(

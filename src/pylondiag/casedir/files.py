@@ -177,6 +177,10 @@ def _console(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
         cap = cap.model_copy(update={"captured_at": cap.captured_at.replace(tzinfo=site.tz)})
     loaded.captures.append(cap)
     loaded.used(f.rel, "console", f.note)
+    if cap.warnings:
+        w = cap.warnings[0]
+        text = gaps.console_lines_skipped(f.rel, len(cap.warnings), w.line, w.message)
+        loaded.gaps.append(EvidenceGap(source=f.rel, text=text))
 
 
 def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:

@@ -63,6 +63,17 @@ def console_without_records(rel: str) -> str:
     )
 
 
+def console_lines_skipped(rel: str, count: int, first_line: int, first_message: str) -> str:
+    """``count`` lines of a console capture the reader could not place (the first at ``first_line``)."""
+    lines = "1 line" if count == 1 else f"{count} lines"
+    was = "was" if count == 1 else "were"
+    return (
+        f"{rel}: {lines} of the console output could not be read and {was} skipped (first: line "
+        f"{first_line}, {first_message}); the rest was read. If a table row is among them, that cell or "
+        "module was not read: capture that command again."
+    )
+
+
 def log_unreadable(rel: str, message: str) -> str:
     return f"{rel}: looks like an inverter event log but could not be read: {message}"
 

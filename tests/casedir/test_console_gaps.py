@@ -1,0 +1,40 @@
+"""A console capture with lines the reader could not place still gives a diagnosis, and the diagnosis
+says so: the skipped lines are an evidence gap naming the file, the first line and why (as inverter
+logs and bus captures already did)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pylondiag.pipeline import run_case
+from shared_paths import SpecCheck
+
+BAT_1 = "bat_1__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt"
+
+
+def _case(tmp_path: Path, text: str) -> Path:
+    case = tmp_path / "case"
+    (case / "console").mkdir(parents=True)
+    (case / "console" / "bat1.txt").write_text(text, encoding="utf-8")
+    return case
+
+
+def test_a_garbled_cell_row_is_a_gap_naming_file_and_line(
+    captures_dir: Path, tmp_path: Path, spec_check: SpecCheck
+) -> None:
+    lines = (captures_dir / BAT_1).read_text(encoding="utf-8").splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if line.startswith("7 "))
+    lines[number - 1] = "7        33#6     -2964    26600    Dischg"  # a cell row cut and garbled on the wire
+    case = _case(tmp_path, "\n".join(lines) + "\n")
+    result = run_case(case)
+    gaps = [g for g in result.diagnosis.evidence_gaps if "console/bat1.txt" in g]
+    assert len(gaps) == 1, result.diagnosis.evidence_gaps
+    assert f"1 line of the console output could not be read and was skipped (first: line {number}," in gaps[0]
+    assert spec_check(case, result.diagnosis) == []
+    cells = [c.cell for reading in result.view.bat for c in reading.table.cells]
+    assert 7 not in cells and len(cells) == 14  # the rest of the table was read
+
+
+def test_a_clean_real_capture_has_no_such_gap(captures_dir: Path, tmp_path: Path) -> None:
+    case = _case(tmp_path, (captures_dir / BAT_1).read_text(encoding="utf-8"))
+    assert not [g for g in run_case(case).diagnosis.evidence_gaps if "could not be read" in g]
