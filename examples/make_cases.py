@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from pylondiag.sim.bms import STAT_ORDER_B67
+
 HERE = Path(__file__).resolve().parent / "cases"
 
 PWR_OLD = (
@@ -31,49 +33,8 @@ BAT_HEAD = (
     "Battery  Volt     Curr     Tempr    Base State   Volt. State  Curr. State  Temp. State  SOC          "
     "Coulomb      BAL"
 )
-STAT_LABELS = [
-    "Data Items",
-    "HisData Items",
-    "Charge Cnt.",
-    "Discharge Cnt.",
-    "Charge Times",
-    "Status Cnt.",
-    "Idle Times",
-    "COC Times",
-    "COC2 Times",
-    "DOC Times",
-    "DOC2 Times",
-    "COCA Times",
-    "DOCA Times",
-    "SC Times",
-    "Bat OV Times",
-    "Bat HV Times",
-    "Bat LV Times",
-    "Bat UV Times",
-    "Bat SLP Times",
-    "Pwr OV Times",
-    "Pwr HV Times",
-    "Pwr LV Times",
-    "Pwr UV Times",
-    "Pwr SLP Times",
-    "COT Times",
-    "CUT Times",
-    "DOT Times",
-    "DUT Times",
-    "CHT Times",
-    "CLT Times",
-    "DHT Times",
-    "DLT Times",
-    "Shut Times",
-    "Reset Times",
-    "RV Times",
-    "Input OV Times",
-    "SOH Times",
-    "BMICERR Times",
-    "CYCLE Times",
-    "SOH",
-    "Pwr Percent",
-]
+STAT_LABELS = ["Data Items", "HisData Items", *STAT_ORDER_B67[: STAT_ORDER_B67.index("Pwr Percent") + 1]]
+"""``stat`` labels as US2000C B67.5.0 prints them, up to ``Pwr Percent`` (the simulator's dialect table)."""
 
 
 @dataclass
