@@ -105,7 +105,9 @@ def test_owner_submits_the_form_and_follows_the_private_link(
     owner = client.get(link)
     assert owner.status_code == 200
     assert token in owner.text and "Keep this private link" in owner.text
-    assert 'http-equiv="refresh"' in owner.text  # waiting for the worker
+    # waiting for the worker: the page watches for the diagnosis (app.js); a timed refresh only without JS
+    assert 'data-watch-seconds="5"' in owner.text
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in owner.text
     drain(client)
     owner = client.get(f"/c/{pk}?token={token}")
     assert "PRELIMINARY" in owner.text and "Signed-off report" not in owner.text

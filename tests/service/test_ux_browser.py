@@ -292,11 +292,12 @@ def test_owner_hears_back_by_mail_and_adds_evidence(
     page.wait_for_selector("#what-changed, #add-error")
     assert page.locator("#add-error").count() == 0, page.inner_text("#add-error")
 
-    def settled() -> bool:
-        page.reload()
-        return "being diagnosed again" not in page.inner_text("#what-changed")
-
-    wait_for(settled, 90)
+    # the page reloads itself when the new diagnosis is in (app.js watches; no timed refresh)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-watch-seconds]')"
+        " && !(document.querySelector('#what-changed')?.innerText || '').includes('being diagnosed again')",
+        timeout=90_000,
+    )
     changed = page.inner_text("#what-changed")
     assert more[0].name in changed and ("diagnosis" in changed.lower())
     check_page(page, f"owner-what-changed-{size}", owner=True)
@@ -592,3 +593,38 @@ def test_queue_filters_searches_pages_and_marks_old_cases(live: Live, browser: A
         check_page(page, f"queue-paged-{size}")
     finally:
         live.ctx.settings = replace(live.ctx.settings, queue_page_size=25)
+
+
+def test_a_waiting_page_shows_the_diagnosis_by_itself(
+    browser: Any, captures_dir: Path, tmp_path: Path
+) -> None:
+    """No timed refresh while the diagnosis runs (axe's meta-refresh rule, WCAG 2.2.1): the owner's page
+    looks again every few seconds and reloads itself once a separate worker has diagnosed the case; a page
+    with a file chosen but not sent is not reloaded, it says the diagnosis is ready instead."""
+    import sys
+
+    settings = Settings(data_dir=tmp_path / "data", limits=TEST_LIMITS, run_worker=False)
+    with live_server(settings) as live:
+        page = new_page(browser, "desktop")
+        fill_intake(page, live.base, captures_dir / IMBALANCE_CAPTURE)
+        page.click("button:has-text('Submit the case')")
+        page.wait_for_url(re.compile(r"/c/[\w-]+\?token=[\w-]+"))
+        assert page.locator("[data-watch-seconds]").count() == 1 and page.locator("#diagnosis").count() == 0
+        check_page(page, "owner-waiting-desktop", owner=True)  # fails on a <meta http-equiv=refresh>
+        busy = new_page(browser, "desktop")
+        busy.goto(page.url)
+        busy.set_input_files("#add-up_console", str(captures_dir / PWR_CAPTURE))  # chosen, not sent
+        for p in (page, busy):
+            p.evaluate("window.notReloaded = true")
+        data = str(settings.data_dir)
+        worker = [sys.executable, "-m", "pylondiag.cli", "worker", "--once", "--data-dir", data]
+        subprocess.run(worker, check=True, capture_output=True, timeout=120)
+        page.wait_for_selector("#diagnosis", timeout=60_000)  # no reload by the test
+        assert page.evaluate("window.notReloaded") is None  # it reloaded itself
+        assert page.locator("[data-watch-seconds]").count() == 0
+        busy.wait_for_function(
+            "() => (document.getElementById('watch-note')?.textContent || '').includes('diagnosis is ready')",
+            timeout=60_000,
+        )
+        assert busy.evaluate("window.notReloaded") is True
+        assert busy.eval_on_selector("#add-up_console", "e => e.files.length") == 1

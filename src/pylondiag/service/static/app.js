@@ -39,8 +39,10 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-warn-leave]").forEach((form) => {
     let dirty = form.dataset.warnLeave === "dirty";
     let sending = false;
-    form.addEventListener("input", () => { dirty = true; });
-    form.addEventListener("change", () => { dirty = true; });
+    const touched = () => { dirty = true; form.dataset.dirty = "1"; };
+    if (dirty) form.dataset.dirty = "1";
+    form.addEventListener("input", touched);
+    form.addEventListener("change", touched);
     form.addEventListener("submit", (event) => {
       if (sending) { event.preventDefault(); return; }  // a second click sends nothing twice
       sending = true;
@@ -57,6 +59,32 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(button.dataset.confirm)) event.preventDefault();
     });
   });
+
+  // A page waiting for the automatic diagnosis (data-watch-seconds) looks again every few seconds and
+  // reloads itself once the diagnosis is in: no timed refresh (WCAG 2.2.1; without scripts a <noscript>
+  // refresh does it). If something typed into a form would be lost, it says so instead of reloading.
+  const watched = document.querySelector("[data-watch-seconds]");
+  if (watched) {
+    const every = 1000 * Math.max(2, Number(watched.dataset.watchSeconds) || 5);
+    const note = document.getElementById("watch-note");
+    const look = async () => {
+      try {
+        const reply = await fetch(location.href, { credentials: "same-origin", cache: "no-store" });
+        if (reply.ok) {
+          const page = new DOMParser().parseFromString(await reply.text(), "text/html");
+          if (!page.querySelector("[data-watch-seconds]")) {
+            if (!document.querySelector("form[data-dirty]")) { location.reload(); return; }
+            if (note) note.textContent = "The diagnosis is ready: send or clear what you typed, then reload the page to see it.";
+            return;
+          }
+        }
+      } catch (e) {
+        // the connection dropped for a moment: look again at the next turn
+      }
+      setTimeout(look, every);
+    };
+    setTimeout(look, every);
+  }
 
   // After a refused form, go to the first field at fault.
   const bad = document.querySelector("[aria-invalid=true]");
