@@ -111,7 +111,7 @@ BENIGN_POWER_EVENTS: Final = frozenset({"COULFULL"})
 
 def from_pwr_detail(d: PwrDetail, time: datetime | None) -> list[BatteryEvent]:
     out: list[BatteryEvent] = []
-    by_key = {kv.key.strip().lower(): kv for kv in d.fields}
+    by_key = {kv.key.strip().lower(): kv for kv in d.each_field()}  # not kept built (issue 17, memory)
     if d.system_fault:
         kv = by_key.get("system fault")
         out.append(

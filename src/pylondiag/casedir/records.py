@@ -102,7 +102,7 @@ def _capture_order(c: ConsoleCapture, tz: tzinfo) -> tuple[bool, datetime, str]:
 
 def _pwr(rec: PwrTable, at: At, amap: AddressMap, out: Readings) -> None:
     out.pwr.append(PwrSnapshot(table=rec, time=at.time, seq=at.seq, source=at.source))
-    for row in rec.rows:
+    for row in rec.each_row():  # not kept built: the rules read few of them (issue 17, memory)
         if not row.absent:
             out.events.extend(bms_events.from_pwr_row(row, aware(row.module_time, at.tz) or at.time))
 
@@ -221,7 +221,9 @@ def place_modules(amap: AddressMap, r: Readings) -> None:
     """Add the modules the console shows to ``amap`` (``pwr`` rows, then every placed reading) and take
     model and firmware from ``info`` where ``case.yaml`` does not give them."""
     for snap in r.pwr:
-        for row in snap.present_rows():
+        for row in snap.table.each_row():  # not kept built (issue 17, memory): rules read few tables
+            if row.absent:
+                continue
             p = amap.resolve(row.address)
             amap.ensure(p.position, p.address)
     for reading in [*r.bat, *r.details, *r.stats, *r.sohs, *r.infos]:

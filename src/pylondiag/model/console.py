@@ -10,10 +10,20 @@ Every record carries a :class:`Provenance` so that a diagnosis can cite the exac
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    field_serializer,
+    model_validator,
+)
 
 
 class _Frozen(BaseModel):
@@ -73,6 +83,127 @@ class _LineRecord(_Frozen):
 def line_fields(prov: Provenance) -> dict[str, Any]:
     """The fields of a :class:`_LineRecord` (``BatCell``, ``PwrRow``, ``KeyValue``) read at ``prov``."""
     return {"source": prov.source, "line": prov.line, "raw": prov.raw}
+
+
+R = TypeVar("R")
+
+
+class LinePack(Generic[R]):
+    """The rows of one table (or the lines of one key/value answer) as the parser accepted them, kept as
+    their raw lines and line numbers; each record is built again from its line when the table is first
+    read (:class:`LazyRecords`).
+
+    Why (issue 17): a record per table row cost ~0.8-1.3 KB for a ~115-byte row, and building it most of
+    the parse. The parser checks every row as it reads it (so warnings are the same and nothing is
+    deferred but the building); ``read(raw, source, line)`` then builds the same record the parser
+    would have built (the same reader, on the same line). Rows the parser read its careful way (the
+    first of a layout, odd rows) are kept built, in ``built`` by row index.
+
+    Memory per row: its text (one string for the whole table: the lines joined by ``\\n``, which no
+    line holds) and 4 bytes of line number.
+    """
+
+    __slots__ = ("built", "count", "lines", "read", "source", "text")
+
+    def __init__(
+        self,
+        source: str,
+        raws: list[str],
+        lines: array[int],
+        read: Callable[[str, str, int], R],
+        built: dict[int, R],
+    ) -> None:
+        self.source = source
+        self.text = "\n".join(raws)
+        self.lines = lines
+        self.count = len(raws)
+        self.read = read
+        self.built = built
+
+    def __iter__(self) -> Iterator[R]:
+        """The records, built again on each pass (nothing kept)."""
+        if not self.count:
+            return
+        built, read, source = self.built, self.read, self.source
+        for i, (raw, line) in enumerate(zip(self.text.split("\n"), self.lines, strict=True)):
+            cell = built.get(i)
+            yield read(raw, source, line) if cell is None else cell
+
+    def __len__(self) -> int:
+        return self.count
+
+    def records(self) -> tuple[R, ...]:
+        return tuple(self)
+
+    def as_field(self) -> tuple[R, ...]:
+        """This pack, typed as the tuple field it is stored in (:class:`LazyRecords` reads it as one)."""
+        return cast("tuple[R, ...]", self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LinePack):
+            other = other.records()
+        return self.records() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.records())
+
+    def __reduce__(self) -> tuple[type[tuple[R, ...]], tuple[tuple[R, ...]]]:
+        """Copied or pickled as the tuple of its records (the reader is generated code)."""
+        return (tuple, (self.records(),))
+
+    def __repr__(self) -> str:
+        return repr(self.records())
+
+
+def packed(lines: tuple[str, ...] | list[str]) -> bool:
+    """Whether ``lines`` can be kept in a :class:`LinePack` (no line holds a ``\\n``; a console line never
+    does, the splitter ends lines there)."""
+    return not any("\n" in s for s in lines)
+
+
+def pack_lines(
+    source: str, raws: list[str], lines: array[int], read: Callable[[str, str, int], R], built: dict[int, R]
+) -> tuple[R, ...]:
+    """The records of lines ``raws`` for a tuple field: a :class:`LinePack` (typed as the field), or the
+    built tuple when the pack would have nothing to build (or a line it cannot hold)."""
+    if len(built) < len(raws) and packed(raws):
+        return LinePack(source, raws, lines, read, built).as_field()
+    return tuple(
+        built[i] if i in built else read(r, source, n)
+        for i, (r, n) in enumerate(zip(raws, lines, strict=True))
+    )
+
+
+class LazyRecords:
+    """The attribute of a record tuple field that may hold a :class:`LinePack` (``BatTable.cells``,
+    ``PwrTable.rows``, ``PwrDetail.fields``, ``InfoRecord.fields``): read, it is always a tuple of
+    records; a pack is built into one on the first read and kept (so records read twice are the same
+    objects, as rules compare them by identity). ``LinePack.__iter__`` walks them without keeping them.
+    Serialised (``_ser_records``), a pack is its records: the output is the same either way."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: BaseModel | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        value = d[self.name]
+        if type(value) is LinePack:
+            value = d[self.name] = value.records()
+        return value
+
+    def __set__(self, obj: BaseModel, value: Any) -> None:
+        raise AttributeError(f"{type(obj).__name__} is frozen")
+
+
+def lazy(cls: type[BaseModel], name: str) -> None:
+    """Make field ``name`` of ``cls`` a :class:`LazyRecords`."""
+    type.__setattr__(cls, name, LazyRecords(name))
+
+
+def _ser_records(value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+    return handler(value.records() if type(value) is LinePack else value)
 
 
 class ParseWarning(_Frozen):
@@ -141,7 +272,15 @@ class PwrTable(_Frozen):
     kind: Literal["pwr"] = "pwr"
     columns: tuple[str, ...]
     rows: tuple[PwrRow, ...]
+    """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
+
+    _ser_rows = field_serializer("rows", mode="wrap")(_ser_records)
+
+    def each_row(self) -> Iterator[PwrRow]:
+        """The rows, for one pass over every row without keeping them built (the case loader reads every
+        ``pwr`` table once; rules read :attr:`rows`)."""
+        return iter(self.__dict__["rows"])
 
 
 class KeyValue(_LineRecord):
@@ -183,7 +322,14 @@ class PwrDetail(_Frozen):
     """``Discharge Sec.``: seconds in the current discharge state (s)."""
     heater_status: str | None = None
     fields: tuple[KeyValue, ...] = ()
+    """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
+
+    _ser_fields = field_serializer("fields", mode="wrap")(_ser_records)
+
+    def each_field(self) -> Iterator[KeyValue]:
+        """The fields, for one pass without keeping them built (the case loader reads every detail once)."""
+        return iter(self.__dict__["fields"])
 
 
 # ---------------------------------------------------------------- bat
@@ -213,7 +359,10 @@ class BatTable(_Frozen):
     """The N of ``bat N``; None for plain ``bat`` (the module the console is plugged into)."""
     columns: tuple[str, ...]
     cells: tuple[BatCell, ...]
+    """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
+
+    _ser_cells = field_serializer("cells", mode="wrap")(_ser_records)
 
 
 # ---------------------------------------------------------------- soh
@@ -275,7 +424,10 @@ class InfoRecord(_Frozen):
     max_discharge_current_ma: int | None = None
     max_charge_current_ma: int | None = None
     fields: tuple[KeyValue, ...] = ()
+    """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
+
+    _ser_fields = field_serializer("fields", mode="wrap")(_ser_records)
 
 
 class PwrSys(_Frozen):
@@ -438,3 +590,9 @@ class ConsoleCapture(_Frozen):
     warnings: tuple[ParseWarning, ...] = ()
     captured_at: datetime | None = None
     """When the capture was taken, from logger timestamps or module clocks, when known."""
+
+
+lazy(BatTable, "cells")
+lazy(PwrTable, "rows")
+lazy(PwrDetail, "fields")
+lazy(InfoRecord, "fields")

@@ -221,18 +221,27 @@ def test_compiled_row_layouts_agree_with_column_by_column(
 
 
 def assert_record_builder_agrees(reader: Any, tokens: list[str], expected: object) -> None:
-    """The one-step builder the table loops use takes a row only when the careful path would read it
-    without a warning (key token valid, nothing left over), and builds the same record."""
+    """The one-step builder takes a row only when the careful path would read it without a warning (key
+    token valid, nothing left over), and builds the same record; the check the table loops run (they keep
+    the line and build the record when the table is read) refuses exactly the rows the builder refuses."""
     from pylondiag.evidence.console._common import small_int
     from pylondiag.evidence.console._table import REFUSED
 
     build = reader.records.get(len(tokens))
     if build is None:
         return
+    check = reader.checks[len(tokens)]  # what the table loops run: must refuse exactly what build refuses
+    try:
+        check(tokens)
+        checked = True
+    except REFUSED:
+        checked = False
     try:
         record = build(tokens, "src", 7, "raw")
     except REFUSED:
+        assert not checked, tokens
         return
+    assert checked, tokens
     model = reader.model
     key = small_int(tokens[0], model.key_digits)
     assert key is not None and key >= model.key_min, tokens

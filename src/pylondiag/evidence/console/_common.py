@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterator
 from datetime import datetime
 
 from pylondiag.evidence.console._build import make_key_value_fast, make_provenance_fast
-from pylondiag.model.console import CommandBlock, KeyValue, ParseWarning, Provenance
+from pylondiag.model.console import CommandBlock, KeyValue, ParseWarning, Provenance, pack_lines
 
 ABSENT_TOKENS = frozenset({"-", "--", ""})
 UNITS = frozenset({"mV", "mA", "mC", "mAH", "mAh", "%", "s", "S", "AH", "Ah", "V", "A"})
@@ -129,6 +130,23 @@ def key_value(line: int, raw: str, ctx: Ctx) -> KeyValue | None:
     if kv is None:
         return None
     return make_key_value_fast(kv[0], kv[1], ctx.source, line, raw)
+
+
+def rebuild_key_value(raw: str, source: str, line: int) -> KeyValue:
+    """The :class:`KeyValue` :func:`key_value` read from ``raw`` (a line it read: see ``LinePack``)."""
+    kv = split_kv(raw)
+    if kv is None:
+        raise ValueError(f"not a 'Key : value' line: {raw!r}")
+    return make_key_value_fast(kv[0], kv[1], source, line, raw)
+
+
+def key_values(source: str, kept: list[KeyValue]) -> tuple[KeyValue, ...]:
+    """Key/value lines as a :class:`~pylondiag.model.console.LinePack`, each built again from its line
+    when read (issue 17: a ``KeyValue`` kept built cost ~0.5 KB per ~30-byte line)."""
+    if not kept:
+        return ()
+    lines = array("i", [kv.line for kv in kept])
+    return pack_lines(source, [kv.raw for kv in kept], lines, rebuild_key_value, {})
 
 
 def find_datetime(text: str) -> datetime | None:

@@ -48,7 +48,7 @@ def captured_at(logged: datetime | None, records: list[ConsoleRecord]) -> dateti
             return r.time
     for r in records:
         if isinstance(r, PwrTable):
-            clocks = [row.module_time for row in r.rows if row.module_time is not None]
+            clocks = [row.module_time for row in r.each_row() if row.module_time is not None]
             if clocks:
                 return max(clocks)
     return None

@@ -154,7 +154,7 @@ _NS: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowDict, RowRecord]:
+def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowDict, RowRecord, RowCheck]:
     """Row readers for rows shaped like the one ``layout`` was learnt from (same token count).
 
     Conversions are inlined; anything unexpected raises (ValueError, KeyError, BadValue) and the
@@ -169,6 +169,8 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowD
     items: list[str] = []
     extras: list[str] = []
     words: dict[str, str] = {}
+    raising: list[str] = []
+    """The conversions that may refuse a row (``row_check`` evaluates only these)."""
     for i, (header, field, how, s, k) in enumerate(layout):
         next_how = layout[i + 1][2] if i + 1 < len(layout) else None
         if how in ("int", "unknown") and k == 1 and next_how in ("str", "unknown"):
@@ -181,8 +183,10 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowD
             if sample[s].endswith("%"):
                 items.append(f"{field!r}: int(t[{s}][:-1])")
                 checks.append(f"t[{s}][-1:] != '%'")
+                raising.append(f"int(t[{s}][:-1])")
             else:
                 items.append(f"{field!r}: int(t[{s}])")
+                raising.append(f"int(t[{s}])")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
         elif how == "str" and sample[s] not in ABSENT_TOKENS:
@@ -193,17 +197,22 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowD
         elif how == "str":
             items.append(f"{field!r}: None if t[{s}] in A else t[{s}]")
         elif how == "time":
-            items.append(f"{field!r}: _t(t[{s}], t[{s + 1}])" if k == 2 else f"{field!r}: _d(t[{s}])")
+            raising.append(f"_t(t[{s}], t[{s + 1}])" if k == 2 else f"_d(t[{s}])")
+            items.append(f"{field!r}: {raising[-1]}")
         elif how == "flag":
-            items.append(f"{field!r}: F[t[{s}]]")
+            raising.append(f"F[t[{s}]]")
+            items.append(f"{field!r}: {raising[-1]}")
         elif how == "soc_coulomb":
             items.append(f"{field!r}: int(t[{s}])")
+            raising.append(f"int(t[{s}])")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
         elif how in ("soc_pct+coulomb", "soc_pct"):
             items.append(f"'soc_pct': _p(t[{s}])")
+            raising.append(f"_p(t[{s}])")
             if how == "soc_pct+coulomb":
                 items.append(f"{field!r}: int(t[{s + 1}])")
+                raising.append(f"int(t[{s + 1}])")
                 # the careful path takes a count only when it starts with a digit
                 checks.append(f"not t[{s + 1}][:1].isdecimal()")
             if k == (3 if how == "soc_pct+coulomb" else 2):
@@ -213,24 +222,33 @@ def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowD
             extras.append(f"{header!r}: {value}")
             if k == 2:
                 checks.append(f"t[{s + 1}] not in U")
-    return _generate(checks, items, extras, model, words)
+    return _generate(checks, items, extras, model, words, raising)
 
 
 RowDict = Callable[[list[str], str, int, str], dict[str, Any]]
 """``(tokens, source, line, raw)`` → the record's field dict (raises when the row does not fit)."""
 RowRecord = Callable[[list[str], str, int, str], Any]
 """``(tokens, source, line, raw)`` → the record itself (raises when the row does not fit)."""
+RowCheck = Callable[[list[str]], object]
+"""``tokens`` → raises exactly when the :data:`RowRecord` of the layout would (builds nothing)."""
 
 
 def _generate(
-    checks: list[str], items: list[str], extras: list[str], model: ModelShape, words: dict[str, str]
-) -> tuple[RowDict, RowRecord]:
-    """The two readers of one layout, from the conversions and checks :func:`_compile` wrote.
+    checks: list[str],
+    items: list[str],
+    extras: list[str],
+    model: ModelShape,
+    words: dict[str, str],
+    raising: list[str],
+) -> tuple[RowDict, RowRecord, RowCheck]:
+    """The three readers of one layout, from the conversions and checks :func:`_compile` wrote.
 
     ``row_dict`` returns the record's whole field dict (columns read, the model's defaults for the
     rest); ``row_record`` also checks the row's key token as the careful path does (``model.key_*``)
     and builds the record itself (the slot writes of ``_build.raw_builder``, inlined: a table row is
-    most of a capture).
+    most of a capture); ``row_check`` makes the same checks and conversions and builds nothing (the
+    parse keeps the row's line, :class:`~pylondiag.model.console.LinePack`, and ``row_record`` builds it
+    when the table is read).
     """
     ns = dict(_NS, **words)
     given = {item.split(":", 1)[0].strip("'\""): item for item in items}
@@ -258,9 +276,10 @@ def _generate(
         f"def row_record(t, s, n, r):\n{_refuse(key + checks)}"
         f"    m = _new(_C)\n    _sd(m, {fields})\n    _sf(m, _FS)\n    _se(m, None)\n    _sp(m, None)\n"
         "    return m\n"
+        f"def row_check(t):\n{_refuse(key + checks)}    return ({''.join(f'{x}, ' for x in raising)})\n"
     )
     exec(compile(src, "<console table row>", "exec"), ns)
-    return ns["row_dict"], ns["row_record"]
+    return ns["row_dict"], ns["row_record"], ns["row_check"]
 
 
 def _refuse(checks: list[str]) -> str:
@@ -289,7 +308,7 @@ class TableReader:
     its layout compiled; later rows of that count take the compiled path (any surprise in them
     falls back to the column-by-column read, so both give the same result)."""
 
-    __slots__ = ("_full", "cols", "has_soc", "model", "records")
+    __slots__ = ("_full", "checks", "cols", "has_soc", "model", "records")
 
     def __init__(self, cols: tuple[Column, ...], has_soc_column: bool, model: ModelShape) -> None:
         self.cols = cols
@@ -299,6 +318,8 @@ class TableReader:
         self.records: dict[int, RowRecord] = {}
         """Token count → the reader building a whole record of a row of that count (see
         :func:`_generate`); a row it refuses (:data:`REFUSED`) is read by the careful path."""
+        self.checks: dict[int, RowCheck] = {}
+        """Token count → the check refusing exactly what ``records`` refuses, building nothing."""
 
     def record_dict(self, tokens: list[str], source: str, line: int, raw: str) -> tuple[dict[str, Any], int]:
         """The whole field dict of the record of row ``raw`` (line ``line`` of ``source``, split into
@@ -312,8 +333,13 @@ class TableReader:
                 pass
         d, left, layout = self.record_dict_general(tokens, source, line, raw)
         if left == 0 and fast is None and len(self._full) < 8:
-            self._full[n], self.records[n] = _compile(layout, tokens, self.model)
+            self._full[n], self.records[n], self.checks[n] = _compile(layout, tokens, self.model)
         return d, left
+
+    def rebuild(self, raw: str, source: str, line: int) -> Any:
+        """The record of a row its compiled reader accepted (:attr:`checks`), built again from its line."""
+        tokens = raw.split()
+        return self.records[len(tokens)](tokens, source, line, raw)
 
     def record_dict_general(
         self, tokens: list[str], source: str, line: int, raw: str

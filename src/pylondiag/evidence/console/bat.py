@@ -7,6 +7,8 @@ without a ``SOC`` column (US2KBPL B66.6) prints ``89%  42586 mAH`` there, read a
 
 from __future__ import annotations
 
+from array import array
+
 from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table
 from pylondiag.evidence.console._common import (
     BadValue,
@@ -22,11 +24,11 @@ from pylondiag.evidence.console._table import (
     REFUSED,
     Kind,
     ModelShape,
-    RowRecord,
+    RowCheck,
     header_tokens,
     table_reader,
 )
-from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable
+from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable, pack_lines
 
 BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
     "Battery": ("cell", "int"),
@@ -81,10 +83,16 @@ class CellTableReader:
 
 
 def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
+    """The tables of one ``bat [N]`` answer. Each table keeps its rows as a :class:`LinePack`: a row shaped
+    like one read before is only checked (``TableReader.checks``: no warning can arise from it) and built
+    when the table is read; rows read the careful way are kept built."""
     tables: list[BatTable] = []
     reader: CellTableReader | None = None
     head_line, head_raw, last = 0, "", 0
     address = command_arg(block)
+    raws: list[str] = []
+    lines = array("i")
+    odd: dict[int, BatCell] = {}
 
     def flush() -> None:
         if reader is not None:
@@ -92,22 +100,22 @@ def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
                 make_bat_table(
                     address=address,
                     columns=reader.headers,
-                    cells=tuple(reader.cells),
+                    cells=pack_lines(ctx.source, raws, lines, reader.table.rebuild, odd),
                     provenance=ctx.prov(head_line, head_raw, last),
                 )
             )
 
-    source = ctx.source
-    built: dict[int, RowRecord] = {}
+    checked: dict[int, RowCheck] = {}
     for number, raw in numbered(block):
         tokens = raw.split()
         if not tokens:
             continue
-        # a row shaped like one read before: built in one step (no warning can arise from it)
-        build = built.get(len(tokens))
-        if build is not None and reader is not None:
+        check = checked.get(len(tokens))
+        if check is not None:
             try:
-                reader.cells.append(build(tokens, source, number, raw))
+                check(tokens)
+                raws.append(raw)
+                lines.append(number)
                 last = number
                 continue
             except REFUSED:
@@ -115,13 +123,17 @@ def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
         if is_cell_header(tokens):
             flush()
             reader = CellTableReader(raw, ctx, "bat")
-            built = reader.table.records
+            checked = reader.table.checks
+            raws, lines, odd = [], array("i"), {}
             head_line, head_raw, last = number, raw, number
             continue
         if reader is None:
             ctx.warn(number, raw, "expected the bat header row (Battery Volt Curr ...)")
             continue
         if reader.row(number, raw, tokens):
+            odd[len(raws)] = reader.cells.pop()
+            raws.append(raw)
+            lines.append(number)
             last = number
     flush()
     return tables

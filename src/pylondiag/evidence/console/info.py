@@ -5,6 +5,7 @@ Fields: ``shared/domain/hardware/console_fields.md`` (``info [N]``, ``pwrsys``).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from pylondiag.evidence.console._build import make_info
@@ -15,6 +16,7 @@ from pylondiag.evidence.console._common import (
     find_datetime,
     int_with_unit,
     key_value,
+    key_values,
     numbered,
 )
 from pylondiag.model.console import CommandBlock, InfoRecord, KeyValue, PwrSys, TimeRecord
@@ -62,7 +64,7 @@ def parse_info(block: CommandBlock, ctx: Ctx) -> list[InfoRecord]:
     for kv in fields:
         try:
             if kv.key in _INFO_STR:
-                values[_INFO_STR[kv.key]] = kv.value or None
+                values[_INFO_STR[kv.key]] = sys.intern(kv.value) if kv.value else None
             elif kv.key in _INFO_INT:
                 values[_INFO_INT[kv.key]] = int_with_unit(kv.value)
         except BadValue as exc:
@@ -72,7 +74,7 @@ def parse_info(block: CommandBlock, ctx: Ctx) -> list[InfoRecord]:
     if not kept:
         return []
     prov = ctx.prov(block.first_line, block.provenance.raw, last)
-    return [make_info(fields=tuple(kept), provenance=prov, **values)]
+    return [make_info(fields=key_values(ctx.source, kept), provenance=prov, **values)]
 
 
 _PWRSYS_INT = {

@@ -8,7 +8,11 @@ every value None (on newer firmware their dashes do not even line up with the he
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from array import array
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, Literal
 
 from pylondiag.evidence.console._build import make_pwr_detail, make_pwr_table, pwr_row_raw
 from pylondiag.evidence.console._common import (
@@ -19,6 +23,7 @@ from pylondiag.evidence.console._common import (
     hex_with_names,
     int_with_unit,
     key_value,
+    key_values,
     module_address,
     numbered,
 )
@@ -27,12 +32,12 @@ from pylondiag.evidence.console._table import (
     REFUSED,
     Kind,
     ModelShape,
-    RowRecord,
+    RowCheck,
     TableReader,
     header_tokens,
     table_reader,
 )
-from pylondiag.model.console import CommandBlock, KeyValue, PwrDetail, PwrRow, PwrTable
+from pylondiag.model.console import CommandBlock, KeyValue, PwrDetail, PwrRow, PwrTable, pack_lines
 
 PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
     "Power": ("address", "int"),
@@ -75,32 +80,40 @@ def _is_header(tokens: list[str]) -> bool:
 
 
 def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
+    """The tables of one ``pwr`` answer. Each keeps its rows as a :class:`LinePack`: a present module's row
+    shaped like one read before is only checked (``TableReader.checks``: no warning can arise from it),
+    an ``Absent`` row only has its address read; both are built when the table is read. Rows read the
+    careful way are kept built."""
     table: TableReader | None = None
     headers: tuple[str, ...] = ()
     head_line, head_raw = 0, ""
-    rows: list[PwrRow] = []
     tables: list[PwrTable] = []
     last = 0
+    raws: list[str] = []
+    lines = array("i")
+    odd: dict[int, PwrRow] = {}
 
     def flush() -> None:
         if table is not None:
             tables.append(
                 make_pwr_table(
-                    columns=headers, rows=tuple(rows), provenance=ctx.prov(head_line, head_raw, last)
+                    columns=headers,
+                    rows=pack_lines(ctx.source, raws, lines, _rebuilder(table), odd),
+                    provenance=ctx.prov(head_line, head_raw, last),
                 )
             )
 
-    source = ctx.source
-    built: dict[int, RowRecord] = {}
+    checked: dict[int, RowCheck] = {}
     for number, raw in numbered(block):
         tokens = raw.split()
         if not tokens:
             continue
-        # a present module's row shaped like one read before: built in one step (no warning can arise)
-        build = built.get(len(tokens))
-        if build is not None and "Absent" not in tokens:
+        check = checked.get(len(tokens))
+        if check is not None and "Absent" not in tokens:
             try:
-                rows.append(build(tokens, source, number, raw))
+                check(tokens)
+                raws.append(raw)
+                lines.append(number)
                 last = number
                 continue
             except REFUSED:
@@ -109,46 +122,75 @@ def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
             flush()
             headers = header_tokens(raw)
             table = table_reader(headers, "pwr")
-            built = table.records
+            checked = table.checks
             head_line, head_raw, last = number, raw, number
-            rows = []
+            raws, lines, odd = [], array("i"), {}
             continue
         if table is None:
             ctx.warn(number, raw, "expected the pwr header row (Power Volt Curr ...)")
             continue
-        address = module_address(tokens[0])
-        if address is None:
-            ctx.warn(
-                number,
-                raw,
-                f"expected a pwr row starting with the module address (1 to {MAX_ADDRESS}), "
-                f"found {tokens[0][:20]!r}",
-            )
-            continue
-        if "Absent" in tokens:
-            d = _ABSENT_ROW.copy()
-            d["address"] = address
-            d["extra"] = {}
-            d["source"] = source
-            d["line"] = number
-            d["raw"] = raw
-            rows.append(pwr_row_raw(d))
+        row = _careful_row(table, tokens, number, raw, ctx)
+        if row is not None:
+            if row != "absent":
+                odd[len(raws)] = row
+            raws.append(raw)
+            lines.append(number)
             last = number
-            continue
-        try:
-            d, left = table.record_dict(tokens, ctx.source, number, raw)
-        except BadValue as exc:
-            ctx.warn(number, raw, f"pwr row skipped: {exc}")
-            continue
-        if left:
-            ctx.warn(
-                number, raw, f"pwr row has {left} value(s) more than the header has columns; kept the rest"
-            )
-        d["address"] = address
-        rows.append(pwr_row_raw(d))
-        last = number
     flush()
     return tables
+
+
+def _careful_row(
+    table: TableReader, tokens: list[str], number: int, raw: str, ctx: Ctx
+) -> PwrRow | Literal["absent"] | None:
+    """A row read column by column; ``"absent"`` for an ``Absent`` row (kept as its line and built by
+    :func:`_rebuilder`); None, with a warning, when it is not a row of this table."""
+    address = module_address(tokens[0])
+    if address is None:
+        ctx.warn(
+            number,
+            raw,
+            f"expected a pwr row starting with the module address (1 to {MAX_ADDRESS}), "
+            f"found {tokens[0][:20]!r}",
+        )
+        return None
+    if "Absent" in tokens:
+        return "absent"
+    try:
+        d, left = table.record_dict(tokens, ctx.source, number, raw)
+    except BadValue as exc:
+        ctx.warn(number, raw, f"pwr row skipped: {exc}")
+        return None
+    if left:
+        ctx.warn(number, raw, f"pwr row has {left} value(s) more than the header has columns; kept the rest")
+    d["address"] = address
+    return pwr_row_raw(d)
+
+
+def _absent_row(address: int | None, source: str, line: int, raw: str) -> PwrRow:
+    d = _ABSENT_ROW.copy()
+    d["address"] = address
+    d["extra"] = {}
+    d["source"] = source
+    d["line"] = line
+    d["raw"] = raw
+    return pwr_row_raw(d)
+
+
+@lru_cache(maxsize=64)
+def _rebuilder(table: TableReader) -> Callable[[str, str, int], PwrRow]:
+    """Builds a row :func:`parse_pwr_table` accepted without building it: an ``Absent`` row (only such rows
+    hold that word) or a row its compiled reader checked."""
+    records = table.records
+
+    def rebuild(raw: str, source: str, line: int) -> PwrRow:
+        tokens = raw.split()
+        if "Absent" in tokens:
+            return _absent_row(module_address(tokens[0]), source, line, raw)
+        row: PwrRow = records[len(tokens)](tokens, source, line, raw)
+        return row
+
+    return rebuild
 
 
 # ---------------------------------------------------------------- pwr N
@@ -179,6 +221,12 @@ _DETAIL_HEX: dict[str, tuple[str, str]] = {
 }
 
 
+@lru_cache(maxsize=64)
+def _words(value: str) -> tuple[str, ...]:
+    """``Protect ENA``'s words (cached: every detail of a capture prints the same ones; one tuple kept)."""
+    return tuple(value.split())
+
+
 def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
     values: dict[str, Any] = {}
     fields: list[KeyValue] = []
@@ -205,12 +253,12 @@ def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
             if kv.key in _DETAIL_INT:
                 values[_DETAIL_INT[kv.key]] = int_with_unit(kv.value)
             elif kv.key in _DETAIL_STR:
-                values[_DETAIL_STR[kv.key]] = kv.value or None
+                values[_DETAIL_STR[kv.key]] = sys.intern(kv.value) if kv.value else None
             elif kv.key in _DETAIL_HEX:
                 num_field, names_field = _DETAIL_HEX[kv.key]
                 values[num_field], values[names_field] = hex_with_names(kv.value)
             elif kv.key == "Protect ENA":
-                values["protect_enabled"] = tuple(kv.value.split())
+                values["protect_enabled"] = _words(kv.value)
         except BadValue as exc:
             ctx.warn(number, raw, f"pwr N field {kv.key!r} skipped: {exc}")
             continue
@@ -219,4 +267,5 @@ def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
     if first is None:
         return []
     prov = ctx.prov(block.first_line, block.provenance.raw, last)
-    return [make_pwr_detail(address=address, fields=tuple(fields), provenance=prov, **values)]
+    kept = key_values(ctx.source, fields)
+    return [make_pwr_detail(address=address, fields=kept, provenance=prov, **values)]
