@@ -204,8 +204,9 @@ def test_a_temperature_reported_twice_is_drawn_once():
         provenance=Provenance(source="inverter/e.csv", line=2),
     )
     later = TemperaturePoint(datetime(2026, 11, 18, 7, 40, tzinfo=UTC), 1.0)
-    points = _temperature_points([ev], [TemperaturePoint(t, -2.0), later])
-    assert [(p.time, p.celsius) for p in points] == [(t, -2.0), (later.time, 1.0)]
+    wall = t.replace(tzinfo=None)
+    points = _temperature_points([(wall, ev)], [TemperaturePoint(t, -2.0), later])
+    assert points == [(wall, -2.0), (datetime(2026, 11, 18, 7, 40), 1.0)]
 
 
 def test_evidence_text_is_drawn_as_plain_text_never_as_a_formula() -> None:

@@ -23,7 +23,7 @@ import PIL.Image
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
-from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.colors import BoundaryNorm, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -147,8 +147,13 @@ class Chart:
         else:
             # The layout is solved: the second drawing keeps it (without an engine, savefig draws once
             # instead of once to solve the layout and once more to render).
-            with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
-                fig.set_layout_engine(None)
+            _drop_layout_engine(fig)
+
+
+def _drop_layout_engine(fig: Figure) -> None:
+    """Keep the figure's axes where they are now: no layout engine any more."""
+    with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
 
 
 # ------------------------------------------------------------------ SVG output
@@ -181,6 +186,7 @@ def to_png(fig: Figure, key: str) -> bytes:
     Compressed lightly: WeasyPrint compresses it again for the PDF anyway."""
     buf = io.BytesIO()
     with matplotlib.rc_context(_salted(key)):
+        _solve_layout(fig, PNG_DPI)
         fig.savefig(buf, format="rgba", dpi=PNG_DPI)
     width_in, height_in = fig.get_size_inches()
     size = (int(width_in * PNG_DPI), int(height_in * PNG_DPI))
@@ -188,6 +194,26 @@ def to_png(fig: Figure, key: str) -> bytes:
     out = io.BytesIO()
     rgba.convert("RGB").save(out, format="PNG", compress_level=1)
     return out.getvalue()
+
+
+def _solve_layout(fig: Figure, dpi: float) -> None:
+    """Solve the figure's layout (constrained) for an Agg drawing at ``dpi`` and drop the engine.
+
+    What savefig does itself, without its extra pass: with a layout engine it draws the whole figure
+    once with drawing disabled (~30 % of a chart's PNG) only to run the engine, then draws it again.
+    The engine measures text with the same Agg renderer at the same dpi either way, so the axes land
+    on the same pixels."""
+    engine = fig.get_layout_engine()
+    if engine is None:
+        return
+    FigureCanvasAgg(fig)  # the engine measures text with the canvas' renderer (Agg at the figure's dpi)
+    figure_dpi = fig.dpi
+    fig.dpi = dpi
+    try:
+        engine.execute(fig)
+    finally:
+        fig.dpi = figure_dpi
+    _drop_layout_engine(fig)
 
 
 def _salted(key: str) -> Any:
@@ -637,27 +663,30 @@ def event_timeline(
     how many readings the case's series had when ``temperatures`` holds only each day's lowest and
     highest of them (:meth:`~pylondiag.model.columns.TemperatureSeries.daily_extremes`), else 0.
     """
-    timed = sorted((e for e in events if e.time is not None), key=lambda e: _naive(e.time))
-    if not timed:
+    # Each event's wall time once (a year of events is ~5,000; converting them at every use cost ~30 ms).
+    stamped = sorted(((_naive(e.time), e) for e in events if e.time is not None), key=_wall_time)
+    if not stamped:
         return None
+    timed = [e for _, e in stamped]
+    first, last = stamped[0][0], stamped[-1][0]
     cited_set = set(cited)
     kinds = sorted({e.kind.value for e in timed}, key=lambda k: (k == "other", k))
     row = {k: i for i, k in enumerate(kinds)}
     aggregated = len(timed) > EVENT_DETAIL_LIMIT
-    bin_days = _bin_days(timed)
+    bin_days = _bin_days(first, last)
     with matplotlib.rc_context(_RC):
         fig = _figure(7.2, 1.3 + 0.28 * len(kinds))
         ax = fig.subplots()
         if aggregated:
-            _events_binned(ax, timed, row, bin_days)
+            _events_binned(ax, stamped, row, bin_days)
         else:
             for origin, marker in (("bms", "s"), ("inverter", "o")):
                 for sev, colour in SEVERITY_COLOUR.items():
-                    pts = [e for e in timed if _origin(e) == origin and e.severity == sev]
+                    pts = [(t, e) for t, e in stamped if _origin(e) == origin and e.severity == sev]
                     if pts:
                         ax.scatter(
-                            _num([_naive(e.time) for e in pts]),
-                            [row[e.kind.value] for e in pts],
+                            _num([t for t, _ in pts]),
+                            [row[e.kind.value] for _, e in pts],
                             s=14,
                             marker=marker,
                             color=colour,
@@ -665,12 +694,12 @@ def event_timeline(
                             lw=0,
                             clip_on=False,  # markers lie inside the axes; unclipped SVG is far lighter
                         )
-        hits = [e for e in timed if (e.provenance.source, e.provenance.line) in cited_set]
+        hits = [(t, e) for t, e in stamped if (e.provenance.source, e.provenance.line) in cited_set]
         if hits:
-            xs = _num([_naive(e.time) for e in hits])
+            xs = _num([t for t, _ in hits])
             ax.scatter(
                 xs,
-                [row[e.kind.value] for e in hits],
+                [row[e.kind.value] for _, e in hits],
                 s=42,
                 facecolors="none",
                 edgecolors=INK,
@@ -681,10 +710,9 @@ def event_timeline(
                 ax.axvspan(min(xs), max(xs), color=ALARM, alpha=0.12, lw=0)
         ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=6.5)
         ax.set_ylim(-0.7, len(kinds) - 0.3)
-        first_t, last_t = _naive(timed[0].time), _naive(timed[-1].time)
-        if last_t - first_t < MIN_TIMELINE_SPAN:  # events at one moment: a readable window around them
-            pad = (MIN_TIMELINE_SPAN - (last_t - first_t)) / 2
-            ax.set_xlim(_num(first_t - pad), _num(last_t + pad))
+        if last - first < MIN_TIMELINE_SPAN:  # events at one moment: a readable window around them
+            pad = (MIN_TIMELINE_SPAN - (last - first)) / 2
+            ax.set_xlim(_num(first - pad), _num(last + pad))
         _date_axis(ax)
         ax.grid(axis="y", color="#e4e7eb", lw=0.6)
         handles = [
@@ -698,7 +726,7 @@ def event_timeline(
             handles.append(
                 Line2D([], [], color=INK, marker="o", mfc="none", ls="", label="cited by a finding")
             )
-        temps = _temperature_points(timed, temperatures) if overlay_temperature else []
+        temps = _temperature_points(stamped, temperatures) if overlay_temperature else []
         if temps:
             ax_t = ax.twinx()
             ax_t.spines["right"].set_visible(True)
@@ -720,7 +748,6 @@ def event_timeline(
         fig.legend(
             handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=6.5
         )
-    first, last = _naive(timed[0].time), _naive(timed[-1].time)
     caption = f"{len(timed)} events from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
     if aggregated:
         per = "day" if bin_days == 1 else f"{bin_days} days"
@@ -740,17 +767,21 @@ def event_timeline(
     return Chart("events", "Event timeline", caption, fig, "Event timeline")
 
 
-def _bin_days(timed: Sequence[EventLike]) -> int:
-    """Days per bin so that the whole span fits in at most ``MAX_EVENT_BINS`` bins (1 day up to 90 days)."""
-    span = (_naive(timed[-1].time) - _naive(timed[0].time)).days + 1
+def _bin_days(first: datetime, last: datetime) -> int:
+    """Days per bin so that the span from ``first`` to ``last`` fits in at most ``MAX_EVENT_BINS`` bins
+    (1 day up to 90 days)."""
+    span = (last - first).days + 1
     return max(1, -(-span // MAX_EVENT_BINS))
 
 
-def _events_binned(ax: Axes, timed: Sequence[EventLike], row: Mapping[str, int], days: int) -> None:
-    start = _naive(timed[0].time).date()
+def _events_binned(
+    ax: Axes, stamped: Sequence[tuple[datetime, EventLike]], row: Mapping[str, int], days: int
+) -> None:
+    """``stamped``: (wall time, event), in time order."""
+    start = stamped[0][0].date()
     counts: Counter[tuple[int, str, Severity]] = Counter()
-    for e in timed:
-        counts[((_naive(e.time).date() - start).days // days, e.kind.value, e.severity)] += 1
+    for t, e in stamped:
+        counts[((t.date() - start).days // days, e.kind.value, e.severity)] += 1
     by_sev: dict[Severity, list[tuple[datetime, int, int]]] = defaultdict(list)
     for (bin_no, kind, sev), n in counts.items():
         centre = datetime.combine(start, datetime.min.time()) + timedelta(days=bin_no * days + days / 2)
@@ -772,13 +803,13 @@ def _events_binned(ax: Axes, timed: Sequence[EventLike], row: Mapping[str, int],
                 )
 
 
-def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint], *, daily: bool = False) -> str:
-    """Temperatures on ``ax``: the samples when few, else (or with ``daily``: ``temps`` holds only each
-    day's extremes) the daily min–max band. Returns a legend label."""
+def _temperature_overlay(ax: Axes, temps: Sequence[tuple[datetime, float]], *, daily: bool = False) -> str:
+    """Temperatures (wall time, °C) on ``ax``: the samples when few, else (or with ``daily``: ``temps``
+    holds only each day's extremes) the daily min–max band. Returns a legend label."""
     if len(temps) <= TEMP_DETAIL_LIMIT and not daily:
         ax.plot(
-            _num([_naive(p.time) for p in temps]),
-            [p.celsius for p in temps],
+            _num([t for t, _ in temps]),
+            [c for _, c in temps],
             color=LOW,
             lw=0.9,
             marker=".",
@@ -786,8 +817,8 @@ def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint], *, daily: 
         )
         return "temperature"
     days: dict[Any, list[float]] = defaultdict(list)
-    for p in temps:
-        days[_naive(p.time).date()].append(p.celsius)
+    for t, c in temps:
+        days[t.date()].append(c)
     xs = _num([datetime.combine(d, datetime.min.time()) + timedelta(hours=12) for d in sorted(days)])
     lows = [min(days[d]) for d in sorted(days)]
     highs = [max(days[d]) for d in sorted(days)]
@@ -796,19 +827,17 @@ def _temperature_overlay(ax: Axes, temps: Sequence[TemperaturePoint], *, daily: 
 
 
 def _temperature_points(
-    events: Sequence[EventLike], extra: Sequence[TemperaturePoint]
-) -> list[TemperaturePoint]:
-    """Event temperatures and the case's temperature series, each reading once.
+    stamped: Sequence[tuple[datetime, EventLike]], extra: Sequence[TemperaturePoint]
+) -> list[tuple[datetime, float]]:
+    """Event temperatures and the case's temperature series as (wall time, °C), each reading once, in
+    time order. ``stamped``: (wall time, event).
 
     The case reader already copies every event's own temperature into the series, so the same
     reading can arrive from both sides; it is drawn once (same instant, same value).
     """
-    points = [
-        TemperaturePoint(e.time, e.temperature_c) for e in events if e.time and e.temperature_c is not None
-    ]
-    points.extend(extra)
-    unique = {(_naive(p.time), p.celsius): p for p in points}
-    return sorted(unique.values(), key=lambda p: _naive(p.time))
+    unique = dict.fromkeys((t, e.temperature_c) for t, e in stamped if e.temperature_c is not None)
+    unique.update(dict.fromkeys((_naive(p.time), p.celsius) for p in extra))
+    return sorted(unique, key=_wall_time)
 
 
 def _origin(event: EventLike) -> str:
@@ -818,6 +847,11 @@ def _origin(event: EventLike) -> str:
 def _num(times: Sequence[datetime] | datetime) -> Any:
     """Matplotlib date numbers (floats), which its typed API accepts."""
     return mdates.date2num(times)  # type: ignore[no-untyped-call]
+
+
+def _wall_time(stamped: tuple[datetime, Any]) -> datetime:
+    """The wall time of a (wall time, …) pair: a sort key."""
+    return stamped[0]
 
 
 def _naive(t: datetime | None) -> datetime:
