@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ NO_MODULE: Final = -1
 """``EventColumns.module`` where the row names no module."""
 
 _EPOCH: Final = datetime(1970, 1, 1)
+_UTC_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 if TYPE_CHECKING:  # numpy is imported on first use: a case without an inverter log never loads it
     import numpy as np
@@ -95,6 +96,9 @@ class EventColumns:
     pairs: tuple[EventPair, ...]
     objects: Sequence[BatteryEvent] | None = None
     """The event objects themselves when the log was read row by row (then ``event(i)`` is ``objects[i]``)."""
+    offset_s: IntArray | None = None
+    """The UTC offset (s) each row's time was written with (``...+01:00``, ``...Z``): its event's time
+    keeps that offset, as ``datetime.fromisoformat`` gives it. None: times are the site's wall clock."""
 
     def __len__(self) -> int:
         return len(self.utc_s)
@@ -108,7 +112,7 @@ class EventColumns:
         temp = float(self.temperature_c[i])
         module = int(self.module[i])
         return BatteryEvent(
-            time=wall_time(int(self.local_us[i]), float(self.utc_s[i]), self.zone),
+            time=self._time(i),
             origin="inverter",
             brand=self.brand,
             code=p.code,
@@ -122,6 +126,13 @@ class EventColumns:
             clears=p.clears,
             provenance=Provenance(source=self.source, line=line, raw=_line(self.lines, line)),
         )
+
+    def _time(self, i: int) -> datetime:
+        """Row ``i``'s time as the row-wise reader gives it: in the site's zone, or at its own offset."""
+        if self.offset_s is None:
+            return wall_time(int(self.local_us[i]), float(self.utc_s[i]), self.zone)
+        offset = timezone(timedelta(seconds=int(self.offset_s[i])))
+        return (_UTC_EPOCH + timedelta(microseconds=round(float(self.utc_s[i]) * 1e6))).astimezone(offset)
 
     def events(self, rows: Iterable[int] | None = None) -> list[BatteryEvent]:
         """Rows as event objects (all rows when ``rows`` is None): for the few rows a rule quotes."""
@@ -148,6 +159,7 @@ class EventColumns:
             pair=self.pair[idx],
             pairs=self.pairs,
             objects=objects,
+            offset_s=self.offset_s[idx] if self.offset_s is not None else None,
         )
 
     def pair_rows(self, wanted: Iterable[int]) -> IntArray:

@@ -3,6 +3,7 @@ objects (built on demand), the same temperature readings and the same skipped-ro
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 
 from pylondiag.evidence.inverter_log import columns, read_inverter_log
 from pylondiag.evidence.inverter_log.columns import LogColumns, read_log_columns
+from pylondiag.model.console import Provenance
+from pylondiag.model.event import TemperatureSample
 
 REPO = Path(__file__).resolve().parents[3]
 HEADER = "time,code,message,severity,temperature,module"
@@ -24,11 +27,15 @@ def _assert_same(data: bytes, brand: str | None = "sunsynk", zone: str = "Europe
     got = read_log_columns(data, "e.csv", brand=brand, timezone=zone)
     want = read_inverter_log(data, "e.csv", brand=brand, timezone=zone)
     assert got.events.events() == want.events
-    assert list(got.readings) == [
-        r.model_copy(update={"time": r.time.astimezone(got.readings.zone)}) for r in want.temperatures
-    ]
+    assert [_instant(r) for r in got.readings] == [_instant(r) for r in want.temperatures]
     assert list(got.warnings) == want.warnings
     return got
+
+
+def _instant(r: TemperatureSample) -> tuple[float, float, str, Provenance]:
+    """A reading with its time as an instant (a wall time in the spring gap names the same instant as
+    the time after it, but compares unequal to it)."""
+    return r.time.timestamp(), r.celsius, r.sensor, r.provenance
 
 
 ROWS = [
@@ -96,3 +103,67 @@ def test_example_logs(name: str) -> None:
 )
 def test_paths_agree_on_any_rows(rows: list[tuple[str, ...]]) -> None:
     _assert_same(_csv(rows))
+
+
+_DAY_MONTH_FORMATS = (
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%d.%m.%y %H:%M",
+    "%d-%m-%Y",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%d %H:%M:%S+01:00",
+    "%Y-%m-%d %H:%M:%S-0530",
+    "%Y-%m-%dT%H:%M:%S%z",
+)
+_ROW_KINDS = (
+    ("F58", "BMS_Comm_Fail", "fault", "3.5", "2"),
+    ("", "", "", "4.5", ""),
+    ("W31", "Battery_comm_warn", "", "", ""),
+    ("", "", "", "", ""),
+)
+
+
+def _dated(times: list[datetime], fmt: str) -> list[tuple[str, ...]]:
+    return [(t.strftime(fmt), *_ROW_KINDS[i % len(_ROW_KINDS)]) for i, t in enumerate(times)]
+
+
+@pytest.mark.parametrize("fmt", _DAY_MONTH_FORMATS)
+@pytest.mark.parametrize("zone", ["Europe/London", "America/New_York"])
+@pytest.mark.parametrize("step", [timedelta(minutes=37), timedelta(days=3), timedelta(days=-5)])
+def test_day_first_and_offset_dates_read_as_columns(fmt: str, zone: str, step: timedelta) -> None:
+    """Day-first, month-first, year-first and offset dates: read column-wise, same as row by row (the
+    day/month decision, its warning, each time's own offset, the clock changes)."""
+    start = datetime(2026, 3, 28, 22, 0, tzinfo=UTC) if "%z" in fmt else datetime(2026, 3, 28, 22, 0)
+    for n in (1, 2, 5, 60):
+        got = _assert_same(_csv(_dated([start + step * i for i in range(n)], fmt)), zone=zone)
+        assert got.events.objects is None
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)), min_size=1, max_size=30
+    ),
+    st.sampled_from(["%d/%m/%Y %H:%M", "%m/%d/%y %H:%M:%S", "%-d/%-m/%Y %-H:%M", "%Y-%m-%dT%H:%M:%S+02:00"]),
+    st.sampled_from(["Europe/London", "America/Chicago", "Australia/Lord_Howe"]),
+)
+def test_layouts_agree_with_rows_on_any_dates(times: list[datetime], fmt: str, zone: str) -> None:
+    """Any dates (ambiguous day/month, out of order, clock changes, variable widths): as row by row."""
+    _assert_same(_csv(_dated(times, fmt)), zone=zone)
+
+
+@pytest.mark.parametrize(
+    "stamps",
+    [
+        ["31/02/2026 10:00", "01/03/2026 10:00"],  # no 31 February: the row-wise reader warns on that row
+        ["13/01/2026 10:00", "01/13/2026 10:00"],  # day-first and month-first mixed
+        ["2026-01-01 25:00+01:00"],  # no such hour
+        ["1/1/2026 7:05 PM", "1/1/2026 7:06 PM"],  # 12-hour clock
+        ["18 Nov 2026 07:12", "19 Nov 2026 07:12"],  # month names
+        ["00/01/2026 10:00", "02/01/2026 10:00", "03/01/2026 10:00"],
+    ],
+)
+def test_odd_dates_fall_back_to_rows(stamps: list[str]) -> None:
+    got = _assert_same(_csv([(s, "F58", "BMS_Comm_Fail", "", "", "") for s in stamps]))
+    assert got.events.objects is not None  # read row by row

@@ -48,17 +48,17 @@ def test_fast_path_equals_object_path(quote: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "columnar"),
     [
-        b"time,code,message\n18/11/2026 07:12,F58,x\n",  # not ISO: needs the row-wise date reader
-        b"time,code,message\n2026-11-18T07:12:00+00:00,F58,x\n",  # an offset
-        b'time,code,message\n2026-11-18 07:12:00,F58,"two\nlines"\n',  # quoted line break
-        b"time,code,message\n2026-11-18 07:12:00\n",  # short row: reported by line
-        b"entity_id,state,last_changed\nsensor.x_fault,F58,2026-11-18T07:12:00Z\n",  # another shape
+        (b"time,code,message\n18/11/2026 07:12,F58,x\n", True),  # day first: read as a layout
+        (b"time,code,message\n2026-11-18T07:12:00+00:00,F58,x\n", True),  # an offset: kept per row
+        (b"time,code,message\n18/11/2026 7:12 PM,F58,x\n", False),  # 12-hour clock: row-wise reader
+        (b'time,code,message\n2026-11-18 07:12:00,F58,"two\nlines"\n', False),  # quoted line break
+        (b"time,code,message\n2026-11-18 07:12:00\n", False),  # short row: reported by line
     ],
 )
-def test_falls_back_to_the_object_path(data: bytes) -> None:
-    assert read_log_columns(data, "e", brand="sunsynk").events.objects is not None  # read row by row
+def test_odd_rows_fall_back_to_the_object_path(data: bytes, columnar: bool) -> None:
+    assert (read_log_columns(data, "e", brand="sunsynk").events.objects is None) is columnar
     table = read_event_table(data, "e", brand="sunsynk")
     _same(table, EventTable.from_events(read_inverter_log(data, "e", brand="sunsynk").events))
 

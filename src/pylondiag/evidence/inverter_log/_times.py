@@ -323,18 +323,28 @@ def _decide_order(
             f"{'day' if day_first else 'month'}-first because the events then lie days, not months, apart"
         )
         return day_first
-    day_first = not zone.key.startswith("America/")
-    first = lines[ambiguous[0][0]]
-    column.warnings.append(
-        ParseWarning(
-            source=source,
-            line=first,
-            message=f"ambiguous dates (e.g. {_example(ambiguous[0][1])}): day and month cannot be told apart "
-            f"from the file; read {'day-first (UK)' if day_first else 'month-first (US)'} from the site "
-            f"timezone {zone.key} — check",
-        )
-    )
+    day_first = zone_day_first(zone)
+    p = ambiguous[0][1]
+    column.warnings.append(ambiguous_warning(source, lines[ambiguous[0][0]], (p.a, p.b, p.year), zone))
     return day_first
+
+
+def zone_day_first(zone: ZoneInfo) -> bool:
+    """The site's convention for dates nothing else decides: month first only for ``America/*``."""
+    return not zone.key.startswith("America/")
+
+
+def ambiguous_warning(source: str, line: int, example: tuple[int, int, int], zone: ZoneInfo) -> ParseWarning:
+    """The warning for a file whose day and month only the site's timezone told apart (``example``:
+    the first date's two numbers and year)."""
+    read_as = "day-first (UK)" if zone_day_first(zone) else "month-first (US)"
+    date = f"{example[0]:02d}/{example[1]:02d}/{example[2]}"
+    return ParseWarning(
+        source=source,
+        line=line,
+        message=f"ambiguous dates (e.g. {date}): day and month cannot be told apart from the file; read "
+        f"{read_as} from the site timezone {zone.key} — check",
+    )
 
 
 def _example(p: _Parts) -> str:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pylondiag.domain.inverter_codes import canonical_brand
-from pylondiag.evidence.inverter_log import generic_csv
+from pylondiag.evidence.inverter_log import _stamp_columns, generic_csv
 from pylondiag.evidence.inverter_log._classify import classify, severity_word
 from pylondiag.evidence.inverter_log._context import parse_float, site_zone
 from pylondiag.evidence.inverter_log._text import cite_lines, decode, split_lines
@@ -116,7 +116,7 @@ class _Distinct:
 class _Chunks:
     """What the column path has read so far, chunk by chunk."""
 
-    local_us: list[IntArray] = field(default_factory=list)
+    stamps: list[_stamp_columns.Stamps] = field(default_factory=list)
     code: list[IntArray] = field(default_factory=list)
     text: list[IntArray] = field(default_factory=list)
     word: list[IntArray] = field(default_factory=list)
@@ -144,7 +144,16 @@ def _split(chunk: list[str], delimiter: str, ncols: int, width: int) -> list[Seq
     return columns[:width]
 
 
-def _stamps(column: Sequence[str]) -> IntArray | None:
+def _stamps(column: Sequence[str]) -> _stamp_columns.Stamps | None:
+    """One chunk's times: plain ISO local times parsed by numpy, else every value laid out alike
+    (:mod:`~pylondiag.evidence.inverter_log._stamp_columns`); None when the rows must be read one by one."""
+    plain = _plain_iso(column) if column and column[0][4:5] == "-" else None
+    if plain is not None:
+        return _stamp_columns.Stamps("wall", plain)
+    return _stamp_columns.read(column)
+
+
+def _plain_iso(column: Sequence[str]) -> IntArray | None:
     """Plain ISO local times as µs since 1970 (wall clock), or None when any is not one."""
     if not column:
         return np.empty(0, dtype=np.int64)
@@ -197,15 +206,18 @@ def _generic_columns(
         if stamps is None:
             return None
         blank = [""] * len(chunk)
-        got.local_us.append(stamps)
+        got.stamps.append(stamps)
         n = len(chunk)
         got.code.append(codes.codes(_col(columns, i_code, blank), n))
         got.text.append(texts.codes(_col(columns, i_msg, blank), n))
         got.word.append(words.codes(_col(columns, i_sev, blank), n))
         got.temp.append(temps.codes(_col(columns, i_temp, blank), n))
         got.module.append(modules.codes(_col(columns, i_mod, blank), n))
+    times = _stamp_columns.resolve(got.stamps, header + 2, zone, source)
+    if times is None:
+        return None
     quoted = cite if cite is not None else lines
-    return _assemble(got, quoted, header, source, brand, zone, (codes, texts, words, temps, modules))
+    return _assemble(got, times, quoted, header, source, brand, zone, (codes, texts, words, temps, modules))
 
 
 def _col(columns: list[Sequence[str]], i: int | None, blank: list[str]) -> Sequence[str]:
@@ -216,8 +228,33 @@ def _cat(parts: list[IntArray]) -> IntArray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
+def instants(times: _stamp_columns.Resolved, zone: ZoneInfo) -> tuple[IntArray, FloatArray]:
+    """(site wall clock in µs, UTC instant in s) of a column of times: naive times are the site's wall
+    clock (the repeated autumn hour resolved from the log's order), times with an offset are instants."""
+    if times.wall_us is not None:
+        local_us = times.wall_us
+        utc_s: FloatArray = (local_us - _zone_offsets(local_us // 1_000_000, zone) * 1_000_000) / 1e6
+        return local_us, utc_s
+    assert times.utc_us is not None
+    utc_us = times.utc_us
+    quarters, which = np.unique(utc_us // 900_000_000, return_inverse=True)
+    starts = [_offset_s(int(q) * 900, zone) for q in quarters.tolist()]
+    offsets = np.array(starts, dtype=np.int64)[which]
+    for k, q in enumerate(quarters.tolist()):  # a change inside a quarter-hour (old local mean times)
+        if _offset_s(int(q) * 900 + 899, zone) != starts[k]:
+            for i in np.flatnonzero(which == k).tolist():
+                offsets[i] = _offset_s(int(utc_us[i] // 1_000_000), zone)
+    return utc_us + offsets * 1_000_000, utc_us / 1e6
+
+
+def _offset_s(utc_s: int, zone: ZoneInfo) -> int:
+    offset = datetime.fromtimestamp(utc_s, zone).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
 def _assemble(
     got: _Chunks,
+    times: _stamp_columns.Resolved,
     lines: list[str],
     header: int,
     source: str,
@@ -226,8 +263,7 @@ def _assemble(
     distinct: tuple[_Distinct, _Distinct, _Distinct, _Distinct, _Distinct],
 ) -> LogColumns:
     """Arrays for every row → event columns, readings and warnings."""
-    local_us = _cat(got.local_us)
-    utc_s = (local_us - _zone_offsets(local_us // 1_000_000, zone) * 1_000_000) / 1e6
+    local_us, utc_s = instants(times, zone)
     line = np.arange(header + 2, header + 2 + local_us.shape[0], dtype=np.int32)
     codes, texts, words, temps, modules = distinct
     # classification per distinct (code, message); -1 = neither (a reading or a skipped row)
@@ -281,6 +317,7 @@ def _assemble(
         module=module[is_event],
         pair=renumber[pair[is_event]] if len(meanings) else np.empty(0, np.int32),
         pairs=tuple(m for m in meanings if m is not None),
+        offset_s=times.offset_s[is_event] if times.offset_s is not None else None,
     )
     readings = TemperatureSeries(
         zone=zone,
@@ -290,11 +327,19 @@ def _assemble(
         line=line[is_reading],
         origins=(SeriesOrigin(source=source, sensor=READING_SENSOR, lines=lines),),
     )
-    warnings = tuple(
-        ParseWarning(source=source, line=int(line[i]), message=_NO_CODE, raw=lines[int(line[i]) - 1][:200])
-        for i in skipped
+    warnings = sorted(
+        [
+            *times.warnings,
+            *(
+                ParseWarning(
+                    source=source, line=int(line[i]), message=_NO_CODE, raw=lines[int(line[i]) - 1][:200]
+                )
+                for i in skipped
+            ),
+        ],
+        key=lambda w: w.line,
     )
-    return LogColumns(events=events, readings=readings, warnings=warnings)
+    return LogColumns(events=events, readings=readings, warnings=tuple(warnings))
 
 
 def _zone_offsets(local_s: IntArray, zone: ZoneInfo) -> IntArray:
