@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pylondiag.domain.inverter_codes import canonical_brand
-from pylondiag.evidence.inverter_log import _stamp_columns, generic_csv
+from pylondiag.evidence.inverter_log import _stamp_columns, generic_csv, home_assistant, victron_serialbattery
 from pylondiag.evidence.inverter_log._classify import classify, severity_word
 from pylondiag.evidence.inverter_log._context import parse_float, site_zone
 from pylondiag.evidence.inverter_log._text import cite_lines, decode, split_lines
@@ -76,12 +76,30 @@ def read_log_columns(
     lines = split_lines(text)
     del text
     found = _shape_of(lines)
-    if found is not None and found[0] == generic_csv.SHAPE:
+    reader = _COLUMN_READERS.get(found[0]) if found is not None else None
+    if reader is not None:
         cite = cite_lines(data, encoding, lines)
-        fast = _generic_columns(lines, source, canonical_brand(brand), zone, cite)
+        fast = reader(lines, source, canonical_brand(brand), zone, cite)
         if fast is not None:
             return fast
+    del lines
     return from_log(read_inverter_log(data, source, brand=brand, timezone=timezone), zone)
+
+
+def _home_assistant(
+    lines: list[str], source: str, brand: str | None, zone: ZoneInfo, cite: list[str] | None
+) -> LogColumns | None:
+    from pylondiag.evidence.inverter_log._shape_columns import home_assistant_columns  # imports this module
+
+    return home_assistant_columns(lines, source, brand, zone, cite)
+
+
+def _victron(
+    lines: list[str], source: str, brand: str | None, zone: ZoneInfo, cite: list[str] | None
+) -> LogColumns | None:
+    from pylondiag.evidence.inverter_log._shape_columns import victron_columns  # imports this module
+
+    return victron_columns(lines, source, brand, zone, cite)
 
 
 def from_log(log: InverterLog, zone: ZoneInfo) -> LogColumns:
@@ -95,6 +113,7 @@ def from_log(log: InverterLog, zone: ZoneInfo) -> LogColumns:
 
 
 # ---------------------------------------------------------------- the column path
+_ColumnReader = Callable[[list[str], str, "str | None", ZoneInfo, "list[str] | None"], "LogColumns | None"]
 @dataclass
 class _Distinct:
     """Each distinct value of a column read once: value → index, and what it means."""
@@ -369,3 +388,11 @@ def _zone_offsets(local_s: IntArray, zone: ZoneInfo) -> IntArray:
             off = aware.utcoffset() if aware is not None else None
             result[i] = int(off.total_seconds()) if off is not None else result[i]
     return result
+
+
+_COLUMN_READERS: Final[dict[str, _ColumnReader]] = {
+    generic_csv.SHAPE: _generic_columns,
+    home_assistant.SHAPE: _home_assistant,
+    victron_serialbattery.SHAPE: _victron,
+}
+"""The shapes read column-wise (each returns None for a file it must leave to the row-wise reader)."""

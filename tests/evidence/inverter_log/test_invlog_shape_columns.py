@@ -1,0 +1,103 @@
+"""Home Assistant history and the Victron dbus-serialbattery log read as columns give exactly what their
+row-wise readers give (events, readings, warnings), and odd files still go row by row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_invlog_columns import _assert_same
+from test_invlog_shapes import HA, SERIALBATTERY
+
+_HA_ROWS = [
+    ("sensor.ss_fault", ""),
+    ("sensor.ss_fault", "F58"),
+    ("sensor.ss_fault", "F56 DC busbar voltage low, F58"),
+    ("sensor.battery_temperature", "4.5"),
+    ("sensor.inverter_temperature", "31"),
+    ("sensor.ss_fault", "unavailable"),
+    ("sensor.pv_power", "1200"),
+    ("binary_sensor.bms_connected", "off"),
+    ("binary_sensor.bms_connected", "on"),
+    (" sensor.ss_fault ", " F58 "),
+    ("sensor.battery_temp", "3,5 °C"),
+    ("sensor.goodwe_battery_error", "Battery over temperature; BMS communication lost"),
+    ("sensor.inverter_status", "Grid lost"),
+    ("sensor.ss_fault", "F58,F20"),
+]
+
+
+def _ha(rows: list[tuple[str, str, str]]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["entity_id", "state", "last_changed"])
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+
+def _stamp(i: int, fmt: str = "%Y-%m-%dT%H:%M:%S.000Z") -> str:
+    return (datetime(2026, 10, 24, 23, 0) + timedelta(minutes=7 * i)).strftime(fmt)
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%dT%H:%M:%S.000Z", "%Y-%m-%dT%H:%M:%S+00:00", "%Y-%m-%d %H:%M:%S"])
+@pytest.mark.parametrize("brand", [None, "sunsynk", "goodwe"])
+def test_home_assistant_columns_equal_rows(fmt: str, brand: str | None) -> None:
+    rows = [(e, s, _stamp(i, fmt)) for i, (e, s) in enumerate(_HA_ROWS * 5)]
+    got = _assert_same(_ha(rows), brand=brand)
+    assert got.events.objects is None  # read as columns
+    assert len(got.events) > 10 and len(got.readings) == 10
+
+
+def test_home_assistant_odd_rows_go_row_by_row() -> None:
+    got = _assert_same(HA.encode())  # 'not-a-time' on the last row: warned by line, row by row
+    assert got.events.objects is not None and got.warnings
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["sensor.x_fault", "sensor.battery_temp", "binary_sensor.bms_link", "sensor.x_status"]),
+            st.sampled_from(["", "F58", "F58, F20", "on", "off", "4.5", "unknown", "Battery low", "ok", "W31"]),
+            st.integers(-50, 500),
+        ),
+        max_size=40,
+    ),
+    st.sampled_from([None, "sunsynk", "goodwe"]),
+)
+def test_home_assistant_any_history(rows: list[tuple[str, str, int]], brand: str | None) -> None:
+    """Any sequence of states, out of order too: the same events, clears, readings as row by row."""
+    _assert_same(_ha([(e, s, _stamp(m)) for e, s, m in rows]), brand=brand)
+
+
+_DRIVER_LINES = (
+    "ERROR:SerialBattery:>>> Battery did not recover in 1200 s. Restarting driver...",
+    "INFO:SerialBattery:Connection established to Daly",
+    "INFO:SerialBattery:Polling data",
+    "WARNING:SerialBattery:Cell voltage high",
+    "CRITICAL:SerialBattery:no reply from BMS",
+    "ERROR:Other:not ours",
+    "*** CCGX booted (0) ***",
+)
+
+
+@pytest.mark.parametrize("labels", [False, True])
+def test_victron_columns_equal_rows(labels: bool) -> None:
+    lines = []
+    for i in range(60):
+        when = datetime(2026, 10, 25, 0, 30) + timedelta(minutes=3 * i)
+        stamp = f"@{0x4000000000000000 + 10 + int(when.timestamp()):016x}00000000" if labels else f"{when} .5"
+        lines.append(f"{stamp.replace(' .', '.')} {_DRIVER_LINES[i % len(_DRIVER_LINES)]}")
+    got = _assert_same(("\n".join(lines) + "\n").encode(), brand=None)
+    assert got.events.objects is None and len(got.events) > 20
+
+
+def test_victron_labels_and_local_times_mixed_go_row_by_row() -> None:
+    assert _assert_same(SERIALBATTERY.encode(), brand=None).events.objects is None  # INFO label: not picked
+    mixed = SERIALBATTERY + "@4000000064c5302f396156b4 ERROR:SerialBattery:no reply from BMS\n"
+    got = _assert_same(mixed.encode(), brand=None)
+    assert got.events.objects is not None and len(got.events) == 4
