@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_invlog_columns import _assert_same
-from test_invlog_shapes import HA, SERIALBATTERY
+from test_invlog_shapes import HA, LUX, SERIALBATTERY
+
+from pylondiag.evidence.inverter_log import luxpower_events
 
 _HA_ROWS = [
     ("sensor.ss_fault", ""),
@@ -61,8 +64,12 @@ def test_home_assistant_odd_rows_go_row_by_row() -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["sensor.x_fault", "sensor.battery_temp", "binary_sensor.bms_link", "sensor.x_status"]),
-            st.sampled_from(["", "F58", "F58, F20", "on", "off", "4.5", "unknown", "Battery low", "ok", "W31"]),
+            st.sampled_from(
+                ["sensor.x_fault", "sensor.battery_temp", "binary_sensor.bms_link", "sensor.x_status"]
+            ),
+            st.sampled_from(
+                ["", "F58", "F58, F20", "on", "off", "4.5", "unknown", "Battery low", "ok", "W31"]
+            ),
             st.integers(-50, 500),
         ),
         max_size=40,
@@ -101,3 +108,54 @@ def test_victron_labels_and_local_times_mixed_go_row_by_row() -> None:
     mixed = SERIALBATTERY + "@4000000064c5302f396156b4 ERROR:SerialBattery:no reply from BMS\n"
     got = _assert_same(mixed.encode(), brand=None)
     assert got.events.objects is not None and len(got.events) == 4
+
+
+def _lux(rows: list[dict[str, object]], indent: int | None = 1) -> bytes:
+    return json.dumps({"success": True, "total": len(rows), "rows": rows}, indent=indent).encode()
+
+
+def _lux_row(i: int, fmt: str = "%Y-%m-%d %H:%M:%S", end: int | None = 20) -> dict[str, object]:
+    start = datetime(2026, 10, 25, 0, 10) + timedelta(minutes=((i * 37) % 200) - 50)
+    row: dict[str, object] = {
+        "event": ["W000", "E010", "", "W012"][i % 4],
+        "eventType": ["WARNING", "FAULT", "info", None][i % 4],
+        "eventText": ["Battery communication failure", "Discharge over current", "Grid lost", ""][i % 4],
+        "startTime": start.strftime(fmt),
+    }
+    if i % 5:
+        row["renormalTime"] = (start + timedelta(minutes=end or 0)).strftime(fmt) if end else None
+    return row
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S+01:00", "%d/%m/%Y %H:%M"])
+@pytest.mark.parametrize("brand", [None, "luxpower", "deye"])
+def test_luxpower_columns_equal_rows(fmt: str, brand: str | None) -> None:
+    """Events and their ends, sorted by time as the row-wise reader sorts them (the autumn hour too)."""
+    for indent in (None, 1):
+        rows = [_lux_row(i, fmt, end=[20, None, 90][i % 3]) for i in range(40)]
+        got = _assert_same(_lux(rows, indent), brand=brand)
+        assert got.events.objects is None and len(got.events) > 40
+
+
+def test_luxpower_odd_rows_go_row_by_row() -> None:
+    rows: list[object] = [_lux_row(1), "not an object", _lux_row(2)]
+    got = _assert_same(json.dumps({"rows": rows}).encode())
+    assert got.events.objects is not None and got.warnings
+    assert _assert_same(LUX[:-10].encode()).warnings  # broken JSON
+
+
+def test_luxpower_lines_are_counted_in_linear_time() -> None:
+    """The line of each time key: 10x the rows takes about 10x the time (it was quadratic: 40,000 rows
+    took 203 s). Ratio of best-of-3 times in the same run, never an absolute time."""
+    import time
+
+    def best(n: int) -> float:
+        text = json.dumps({"rows": [_lux_row(i) for i in range(n)]}, indent=1)
+        out = []
+        for _ in range(3):
+            t = time.perf_counter()
+            luxpower_events.time_key_lines(text)
+            out.append(time.perf_counter() - t)
+        return min(out)
+
+    assert best(20_000) < 40 * best(2_000)

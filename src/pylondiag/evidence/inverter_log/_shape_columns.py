@@ -18,7 +18,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from pylondiag.evidence.inverter_log import _build, _stamp_columns, home_assistant, victron_serialbattery
+from pylondiag.evidence.inverter_log import (
+    _build,
+    _stamp_columns,
+    home_assistant,
+    luxpower_events,
+    victron_serialbattery,
+)
 from pylondiag.evidence.inverter_log._context import parse_float
 from pylondiag.evidence.inverter_log.columns import (
     CHUNK_ROWS,
@@ -34,13 +40,16 @@ from pylondiag.model.columns import (
     SEVERITY_INDEX,
     EventColumns,
     EventPair,
+    FloatArray,
     IntArray,
     SeriesOrigin,
     TemperatureSeries,
 )
+from pylondiag.model.console import ParseWarning
 from pylondiag.model.event import EventKind, Severity
 
-_Times = tuple[IntArray, "np.ndarray", "np.ndarray | None"]
+_Times = tuple[IntArray, FloatArray, IntArray | None]
+"""(site wall clock µs, UTC s, each time's own offset s or None) per row."""
 
 
 @dataclass
@@ -108,7 +117,10 @@ def _events(
     )
 
 
-def _times(chunks: list[_stamp_columns.Stamps], first_line: int, zone: ZoneInfo, source: str):  # type: ignore[no-untyped-def]
+def _times(
+    chunks: list[_stamp_columns.Stamps], first_line: int, zone: ZoneInfo, source: str
+) -> tuple[_Times, list[ParseWarning]] | None:
+    """A column's chunks resolved (:func:`_stamp_columns.resolve`) and placed in the site's zone."""
     resolved = _stamp_columns.resolve(chunks, first_line, zone, source)
     if resolved is None:
         return None
@@ -172,7 +184,9 @@ def home_assistant_columns(
         action.append(a)
         celsius.append(value)
     row_action = np.array(action, dtype=np.int8)[pair] if action else np.empty(0, np.int8)
-    readings = _ha_readings(row_action == _READING, ent, ents, pair, celsius, times, line, source, zone, quoted)
+    readings = _ha_readings(
+        row_action == _READING, ent, ents, pair, celsius, times, line, source, zone, quoted
+    )
     events = _ha_events(row_action == _STATE, ent, pair, _HaPairs(ents, pair_keys, states), line, brand)
     cols_ = _events(source, zone, quoted, times, *events)
     return LogColumns(events=cols_, readings=readings, warnings=tuple(warnings))
@@ -181,13 +195,13 @@ def home_assistant_columns(
 def _ha_action(entity: str, state: str) -> tuple[int, float]:
     """What the row-wise reader does with a row of this entity and state (and the reading's °C)."""
     eid = entity.lower()
-    if state.lower() in home_assistant._NO_DATA:  # noqa: SLF001 - the row-wise reader's own rules
+    if state.lower() in home_assistant._NO_DATA:
         return _SKIP, np.nan
-    if home_assistant._is_temperature(eid):  # noqa: SLF001
+    if home_assistant._is_temperature(eid):
         value = parse_float(state)
         if value is not None:
             return _READING, value
-    if not any(w in eid for w in home_assistant._EVENT_WORDS) and not eid.startswith("binary_sensor."):  # noqa: SLF001
+    if not any(w in eid for w in home_assistant._EVENT_WORDS) and not eid.startswith("binary_sensor."):
         return _SKIP, np.nan
     return _STATE, np.nan
 
@@ -235,7 +249,7 @@ class _HaPairs:
             return {}
         key = int(self.keys[p])
         entity, state = self.entities[key >> 32], str(self.states.meaning[key & 0xFFFFFFFF])
-        return {home_assistant._key(x): x for x in home_assistant._items(entity.lower(), state)}  # noqa: SLF001
+        return {home_assistant._key(x): x for x in home_assistant._items(entity.lower(), state)}
 
 
 def _ha_events(
@@ -270,12 +284,8 @@ def _ha_events(
 
 def _ha_diff(was: dict[str, str], now: dict[str, str], meanings: _Meanings) -> list[int]:
     """Meanings of the events of one step from the items ``was`` active to those ``now`` active."""
-    out = [meanings.of(*home_assistant._split_item(x)) for k, x in now.items() if k not in was]  # noqa: SLF001
-    out += [
-        meanings.of(*home_assistant._split_item(x), cleared=True)  # noqa: SLF001
-        for k, x in was.items()
-        if k not in now
-    ]
+    out = [meanings.of(*home_assistant._split_item(x)) for k, x in now.items() if k not in was]
+    out += [meanings.of(*home_assistant._split_item(x), cleared=True) for k, x in was.items() if k not in now]
     return out
 
 
@@ -288,9 +298,9 @@ def victron_columns(
 ) -> LogColumns | None:
     """A dbus-serialbattery log in columns; None when it needs the row-wise reader."""
     brand = brand or "victron"
-    match = victron_serialbattery._LINE.match  # noqa: SLF001
-    recovered = victron_serialbattery._RECOVERED.search  # noqa: SLF001
-    levels = victron_serialbattery._LEVELS  # noqa: SLF001
+    match = victron_serialbattery._LINE.match
+    recovered = victron_serialbattery._RECOVERED.search
+    levels = victron_serialbattery._LEVELS
     meanings = _Meanings(brand)
     picked: list[int] = []
     meaning: list[int] = []
@@ -312,7 +322,7 @@ def victron_columns(
         picked.append(i + 1)
         meaning.append(known)
         if m["tai"]:
-            tai.append(int(m["tai"][:16], 16) - victron_serialbattery._TAI_BASE)  # noqa: SLF001
+            tai.append(int(m["tai"][:16], 16) - victron_serialbattery._TAI_BASE)
         else:
             local.append(m["local"])
     if tai and local:
@@ -320,11 +330,11 @@ def victron_columns(
     if tai:
         utc_us = np.array(tai, dtype=np.int64) * 1_000_000
         resolved = _stamp_columns.Resolved(None, utc_us, np.zeros(len(tai), np.int64), [])
-        if _stamp_columns._bounded(resolved) is None:  # noqa: SLF001
+        if _stamp_columns._bounded(resolved) is None:
             return None
         local_us, utc_s = instants(resolved, zone)
         times: _Times = (local_us, utc_s, resolved.offset_s)
-        warnings: list = []  # type: ignore[type-arg]
+        warnings: list[ParseWarning] = []
     else:
         chunks = []
         for start in range(0, len(local), CHUNK_ROWS):
@@ -347,9 +357,7 @@ def victron_columns(
         np.array(meaning, dtype=np.int64),
         meanings,
     )
-    empty = TemperatureSeries(zone=zone, utc_s=np.empty(0), celsius=np.empty(0), origin=np.empty(0, np.int32),
-                              line=np.empty(0, np.int32))
-    return LogColumns(events=events, readings=empty, warnings=tuple(warnings))
+    return LogColumns(events=events, readings=_no_readings(zone), warnings=tuple(warnings))
 
 
 def _victron_meaning(level: str, msg: str, meanings: _Meanings) -> int:
@@ -357,10 +365,88 @@ def _victron_meaning(level: str, msg: str, meanings: _Meanings) -> int:
     if level == "INFO":
         return meanings.of("", "BMS communication lost", cleared=True)
     text = msg.lstrip(">|- ").strip()
-    severity = victron_serialbattery._LEVELS[level]  # noqa: SLF001
+    severity = victron_serialbattery._LEVELS[level]
     m = _build.meaning(meanings.brand, "", text, severity)
     kind = None
     if m.kind is EventKind.OTHER and re.search(r"no reply|not recover|timeout|did not respond", text, re.I):
         kind = EventKind.BMS_COMMS_LOST
     return meanings.of("", text, severity, kind=kind)
 
+
+# ---------------------------------------------------------------- Lux Power portal event list (JSON)
+def luxpower_columns(
+    lines: list[str], source: str, brand: str | None, zone: ZoneInfo, cite: list[str] | None
+) -> LogColumns | None:
+    """A Lux Power / EG4 portal event list in columns: each row's event and, when it ended, its
+    ``cleared`` event, in time order as the row-wise reader sorts them; None when it needs that reader."""
+    text = "\n".join(lines)
+    rows = luxpower_events._rows(text)
+    if rows is None or not all(isinstance(r, dict) and "startTime" in r for r in rows):
+        return None  # not JSON, or a row without a start: warned by the row-wise reader
+    key_lines = luxpower_events.time_key_lines(text)
+    del text
+    starts, ends = iter(key_lines["startTime"]), iter(key_lines["renormalTime"])
+    meanings = _Meanings(brand or "luxpower")
+    start_line, start_meaning, start_stamp = [], [], []
+    end_row, end_line, end_meaning, end_stamp = [], [], [], []
+    types = luxpower_events._TYPES
+    for k, row in enumerate(rows):
+        line = next(starts, 1)
+        end_at = next(ends, None) if "renormalTime" in row else None
+        code = str(row.get("event") or "").strip()
+        message = str(row.get("eventText") or "").strip()
+        start_line.append(line)
+        start_stamp.append(str(row.get("startTime") or ""))
+        start_meaning.append(meanings.of(code, message, types.get(str(row.get("eventType") or "").upper())))
+        if row.get("renormalTime") and end_at is not None:
+            end_row.append(k)
+            end_line.append(end_at)
+            end_stamp.append(str(row["renormalTime"]))
+            end_meaning.append(meanings.of(code, message, cleared=True))
+    del rows
+    start = _lux_times(start_stamp, start_line, zone, source)
+    end = _lux_times(end_stamp, end_line, zone, source)
+    if start is None or end is None or (start[2] is None) != (end[2] is None):
+        return None
+    # the row-wise order: each row's event, then its end; then sorted by time (stable)
+    n, m = len(start_line), len(end_row)
+    position = np.arange(n, dtype=np.int64) * 2
+    order_key = np.concatenate([position, np.array(end_row, dtype=np.int64) * 2 + 1])
+    merged = [np.concatenate([a, b]) for a, b in zip(start[:2], end[:2], strict=True)]
+    offset = np.concatenate([start[2], end[2]]) if start[2] is not None and end[2] is not None else None
+    # naive times in the site's zone compare by wall clock; times with offsets by instant
+    when = merged[0] if offset is None else merged[1]
+    read_order = np.argsort(order_key, kind="stable")
+    order = read_order[np.argsort(when[read_order], kind="stable")]
+    times: _Times = (merged[0][order], merged[1][order], offset[order] if offset is not None else None)
+    lines_of = np.concatenate([np.array(start_line, np.int64), np.array(end_line, np.int64)])[order]
+    meaning = np.concatenate([np.array(start_meaning, np.int64), np.array(end_meaning, np.int64)])[order]
+    quoted = cite if cite is not None else lines
+    events = _events(
+        source, zone, quoted, times, np.arange(n + m, dtype=np.int64), lines_of, meaning, meanings
+    )
+    return LogColumns(events=events, readings=_no_readings(zone), warnings=())
+
+
+def _lux_times(stamps: list[str], lines: list[int], zone: ZoneInfo, source: str) -> _Times | None:
+    """(site wall µs, UTC s, offsets) of one time column of the list, None when any is odd or warned."""
+    chunks = []
+    for start in range(0, len(stamps), CHUNK_ROWS):
+        got = _stamps(stamps[start : start + CHUNK_ROWS])
+        if got is None:
+            return None
+        chunks.append(got)
+    resolved = _times(chunks, lines[0] if lines else 1, zone, source)
+    if resolved is None or resolved[1]:
+        return None
+    return resolved[0]
+
+
+def _no_readings(zone: ZoneInfo) -> TemperatureSeries:
+    return TemperatureSeries(
+        zone=zone,
+        utc_s=np.empty(0),
+        celsius=np.empty(0),
+        origin=np.empty(0, np.int32),
+        line=np.empty(0, np.int32),
+    )

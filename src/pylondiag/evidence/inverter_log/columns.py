@@ -22,7 +22,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pylondiag.domain.inverter_codes import canonical_brand
-from pylondiag.evidence.inverter_log import _stamp_columns, generic_csv, home_assistant, victron_serialbattery
+from pylondiag.evidence.inverter_log import (
+    _stamp_columns,
+    generic_csv,
+    home_assistant,
+    luxpower_events,
+    victron_serialbattery,
+)
 from pylondiag.evidence.inverter_log._classify import classify, severity_word
 from pylondiag.evidence.inverter_log._context import parse_float, site_zone
 from pylondiag.evidence.inverter_log._text import cite_lines, decode, split_lines
@@ -94,6 +100,14 @@ def _home_assistant(
     return home_assistant_columns(lines, source, brand, zone, cite)
 
 
+def _luxpower(
+    lines: list[str], source: str, brand: str | None, zone: ZoneInfo, cite: list[str] | None
+) -> LogColumns | None:
+    from pylondiag.evidence.inverter_log._shape_columns import luxpower_columns  # imports this module
+
+    return luxpower_columns(lines, source, brand, zone, cite)
+
+
 def _victron(
     lines: list[str], source: str, brand: str | None, zone: ZoneInfo, cite: list[str] | None
 ) -> LogColumns | None:
@@ -114,6 +128,8 @@ def from_log(log: InverterLog, zone: ZoneInfo) -> LogColumns:
 
 # ---------------------------------------------------------------- the column path
 _ColumnReader = Callable[[list[str], str, "str | None", ZoneInfo, "list[str] | None"], "LogColumns | None"]
+
+
 @dataclass
 class _Distinct:
     """Each distinct value of a column read once: value → index, and what it means."""
@@ -394,5 +410,6 @@ _COLUMN_READERS: Final[dict[str, _ColumnReader]] = {
     generic_csv.SHAPE: _generic_columns,
     home_assistant.SHAPE: _home_assistant,
     victron_serialbattery.SHAPE: _victron,
+    luxpower_events.SHAPE: _luxpower,
 }
 """The shapes read column-wise (each returns None for a file it must leave to the row-wise reader)."""
