@@ -123,8 +123,9 @@ def main() -> None:
             if args.ab:
                 r_cpu, r_wall, r_peak, r_what = child(case, "rows")
                 print(
-                    f"       row-wise reader: CPU {r_cpu:.2f} s, wall {r_wall:.2f} s, peak RSS {r_peak:.0f} MB "
-                    f"({r_what}) | columns take {d_cpu / r_cpu:.2f}x its CPU, {d_peak / r_peak:.2f}x its memory"
+                    f"       row-wise reader: CPU {r_cpu:.2f} s, wall {r_wall:.2f} s, peak RSS "
+                    f"{r_peak:.0f} MB ({r_what}) | columns take {d_cpu / r_cpu:.2f}x its CPU, "
+                    f"{d_peak / r_peak:.2f}x its memory"
                 )
 
 
