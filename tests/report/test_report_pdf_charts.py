@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import report_samples
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -89,7 +90,7 @@ def test_a_short_series_is_drawn_reading_by_reading() -> None:
     assert len(temperature_points(series)) == 300
 
 
-def _agg_pixels(label: Text) -> np.ndarray:
+def _agg_pixels(label: Artist) -> np.ndarray:
     """``label`` alone at (0.37, 0.53) of a 1 × 0.5 inch figure, at the PNG's resolution (grey levels)."""
     fig = Figure(figsize=(1, 0.5), dpi=charts.PNG_DPI)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -106,13 +107,13 @@ def _blurred(a: np.ndarray) -> np.ndarray:
 
 
 def test_a_heatmap_value_in_the_png_is_the_text_matplotlib_draws_within_a_pixel() -> None:
-    # Each distinct value is rasterised once and copied (charts.CellLabel); it must land where Text puts
+    # Each distinct value is rasterised once and copied (charts.CellLabels); it must land where Text puts
     # it (to the nearest whole pixel) and look the same: not flipped, not offset, not another colour.
     # Measured: 0.15 as drawn; 0.33 with the stamp upside down or one pixel to the right.
     for colour in (charts.INK, "#c0392b"):
         text = Text(0.37, 0.53, "3341", color=colour, fontsize=5.3, ha="center", va="center")
         expected = _agg_pixels(text)
-        drawn = _agg_pixels(charts.CellLabel(0.37, 0.53, "3341", colour=colour, size=5.3))
+        drawn = _agg_pixels(charts.CellLabels([(0.37, 0.53, "3341", colour)], size=5.3))
         ink = (255 - expected).sum()
         assert ink > 40 * 255
         assert np.abs(_blurred(drawn) - _blurred(expected)).sum() / ink < 0.22
@@ -122,8 +123,10 @@ def test_heatmap_values_stay_text_in_the_svg_and_do_not_enter_the_layout() -> No
     readings = report_samples.big_stack(events=10)[1].latest_cells()
     chart = charts.cell_voltage_chart(readings)
     assert chart is not None and chart._fig is not None
-    labels = [a for a in chart._fig.axes[0].get_children() if isinstance(a, charts.CellLabel)]
-    assert len(labels) == sum(v is not None for r in readings.values() for v in r.voltages_mv)
-    assert not any(a.get_in_layout() for a in labels)  # inside their cells: the layout skips them
-    for label in labels[:20]:
-        assert f">{label.get_text()}<" in chart.svg  # ordinary SVG text, as before
+    (values,) = [a for a in chart._fig.axes[0].get_children() if isinstance(a, charts.CellLabels)]
+    assert len(values.cells) == sum(v is not None for r in readings.values() for v in r.voltages_mv)
+    assert not values.get_in_layout()  # inside their cells: the layout skips them
+    svg = chart.svg
+    assert svg.count("<text ") >= len(values.cells)
+    for text in values.texts()[:20]:
+        assert f">{text.get_text()}<" in svg  # ordinary SVG text, as before
