@@ -99,6 +99,7 @@ def render_html(
     preliminary: bool = False,
     signed_off: SignOff | None = None,
     png_charts: bool = False,
+    stylesheet: bool = True,
 ) -> str:
     """The report as one HTML document.
 
@@ -106,7 +107,8 @@ def render_html(
     the report shows what the diagnosis alone holds (no charts, no raw facts). ``preliminary`` puts
     :data:`PRELIMINARY_TEXT` on page one and in every PDF page header; ``signed_off`` names the engineer
     and the time of the sign-off (a report is one or the other, never both). ``png_charts``: charts as
-    PNG images instead of inline SVG (the PDF's layout: see :class:`charts.Chart`).
+    PNG images instead of inline SVG (the PDF's layout: see :class:`charts.Chart`). ``stylesheet=False``
+    leaves :func:`stylesheet_text` out of the ``<style>`` (the PDF hands it to WeasyPrint parsed once).
     """
     if preliminary and signed_off is not None:
         raise PylondiagError("a report is either preliminary or signed off, not both")
@@ -117,7 +119,13 @@ def render_html(
     ctx["signed_off_time"] = _utc_minute(signed_off.at) if signed_off else None
     # the PDF's page footer is a CSS string: only characters that cannot end or escape it
     ctx["signed_off_css"] = _CSS_SAFE.sub("", signed_off.engineer) if signed_off else None
+    ctx["stylesheet"] = stylesheet
     return _env().get_template("report.html.j2").render(**ctx)
+
+
+def stylesheet_text() -> str:
+    """The report's stylesheet (``report.css``) as the HTML report's ``<style>`` carries it."""
+    return _env().get_template("report.css").render()
 
 
 def _utc_minute(when: datetime) -> str:
