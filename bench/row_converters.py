@@ -17,7 +17,7 @@ from typing import Any
 from pylondiag.evidence.console import _table
 from pylondiag.evidence.console._build import raw_builder
 from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue, small_int
-from pylondiag.evidence.console._table import _FLAGS, Layout, ModelShape, RowDict, RowRecord, _time
+from pylondiag.evidence.console._table import _FLAGS, Layout, ModelShape, RowCheck, RowDict, RowRecord, _time
 
 
 def _text(tok: str) -> str | None:
@@ -102,6 +102,22 @@ class RowPlan:
         d.update(source=source, line=line, raw=raw)
         return d
 
+    def check(self, t: list[str]) -> None:
+        """Refuses what :meth:`record` refuses, building nothing (the table loops keep the line)."""
+        key = small_int(t[0], self.model.key_digits)
+        if key is None or key < self.model.key_min:
+            raise BadValue("key")
+        for i in self.unit:
+            if t[i] not in UNITS:
+                raise BadValue("layout")
+        for i in self.no_unit:
+            if t[i] in UNITS:
+                raise BadValue("layout")
+        for _field, convert, i in self.plan:
+            convert(t[i])
+        for _field, i in self.pairs:
+            _time(t[i], t[i + 1])
+
     def record(self, t: list[str], source: str, line: int, raw: str) -> Any:
         """The record itself, when the row's key token is what the careful path accepts."""
         key = small_int(t[0], self.model.key_digits)
@@ -113,9 +129,9 @@ class RowPlan:
         return self.build(d)
 
 
-def compile_plan(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowDict, RowRecord]:
+def compile_plan(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowDict, RowRecord, RowCheck]:
     plan = RowPlan(layout, sample, model)
-    return plan.read, plan.record
+    return plan.read, plan.record, plan.check
 
 
 @contextmanager

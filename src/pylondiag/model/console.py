@@ -108,15 +108,16 @@ class LinePack(Generic[R]):
     def __init__(
         self,
         source: str,
-        raws: list[str],
+        text: str,
         lines: array[int],
         read: Callable[[str, str, int], R],
         built: dict[int, R],
     ) -> None:
+        """``text``: the lines joined by ``\\n`` (one per entry of ``lines``, their line numbers)."""
         self.source = source
-        self.text = "\n".join(raws)
+        self.text = text
         self.lines = lines
-        self.count = len(raws)
+        self.count = len(lines)
         self.read = read
         self.built = built
 
@@ -167,7 +168,7 @@ def pack_lines(
     """The records of lines ``raws`` for a tuple field: a :class:`LinePack` (typed as the field), or the
     built tuple when the pack would have nothing to build (or a line it cannot hold)."""
     if len(built) < len(raws) and packed(raws):
-        return LinePack(source, raws, lines, read, built).as_field()
+        return LinePack(source, "\n".join(raws), lines, read, built).as_field()
     return tuple(
         built[i] if i in built else read(r, source, n)
         for i, (r, n) in enumerate(zip(raws, lines, strict=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,8 @@ PWR_ROW = [
 ]
 TOKENS = st.sampled_from(
     ["1", "3300", "-5", "-", "--", "96%", "9%", "%", "mAH", "mV", "Y", "N", "Normal", "2026-07-17",
-     "01:20:56", "x", "12a", "0x10", "+7", "0", "00", "007", "1234", "٣"]
+     "01:20:56", "x", "12a", "0x10", "+7", "0", "00", "007", "1234", "٣", "Absent", "2026-02-28",
+     "2026-13-01", "0000-01-01", "24:00:00", "1_000", "mAh", "Y%"]
 )  # fmt: skip
 
 
@@ -220,6 +222,28 @@ def test_compiled_row_layouts_agree_with_column_by_column(
         assert_record_builder_agrees(reader, tokens, expected)
 
 
+def assert_row_pattern_is_within_check(reader: Any, tokens: list[str]) -> None:
+    """A table whose rows all match ``TableReader.body`` skips the row-by-row check: the pattern must take
+    only rows some compiled check accepts (with the same tokens), whatever the spacing; and pwr's
+    ``Absent`` pattern only rows the careful path keeps as ``Absent`` rows."""
+    from pylondiag.evidence.console._common import module_address
+    from pylondiag.evidence.console._table import REFUSED
+    from pylondiag.evidence.console.pwr import _ABSENT_PATTERN
+
+    body = reader.body()
+    if body is None:
+        return
+    for line in (" ".join(tokens), "  " + "   ".join(tokens) + " ", "\t".join(tokens)):
+        if body.fullmatch(line):
+            assert line.split() == tokens
+            try:
+                reader.checks[len(tokens)](tokens)
+            except REFUSED:
+                raise AssertionError(f"the pattern takes a row the check refuses: {line!r}") from None
+        if re.fullmatch(_ABSENT_PATTERN, line):
+            assert module_address(tokens[0]) is not None and "Absent" in tokens, line
+
+
 def assert_record_builder_agrees(reader: Any, tokens: list[str], expected: object) -> None:
     """The one-step builder takes a row only when the careful path would read it without a warning (key
     token valid, nothing left over), and builds the same record; the check the table loops run (they keep
@@ -227,6 +251,7 @@ def assert_record_builder_agrees(reader: Any, tokens: list[str], expected: objec
     from pylondiag.evidence.console._common import small_int
     from pylondiag.evidence.console._table import REFUSED
 
+    assert_row_pattern_is_within_check(reader, tokens)
     build = reader.records.get(len(tokens))
     if build is None:
         return

@@ -9,16 +9,21 @@ left blank (``Absent`` rows, columns a module does not have) are None.
 
 from __future__ import annotations
 
+import re
 import sys
-from collections.abc import Callable, Mapping
+from array import array
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
 from pylondiag.evidence.console._build import set_dict, set_extra, set_fields, set_private, shape_of
 from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue, opt_int
+from pylondiag.model.console import CommandBlock, LinePack
+
+R = TypeVar("R")
 
 Kind = Literal["int", "str", "time", "flag", "soc_coulomb", "unknown"]
 Column = tuple[str, str, Kind]
@@ -303,12 +308,118 @@ class ModelShape:
         self.key_field = key_field
 
 
+_TOKEN = "[!-~]++"
+"""A token the row patterns take: printable ASCII. ``str.split`` ends tokens at any whitespace; these
+patterns separate them by spaces only, so a line they match splits into exactly their tokens (a line
+with a tab, a control or non-ASCII character is left to the row-by-row path). Repeats are possessive
+(``++``): what follows a repeat never starts with a character it takes, so the match is the same, ~20 %
+faster."""
+_END = "(?![!-~])"
+_UNIT = f"(?:{'|'.join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))}){_END}"
+_NOT_UNIT = f"(?!{_UNIT})"
+_NUMBER = "-?[0-9]++"
+_DASH = f"--?{_END}"
+_DATE = "[1-9][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8]) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+"""Dates the ``Time`` column's reader takes for sure (days 29-31 are left to it)."""
+
+
+def key_pattern(model: ModelShape) -> str | None:
+    """A pattern of the row key ``model`` asks for (at most ``key_digits`` ASCII digits, at least
+    ``key_min``: 0 or 1), or None."""
+    if model.key_min == 0:
+        return f"[0-9]{{1,{model.key_digits}}}{_END}"
+    if model.key_min == 1:
+        return f"(?=[0-9]{{1,{model.key_digits}}}{_END})0*[1-9][0-9]*"
+    return None
+
+
+def _row_pattern(layout: Layout, sample: list[str], model: ModelShape) -> str | None:
+    """A regular expression matching only rows the layout's ``row_check`` accepts (a subset: digits are
+    ASCII, tokens printable ASCII, a date's day at most 28), so a table whose rows all match needs no
+    row-by-row check (:meth:`TableReader.body`). None when the layout has a column it cannot express."""
+    key = key_pattern(model)
+    if key is None:
+        return None
+    parts: list[str] = []
+    guard = ""
+    for i, (_header, _field, how, s, k) in enumerate(layout):
+        unit = f" ++{_UNIT}" if k == (3 if how == "soc_pct+coulomb" else 2) and how != "time" else ""
+        if s == 0:
+            if how != "int" or k != 1 or sample[0].endswith("%"):
+                return None  # (a key learnt as "96%" makes a check refusing every row: no pattern)
+            token = key
+        elif how in ("int", "soc_coulomb"):
+            token = f"{_NUMBER}%" if how == "int" and sample[s].endswith("%") else _NUMBER
+        elif how in ("str", "unknown"):
+            token = _TOKEN
+        elif how == "time":
+            token = _DATE if k == 2 else _DASH
+        elif how == "flag":
+            token = f"(?:Y|N|--?){_END}"
+        elif how == "soc_pct":
+            token = f"{_NUMBER}%"
+        elif how == "soc_pct+coulomb":
+            token = f"{_NUMBER}% ++[0-9]++"
+        else:
+            return None
+        parts.append(f"{guard}{token}{unit}")
+        next_how = layout[i + 1][2] if i + 1 < len(layout) else None
+        # _compile: after a number or unknown value without its unit, a unit token refuses the row
+        guard = _NOT_UNIT if how in ("int", "unknown") and k == 1 and next_how in ("str", "unknown") else ""
+    return f" *+{' ++'.join(parts)} *+"
+
+
+class Whole(NamedTuple):
+    """A table that is its command's whole answer, every row accepted as printed (:func:`whole_table`)."""
+
+    head_line: int
+    head_raw: str
+    headers: tuple[str, ...]
+    table: TableReader
+    text: str
+    """The rows, joined by ``\\n``."""
+    lines: array[int]
+    """Their line numbers."""
+
+    def pack(self, source: str, read: Callable[[str, str, int], R]) -> tuple[R, ...]:
+        return LinePack(source, self.text, self.lines, read, {}).as_field()
+
+
+def whole_table(
+    block: CommandBlock,
+    is_header: Callable[[list[str]], bool],
+    reader_for: Callable[[tuple[str, ...]], TableReader],
+    other_rows: str = "",
+) -> Whole | None:
+    """The answer as one table when it is one: a header row (blank lines aside) then rows that all match
+    a compiled layout's pattern (or ``other_rows``: :meth:`TableReader.body`). Such a table reads the
+    same row by row with no warning; checking it is one regular-expression match instead of a split and
+    a check per row (issue 17: speed). None otherwise: the caller reads it row by row."""
+    lines = block.lines
+    numbers: Sequence[int] = block.line_numbers
+    if len(numbers) != len(lines):
+        numbers = range(block.first_line + 1, block.first_line + 1 + len(lines))
+    if "" in lines:
+        kept = [n for n, s in zip(numbers, lines, strict=True) if s]
+        lines = tuple(filter(None, lines))
+        numbers = kept
+    if len(lines) < 2 or not is_header(lines[0].split()):
+        return None
+    headers = header_tokens(lines[0])
+    table = reader_for(headers)
+    rx = table.body(other_rows)
+    text = "\n".join(lines[1:])
+    if rx is None or rx.fullmatch(text) is None:
+        return None
+    return Whole(numbers[0], lines[0], headers, table, text, array("i", numbers[1:]))
+
+
 class TableReader:
     """Reads rows of one table: the first row of each token count is read column by column and
     its layout compiled; later rows of that count take the compiled path (any surprise in them
     falls back to the column-by-column read, so both give the same result)."""
 
-    __slots__ = ("_full", "checks", "cols", "has_soc", "model", "records")
+    __slots__ = ("_body", "_full", "checks", "cols", "has_soc", "model", "patterns", "records")
 
     def __init__(self, cols: tuple[Column, ...], has_soc_column: bool, model: ModelShape) -> None:
         self.cols = cols
@@ -320,6 +431,22 @@ class TableReader:
         :func:`_generate`); a row it refuses (:data:`REFUSED`) is read by the careful path."""
         self.checks: dict[int, RowCheck] = {}
         """Token count → the check refusing exactly what ``records`` refuses, building nothing."""
+        self.patterns: dict[int, str] = {}
+        """Token count → :func:`_row_pattern` of that layout (when it has one)."""
+        self._body: dict[str, re.Pattern[str]] = {}
+
+    def body(self, other_rows: str = "") -> re.Pattern[str] | None:
+        """A pattern matching a table's rows joined by ``\\n`` when every one of them is a row some
+        compiled layout's check accepts (:attr:`patterns`) or matches ``other_rows`` (a kind of row the
+        caller reads itself: ``pwr``'s ``Absent`` rows). None before any layout is compiled."""
+        if not self.patterns:
+            return None
+        key = f"{len(self.patterns)}:{other_rows}"
+        rx = self._body.get(key)
+        if rx is None:
+            row = "|".join([*self.patterns.values(), *([other_rows] if other_rows else [])])
+            rx = self._body[key] = re.compile(f"(?:{row})(?:\n(?:{row}))*")
+        return rx
 
     def record_dict(self, tokens: list[str], source: str, line: int, raw: str) -> tuple[dict[str, Any], int]:
         """The whole field dict of the record of row ``raw`` (line ``line`` of ``source``, split into
@@ -334,6 +461,9 @@ class TableReader:
         d, left, layout = self.record_dict_general(tokens, source, line, raw)
         if left == 0 and fast is None and len(self._full) < 8:
             self._full[n], self.records[n], self.checks[n] = _compile(layout, tokens, self.model)
+            pattern = _row_pattern(layout, tokens, self.model)
+            if pattern is not None:
+                self.patterns[n] = pattern
         return d, left
 
     def rebuild(self, raw: str, source: str, line: int) -> Any:

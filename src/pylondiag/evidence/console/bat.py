@@ -25,8 +25,10 @@ from pylondiag.evidence.console._table import (
     Kind,
     ModelShape,
     RowCheck,
+    TableReader,
     header_tokens,
     table_reader,
+    whole_table,
 )
 from pylondiag.model.console import BatCell, BatTable, CommandBlock, SohCell, SohTable, pack_lines
 
@@ -82,10 +84,20 @@ class CellTableReader:
         return True
 
 
+def _bat_reader(headers: tuple[str, ...]) -> TableReader:
+    return table_reader(headers, "bat", "SOC" in headers)
+
+
 def parse_bat(block: CommandBlock, ctx: Ctx) -> list[BatTable]:
     """The tables of one ``bat [N]`` answer. Each table keeps its rows as a :class:`LinePack`: a row shaped
     like one read before is only checked (``TableReader.checks``: no warning can arise from it) and built
     when the table is read; rows read the careful way are kept built."""
+    whole = whole_table(block, is_cell_header, _bat_reader)
+    if whole is not None:
+        cells = whole.pack(ctx.source, whole.table.rebuild)
+        prov = ctx.prov(whole.head_line, whole.head_raw, whole.lines[-1])
+        address = command_arg(block)
+        return [make_bat_table(address=address, columns=whole.headers, cells=cells, provenance=prov)]
     tables: list[BatTable] = []
     reader: CellTableReader | None = None
     head_line, head_raw, last = 0, "", 0

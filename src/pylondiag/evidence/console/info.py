@@ -12,12 +12,13 @@ from pylondiag.evidence.console._build import make_info
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
+    KeptLines,
     command_arg,
     find_datetime,
     int_with_unit,
     key_value,
-    key_values,
     numbered,
+    split_kv,
 )
 from pylondiag.model.console import CommandBlock, InfoRecord, KeyValue, PwrSys, TimeRecord
 
@@ -41,40 +42,41 @@ _INFO_INT = {
 }
 
 
-def _kv_lines(block: CommandBlock, ctx: Ctx, what: str) -> tuple[list[KeyValue], int]:
-    out: list[KeyValue] = []
+def _kv_lines(block: CommandBlock, ctx: Ctx, what: str) -> tuple[list[tuple[int, str, str, str]], int]:
+    """``(line, raw, key, value)`` of every ``Key : value`` line, and the last one's line."""
+    out: list[tuple[int, str, str, str]] = []
     last = block.first_line
     for number, raw in numbered(block):
         s = raw.strip()
         if not s or s.startswith("---"):
             continue
-        kv = key_value(number, raw, ctx)
+        kv = split_kv(raw)
         if kv is None:
             ctx.warn(number, raw, f"expected 'Key : value' in {what} output")
             continue
-        out.append(kv)
+        out.append((number, raw, *kv))
         last = number
     return out, last
 
 
 def parse_info(block: CommandBlock, ctx: Ctx) -> list[InfoRecord]:
-    fields, last = _kv_lines(block, ctx, "info")
+    lines, last = _kv_lines(block, ctx, "info")
     values: dict[str, Any] = {"address": command_arg(block)}
-    kept: list[KeyValue] = []
-    for kv in fields:
+    kept = KeptLines()
+    for number, raw, key, value in lines:
         try:
-            if kv.key in _INFO_STR:
-                values[_INFO_STR[kv.key]] = sys.intern(kv.value) if kv.value else None
-            elif kv.key in _INFO_INT:
-                values[_INFO_INT[kv.key]] = int_with_unit(kv.value)
+            if key in _INFO_STR:
+                values[_INFO_STR[key]] = sys.intern(value) if value else None
+            elif key in _INFO_INT:
+                values[_INFO_INT[key]] = int_with_unit(value)
         except BadValue as exc:
-            ctx.warn(kv.line, kv.raw, f"info field {kv.key!r} skipped: {exc}")
+            ctx.warn(number, raw, f"info field {key!r} skipped: {exc}")
             continue
-        kept.append(kv)
-    if not kept:
+        kept.add(number, raw)
+    if not kept.raws:
         return []
     prov = ctx.prov(block.first_line, block.provenance.raw, last)
-    return [make_info(fields=key_values(ctx.source, kept), provenance=prov, **values)]
+    return [make_info(fields=kept.fields(ctx.source), provenance=prov, **values)]
 
 
 _PWRSYS_INT = {

@@ -19,13 +19,13 @@ from pylondiag.evidence.console._common import (
     MAX_ADDRESS,
     BadValue,
     Ctx,
+    KeptLines,
     command_arg,
     hex_with_names,
     int_with_unit,
-    key_value,
-    key_values,
     module_address,
     numbered,
+    split_kv,
 )
 from pylondiag.evidence.console._table import (
     KNOWN,
@@ -35,9 +35,11 @@ from pylondiag.evidence.console._table import (
     RowCheck,
     TableReader,
     header_tokens,
+    key_pattern,
     table_reader,
+    whole_table,
 )
-from pylondiag.model.console import CommandBlock, KeyValue, PwrDetail, PwrRow, PwrTable, pack_lines
+from pylondiag.model.console import CommandBlock, PwrDetail, PwrRow, PwrTable, pack_lines
 
 PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
     "Power": ("address", "int"),
@@ -79,11 +81,24 @@ def _is_header(tokens: list[str]) -> bool:
     return len(tokens) >= 3 and tokens[0] == "Power" and tokens[1] == "Volt"
 
 
+def _pwr_reader(headers: tuple[str, ...]) -> TableReader:
+    return table_reader(headers, "pwr")
+
+
+_ABSENT_PATTERN = f" *{key_pattern(_PWR_SHAPE)}(?: +[!-~]+)*? +Absent(?![!-~])(?: +[!-~]+)* *"
+"""An ``Absent`` row (:func:`_careful_row`): its address, then the word among any printable tokens."""
+
+
 def parse_pwr_table(block: CommandBlock, ctx: Ctx) -> list[PwrTable]:
     """The tables of one ``pwr`` answer. Each keeps its rows as a :class:`LinePack`: a present module's row
     shaped like one read before is only checked (``TableReader.checks``: no warning can arise from it),
     an ``Absent`` row only has its address read; both are built when the table is read. Rows read the
     careful way are kept built."""
+    whole = whole_table(block, _is_header, _pwr_reader, _ABSENT_PATTERN)
+    if whole is not None:
+        rows = whole.pack(ctx.source, _rebuilder(whole.table))
+        prov = ctx.prov(whole.head_line, whole.head_raw, whole.lines[-1])
+        return [make_pwr_table(columns=whole.headers, rows=rows, provenance=prov)]
     table: TableReader | None = None
     headers: tuple[str, ...] = ()
     head_line, head_raw = 0, ""
@@ -229,7 +244,7 @@ def _words(value: str) -> tuple[str, ...]:
 
 def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
     values: dict[str, Any] = {}
-    fields: list[KeyValue] = []
+    fields = KeptLines()
     address = command_arg(block)
     first: tuple[int, str] | None = None
     last = block.first_line
@@ -245,27 +260,27 @@ def parse_pwr_detail(block: CommandBlock, ctx: Ctx) -> list[PwrDetail]:
                 address = module_address(parts[1])
                 last = number
                 continue
-        kv = key_value(number, raw, ctx)
+        kv = split_kv(raw)
         if kv is None:
             ctx.warn(number, raw, "expected 'Key : value' in pwr N detail")
             continue
+        key, value = kv
         try:
-            if kv.key in _DETAIL_INT:
-                values[_DETAIL_INT[kv.key]] = int_with_unit(kv.value)
-            elif kv.key in _DETAIL_STR:
-                values[_DETAIL_STR[kv.key]] = sys.intern(kv.value) if kv.value else None
-            elif kv.key in _DETAIL_HEX:
-                num_field, names_field = _DETAIL_HEX[kv.key]
-                values[num_field], values[names_field] = hex_with_names(kv.value)
-            elif kv.key == "Protect ENA":
-                values["protect_enabled"] = _words(kv.value)
+            if key in _DETAIL_INT:
+                values[_DETAIL_INT[key]] = int_with_unit(value)
+            elif key in _DETAIL_STR:
+                values[_DETAIL_STR[key]] = sys.intern(value) if value else None
+            elif key in _DETAIL_HEX:
+                num_field, names_field = _DETAIL_HEX[key]
+                values[num_field], values[names_field] = hex_with_names(value)
+            elif key == "Protect ENA":
+                values["protect_enabled"] = _words(value)
         except BadValue as exc:
-            ctx.warn(number, raw, f"pwr N field {kv.key!r} skipped: {exc}")
+            ctx.warn(number, raw, f"pwr N field {key!r} skipped: {exc}")
             continue
-        fields.append(kv)
+        fields.add(number, raw)
         last = number
     if first is None:
         return []
     prov = ctx.prov(block.first_line, block.provenance.raw, last)
-    kept = key_values(ctx.source, fields)
-    return [make_pwr_detail(address=address, fields=kept, provenance=prov, **values)]
+    return [make_pwr_detail(address=address, fields=fields.fields(ctx.source), provenance=prov, **values)]
