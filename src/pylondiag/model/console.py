@@ -19,7 +19,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     computed_field,
     field_serializer,
     model_validator,
@@ -180,7 +179,8 @@ class LazyRecords:
     ``PwrTable.rows``, ``PwrDetail.fields``, ``InfoRecord.fields``): read, it is always a tuple of
     records; a pack is built into one on the first read and kept (so records read twice are the same
     objects, as rules compare them by identity). ``LinePack.__iter__`` walks them without keeping them.
-    Serialised (``_ser_records``), a pack is its records: the output is the same either way."""
+    Serialised (``_records``, a field serializer), a pack is its records: the output is the same either way
+    (the serialisation JSON schema too, but for ``default: []`` of ``fields``, which a serializer hides)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -203,8 +203,9 @@ def lazy(cls: type[BaseModel], name: str) -> None:
     type.__setattr__(cls, name, LazyRecords(name))
 
 
-def _ser_records(value: Any, handler: SerializerFunctionWrapHandler) -> Any:
-    return handler(value.records() if type(value) is LinePack else value)
+def _records(value: tuple[R, ...]) -> tuple[R, ...]:
+    """A tuple field's records, for serialising it (a :class:`LinePack` built, not kept)."""
+    return value.records() if isinstance(value, LinePack) else value
 
 
 class ParseWarning(_Frozen):
@@ -276,7 +277,9 @@ class PwrTable(_Frozen):
     """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
 
-    _ser_rows = field_serializer("rows", mode="wrap")(_ser_records)
+    @field_serializer("rows")
+    def _ser_rows(self, rows: tuple[PwrRow, ...]) -> tuple[PwrRow, ...]:
+        return _records(rows)
 
     def each_row(self) -> Iterator[PwrRow]:
         """The rows, for one pass over every row without keeping them built (the case loader reads every
@@ -326,7 +329,9 @@ class PwrDetail(_Frozen):
     """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
 
-    _ser_fields = field_serializer("fields", mode="wrap")(_ser_records)
+    @field_serializer("fields")
+    def _ser_fields(self, fields: tuple[KeyValue, ...]) -> tuple[KeyValue, ...]:
+        return _records(fields)
 
     def each_field(self) -> Iterator[KeyValue]:
         """The fields, for one pass without keeping them built (the case loader reads every detail once)."""
@@ -363,7 +368,9 @@ class BatTable(_Frozen):
     """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
 
-    _ser_cells = field_serializer("cells", mode="wrap")(_ser_records)
+    @field_serializer("cells")
+    def _ser_cells(self, cells: tuple[BatCell, ...]) -> tuple[BatCell, ...]:
+        return _records(cells)
 
 
 # ---------------------------------------------------------------- soh
@@ -428,7 +435,9 @@ class InfoRecord(_Frozen):
     """May be kept as a :class:`LinePack` (built on the first read: :class:`LazyRecords`)."""
     provenance: Provenance
 
-    _ser_fields = field_serializer("fields", mode="wrap")(_ser_records)
+    @field_serializer("fields")
+    def _ser_fields(self, fields: tuple[KeyValue, ...]) -> tuple[KeyValue, ...]:
+        return _records(fields)
 
 
 class PwrSys(_Frozen):
