@@ -155,19 +155,14 @@ class LinePack(Generic[R]):
         return repr(self.records())
 
 
-def packed(lines: tuple[str, ...] | list[str]) -> bool:
-    """Whether ``lines`` can be kept in a :class:`LinePack` (no line holds a ``\\n``; a console line never
-    does, the splitter ends lines there)."""
-    return not any("\n" in s for s in lines)
-
-
 def pack_lines(
     source: str, raws: list[str], lines: array[int], read: Callable[[str, str, int], R], built: dict[int, R]
 ) -> tuple[R, ...]:
     """The records of lines ``raws`` for a tuple field: a :class:`LinePack` (typed as the field), or the
     built tuple when the pack would have nothing to build (or a line it cannot hold)."""
-    if len(built) < len(raws) and packed(raws):
-        return LinePack(source, "\n".join(raws), lines, read, built).as_field()
+    text = "\n".join(raws)
+    if len(built) < len(raws) and text.count("\n") == len(raws) - 1:  # (no line holds a "\n")
+        return LinePack(source, text, lines, read, built).as_field()
     return tuple(
         built[i] if i in built else read(r, source, n)
         for i, (r, n) in enumerate(zip(raws, lines, strict=True))

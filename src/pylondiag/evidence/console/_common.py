@@ -114,12 +114,23 @@ def hex_with_names(value: str) -> tuple[int | None, tuple[str, ...]]:
     raise BadValue(f"expected a hex bitfield like 0x0, found {value.strip()!r}")
 
 
+_KEYS: dict[str, str] = {}
+"""Key as printed (spaces around it included) → normalised (:func:`split_kv`). A console repeats the same
+few dozen labels: a lookup instead of a split and a join, and one string per label kept in records."""
+_MAX_KEYS = 4096
+"""At most this many printed keys are remembered (hostile input: later ones are normalised each time)."""
+
+
 def split_kv(text: str) -> tuple[str, str] | None:
     """``' Voltage         : 49769       mV'`` → ("Voltage", "49769       mV"); key spaces normalised."""
     key, sep, value = text.partition(":")
     if not sep:
         return None
-    k = " ".join(key.split())
+    k = _KEYS.get(key)
+    if k is None:
+        k = " ".join(key.split())
+        if len(_KEYS) < _MAX_KEYS:
+            _KEYS[key] = k
     if not k:
         return None
     return k, value.strip()

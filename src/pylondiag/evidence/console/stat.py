@@ -8,7 +8,6 @@ band (``ChgCurr 0~0.2C Secs``, ``Soc 0~20% Secs``...); they are counters like th
 from __future__ import annotations
 
 import re
-import sys
 
 from pylondiag.evidence.console._build import make_stat
 from pylondiag.evidence.console._common import Ctx, command_arg, module_address, numbered, split_kv
@@ -38,7 +37,6 @@ def parse_stat(block: CommandBlock, ctx: Ctx) -> list[StatCounters]:
             ctx.warn(number, raw, "expected 'Label : value' in stat output")
             continue
         key, value = kv
-        key = sys.intern(key)  # one label string per capture, not one per table (memory: issue 17)
         try:
             counters[key] = int(value)
         except ValueError:
