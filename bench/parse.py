@@ -5,7 +5,9 @@ tables, ``bat N`` cell tables, ``pwr N`` details, ``stat`` counters, ``info``, l
 noise bytes and the ``\\r\\r\\n`` / ``\\r\\n`` line ends of real consoles, written from the shapes of the
 captures in ``shared/captures/console`` (values randomised, seeded) — then, in the same run:
 
-* parses it (``ConsoleReader.feed`` in 64 KiB chunks + ``parse_block`` on every block) → MB/s;
+* parses it (``ConsoleReader.feed`` in 64 KiB chunks + ``parse_block`` on every block) → MB/s; table rows
+  and ``Key : value`` lines are kept as their lines and built when first read, so it also prints the
+  figure with every one of them read (built), as a diagnosis reading every table pays;
 * runs ``bytes.splitlines`` over the same bytes → MB/s, and prints the ratio;
 * streams a session of the same size generated on the fly through the reader in a child process
   (nothing kept) and prints that process's peak RSS, for 1x and 2x the size: memory stays flat;
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import itertools
 import pstats
 import random
 import resource
@@ -177,21 +180,24 @@ def session(seed: int, size: int) -> Iterator[bytes]:
     yield b"".join(buf)
 
 
-def parse_stream(chunks: Iterator[bytes] | list[bytes], source: str = "bench") -> tuple[int, int, int]:
-    """Feed everything, parse every block, keep nothing: (blocks, records, warnings)."""
+def parse_stream(
+    chunks: Iterator[bytes] | list[bytes], source: str = "bench", build: bool = False
+) -> tuple[int, int, int]:
+    """Feed everything, parse every block, keep nothing: (blocks, records, warnings). Table rows and
+    ``Key : value`` lines are kept as their lines and built when first read (``model.console.LinePack``);
+    with ``build`` every one of them is read (built) too, as a diagnosis reading every table would."""
     reader = ConsoleReader(source)
     blocks = records = warnings = 0
-    for chunk in chunks:
-        for block in reader.feed(chunk):
+    for chunk in itertools.chain(chunks, [None]):  # (a generator stays one: streamed, nothing kept)
+        for block in reader.feed(chunk) if chunk is not None else reader.close():
             r, w = parse_block(block, source)
             blocks += 1
             records += len(r)
             warnings += len(w)
-    for block in reader.close():
-        r, w = parse_block(block, source)
-        blocks += 1
-        records += len(r)
-        warnings += len(w)
+            if build:
+                for rec in r:
+                    for name in ("cells", "rows", "fields"):
+                        getattr(rec, name, None)
     return blocks, records, warnings + len(reader.warnings)
 
 
@@ -309,6 +315,10 @@ def main() -> int:
           f"({blocks} blocks, {records} records, {warnings} warnings)")  # fmt: skip
     print(f"ratio: parse takes {t_parse / t_split:.1f}x (wall) / {c_parse / c_split:.1f}x (CPU) the time of "
           "bytes.splitlines on the same data")  # fmt: skip
+    built: list[tuple[int, int, int]] = []
+    _, c_built = _best(lambda: built.append(parse_stream(pieces, build=True)), args.repeat)
+    print(f"parse + every row built: {mb / c_built:9.1f} MB/s CPU  ({c_built / c_split:.1f}x splitlines; "
+          "rows are built when first read)")  # fmt: skip
     if args.converters:
         from row_converters import installed
 
@@ -321,6 +331,10 @@ def main() -> int:
         assert plain_records == _records(pieces[:64]), "both readers must give equal records"
         print(f"same parse, rows read by converter tuples: {mb / c_plain:9.1f} MB/s CPU "
               f"(generated readers: {c_plain / c_parse:.2f}x faster)")  # fmt: skip
+        with installed():
+            _, c_plain_built = _best(lambda: parse_stream(pieces, build=True), args.repeat)
+        print(f"same + every row built, by converter tuples: {mb / c_plain_built:9.1f} MB/s CPU "
+              f"(generated readers: {c_plain_built / c_built:.2f}x faster)")  # fmt: skip
     print(f"peak RSS of this process (whole session held in memory): {_peak_rss_mb():.0f} MB")
     streamed = 0.0
     for factor in (1, 2):
