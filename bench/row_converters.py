@@ -86,13 +86,17 @@ class RowPlan:
         self.model = model
         self.build = raw_builder(model.cls)
 
-    def read(self, t: list[str], source: str, line: int, raw: str) -> dict[str, Any]:
+    def _units(self, t: list[str]) -> None:
+        """Refuses a row with a unit token missing where the learnt row had one, or present where not."""
         for i in self.unit:
             if t[i] not in UNITS:
                 raise BadValue("layout")
         for i in self.no_unit:
             if t[i] in UNITS:
                 raise BadValue("layout")
+
+    def read(self, t: list[str], source: str, line: int, raw: str) -> dict[str, Any]:
+        self._units(t)
         d = self.defaults.copy()
         for field, convert, i in self.plan:
             d[field] = convert(t[i])
@@ -107,12 +111,7 @@ class RowPlan:
         key = small_int(t[0], self.model.key_digits)
         if key is None or key < self.model.key_min:
             raise BadValue("key")
-        for i in self.unit:
-            if t[i] not in UNITS:
-                raise BadValue("layout")
-        for i in self.no_unit:
-            if t[i] in UNITS:
-                raise BadValue("layout")
+        self._units(t)
         for _field, convert, i in self.plan:
             convert(t[i])
         for _field, i in self.pairs:
