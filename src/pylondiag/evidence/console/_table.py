@@ -447,8 +447,12 @@ class TableReader:
         key = f"{len(self.patterns)}:{other_rows}"
         rx = self._body.get(key)
         if rx is None:
-            row = "|".join([*self.patterns.values(), *([other_rows] if other_rows else [])])
-            rx = self._body[key] = re.compile(f"(?:{row})(?:\n(?:{row}))*")
+            # each kind of row must reach its line's end (so the first that matches is the one); the
+            # repeat is possessive: no state kept per row (a 170,000-row table: 250 -> 151 MB peak)
+            row = "|".join(
+                f"(?:{p})(?![^\n])" for p in [*self.patterns.values(), *([other_rows] if other_rows else [])]
+            )
+            rx = self._body[key] = re.compile(f"(?:{row})(?:\n(?:{row}))*+")
         return rx
 
     def record_dict(self, tokens: list[str], source: str, line: int, raw: str) -> tuple[dict[str, Any], int]:
