@@ -117,3 +117,17 @@ def test_a_whole_capture_keeps_about_its_own_size(captures_dir: Path) -> None:
         tracemalloc.stop()
     assert len(cap.records) > 500
     assert kept < 3 * len(data), f"{kept / len(data):.1f} bytes kept per byte read"
+
+
+def test_remembered_keys_stay_bounded() -> None:
+    """``split_kv`` remembers printed keys (a lookup instead of a split and a join): however many distinct
+    or long keys a hostile capture holds, the process keeps a bounded number of short ones, and the
+    answers are those of normalising each time."""
+    from pylondiag.evidence.console import _common
+
+    long_keys = [f" Key {i} " + "x" * 100 for i in range(3000)]
+    short_keys = [f" K  {i}  " for i in range(6000)]
+    for key in [*long_keys, *short_keys, *short_keys[:10]]:
+        assert _common.split_kv(f"{key}:  7 mV ") == (" ".join(key.split()), "7 mV")
+    assert len(_common._KEYS) <= _common._MAX_KEYS
+    assert max(map(len, _common._KEYS)) <= _common._MAX_KEY_CHARS

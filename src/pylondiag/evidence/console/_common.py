@@ -118,7 +118,9 @@ _KEYS: dict[str, str] = {}
 """Key as printed (spaces around it included) → normalised (:func:`split_kv`). A console repeats the same
 few dozen labels: a lookup instead of a split and a join, and one string per label kept in records."""
 _MAX_KEYS = 4096
-"""At most this many printed keys are remembered (hostile input: later ones are normalised each time)."""
+_MAX_KEY_CHARS = 64
+"""At most this many printed keys, of at most this many characters, are remembered (≤ ~1 MB for the
+process, whatever a hostile capture holds; other keys are normalised each time)."""
 
 
 def split_kv(text: str) -> tuple[str, str] | None:
@@ -129,7 +131,7 @@ def split_kv(text: str) -> tuple[str, str] | None:
     k = _KEYS.get(key)
     if k is None:
         k = " ".join(key.split())
-        if len(_KEYS) < _MAX_KEYS:
+        if len(_KEYS) < _MAX_KEYS and len(key) <= _MAX_KEY_CHARS:
             _KEYS[key] = k
     if not k:
         return None
