@@ -37,6 +37,22 @@ def test_html_then_pdf_draws_the_charts_once(builds: list[int]) -> None:
     assert pdf.startswith(b"%PDF") and "<svg" in page
 
 
+def test_charts_waiting_for_a_drawing_are_kept_only_while_they_are_the_newest(builds: list[int]) -> None:
+    # A chart drawn for the PDF keeps its figure for the HTML's SVG: tens of thousands of objects that
+    # every full garbage collection walks. Another report's charts replace such an entry; charts with
+    # both drawings made (no figure left) stay for reuse.
+    diagnosis, data = report_samples.rebalance()
+    other = diagnosis.model_copy()
+    render_pdf(diagnosis, data)
+    render_pdf(other, data)  # the first report's charts still wait for their SVG: dropped
+    render_html(diagnosis, data)
+    assert len(builds) == 3
+    render_pdf(diagnosis, data)  # both drawings made: kept, nothing drawn again
+    render_html(other, data)
+    render_pdf(diagnosis, data)
+    assert len(builds) == 4
+
+
 def test_a_case_view_is_flattened_once_and_a_new_diagnosis_is_drawn_again(builds: list[int]) -> None:
     result = run_case(REPO / "examples" / "cases" / "rebalance-us2000c-cell-imbalance")
     first = render_html(result.diagnosis, result.view)

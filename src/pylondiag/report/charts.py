@@ -137,6 +137,11 @@ class Chart:
                 self._drawn()
             return self._png
 
+    @property
+    def done(self) -> bool:
+        """Both drawings are made (and the figure released)."""
+        return self._fig is None
+
     def _figure(self) -> Figure:
         assert self._fig is not None
         return self._fig

@@ -259,7 +259,12 @@ class _Prepared:
     """The flattened data and the drawn charts of the last few reports, reused when the same diagnosis
     and view are rendered again — the HTML and then the PDF of one case (``scripts/demo.sh``, the
     service) draw each chart once. Entries hold the objects themselves, so an identity match is safe
-    (both are frozen models); at most :attr:`SIZE` entries are kept."""
+    (both are frozen models); at most :attr:`SIZE` entries are kept.
+
+    Charts with a drawing still to make keep their matplotlib figures (tens of thousands of objects,
+    walked by every full garbage collection: four such entries doubled its cost in ``bench/report.py``),
+    so such an entry is kept only while it is the newest: the HTML and the PDF of one report come back
+    to back, and the service validates a new ``Diagnosis`` for every request (its entries never match)."""
 
     SIZE: Final = 4
 
@@ -288,7 +293,8 @@ class _Prepared:
                     return built
         built = build_charts(diagnosis, data, culprits)
         with self._lock:
-            self._charts = [(diagnosis, data, key, built), *self._charts][: self.SIZE]
+            done = [entry for entry in self._charts if all(chart.done for chart in entry[3])]
+            self._charts = [(diagnosis, data, key, built), *done][: self.SIZE]
         return built
 
 
