@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 from inverter_log import build
 
 ZONE = ZoneInfo("Europe/London")
+INDENT: int | None = 1
+"""The Lux list's JSON indent (the portal sends it compact: None)."""
 
 
 def _rows(rows: int) -> Iterator[tuple[datetime, str, str, str, str]]:
@@ -95,7 +97,7 @@ def _lux(rows: int) -> bytes:
             }
         )
     doc = {"success": True, "total": len(events), "rows": events}
-    return json.dumps(doc, indent=1).encode()
+    return json.dumps(doc, indent=INDENT).encode()
 
 
 SHAPES: dict[str, tuple[str, Callable[[int], bytes]]] = {

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -33,12 +34,13 @@ _KEY: Final = re.compile(r'"(startTime|renormalTime)"\s*:')
 _TYPES: Final = {"FAULT": Severity.FAULT, "WARNING": Severity.WARNING, "INFO": Severity.INFO}
 
 
-def _rows(text: str) -> list[Any] | None:
+def _rows(text: str, hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> list[Any] | None:
+    """The list of event rows; ``hook`` makes each JSON object (``json``'s ``object_pairs_hook``)."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped.startswith(("{", "[")) or '"startTime"' not in text or '"event' not in text:
         return None
     try:
-        doc = json.loads(stripped)
+        doc = json.loads(stripped, object_pairs_hook=hook)
     except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None
     rows = doc.get("rows") if isinstance(doc, dict) else doc
