@@ -194,6 +194,7 @@ def test_a_temperature_reported_twice_is_drawn_once():
     from pylondiag.model.console import Provenance
     from pylondiag.model.event import BatteryEvent, EventKind
     from pylondiag.report.charts import TemperaturePoint, _temperature_points
+    from pylondiag.report.data import EventArrays
 
     t = datetime(2026, 11, 18, 6, 40, tzinfo=UTC)
     ev = BatteryEvent(
@@ -204,9 +205,12 @@ def test_a_temperature_reported_twice_is_drawn_once():
         provenance=Provenance(source="inverter/e.csv", line=2),
     )
     later = TemperaturePoint(datetime(2026, 11, 18, 7, 40, tzinfo=UTC), 1.0)
-    wall = t.replace(tzinfo=None)
-    points = _temperature_points([(wall, ev)], [TemperaturePoint(t, -2.0), later])
-    assert points == [(wall, -2.0), (datetime(2026, 11, 18, 7, 40), 1.0)]
+    time_us, celsius = _temperature_points(EventArrays.of_events([ev]), [TemperaturePoint(t, -2.0), later])
+    walls = time_us.astype("datetime64[us]").tolist()
+    assert list(zip(walls, celsius.tolist(), strict=True)) == [
+        (t.replace(tzinfo=None), -2.0),
+        (later.time.replace(tzinfo=None), 1.0),
+    ]
 
 
 def test_evidence_text_is_drawn_as_plain_text_never_as_a_formula() -> None:

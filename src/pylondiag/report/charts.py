@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import matplotlib
 import numpy as np
+import numpy.typing as npt
 import PIL.Image
 from matplotlib import dates as mdates
 from matplotlib.artist import Artist, allow_rasterization
@@ -32,8 +33,16 @@ from matplotlib.lines import Line2D
 from matplotlib.text import Text
 from matplotlib.transforms import IdentityTransform
 
-from pylondiag.model.event import Severity
-from pylondiag.report.data import TEMP_DETAIL_LIMIT, CellReading, CounterSet, EventLike, TempReading
+from pylondiag.model.columns import KIND_INDEX, KINDS, SEVERITY_INDEX
+from pylondiag.model.event import EventKind, Severity
+from pylondiag.report.data import (
+    TEMP_DETAIL_LIMIT,
+    CellReading,
+    CounterSet,
+    EventArrays,
+    EventLike,
+    TempReading,
+)
 from pylondiag.report.levels import CHARGE_TEMP_MAX_C, CHARGE_TEMP_MIN_C, CellLevels, cell_levels
 
 RENDER_LOCK: Final = threading.RLock()
@@ -681,7 +690,7 @@ class TemperaturePoint:
 
 
 def event_timeline(
-    events: Sequence[EventLike],
+    events: Sequence[EventLike] | EventArrays,
     *,
     cited: Iterable[tuple[str, int]] = (),
     temperatures: Sequence[TemperaturePoint] = (),
@@ -690,36 +699,39 @@ def event_timeline(
 ) -> Chart | None:
     """Events over time, one row per kind, colour by severity, shape by origin.
 
-    ``cited`` are (source, line) pairs the diagnosis' findings quote: those events are ringed and their
-    time span shaded (the cluster a rule found). With ``overlay_temperature`` the temperatures (from
-    the events themselves and from ``temperatures``) are drawn on a second axis. ``temperature_readings``:
-    how many readings the case's series had when ``temperatures`` holds only each day's lowest and
-    highest of them (:meth:`~pylondiag.model.columns.TemperatureSeries.daily_extremes`), else 0.
+    ``events``: event objects, or :class:`EventArrays` (an inverter log's rows: drawn from the arrays,
+    no object per row). ``cited`` are (source, line) pairs the diagnosis' findings quote: those events
+    are ringed and their time span shaded (the cluster a rule found). With ``overlay_temperature`` the
+    temperatures (from the events themselves and from ``temperatures``) are drawn on a second axis.
+    ``temperature_readings``: how many readings the case's series had when ``temperatures`` holds only
+    each day's lowest and highest of them
+    (:meth:`~pylondiag.model.columns.TemperatureSeries.daily_extremes`), else 0.
     """
-    # Each event's wall time once (a year of events is ~5,000; converting them at every use cost ~30 ms).
-    stamped = sorted(((_naive(e.time), e) for e in events if e.time is not None), key=_wall_time)
-    if not stamped:
+    given = events if isinstance(events, EventArrays) else EventArrays.of_events(events)
+    if not len(given):
         return None
-    timed = [e for _, e in stamped]
-    first, last = stamped[0][0], stamped[-1][0]
-    cited_set = set(cited)
-    kinds = sorted({e.kind.value for e in timed}, key=lambda k: (k == "other", k))
-    row = {k: i for i, k in enumerate(kinds)}
-    aggregated = len(timed) > EVENT_DETAIL_LIMIT
+    ev = given.take(np.argsort(given.time_us, kind="stable"))  # oldest first, ties in the order given
+    times = ev.time_us.astype("datetime64[us]")
+    kinds = sorted({KINDS[k].value for k in np.unique(ev.kind).tolist()}, key=lambda k: (k == "other", k))
+    row_of = np.zeros(len(KINDS), dtype=np.int64)
+    row_of[[KIND_INDEX[EventKind(k)] for k in kinds]] = np.arange(len(kinds))
+    rows = row_of[ev.kind]
+    first, last = _wall(ev.time_us[0]), _wall(ev.time_us[-1])
+    aggregated = len(ev) > EVENT_DETAIL_LIMIT
     bin_days = _bin_days(first, last)
     with matplotlib.rc_context(_RC):
         fig = _figure(7.2, 1.3 + 0.28 * len(kinds))
         ax = fig.subplots()
         if aggregated:
-            _events_binned(ax, stamped, row, bin_days)
+            _events_binned(ax, ev, rows, bin_days)
         else:
-            for origin, marker in (("bms", "s"), ("inverter", "o")):
+            for bms, marker in ((True, "s"), (False, "o")):
                 for sev, colour in SEVERITY_COLOUR.items():
-                    pts = [(t, e) for t, e in stamped if _origin(e) == origin and e.severity == sev]
-                    if pts:
+                    pts = (ev.bms == bms) & (ev.severity == SEVERITY_INDEX[sev])
+                    if pts.any():
                         ax.scatter(
-                            _num([t for t, _ in pts]),
-                            [row[e.kind.value] for _, e in pts],
+                            _num(times[pts]),
+                            rows[pts],
                             s=14,
                             marker=marker,
                             color=colour,
@@ -727,19 +739,19 @@ def event_timeline(
                             lw=0,
                             clip_on=False,  # markers lie inside the axes; unclipped SVG is far lighter
                         )
-        hits = [(t, e) for t, e in stamped if (e.provenance.source, e.provenance.line) in cited_set]
-        if hits:
-            xs = _num([t for t, _ in hits])
+        hits = _cited(ev, cited)
+        if hits.any():
+            xs = _num(times[hits])
             ax.scatter(
                 xs,
-                [row[e.kind.value] for _, e in hits],
+                rows[hits],
                 s=42,
                 facecolors="none",
                 edgecolors=INK,
                 lw=0.9,
                 clip_on=False,
             )
-            if len(hits) > 1:
+            if hits.sum() > 1:
                 ax.axvspan(min(xs), max(xs), color=ALARM, alpha=0.12, lw=0)
         ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=6.5)
         ax.set_ylim(-0.7, len(kinds) - 0.3)
@@ -755,15 +767,15 @@ def event_timeline(
             Line2D([], [], color=MUTED, marker="s", ls="", label="BMS"),
             Line2D([], [], color=MUTED, marker="o", ls="", label="inverter"),
         ]
-        if hits:
+        if hits.any():
             handles.append(
                 Line2D([], [], color=INK, marker="o", mfc="none", ls="", label="cited by a finding")
             )
-        temps = _temperature_points(stamped, temperatures) if overlay_temperature else []
-        if temps:
+        temps = _temperature_points(ev, temperatures) if overlay_temperature else _NO_TEMPS
+        if len(temps[0]):
             ax_t = ax.twinx()
             ax_t.spines["right"].set_visible(True)
-            temp_label = _temperature_overlay(ax_t, temps, daily=temperature_readings > 0)
+            temp_label = _temperature_overlay(ax_t, *temps, daily=temperature_readings > 0)
             ax.set_zorder(ax_t.get_zorder() + 1)  # events in front of the temperature
             ax.patch.set_visible(False)
             ax_t.set_ylabel("°C", color=LOW)
@@ -781,7 +793,7 @@ def event_timeline(
         fig.legend(
             handles=handles, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=6.5
         )
-    caption = f"{len(timed)} events from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    caption = f"{len(ev)} events from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
     if aggregated:
         per = "day" if bin_days == 1 else f"{bin_days} days"
         caption += (
@@ -789,15 +801,39 @@ def event_timeline(
             "1, 2–3, 4–9, 10–29, 30 or more)"
         )
     caption += "."
-    if hits:
-        caption += f" {len(hits)} events cited by the findings are ringed; their span is shaded."
-    if temps:
+    if hits.any():
+        caption += f" {int(hits.sum())} events cited by the findings are ringed; their span is shaded."
+    if len(temps[0]):
         caption += " Temperature (orange, right axis) is overlaid because a thermal finding was made"
-        if temperature_readings or len(temps) > TEMP_DETAIL_LIMIT:
-            readings = max(temperature_readings, len(temps))
+        if temperature_readings or len(temps[0]) > TEMP_DETAIL_LIMIT:
+            readings = max(temperature_readings, len(temps[0]))
             caption += f"; of its {readings:,} readings, each day's lowest and highest are drawn, as a band"
         caption += "."
     return Chart("events", "Event timeline", caption, fig, "Event timeline")
+
+
+_DAY_US: Final = 86_400_000_000
+_NO_TEMPS: Final = (np.empty(0, np.int64), np.empty(0))
+
+
+def _wall(us: Any) -> datetime:
+    """A wall-clock time in µs since 1970 as a naive datetime."""
+    return _EPOCH + timedelta(microseconds=int(us))
+
+
+_EPOCH: Final = datetime(1970, 1, 1)
+
+
+def _cited(ev: EventArrays, cited: Iterable[tuple[str, int]]) -> Any:
+    """Mask of the events whose (source, line) a finding quotes."""
+    lines_of: dict[str, list[int]] = defaultdict(list)
+    for source, line in cited:
+        lines_of[source].append(line)
+    mask = np.zeros(len(ev), dtype=np.bool_)
+    for k, source in enumerate(ev.sources):
+        if source in lines_of:
+            mask |= (ev.source == k) & np.isin(ev.line, lines_of[source])
+    return mask
 
 
 def _bin_days(first: datetime, last: datetime) -> int:
@@ -807,27 +843,26 @@ def _bin_days(first: datetime, last: datetime) -> int:
     return max(1, -(-span // MAX_EVENT_BINS))
 
 
-def _events_binned(
-    ax: Axes, stamped: Sequence[tuple[datetime, EventLike]], row: Mapping[str, int], days: int
-) -> None:
-    """``stamped``: (wall time, event), in time order."""
-    start = stamped[0][0].date()
-    counts: Counter[tuple[int, str, Severity]] = Counter()
-    for t, e in stamped:
-        counts[((t.date() - start).days // days, e.kind.value, e.severity)] += 1
-    by_sev: dict[Severity, list[tuple[datetime, int, int]]] = defaultdict(list)
-    for (bin_no, kind, sev), n in counts.items():
-        centre = datetime.combine(start, datetime.min.time()) + timedelta(days=bin_no * days + days / 2)
-        by_sev[sev].append((centre, row[kind], n))
+def _events_binned(ax: Axes, ev: EventArrays, rows: Any, days: int) -> None:
+    """Events counted per (bin of ``days`` days, kind, severity), drawn as one marker sized by the count;
+    ``ev`` in time order. Markers in the order their bins first appear."""
+    day = ev.time_us // _DAY_US
+    start = int(day[0])
+    key = (((day - start) // days) * 256 + rows) * 8 + ev.severity
+    keys, first, counts = np.unique(key, return_index=True, return_counts=True)
+    seen = np.argsort(first, kind="stable")
+    keys, counts = keys[seen], counts[seen]
+    bins, kind_rows, sevs = keys // 2048, (keys // 8) % 256, keys % 8
+    centre = (start + bins * days) * _DAY_US + days * _DAY_US // 2
     for sev in (Severity.INFO, Severity.WARNING, Severity.FAULT):
-        pts = by_sev.get(sev, [])
+        mine = sevs == SEVERITY_INDEX[sev]
         # One scatter per size class: matplotlib writes one SVG path per distinct marker size.
         for (low, high), size in COUNT_CLASSES:
-            cls = [p for p in pts if low <= p[2] <= high]
-            if cls:
+            cls = mine & (counts >= low) & (counts <= high)
+            if cls.any():
                 ax.scatter(
-                    _num([p[0] for p in cls]),
-                    [p[1] for p in cls],
+                    _num(centre[cls].astype("datetime64[us]")),
+                    kind_rows[cls],
                     s=size,
                     color=SEVERITY_COLOUR[sev],
                     alpha=0.7,
@@ -836,55 +871,47 @@ def _events_binned(
                 )
 
 
-def _temperature_overlay(ax: Axes, temps: Sequence[tuple[datetime, float]], *, daily: bool = False) -> str:
-    """Temperatures (wall time, °C) on ``ax``: the samples when few, else (or with ``daily``: ``temps``
-    holds only each day's extremes) the daily min–max band. Returns a legend label."""
-    if len(temps) <= TEMP_DETAIL_LIMIT and not daily:
-        ax.plot(
-            _num([t for t, _ in temps]),
-            [c for _, c in temps],
-            color=LOW,
-            lw=0.9,
-            marker=".",
-            ms=2,
-        )
+def _temperature_overlay(ax: Axes, time_us: Any, celsius: Any, *, daily: bool = False) -> str:
+    """Temperatures (wall-clock µs, °C, in time order) on ``ax``: the samples when few, else (or with
+    ``daily``: they are only each day's extremes) the daily min–max band. Returns a legend label."""
+    if len(time_us) <= TEMP_DETAIL_LIMIT and not daily:
+        ax.plot(_num(time_us.astype("datetime64[us]")), celsius, color=LOW, lw=0.9, marker=".", ms=2)
         return "temperature"
-    days: dict[Any, list[float]] = defaultdict(list)
-    for t, c in temps:
-        days[t.date()].append(c)
-    xs = _num([datetime.combine(d, datetime.min.time()) + timedelta(hours=12) for d in sorted(days)])
-    lows = [min(days[d]) for d in sorted(days)]
-    highs = [max(days[d]) for d in sorted(days)]
+    day = time_us // _DAY_US
+    by_day = np.argsort(day, kind="stable")
+    days, starts = np.unique(day[by_day], return_index=True)
+    values = celsius[by_day]
+    xs = _num((days * _DAY_US + _DAY_US // 2).astype("datetime64[us]"))
+    lows, highs = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
     ax.fill_between(xs, lows, highs, color=LOW, alpha=0.3, lw=0, step="mid")
     return "temperature (daily min–max)"
 
 
-def _temperature_points(
-    stamped: Sequence[tuple[datetime, EventLike]], extra: Sequence[TemperaturePoint]
-) -> list[tuple[datetime, float]]:
-    """Event temperatures and the case's temperature series as (wall time, °C), each reading once, in
-    time order. ``stamped``: (wall time, event).
+def _temperature_points(ev: EventArrays, extra: Sequence[TemperaturePoint]) -> tuple[Any, Any]:
+    """Event temperatures and the case's temperature series as (wall-clock µs, °C) arrays, each
+    reading once, in time order (readings at one time in the order given).
 
     The case reader already copies every event's own temperature into the series, so the same
     reading can arrive from both sides; it is drawn once (same instant, same value).
     """
-    unique = dict.fromkeys((t, e.temperature_c) for t, e in stamped if e.temperature_c is not None)
-    unique.update(dict.fromkeys((_naive(p.time), p.celsius) for p in extra))
-    return sorted(unique, key=_wall_time)
+    own = ~np.isnan(ev.temperature_c)
+    us = timedelta(microseconds=1)
+    time_us = np.concatenate(
+        [ev.time_us[own], np.array([(_naive(p.time) - _EPOCH) // us for p in extra], dtype=np.int64)]
+    )
+    celsius = np.concatenate([ev.temperature_c[own], np.array([p.celsius for p in extra], dtype=np.float64)])
+    if not time_us.size:
+        return _NO_TEMPS
+    order = np.lexsort((celsius, time_us))  # stable: the first of equal readings leads its run
+    same = (time_us[order][1:] == time_us[order][:-1]) & (celsius[order][1:] == celsius[order][:-1])
+    once = np.sort(order[np.concatenate(([True], ~same))])  # first of each reading, in the order given
+    keep = once[np.argsort(time_us[once], kind="stable")]
+    return time_us[keep], celsius[keep]
 
 
-def _origin(event: EventLike) -> str:
-    return "bms" if event.origin == "bms" else "inverter"
-
-
-def _num(times: Sequence[datetime] | datetime) -> Any:
+def _num(times: Sequence[datetime] | datetime | npt.NDArray[Any]) -> Any:
     """Matplotlib date numbers (floats), which its typed API accepts."""
     return mdates.date2num(times)  # type: ignore[no-untyped-call]
-
-
-def _wall_time(stamped: tuple[datetime, Any]) -> datetime:
-    """The wall time of a (wall time, …) pair: a sort key."""
-    return stamped[0]
 
 
 def _naive(t: datetime | None) -> datetime:

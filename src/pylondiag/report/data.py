@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Final, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
 
 from pylondiag.model.console import (
     BatTable,
@@ -108,7 +108,7 @@ class CitedLine(Protocol):
 
 
 class EventLike(Protocol):
-    """What the event timeline draws of an event: a :class:`BatteryEvent` or an :class:`EventMark`."""
+    """What the event timeline draws of an event object (a :class:`BatteryEvent`)."""
 
     @property
     def time(self) -> datetime | None: ...
@@ -124,24 +124,92 @@ class EventLike(Protocol):
     def provenance(self) -> CitedLine: ...
 
 
-@dataclass(frozen=True, slots=True)
-class EventMark:
-    """One inverter-log event row as the timeline draws it, without its citation's text: a year of
-    rows at one a minute is 525,600 of these (~170 bytes each), not event objects (~2.5 KB)."""
+_EPOCH: Final = datetime(1970, 1, 1)
 
-    time: datetime
-    """The site's wall-clock time, naive (the chart draws wall time)."""
-    kind: EventKind
-    severity: Severity
-    origin: str
-    source: str
-    line: int
-    temperature_c: float | None
 
-    @property
-    def provenance(self) -> EventMark:
-        """The mark itself: it has the ``source`` and ``line`` a citation has."""
-        return self
+@dataclass(frozen=True, eq=False)
+class EventArrays:
+    """The events the timeline draws, one array element per event (timed events only), as arrays: a
+    year of inverter-log rows at one a minute is drawn without an object per row (~30 bytes a row)."""
+
+    time_us: Any
+    """Wall-clock time as the chart draws it, µs since 1970-01-01 (naive), int64."""
+    kind: Any
+    """Index into :data:`~pylondiag.model.columns.KINDS`, int8."""
+    severity: Any
+    """Index into :data:`~pylondiag.model.columns.SEVERITIES`, int8."""
+    bms: Any
+    """True for the BMS's own events (drawn as squares), bool."""
+    source: Any
+    """Index into ``sources``, int32."""
+    line: Any
+    """1-based line in its source, int32."""
+    temperature_c: Any
+    """°C recorded with the event, NaN where none, float64."""
+    sources: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.time_us)
+
+    @classmethod
+    def of_events(cls, events: Iterable[EventLike]) -> EventArrays:
+        """The arrays of event objects (events without a time are left out)."""
+        import numpy as np
+
+        from pylondiag.model.columns import KIND_INDEX, SEVERITY_INDEX
+
+        timed = [e for e in events if e.time is not None]
+        sources: dict[str, int] = {}
+        us = timedelta(microseconds=1)
+        return cls(
+            time_us=np.array([(e.time.replace(tzinfo=None) - _EPOCH) // us for e in timed], dtype=np.int64),  # type: ignore[union-attr]
+            kind=np.array([KIND_INDEX[e.kind] for e in timed], dtype=np.int8),
+            severity=np.array([SEVERITY_INDEX[e.severity] for e in timed], dtype=np.int8),
+            bms=np.array([e.origin == "bms" for e in timed], dtype=np.bool_),
+            source=np.array(
+                [sources.setdefault(e.provenance.source, len(sources)) for e in timed], dtype=np.int32
+            ),
+            line=np.array([e.provenance.line or 0 for e in timed], dtype=np.int32),
+            temperature_c=np.array(
+                [np.nan if e.temperature_c is None else e.temperature_c for e in timed], dtype=np.float64
+            ),
+            sources=tuple(sources),
+        )
+
+    @classmethod
+    def concat(cls, parts: Sequence[EventArrays]) -> EventArrays:
+        """``parts`` one after the other (sources merged)."""
+        import numpy as np
+
+        sources: dict[str, int] = {}
+        renumbered = []
+        for p in parts:
+            ids = np.array([sources.setdefault(s, len(sources)) for s in p.sources] or [0], dtype=np.int32)
+            renumbered.append(ids[p.source] if len(p) else p.source)
+        cat = np.concatenate
+        return cls(
+            time_us=cat([p.time_us for p in parts]),
+            kind=cat([p.kind for p in parts]),
+            severity=cat([p.severity for p in parts]),
+            bms=cat([p.bms for p in parts]),
+            source=cat(renumbered).astype(np.int32),
+            line=cat([p.line for p in parts]).astype(np.int32),
+            temperature_c=cat([p.temperature_c for p in parts]),
+            sources=tuple(sources),
+        )
+
+    def take(self, rows: Any) -> EventArrays:
+        """The events at ``rows`` (indexes), in that order."""
+        return EventArrays(
+            self.time_us[rows],
+            self.kind[rows],
+            self.severity[rows],
+            self.bms[rows],
+            self.source[rows],
+            self.line[rows],
+            self.temperature_c[rows],
+            self.sources,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,7 +220,8 @@ class ReportData:
     cells: tuple[CellReading, ...] = ()
     temps: tuple[TempReading, ...] = ()
     counters: tuple[CounterSet, ...] = ()
-    events: tuple[EventLike, ...] = ()
+    events: tuple[EventLike, ...] | EventArrays = ()
+    """What the event timeline draws: event objects, or arrays (an inverter log's rows)."""
     temperature_series: tuple[tuple[datetime, float], ...] = ()
     """Battery/ambient temperature over time (°C), e.g. from an inverter log; of a series longer than
     :data:`TEMP_DETAIL_LIMIT` only each day's lowest and highest reading (what its chart draws)."""
@@ -188,7 +257,7 @@ class ReportData:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.modules or self.cells or self.temps or self.counters or self.events)
+        return not (self.modules or self.cells or self.temps or self.counters or len(self.events))
 
 
 PositionOf = Callable[[int | None], int | None]

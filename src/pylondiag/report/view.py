@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from pylondiag.model.columns import KINDS, SEVERITIES, EventColumns, TemperatureSeries
+from pylondiag.model.columns import EventColumns, TemperatureSeries
 from pylondiag.model.console import InfoRecord, PwrRow, StatCounters
 from pylondiag.model.stack import CaseView
 from pylondiag.model.timeline import Timeline
 from pylondiag.report.data import (
     TEMP_DETAIL_LIMIT,
     CounterSet,
+    EventArrays,
     EventLike,
-    EventMark,
     ModuleFacts,
     ReportData,
     TempReading,
@@ -135,24 +135,28 @@ def temperature_points(series: TemperatureSeries) -> tuple[tuple[datetime, float
     return tuple(series.take(series.daily_extremes()).points())
 
 
-def event_marks(events: Timeline) -> tuple[EventLike, ...]:
+def event_marks(events: Timeline) -> tuple[EventLike, ...] | EventArrays:
     """The case's events for the timeline chart, in timeline order: the event objects when there are
-    only objects, else an :class:`EventMark` per row of an inverter log (no event object per row)."""
+    only objects, else arrays (:class:`EventArrays`: no object per row of an inverter log)."""
     if not events.parts:
         return tuple(events)
-    rows: list[EventLike] = list(events.objects)
-    for c in events.parts:
-        rows += _marks(c)
-    return tuple(rows[r] for r in events.rows_in_order())
+    import numpy as np
+
+    arrays = EventArrays.concat([EventArrays.of_events(events.objects), *map(_arrays, events.parts)])
+    return arrays.take(np.asarray(events.rows_in_order(), dtype=np.int64))
 
 
-def _marks(c: EventColumns) -> list[EventMark]:
-    """One mark per row of ``c``: wall-clock time, kind, severity, line and temperature."""
-    times = c.local_us.astype("datetime64[us]").tolist()
-    temps = [None if t != t else t for t in c.temperature_c.tolist()]
-    return [
-        EventMark(t, KINDS[k], SEVERITIES[s], "inverter", c.source, n, temp)
-        for t, k, s, n, temp in zip(
-            times, c.kind.tolist(), c.severity.tolist(), c.line.tolist(), temps, strict=True
-        )
-    ]
+def _arrays(c: EventColumns) -> EventArrays:
+    """The rows of ``c`` as the chart draws them: site wall-clock time, kind, severity, line, °C."""
+    import numpy as np
+
+    return EventArrays(
+        time_us=c.local_us,
+        kind=c.kind,
+        severity=c.severity,
+        bms=np.zeros(len(c), dtype=np.bool_),
+        source=np.zeros(len(c), dtype=np.int32),
+        line=c.line,
+        temperature_c=c.temperature_c,
+        sources=(c.source,),
+    )
