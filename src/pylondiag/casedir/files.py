@@ -31,7 +31,9 @@ MAX_FILE_BYTES: Final = 40 * 1024 * 1024
 read into columns peaks at about 100 MB + 7 MB per MiB of log for the whole diagnosis (``bench/year_case.py``:
 a year at one row a minute, 525,600 rows with temperature, 22.5 MiB → ~255 MB peak RSS), so 40 MiB —
 a year at one row a minute with rows up to 80 bytes — stays under ~400 MB; larger would exhaust a small
-machine's memory."""
+machine's memory. Every accepted shape is read as columns and bears it (``bench/year_case.py --shape``,
+just under 40 MiB: 200–377 MB); a log that must be read row by row has its own, lower limit
+(``evidence/inverter_log/columns.ROW_WISE_MAX_BYTES``)."""
 MAX_CONSOLE_BYTES: Final = 20 * 1024 * 1024
 """Bytes: a console capture larger than this is reported, not read. A capture is parsed whole (records
 with provenance, ~15 MB of memory per MB: ``bench/parse.py``); a real session is kilobytes."""

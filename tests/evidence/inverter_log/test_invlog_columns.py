@@ -167,3 +167,17 @@ def test_layouts_agree_with_rows_on_any_dates(times: list[datetime], fmt: str, z
 def test_odd_dates_fall_back_to_rows(stamps: list[str]) -> None:
     got = _assert_same(_csv([(s, "F58", "BMS_Comm_Fail", "", "", "") for s in stamps]))
     assert got.events.objects is not None  # read row by row
+
+
+def test_a_large_log_that_must_be_read_row_by_row_is_refused_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Odd rows are read row by row (one object per row, ~35-65 MB per MiB): over the row-wise limit the
+    file is refused with a message saying why, never read into gigabytes."""
+    from pylondiag.errors import NotAnInverterLog
+
+    data = _csv([(f"01/0{m}/2026 7:0{m}:00 PM", "F58", "BMS_Comm_Fail", "", "", "") for m in range(1, 9)])
+    assert read_log_columns(data, "e.csv").events.objects is not None  # 12-hour clock: row by row
+    monkeypatch.setattr(columns, "ROW_WISE_MAX_BYTES", len(data) - 1)
+    with pytest.raises(NotAnInverterLog, match="too large to read row by row"):
+        read_log_columns(data, "e.csv")
+    iso = _csv([(f"2026-01-0{m} 19:00:00", "F58", "BMS_Comm_Fail", "", "", "") for m in range(1, 9)] * 2)
+    assert len(read_log_columns(iso, "e.csv").events) == 16  # columns: only the file limit applies

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pylondiag.domain.inverter_codes import canonical_brand
+from pylondiag.errors import NotAnInverterLog
 from pylondiag.evidence.inverter_log import (
     _stamp_columns,
     generic_csv,
@@ -47,6 +48,11 @@ from pylondiag.model.columns import (
 )
 from pylondiag.model.console import ParseWarning
 
+ROW_WISE_MAX_BYTES: Final = 16 * 1024 * 1024
+"""Bytes: a log the column path cannot take whole (odd times or rows) is read row by row, one event
+object per row — about 35 to 65 MB of memory per MiB of log (``bench/year_case.py --ab``) — so a larger
+one is refused (a gap saying why) instead of needing over a gigabyte. Logs in the accepted layouts are
+bounded by ``casedir.files.MAX_FILE_BYTES`` alone."""
 CHUNK_ROWS: Final = 65_536
 """Lines split into fields at a time on the column path: bounds the short-lived strings to one chunk."""
 READING_SENSOR: Final = "temperature"
@@ -89,6 +95,14 @@ def read_log_columns(
         if fast is not None:
             return fast
     del lines
+    if found is not None and len(data) > ROW_WISE_MAX_BYTES:
+        raise NotAnInverterLog(
+            f"{len(data)} bytes is too large to read row by row (limit {ROW_WISE_MAX_BYTES}): its rows are "
+            "not all laid out alike (one row per line, every time in one layout such as 2026-11-18 07:12:40 "
+            "or 18/11/2026 07:12), so each row would be read on its own; split the file or export it with "
+            "ISO times",
+            source=source,
+        )
     return from_log(read_inverter_log(data, source, brand=brand, timezone=timezone), zone)
 
 
