@@ -129,6 +129,19 @@ def _times(
     return (local_us, utc_s, resolved.offset_s), resolved.warnings
 
 
+def _column_times(
+    values: list[str], first_line: int, zone: ZoneInfo, source: str
+) -> tuple[_Times, list[ParseWarning]] | None:
+    """A whole column of time texts read chunk by chunk (:data:`CHUNK_ROWS` at a time) and resolved."""
+    chunks = []
+    for start in range(0, len(values), CHUNK_ROWS):
+        stamps = _stamps(values[start : start + CHUNK_ROWS])
+        if stamps is None:
+            return None
+        chunks.append(stamps)
+    return _times(chunks, first_line, zone, source)
+
+
 # ---------------------------------------------------------------- Home Assistant history
 _SKIP, _READING, _STATE = 0, 1, 2
 
@@ -337,13 +350,7 @@ def victron_columns(
         times: _Times = (local_us, utc_s, resolved.offset_s)
         warnings: list[ParseWarning] = []
     else:
-        chunks = []
-        for start in range(0, len(local), CHUNK_ROWS):
-            stamps = _stamps(local[start : start + CHUNK_ROWS])
-            if stamps is None:
-                return None
-            chunks.append(stamps)
-        got = _times(chunks, picked[0] if picked else 1, zone, source)
+        got = _column_times(local, picked[0] if picked else 1, zone, source)
         if got is None:
             return None
         times, warnings = got
@@ -467,13 +474,7 @@ def _lux_object(pairs: list[tuple[str, Any]]) -> Any:
 
 def _lux_times(stamps: list[str], lines: list[int], zone: ZoneInfo, source: str) -> _Times | None:
     """(site wall µs, UTC s, offsets) of one time column of the list, None when any is odd or warned."""
-    chunks = []
-    for start in range(0, len(stamps), CHUNK_ROWS):
-        got = _stamps(stamps[start : start + CHUNK_ROWS])
-        if got is None:
-            return None
-        chunks.append(got)
-    resolved = _times(chunks, lines[0] if lines else 1, zone, source)
+    resolved = _column_times(stamps, lines[0] if lines else 1, zone, source)
     if resolved is None or resolved[1]:
         return None
     return resolved[0]
