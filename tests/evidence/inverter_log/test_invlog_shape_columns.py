@@ -159,3 +159,15 @@ def test_luxpower_lines_are_counted_in_linear_time() -> None:
         return min(out)
 
     assert best(20_000) < 40 * best(2_000)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"startTime": "2026-01-01 00:00:00"}, {"note": "x"}, ["W000", 1], 7, True, None],
+)
+def test_luxpower_nested_values_read_as_the_row_wise_reader_reads_them(value: object) -> None:
+    """A row value that is an object or a list is read as its text, as row by row; an object holding a
+    start time inside a row sends the list to the row-wise reader."""
+    rows = [_lux_row(1), {**_lux_row(2), "event": value}, {**_lux_row(3), "extra": {"renormalTime": None}}]
+    got = _assert_same(_lux(rows))
+    assert (got.events.objects is None) is not (isinstance(value, dict) and "startTime" in value)

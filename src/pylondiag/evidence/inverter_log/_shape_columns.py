@@ -388,9 +388,9 @@ def luxpower_columns(
     """A Lux Power / EG4 portal event list in columns: each row's event and, when it ended, its
     ``cleared`` event, in time order as the row-wise reader sorts them; None when it needs that reader."""
     text = "\n".join(lines)
-    rows = luxpower_events._rows(text, _lux_object)
-    if rows is None or not all(type(r) is _LuxRow and r.plain() for r in rows):
-        return None  # not JSON, a row without a start or with nested values: the row-wise reader's
+    rows = _lux_rows(text)
+    if rows is None:
+        return None
     key_lines = luxpower_events.time_key_lines(text)
     del text
     starts, ends = iter(key_lines["startTime"]), iter(key_lines["renormalTime"])
@@ -447,29 +447,34 @@ class _LuxRow(NamedTuple):
     end: object
     has_end: bool
 
-    def plain(self) -> bool:
-        """Every value a JSON scalar (a nested object would be read as its ``str`` row by row)."""
-        return all(isinstance(v, _SCALARS) for v in (self.event, self.type, self.text, self.start, self.end))
 
+def _lux_rows(text: str) -> list[_LuxRow] | None:
+    """The list's rows, each object with a ``startTime`` made a :class:`_LuxRow` as it is parsed (any
+    other object stays the dict ``json`` makes, the last of repeated keys winning). None when the text
+    is not such a list, a row has no start, or an object with a start lies inside another (the row-wise
+    reader reads that one as text): the row-wise reader's."""
+    made = 0
 
-_SCALARS = (str, int, float, bool, type(None))
+    def hook(pairs: list[tuple[str, Any]]) -> Any:
+        nonlocal made
+        d = dict(pairs)
+        if "startTime" not in d:
+            return d
+        made += 1
+        get = d.get
+        return _LuxRow(
+            get("event"),
+            get("eventType"),
+            get("eventText"),
+            d["startTime"],
+            get("renormalTime"),
+            "renormalTime" in d,
+        )
 
-
-def _lux_object(pairs: list[tuple[str, Any]]) -> Any:
-    """A JSON object as the portal's rows are read: an event row (it has ``startTime``) as a
-    :class:`_LuxRow`, any other object as a dict (the last of repeated keys wins, as in a dict)."""
-    d = dict(pairs)
-    if "startTime" not in d:
-        return d
-    get = d.get
-    return _LuxRow(
-        get("event"),
-        get("eventType"),
-        get("eventText"),
-        d["startTime"],
-        get("renormalTime"),
-        "renormalTime" in d,
-    )
+    rows = luxpower_events._rows(text, hook)
+    if rows is None or len(rows) != made or not all(type(r) is _LuxRow for r in rows):
+        return None
+    return rows
 
 
 def _lux_times(stamps: list[str], lines: list[int], zone: ZoneInfo, source: str) -> _Times | None:
