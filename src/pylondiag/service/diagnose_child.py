@@ -53,15 +53,19 @@ class ChildLimits:
     """What one diagnosis may use. Times in seconds, sizes in bytes."""
 
     cpu_s: float = 60.0
-    """CPU time (user + system) of the child. The example cases need 0.01–0.3 s after the fork; the
-    largest upload accepted, a year of inverter events at one row a minute (525 600 rows, 25 MB), ~17 s."""
+    """CPU time (user + system) of the child. The example cases need 0.01–0.3 s after the fork; a year
+    of inverter log at one row a minute (525 600 rows, 22–38 MiB), read as columns, 1.2–1.9 s
+    (``bench/year_case.py``, docs/benchmarks.md); a log only the row-wise reader takes (a 12-hour
+    clock...) costs ~4.5 s per 100,000 rows and is refused over 16 MiB (``ROW_WISE_MAX_BYTES``). The limit
+    leaves room for a slower machine and for that row-wise reading."""
     memory_bytes: int = 2048 * MiB
     """Address space of the child (``RLIMIT_AS``), the preloaded pipeline included: 60–200 MiB on the
-    example cases, 1.33 GiB peak for the year of inverter events."""
+    example cases, 190–280 MB peak RSS for a year of inverter log as columns, 35–65 MB per MiB for the
+    row-wise reader (a 16 MiB log: up to ~1 GB)."""
     wall_s: float = 300.0
     """Wall-clock time from start to result; the parent kills the child after it. A backstop for a
-    child that waits instead of computing: the year of inverter events took 77 s of wall clock for its
-    17 s of CPU on the loaded 2-core development machine (niced)."""
+    child that waits instead of computing (before the logs were read as columns, a year of events took
+    77 s of wall clock for its 17 s of CPU on the loaded 2-core development machine, niced)."""
     output_bytes: int = 16 * MiB
     """Size of the JSON result (and of any file the child writes, ``RLIMIT_FSIZE``)."""
     nice: int = 10
