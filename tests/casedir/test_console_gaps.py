@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from pylondiag.casedir import load_case
 from pylondiag.pipeline import run_case
 from shared_paths import SpecCheck
 
@@ -38,3 +41,20 @@ def test_a_garbled_cell_row_is_a_gap_naming_file_and_line(
 def test_a_clean_real_capture_has_no_such_gap(captures_dir: Path, tmp_path: Path) -> None:
     case = _case(tmp_path, (captures_dir / BAT_1).read_text(encoding="utf-8"))
     assert not [g for g in run_case(case).diagnosis.evidence_gaps if "could not be read" in g]
+
+
+def test_running_out_of_memory_in_a_reader_is_not_turned_into_a_gap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A MemoryError is not a reader bug: it goes up (the service's limited child then exits with its
+    memory status) instead of building gap objects with the memory exhausted."""
+    from pylondiag.casedir import files
+
+    def exhausted(data: bytes, source: str) -> None:
+        raise MemoryError
+
+    monkeypatch.delenv("PYLONDIAG_STRICT_RULES", raising=False)
+    monkeypatch.setattr(files, "read_console", exhausted)
+    case = _case(tmp_path, "pylon>pwr\n@\n$$\npylon>\n")
+    with pytest.raises(MemoryError):
+        load_case(case)

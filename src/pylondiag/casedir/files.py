@@ -249,8 +249,13 @@ _HANDLERS: Final[dict[EvidenceKind, Callable[[EvidenceBytes, Loaded, Site], None
 
 
 def _internal(loaded: Loaded, rel: str, kind: str, exc: Exception) -> None:
-    """A reader bug on this file: report it as a gap and go on (strict mode re-raises, for tests)."""
-    if os.environ.get("PYLONDIAG_STRICT_RULES") == "1":
+    """A reader bug on this file: report it as a gap and go on (strict mode re-raises, for tests).
+
+    Running out of memory is not a reader bug and nothing more should be built after it: a
+    ``MemoryError`` goes up to the caller (the service's limited child exits with its memory status
+    at once; building the gap's objects with the address space exhausted once blocked inside pydantic-core
+    until the wall-clock limit killed the child)."""
+    if isinstance(exc, MemoryError) or os.environ.get("PYLONDIAG_STRICT_RULES") == "1":
         raise exc
     loaded.unused(rel, kind, gaps.internal_error(rel, exc))
 
