@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from views import bat, prov, pwr, row, stat, view
 
 from pylondiag.diagnosis import bms_states, capacity, cells, events
@@ -71,7 +73,7 @@ def test_cells_balanced_top_of_charge_is_quiet() -> None:
 
 
 def _with_soh(st: StatReading, soh: int) -> StatReading:
-    return st.model_copy(update={"stat": st.stat.model_copy(update={"soh_pct": soh})})
+    return replace(st, stat=st.stat.model_copy(update={"soh_pct": soh}))
 
 
 def test_capacity_thresholds() -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from pylondiag.casedir import gaps
 from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff
 from pylondiag.errors import EvidenceError
-from pylondiag.evidence.console import read_console
+from pylondiag.evidence.console import FEED_BYTES, read_console_pieces
 from pylondiag.model.bus import BusFacts
 from pylondiag.model.console import ConsoleCapture
 from pylondiag.model.event import BatteryEvent
@@ -90,6 +91,37 @@ class EvidenceBytes:
 
 
 @dataclass(frozen=True)
+class ConsoleBytes:
+    """A console capture's bytes as the pieces the parser is fed (:data:`FEED_BYTES`, 64 KiB, each), taken
+    one at a time and let go once fed: the whole file's bytes and its records never exist at once (issue 17,
+    memory: a 20 MB capture's bytes are 20 MB of the loader's peak otherwise)."""
+
+    rel: str
+    """Path relative to the case directory, ``/`` separators."""
+    size: int
+    """Bytes in the whole file."""
+    head: bytes
+    """The file's first :data:`HEAD_BYTES` bytes (where a ``#`` comment may name the module's position)."""
+    pieces: deque[bytes]
+    """The bytes in order; empty when the file is over :data:`MAX_CONSOLE_BYTES` (it is not read)."""
+    note: str | None
+    """Set when the folder says otherwise (a misplaced file)."""
+
+    @classmethod
+    def split(cls, rel: str, data: bytes, note: str | None) -> ConsoleBytes:
+        """``data`` in pieces (a copy: the caller drops ``data`` before the pieces are read)."""
+        pieces: deque[bytes] = deque()
+        if len(data) <= MAX_CONSOLE_BYTES:
+            pieces.extend(data[i : i + FEED_BYTES] for i in range(0, len(data), FEED_BYTES))
+        return cls(rel, len(data), data[:HEAD_BYTES], pieces, note)
+
+    def taken(self) -> Iterator[bytes]:
+        """The pieces in order, each removed as it is given."""
+        while self.pieces:
+            yield self.pieces.popleft()
+
+
+@dataclass(frozen=True)
 class Site:
     """What reading a file needs to know about the site: its zone and the inverter's brand."""
 
@@ -130,6 +162,11 @@ def read_file(full: Path, rel: str, loaded: Loaded, site: Site) -> None:
     kind = sniff(data, rel, hint)
     misplaced = hint is not None and hint != kind and kind != "unknown"
     note = gaps.misplaced_note(folder, kind) if misplaced else None
+    if kind == "console":
+        capture = ConsoleBytes.split(rel, data, note)
+        del data  # the pieces are all that is left of the bytes: each goes once parsed
+        _console(capture, loaded, site)
+        return
     _HANDLERS[kind](EvidenceBytes(rel, data, kind, note), loaded, site)
 
 
@@ -156,14 +193,12 @@ def _photo(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
     )
 
 
-def _console(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
-    if len(f.data) > MAX_CONSOLE_BYTES:
-        loaded.unused(
-            f.rel, "console", gaps.too_large(f.rel, len(f.data), MAX_CONSOLE_BYTES, "a console capture")
-        )
+def _console(f: ConsoleBytes, loaded: Loaded, site: Site) -> None:
+    if f.size > MAX_CONSOLE_BYTES:
+        loaded.unused(f.rel, "console", gaps.too_large(f.rel, f.size, MAX_CONSOLE_BYTES, "a console capture"))
         return
     try:
-        cap = read_console(f.data, f.rel)
+        cap = read_console_pieces(f.taken(), f.rel)
     except EvidenceError as exc:
         loaded.unused(f.rel, "console", gaps.console_unreadable(f.rel, exc.message))
         return
@@ -173,7 +208,7 @@ def _console(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
     if not cap.records:
         loaded.unused(f.rel, "console", gaps.console_without_records(f.rel))
         return
-    noted = noted_position(f.data)
+    noted = noted_position(f.head)
     if noted is not None:
         loaded.notes[f.rel] = noted
     if cap.captured_at is not None and cap.captured_at.tzinfo is None:
@@ -239,13 +274,12 @@ def _unknown(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
 
 _HANDLERS: Final[dict[EvidenceKind, Callable[[EvidenceBytes, Loaded, Site], None]]] = {
     "photo": _photo,
-    "console": _console,
     "inverter_log": _inverter_log,
     "can": _bus,
     "rs485": _bus,
     "unknown": _unknown,
 }
-"""One reader per kind of evidence file."""
+"""One reader per kind of evidence file but console captures (:func:`_console`, fed in pieces)."""
 
 
 def _internal(loaded: Loaded, rel: str, kind: str, exc: Exception) -> None:
@@ -267,9 +301,13 @@ r"""Blanks, not ``\s``: ``^\s*`` would run on over every following empty line fr
 _PROMPT: Final = re.compile(rb"\w+>")
 
 
+HEAD_BYTES: Final = 2048
+"""Bytes at the start of a console capture in which a ``#`` comment naming the position is looked for."""
+
+
 def noted_position(data: bytes) -> int | None:
     """The position named in a ``#`` comment before the first prompt (``# ... module at position 3``)."""
-    head = data[:2048]
+    head = data[:HEAD_BYTES]
     first_prompt = _PROMPT.search(head)
     head = head[: first_prompt.start()] if first_prompt else head
     m = _NOTE_POSITION.search(head)

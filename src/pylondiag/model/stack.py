@@ -10,6 +10,7 @@ mapping is ambiguous, which is reported in ``address_conflicts``) and the time i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -80,7 +81,17 @@ class ModuleView(_View):
     """Index in ``case.yaml`` ``stack`` (for citations such as ``stack[2].led``), None if not listed there."""
 
 
-class Timed(_View):
+# A placed console reading is a frozen dataclass with slots, not a pydantic model. The case reader makes
+# one per console record (a 20 MB capture: ~11,000); each is ~100 B instead of ~1 KB (a validated model
+# keeps a dict and a set of the fields given per object; issue 17, memory). Built only by the case reader
+# and tests, from values already typed; ``CaseView`` keeps them as given (pydantic does not copy them).
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timed:
+    """Where and when a module's record was read: the position its address maps to (None: ambiguous), the
+    address, the capture's time (None: the capture has none), ``seq`` (order across the case), the file."""
+
     position: int | None
     address: int | None
     time: datetime | None
@@ -88,7 +99,8 @@ class Timed(_View):
     source: str
 
 
-class PwrSnapshot(_View):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PwrSnapshot:
     table: PwrTable
     time: datetime | None
     seq: int
@@ -98,36 +110,43 @@ class PwrSnapshot(_View):
         return [r for r in self.table.rows if not r.absent]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BatReading(Timed):
     table: BatTable
     assumed_address: bool = False
     """True for a plain ``bat`` whose module was inferred, not printed."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PwrDetailReading(Timed):
     detail: PwrDetail
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatReading(Timed):
     stat: StatCounters
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SohReading(Timed):
     table: SohTable
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InfoReading(Timed):
     info: InfoRecord
 
 
-class PwrSysReading(_View):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PwrSysReading:
     record: PwrSys
     time: datetime | None
     seq: int
     source: str
 
 
-class LogReading(_View):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogReading:
     log: EventLog
     time: datetime | None
     seq: int

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from _console_helpers import records_of
 
-from pylondiag.evidence.console import ConsoleReader, _read, read_console
+from pylondiag.errors import NotAConsoleCapture
+from pylondiag.evidence.console import ConsoleReader, _read, read_console, read_console_pieces
 from pylondiag.model.console import ConsoleCapture
 
 HOSTILE = (
@@ -51,3 +52,21 @@ def test_pieces_read_like_one_piece_real_captures(
     for path in paths:
         data = path.read_bytes()
         assert read_console(data, path.name) == _in_one_piece(data, path.name), path.name
+
+
+@pytest.mark.parametrize("piece", [_read.FEED_BYTES, 4096, 13])
+def test_read_console_pieces_is_read_console_of_the_joined_bytes(captures_dir: Path, piece: int) -> None:
+    """The case loader hands the parser a capture's bytes in pieces it lets go of (issue 17, memory): any cut
+    of the bytes reads as the whole, on every real capture and the hostile one."""
+    paths = sorted(captures_dir.glob("*.txt"))
+    assert paths
+    for name, data in [("h.txt", HOSTILE * 3), *((p.name, p.read_bytes()) for p in paths)]:
+        pieces = (data[i : i + piece] for i in range(0, len(data), piece))
+        got = read_console_pieces(pieces, name)
+        assert got == read_console(data, name), name
+        assert got.model_dump_json() == read_console(data, name).model_dump_json(), name
+
+
+def test_read_console_pieces_of_nothing_is_not_a_capture() -> None:
+    with pytest.raises(NotAConsoleCapture):
+        read_console_pieces(iter(()), "empty.txt")
