@@ -37,8 +37,8 @@ just under 40 MiB: 200–377 MB); a log that must be read row by row has its own
 (``evidence/inverter_log/columns.ROW_WISE_MAX_BYTES``)."""
 MAX_CONSOLE_BYTES: Final = 20 * 1024 * 1024
 """Bytes: a console capture larger than this is reported, not read. A capture is parsed whole (records
-with provenance; table rows kept as their lines: ~4 MB of memory per MB for the whole case, a 20 MB file
-141 MB peak, ``bench/parse.py``); a real session is kilobytes."""
+with provenance; table rows kept as their lines; its bytes fed in pieces and let go: ~2.2 MB of memory per
+MB for the whole case, a 20 MB file 107 MB peak RSS, ``bench/parse.py``); a real session is kilobytes."""
 MAX_FILES: Final = 5000
 """Files read per case; the rest are reported in one gap line."""
 METADATA_FILES: Final = frozenset(
