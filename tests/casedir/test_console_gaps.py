@@ -50,11 +50,11 @@ def test_running_out_of_memory_in_a_reader_is_not_turned_into_a_gap(
     memory status) instead of building gap objects with the memory exhausted."""
     from pylondiag.casedir import files
 
-    def exhausted(data: bytes, source: str) -> None:
+    def exhausted(pieces: object, source: str) -> None:
         raise MemoryError
 
     monkeypatch.delenv("PYLONDIAG_STRICT_RULES", raising=False)
-    monkeypatch.setattr(files, "read_console", exhausted)
+    monkeypatch.setattr(files, "read_console_pieces", exhausted)
     case = _case(tmp_path, "pylon>pwr\n@\n$$\npylon>\n")
     with pytest.raises(MemoryError):
         load_case(case)
