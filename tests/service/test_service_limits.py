@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +33,7 @@ from _service_helpers import (
 from fastapi.testclient import TestClient
 
 from pylondiag.service.commands import create_user
-from pylondiag.service.diagnose_child import ChildLimits, MiB
+from pylondiag.service.diagnose_child import ChildLimits, MiB, StallWatch, process_usage
 from pylondiag.service.settings import Settings
 
 
@@ -116,3 +118,52 @@ def test_memory_and_wall_clock_breaches_are_reported_as_such(
     state = state_of(client, created)["diagnosis"]
     assert state["state"] == "failed" and state["attempts"] == 1
     assert expected in state["error"], state["error"]
+
+
+# A child stuck at its memory limit (seen once: blocked in a futex inside a C extension after an
+# allocation failed under RLIMIT_AS) is stopped as a memory breach, not after the 300 s wall clock.
+_HOLD = """
+import os, sys, time
+block = bytearray({size})  # touched: counted in the address space
+os.write(1, b"ready\\n")
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    if {busy}:
+        sum(range(10000))
+    else:
+        time.sleep(0.05)
+"""
+
+
+def _holding_process(size: int, busy: bool) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD.format(size=size, busy=busy)], stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+def _watch_for(proc: subprocess.Popen[bytes], memory_bytes: int, seconds: float) -> bool:
+    watch = StallWatch(proc.pid, memory_bytes, stall_s=1.0, check_s=0.05)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if watch.stalled(time.monotonic()):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("limit_mib", "busy", "stalled"),
+    [(220, False, True), (220, True, False), (2048, False, False)],
+    ids=["idle-at-limit", "busy-at-limit", "idle-far-below"],
+)
+def test_a_child_idle_at_its_memory_limit_is_found_stalled(limit_mib: int, busy: bool, stalled: bool) -> None:
+    proc = _holding_process(200 * MiB, busy)
+    try:
+        assert process_usage(proc.pid) is not None
+        assert _watch_for(proc, limit_mib * MiB, seconds=3.0) is stalled
+    finally:
+        proc.kill()
+        proc.wait()
+    assert process_usage(proc.pid) is None  # ended: unknown, never "stalled"

@@ -45,6 +45,19 @@ NEAR_MEMORY_LIMIT = 0.8
 """An exception raised after the child's address space peaked above this share of its limit is taken
 for a memory breach: C code that cannot allocate often raises ``SystemError`` or its own error, not
 ``MemoryError``."""
+STALL_S = 10.0
+"""A child whose address space has peaked above ``NEAR_MEMORY_LIMIT`` of its limit and that then uses no
+CPU time for this long (s) is taken for stuck after a failed allocation and stopped as over its memory
+limit. Seen once in a full test run: under ``RLIMIT_AS`` a child blocked in a futex inside a C extension
+after an allocation failed, until the wall-clock limit (300 s) killed it and it was reported as too slow.
+A child only reads local files and computes: 10 s without CPU time is not a diagnosis at work."""
+STALL_CHECK_S = 1.0
+"""How often the parent reads the child's peak address space and CPU time from ``/proc`` (s)."""
+SINGLE_THREADED_NUMERICS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Set in each child before numpy is imported there (the column readers import it): the diagnosis uses
+no linear algebra, and OpenBLAS would otherwise start a thread per core with its buffers — one more
+thread and ~40 MiB more address space under the child's memory limit (measured: ``VmPeak`` of
+``import numpy`` 139 MB with the default, 98 MB with one thread, 2 cores)."""
 MiB = 1024 * 1024
 
 
@@ -167,7 +180,7 @@ def _run_child(case_dir: Path, limits: ChildLimits, task: str) -> dict[str, Any]
     child.start()
     send.close()
     try:
-        data, killed = _await(child, receive, start + limits.wall_s, limits.output_bytes)
+        data, killed = _await(child, receive, start + limits.wall_s, limits)
         child.join(5.0)
         code = child.exitcode
     finally:
@@ -176,6 +189,8 @@ def _run_child(case_dir: Path, limits: ChildLimits, task: str) -> dict[str, Any]
             child.join()
         receive.close()
         child.close()
+    if killed == STALLED:
+        raise LimitExceeded(_memory_breach(limits))
     if killed:
         raise LimitExceeded(
             f"the diagnosis took longer than its {limits.wall_s:g} s time limit and was stopped; "
@@ -184,22 +199,71 @@ def _run_child(case_dir: Path, limits: ChildLimits, task: str) -> dict[str, Any]
     return _result(code, data, limits)
 
 
-def _await(child: Any, receive: Connection, deadline: float, max_bytes: int) -> tuple[bytes | None, bool]:
-    """The child's message (``None`` when it ended without one) and whether it was killed at the deadline."""
+def _await(child: Any, receive: Connection, deadline: float, limits: ChildLimits) -> tuple[bytes | None, str]:
+    """The child's message (``None`` when it ended without one) and why it was killed: ``""`` when it
+    was not, ``WALL`` at the deadline, ``STALLED`` when :class:`StallWatch` found it stuck at its memory
+    limit."""
+    watch = StallWatch(child.pid, limits.memory_bytes)
     while True:
         if receive.poll(WAIT_STEP_S):
             try:
-                return receive.recv_bytes(max_bytes), False
+                return receive.recv_bytes(limits.output_bytes), ""
             except EOFError:  # ended without a message
-                return None, False
-            except OSError:  # "bad message length": more than max_bytes (the child checks first)
+                return None, ""
+            except OSError:  # "bad message length": more than output_bytes (the child checks first)
                 child.kill()
-                return b"", False
+                return b"", ""
         if not child.is_alive() and not receive.poll(0):
-            return None, False
-        if time.monotonic() >= deadline:
+            return None, ""
+        now = time.monotonic()
+        if now >= deadline:
             child.kill()
-            return None, True
+            return None, WALL
+        if watch.stalled(now):
+            child.kill()
+            return None, STALLED
+
+
+WALL, STALLED = "wall", "stalled"
+
+
+class StallWatch:
+    """Whether a child is stuck at its memory limit: its peak address space (``VmPeak``) at or above
+    ``NEAR_MEMORY_LIMIT`` of the limit and no CPU time used (``utime + stime`` of ``/proc/PID/stat``)
+    for ``STALL_S``. Without ``/proc`` (not Linux) it never answers yes; the wall-clock limit remains."""
+
+    def __init__(
+        self, pid: int, memory_bytes: int, stall_s: float = STALL_S, check_s: float = STALL_CHECK_S
+    ) -> None:
+        self.pid, self.memory_bytes, self.stall_s, self.check_s = pid, memory_bytes, stall_s, check_s
+        self.next_check = time.monotonic() + check_s
+        self.cpu_ticks = -1
+        self.idle_since = time.monotonic()
+
+    def stalled(self, now: float) -> bool:
+        if now < self.next_check:
+            return False
+        self.next_check = now + self.check_s
+        usage = process_usage(self.pid)
+        if usage is None:
+            return False
+        peak, ticks = usage
+        if ticks != self.cpu_ticks:
+            self.cpu_ticks, self.idle_since = ticks, now
+            return False
+        return peak >= NEAR_MEMORY_LIMIT * self.memory_bytes and now - self.idle_since >= self.stall_s
+
+
+def process_usage(pid: int) -> tuple[int, int] | None:
+    """Peak address space (bytes, ``VmPeak``) and CPU time used (clock ticks, user + system) of a live
+    process from ``/proc``; ``None`` when unknown (ended, not Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+        return _peak_address_space(f"/proc/{pid}/status"), ticks
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _result(code: int | None, data: bytes | None, limits: ChildLimits) -> dict[str, Any]:
@@ -210,10 +274,7 @@ def _result(code: int | None, data: bytes | None, limits: ChildLimits) -> dict[s
             "not retried automatically"
         )
     if code == EXIT_MEMORY:
-        raise LimitExceeded(
-            f"the diagnosis needed more than its {_size(limits.memory_bytes)} memory limit and was "
-            "stopped; not retried automatically"
-        )
+        raise LimitExceeded(_memory_breach(limits))
     if code in (EXIT_OUTPUT, -signal.SIGXFSZ) or data == b"":
         raise LimitExceeded(
             f"the diagnosis wrote more than its {_size(limits.output_bytes)} output limit and was "
@@ -233,6 +294,13 @@ def _result(code: int | None, data: bytes | None, limits: ChildLimits) -> dict[s
     if not isinstance(document, dict):
         raise DiagnosisCrashed("the diagnosis process sent no diagnosis document")
     return document
+
+
+def _memory_breach(limits: ChildLimits) -> str:
+    return (
+        f"the diagnosis needed more than its {_size(limits.memory_bytes)} memory limit and was "
+        "stopped; not retried automatically"
+    )
 
 
 def _size(n: int) -> str:
@@ -283,10 +351,10 @@ def _set_limits(limits: ChildLimits) -> None:
         os.nice(limits.nice)
 
 
-def _peak_address_space() -> int:
-    """This process's peak address space in bytes (``VmPeak``), 0 when unknown."""
+def _peak_address_space(status_path: str = "/proc/self/status") -> int:
+    """A process's peak address space in bytes (``VmPeak``; this process's by default), 0 when unknown."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
+        with open(status_path, encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmPeak:"):
                     return int(line.split()[1]) * 1024
@@ -316,6 +384,7 @@ def _child_main(case_dir: str, limits: ChildLimits, task: str, send: Connection)
     forkserver's state is this process's business)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on a worker's terminal: the worker decides
     _die_with_parent()
+    os.environ.update(SINGLE_THREADED_NUMERICS)  # before numpy is first imported, in this child
     _set_limits(limits)
     try:
         data = json.dumps(_work(Path(case_dir), task)).encode("utf-8")
