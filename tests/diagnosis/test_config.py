@@ -286,3 +286,40 @@ def test_discharge_current_beyond_the_modules(make_case, diagnose_case, stack_of
     assert (d.primary_cause == Cause.OVER_CURRENT) is fault
     if fault:
         assert d.outcome == Outcome.RECONFIGURE and d.culprit_modules == []
+
+
+def _garbled_row(text: str, address: int) -> str:
+    """The ``pwr`` row of ``address`` garbled on the wire (one field no longer a number)."""
+    lines = text.splitlines(keepends=True)
+    i = next(i for i, ln in enumerate(lines) if ln.split()[:1] == [str(address)])
+    fields = lines[i].split(" ", 1)
+    lines[i] = f"{fields[0]} 33#6{fields[1]}"
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("with_addresses", [True, False])
+def test_a_pwr_row_that_could_not_be_read_is_not_an_absent_module(
+    make_case, diagnose_case, stack_of, shapes, with_addresses
+):
+    """A row skipped as unreadable says nothing about the module: it is not read, not Absent."""
+    stack = stack_of(4)
+    if not with_addresses:
+        stack = [{k: v for k, v in m.items() if k != "address"} for m in stack]
+    d = diagnose_case(
+        make_case({"stack": stack}, {"console/p.txt": _garbled_row(_healthy_pwr(shapes, 4), 4)})
+    )
+    assert Cause.MODULE_NOT_COMMUNICATING not in codes(d), [f.message for f in d.findings]
+    assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
+    gaps = " ".join(d.evidence_gaps)
+    assert "could not be read and was skipped" in gaps and "Position 4 of the stack was not read" in gaps
+
+
+def test_a_module_not_read_is_named_even_when_another_fault_decides_the_outcome(
+    make_case, diagnose_case, stack_of, shapes
+):
+    """Evidence not had is not health: the unread module is listed next to a fault found elsewhere."""
+    inv = {"brand": "deye", "charge_voltage_v": 56.0}
+    pwr = _garbled_row(_healthy_pwr(shapes, 4), 2)
+    d = diagnose_case(make_case({"stack": stack_of(4), "inverter": inv}, {"console/p.txt": pwr}))
+    assert d.outcome == Outcome.RECONFIGURE
+    assert any("Position 2 of the stack was not read" in g for g in d.evidence_gaps), d.evidence_gaps

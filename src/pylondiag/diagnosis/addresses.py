@@ -14,7 +14,7 @@ from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.layout import fits_chain, stack_ref, true_master
 from pylondiag.model.case import Role
 from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
-from pylondiag.model.stack import CaseView, ModuleView
+from pylondiag.model.stack import CaseView, ModuleView, PwrSnapshot
 
 FAULT = FindingSeverity.FAULT
 
@@ -120,8 +120,9 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
             return m.address
         return m.position if m.position not in claimed else None
 
-    missing = [m for m in listed if address_of(m) is not None and address_of(m) not in present]
-    if not missing and all(m.address is None for m in listed):
+    absent = {r.address for r in snap.table.rows if r.absent}
+    missing = [m for m in listed if address_of(m) in absent]
+    if not missing and all(m.address is None for m in listed) and _rows_complete(snap):
         # no mapping: count only
         out.append(
             Finding(
@@ -161,6 +162,13 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
             )
         )
     return out
+
+
+def _rows_complete(snap: PwrSnapshot) -> bool:
+    """Whether the table has one row per address from 1 up, as the firmware prints it (all 8 or 16,
+    Absent ones included: every real capture in shared/captures). A row missing from the middle was not
+    read (a line garbled on the wire, an elided excerpt): that module's state is unknown, not Absent."""
+    return [r.address for r in snap.table.rows] == list(range(1, len(snap.table.rows) + 1))
 
 
 def _pwr_holes(view: CaseView) -> list[Finding]:

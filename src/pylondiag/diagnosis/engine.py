@@ -250,8 +250,8 @@ def diagnose(view: CaseView) -> Diagnosis:
         else None
     )
     plan = _actions.plan(view, outcome, primary, findings, verdicts, leads=unexplained)
-    judged_on_modules = outcome in (Outcome.NO_FAULT, Outcome.INSUFFICIENT_EVIDENCE, Outcome.MONITOR)
-    gaps = [*(coverage.gaps(view, cover) if judged_on_modules else []), *plan.evidence_gaps]
+    # modules not read are named whatever the outcome: a fault found elsewhere does not make them healthy
+    gaps = [*coverage.gaps(view, cover), *plan.evidence_gaps]
     unanswered = view.symptoms and not _actions.symptoms_answered(findings)
     if outcome == Outcome.INSUFFICIENT_EVIDENCE and unanswered and view.has_console():
         gaps.append(_actions.symptom_gap(view))
