@@ -30,8 +30,8 @@ _REWRITES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
         "",
     ),
     (re.compile(rf"\s*\([^()]*\b(?:{_FOLDERS})/[^()]*\)"), ""),  # "(in console/pwr.txt, ...)"
-    # a reader's note on the first line it skipped, one level of parentheses inside: engineer-only
-    (re.compile(r"\s*\(first: line \d+[^()]*(?:\([^()]*\)[^()]*)*\)"), ""),
+    # a reader's note on the first line or frame it skipped (one level of parentheses inside): engineer-only
+    (re.compile(r"\s*\(first(?: problem)?: [^()]*(?:\([^()]*\)[^()]*)*\)"), ""),
     (re.compile(r"\(event: [a-z_]+, "), "("),
     (re.compile(rf"\bput (?:it|the file) in (?:{_FOLDERS})/"), "add it to your case"),
     (
