@@ -65,6 +65,54 @@ def test_no_fault_says_which_modules_were_read(make_case, diagnose_case, stack_o
     assert "positions 1, 2 and 3" in d.summary and NORMAL_STATES not in d.summary
 
 
+def _cut_cells(text: str, header: str, keep: int | None = None, garble: int | None = None) -> str:
+    """The ``bat`` answer after ``header`` with cell ``garble``'s voltage garbled on the wire, or cut
+    after ``keep`` cell rows (the capture stopped)."""
+    lines = text.split("\n")  # the sessions end lines with '\r\r\n' as the B67 firmware does
+    start = next(i for i, ln in enumerate(lines) if ln.startswith(header)) + 3  # echo, '@', column header
+    if garble is not None:
+        row = lines[start + garble].split()
+        lines[start + garble] = lines[start + garble].replace(row[1], row[1][:2] + "#" + row[1][3:], 1)
+        return "\n".join(lines)
+    assert keep is not None
+    return "\n".join(lines[: start + keep]) + "\n"
+
+
+def test_cells_cut_short_are_unknown_not_normal(make_case, diagnose_case, stack_of, shapes):
+    """A healthy module's ``bat`` cut after 10 rows: the 10 read look fine, the other 5 are unknown."""
+    text = _cut_cells(_imbalanced_module_1(shapes), "pylon_debug>bat 3", keep=10)
+    healthy = text.replace("3360", "3450")  # module 1 balanced too: only the missing cells stand out
+    d = diagnose_case(make_case({"stack": stack_of(3)}, {"console/p.txt": healthy}))
+    assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE, d.summary
+    assert "cells 10, 11, 12, 13 and 14 of position 3 could not be read" in d.summary
+    gap = next(g for g in d.evidence_gaps if g.startswith("Cells 10, 11, 12, 13 and 14 of position 3"))
+    assert "unknown, not normal" in gap and "`bat 3`" in gap
+
+
+def test_a_garbled_low_cell_is_still_seen_in_pwr_against_the_neighbours(
+    make_case, diagnose_case, stack_of, shapes
+):
+    """Module 1's low cell row garbled in ``bat 1``: its ``pwr`` Vlow/Vhigh at the same moment still
+    shows it 90 mV apart while its neighbours spread 6 mV: named, and the unread cell said."""
+    text = _cut_cells(_imbalanced_module_1(shapes), "pylon_debug>bat 1", garble=6)
+    d = diagnose_case(make_case({"stack": stack_of(3)}, {"console/p.txt": text}))
+    assert d.outcome == Outcome.MONITOR and d.primary_cause == Cause.CELL_IMBALANCE
+    (f,) = [f for f in d.findings if f.code == Cause.CELL_IMBALANCE]
+    assert f.module == 1 and "spread 90 mV" in f.message and "`bat 1`" in f.message
+    assert any(g.startswith("Cell 6 of position 1 could not be read") for g in d.evidence_gaps)
+
+
+def test_pwr_alone_at_the_top_compares_each_module_with_its_neighbours(
+    make_case, diagnose_case, stack_of, shapes
+):
+    """Only ``pwr``, at 100 % and idle (a common first capture): one module 90 mV apart is named, not
+    no_fault (the cells family, which judges the top of charge, has no ``bat`` to read)."""
+    only_pwr = _imbalanced_module_1(shapes).split("pylon_debug>bat 1")[0]
+    d = diagnose_case(make_case({"stack": stack_of(3)}, {"console/p.txt": only_pwr}))
+    assert d.outcome == Outcome.MONITOR and d.primary_cause == Cause.CELL_IMBALANCE
+    assert [f.module for f in d.findings if f.code == Cause.CELL_IMBALANCE] == [1]
+
+
 def _imbalanced_module_1(shapes):  # type: ignore[no-untyped-def]
     mods = [shapes.Mod(1, shapes.cells(3450, {6: -90}, jitter=(0,)), soc=100)]
     mods += [shapes.Mod(a, shapes.cells(3450), soc=100) for a in (2, 3)]

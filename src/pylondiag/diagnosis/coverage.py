@@ -17,6 +17,7 @@ prints a row for every address the master can hold, present or Absent).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from pylondiag.model.stack import CaseView
 from pylondiag.model.timeline import EventQuery
@@ -34,11 +35,32 @@ class Coverage:
     """``case.yaml`` lists the stack, or a ``pwr`` table was read."""
     other_records: tuple[str, ...]
     """Console commands that were read but carry no module states (``info``, ``soh``, ``pwrsys``, ``log``)."""
+    cells_unread: tuple[tuple[int, tuple[int, ...]], ...] = ()
+    """(position, cell indices) missing from the position's latest ``bat N``: a row skipped as unreadable
+    or a table cut short. Those cells' voltages are unknown, not normal."""
 
     @property
     def complete(self) -> bool:
         """Every module of a known stack had its states read."""
-        return bool(self.read) and not self.unread and self.membership_known
+        return bool(self.read) and not self.unread and self.membership_known and not self.cells_unread
+
+
+CELLS_PER_MODULE: Final = 15
+"""``bat N`` prints 15 rows, cells 0..14 (``shared/domain/hardware/specs.md``, Cells: 15S, [C])."""
+
+
+def cells_unread(view: CaseView) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """Per position, the cells missing from its latest ``bat N`` table (numbered 0..14, or 1..15 should
+    a firmware count from one)."""
+    latest = {b.position: b for b in view.bat if b.position is not None}
+    out: list[tuple[int, tuple[int, ...]]] = []
+    for position in sorted(latest):
+        printed = {c.cell for c in latest[position].table.cells}
+        first = 1 if printed and min(printed) == 1 else 0
+        missing = tuple(i for i in range(first, first + CELLS_PER_MODULE) if i not in printed)
+        if printed and missing:
+            out.append((position, missing))
+    return tuple(out)
 
 
 def of(view: CaseView) -> Coverage:
@@ -67,7 +89,11 @@ def of(view: CaseView) -> Coverage:
     if view.logs:
         other.append("log")
     return Coverage(
-        read=frozenset(read), unread=unread, membership_known=membership, other_records=tuple(other)
+        read=frozenset(read),
+        unread=unread,
+        membership_known=membership,
+        other_records=tuple(other),
+        cells_unread=cells_unread(view),
     )
 
 
@@ -129,6 +155,8 @@ def no_fault_blockers(view: CaseView, cover: Coverage) -> list[str]:
         return [f"no module states were read: the console capture holds only {positions_text_words(held)}"]
     if cover.unread:
         return [f"the states of {positions_text(cover.unread)} were not read"]
+    if cover.cells_unread:
+        return [f"{_cells_text(cover.cells_unread)} could not be read"]
     if not cover.membership_known:
         return [
             f"only {positions_text(sorted(cover.read))} {'was' if len(cover.read) == 1 else 'were'} read "
@@ -175,12 +203,28 @@ def gaps(view: CaseView, cover: Coverage) -> list[str]:
             f"{where[0].upper()}{where[1:]} of the stack {verb} not read: run `pwr` on the master's console "
             f"(every module's state in one table) and {cmds}."
         )
+    if cover.cells_unread:
+        cmds = ", ".join(f"`bat {_addr(view, p)}`" for p, _ in cover.cells_unread[:8])
+        said = _cells_text(cover.cells_unread[:8])
+        out.append(
+            f"{said[0].upper()}{said[1:]} could not be read (a line garbled or cut short): that voltage is "
+            f"unknown, not normal. Capture {cmds} again."
+        )
     if cover.read and not cover.membership_known:
         out.append(
             "Only part of the stack was read and the stack itself is not described: run `pwr` on the "
             "master's console (one row per module) and list the modules in case.yaml (stack[])."
         )
     return out
+
+
+def _cells_text(unread: tuple[tuple[int, tuple[int, ...]], ...]) -> str:
+    """``cell 7 of position 2``, ``cells 3 and 4 of position 1 and cell 9 of position 5``."""
+    parts = []
+    for position, cells in unread:
+        noun = "cell" if len(cells) == 1 else "cells"
+        parts.append(f"{noun} {positions_text_words([str(c) for c in cells])} of position {position}")
+    return positions_text_words(parts)
 
 
 def _addr(view: CaseView, position: int) -> int:

@@ -26,9 +26,9 @@ from __future__ import annotations
 import statistics
 from typing import Final
 
-from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import cite, coverage
 from pylondiag.diagnosis import confidence as C
-from pylondiag.diagnosis.thresholds import ENVELOPE_MIN_CELL_MV, ENVELOPE_MIN_SOC_PCT
+from pylondiag.diagnosis.thresholds import CELL_SPREAD_FAULT_MV, ENVELOPE_MIN_CELL_MV, ENVELOPE_MIN_SOC_PCT
 from pylondiag.model.console import PwrRow
 from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
 from pylondiag.model.stack import CaseView, PwrSnapshot
@@ -70,7 +70,8 @@ def findings(view: CaseView) -> list[Finding]:
 
 def _at_top(r: PwrRow) -> bool:
     """Near full the cells fan out on the steep end of the curve and the absolute top-of-charge envelope
-    of the cells family judges each module on its own; the comparison is for everywhere else."""
+    of the cells family judges each module with a whole ``bat N`` on its own; the comparison is for
+    everywhere else, and at the top for the modules whose cells were not all read."""
     return (r.soc_pct is not None and r.soc_pct >= ENVELOPE_MIN_SOC_PCT) or (
         r.cell_voltage_high_mv is not None and r.cell_voltage_high_mv >= ENVELOPE_MIN_CELL_MV
     )
@@ -78,18 +79,39 @@ def _at_top(r: PwrRow) -> bool:
 
 def _departures(view: CaseView, snap: PwrSnapshot) -> list[tuple[int, Finding]]:
     rows = [r for r in snap.present_rows() if _spread(r) is not None]
-    if len(rows) < MIN_MODULES or len({_direction(r) for r in rows}) != 1 or any(_at_top(r) for r in rows):
+    if len(rows) < MIN_MODULES or len({_direction(r) for r in rows}) != 1:
         return []
+    at_top = any(_at_top(r) for r in rows)
+    judged = _cells_judged(view) if at_top else set()
     found: list[tuple[int, Finding]] = []
     for r in rows:
         others = [_spread(o) or 0 for o in rows if o is not r]
         s = _spread(r) or 0
         med = statistics.median(others)
         pos = view.position_of(r.address)
-        if pos is None or max(others) > QUIET_SPREAD_MV or s - med < DEPART_MV:
+        if pos is None or pos in judged or max(others) > QUIET_SPREAD_MV or s - med < DEPART_MV:
+            continue
+        if at_top and s <= CELL_SPREAD_FAULT_MV:  # near full healthy cells fan out: only past balancing
             continue
         found.append((pos, _finding(pos, r, s, others, med)))
     return found
+
+
+def _range(values: list[int]) -> str:
+    """``4-9`` or, when all are equal, ``6``."""
+    low, high = min(values), max(values)
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
+def _cells_judged(view: CaseView) -> set[int]:
+    """Positions whose every cell was read in a ``bat N``: at the top of charge the cells family judges
+    them on their own cells. A module with no ``bat N``, or one with cells missing from it (a row garbled
+    on the wire), is still compared here: its ``pwr`` Vlow/Vhigh is then the only word on its cells (a
+    capture of ``pwr`` alone at 100 % is common, and was called no_fault with one module 89 mV apart).
+    There, where healthy cells fan out, a module is named only past the spread the balancers keep up
+    with (``CELL_SPREAD_FAULT_MV``, the cells family's line) as well as apart from its neighbours."""
+    partial = {pos for pos, _ in coverage.cells_unread(view)}
+    return {b.position for b in view.bat if b.position is not None and b.position not in partial}
 
 
 def _finding(pos: int, r: PwrRow, s: int, others: list[int], med: float) -> Finding:
@@ -105,8 +127,8 @@ def _finding(pos: int, r: PwrRow, s: int, others: list[int], med: float) -> Find
             f"Compared with its neighbours at the same moment: address {r.address}'s cells spread {s} mV "
             f"(Vlow {(r.cell_voltage_low_mv or 0) / 1000:.3f} V, "
             f"Vhigh {(r.cell_voltage_high_mv or 0) / 1000:.3f} V)"
-            f" while the other {len(others)} modules, {when}{soc} on the same bus, spread {min(others)}-"
-            f"{max(others)} mV (median {med:.0f}). One module's cells out of step with the rest is that "
+            f" while the other {len(others)} modules, {when}{soc} on the same bus, spread {_range(others)} mV"
+            f" (median {med:.0f}). One module's cells out of step with the rest is that "
             f"module, not the load or the room. Capture `bat {r.address}` at 100 % and idle to tell an "
             "imbalance (rebalance) from a weak cell (replace)."
         ),
