@@ -213,3 +213,19 @@ def test_soc_jumps_in_a_working_mix_are_the_gauge_not_a_gap(make_case, diagnose_
     assert f.severity.value == "info" and "address 4 shows 24 %" in f.message
     assert any(e.key == "symptoms" for e in f.evidence)
     assert not any("not visible in the console data" in g for g in d.evidence_gaps)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
+
+
+def test_a_capture_cut_inside_stat_says_what_is_missing(make_case, diagnose_case):
+    """The capacity-fade example with its capture cut inside `stat 2` (`stat 3` never reached): the
+    capture is told as cut short, and the modules without counters are named with their commands."""
+    session = (EXAMPLES / "monitor-capacity-fade" / "console" / "session.txt").read_bytes()
+    cut = session[: session.index(b"DOC Times", session.index(b"pylon_debug>stat 2"))]
+    case = make_case(None, {"console/session.txt": cut})
+    (case / "case.yaml").write_bytes((EXAMPLES / "monitor-capacity-fade" / "case.yaml").read_bytes())
+    d = diagnose_case(case)
+    told = [g for g in d.evidence_gaps if "the capture ends inside the answer to 'stat 2'" in g]
+    assert len(told) == 1 and "Capture that command again" in told[0]
+    assert "No lifetime counters for position(s) 3: capture `stat 3`" in " ".join(d.evidence_gaps)

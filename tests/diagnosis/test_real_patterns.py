@@ -134,7 +134,9 @@ def test_one_module_out_of_step_with_its_neighbours_is_named(make_case, diagnose
     (f,) = neighbours.findings(load_case(case))
     assert (f.code, f.severity, f.module) == (Cause.CELL_IMBALANCE, FindingSeverity.WARNING, 3)
     assert (
-        "spread 62 mV" in f.message and "spread 2 mV (median 2)" in f.message and "discharging (-3.0 A)" in f.message
+        "spread 62 mV" in f.message
+        and "spread 2 mV (median 2)" in f.message
+        and "discharging (-3.0 A)" in f.message
     )
     d = diagnose_case(case)
     assert d.outcome == Outcome.MONITOR and d.culprit_modules == []

@@ -215,10 +215,16 @@ def _console(f: ConsoleBytes, loaded: Loaded, site: Site) -> None:
         cap = cap.model_copy(update={"captured_at": cap.captured_at.replace(tzinfo=site.tz)})
     loaded.captures.append(cap)
     loaded.used(f.rel, "console", f.note)
-    if cap.warnings:
-        w = cap.warnings[0]
-        text = gaps.console_lines_skipped(f.rel, len(cap.warnings), w.line, w.message)
+    skipped = [w for w in cap.warnings if w.kind == "skipped"]
+    if skipped:
+        w = skipped[0]
+        text = gaps.console_lines_skipped(f.rel, len(skipped), w.line, w.message)
         loaded.gaps.append(EvidenceGap(source=f.rel, text=text))
+    cut = [w for w in cap.warnings if w.kind == "cut_short"]
+    if cut:
+        loaded.gaps.append(
+            EvidenceGap(source=f.rel, text=gaps.console_cut_short(f.rel, cut[0].line, cut[0].message))
+        )
 
 
 def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:

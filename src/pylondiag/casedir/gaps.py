@@ -74,6 +74,15 @@ def console_lines_skipped(rel: str, count: int, first_line: int, first_message: 
     )
 
 
+def console_cut_short(rel: str, line: int, message: str) -> str:
+    """The capture stopped inside a command's answer (its last line read at ``line``; ``message`` names
+    the command)."""
+    return (
+        f"{rel}: {message}, after line {line}: what it printed was read, the rest of that answer is missing. "
+        "Capture that command again and save the session only after the prompt comes back."
+    )
+
+
 def log_unreadable(rel: str, message: str) -> str:
     return f"{rel}: looks like an inverter event log but could not be read: {message}"
 

@@ -438,6 +438,14 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
             gaps.append(
                 "No lifetime counters: capture `stat N` for each module (protection counts, cycles, SOH)."
             )
+        have_stat = {s.position for s in view.stats}
+        no_stat = [m for m in view.modules if m.position not in have_stat]
+        if view.stats and no_stat and n > 1:
+            cmds = ", ".join(f"`stat {m.address or m.position}`" for m in no_stat[:8])
+            gaps.append(
+                f"No lifetime counters for position(s) {', '.join(str(m.position) for m in no_stat[:8])}: "
+                f"capture {cmds} (protection counts, cycles, SOH)."
+            )
     for f in findings:
         if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO and f.module is not None:
             a = _addr(view, f.module)

@@ -204,12 +204,14 @@ def _records(value: tuple[R, ...]) -> tuple[R, ...]:
 
 
 class ParseWarning(_Frozen):
-    """A line that could not be read; it was skipped, the rest was still read."""
+    """A line that could not be read; it was skipped, the rest was still read. Or (``kind`` ``cut_short``)
+    an answer the capture stopped inside: what it printed was read, its end is missing."""
 
     source: str
     line: int
     message: str
     raw: str = ""
+    kind: Literal["skipped", "cut_short"] = "skipped"
 
 
 class CommandBlock(_Frozen):

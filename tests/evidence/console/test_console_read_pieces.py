@@ -23,8 +23,11 @@ HOSTILE = (
 
 def _in_one_piece(data: bytes, source: str) -> ConsoleCapture:
     reader = ConsoleReader(source)
-    blocks = reader.feed(data) + reader.close()
+    fed = reader.feed(data)
+    last = reader.close()  # the blocks flushed at the end of the data: the last may be cut short
+    blocks = fed + last
     records, warnings = records_of(blocks, source)
+    warnings += _read.end_of_data(last[-1:], len(records_of(last[-1:], source)[0]), source)
     warnings = sorted([*reader.warnings, *warnings], key=lambda w: w.line)
     return ConsoleCapture.model_construct(
         source=source,

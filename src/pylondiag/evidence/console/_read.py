@@ -66,6 +66,29 @@ def _parse_into(
     return len(blocks)
 
 
+def end_of_data(final: list[CommandBlock], records_read: int, source: str) -> list[ParseWarning]:
+    """The warning for a capture that stops inside its ``final`` block (``[]`` or the one block the
+    splitter flushed last), which gave ``records_read`` records: :func:`cut_short`, or nothing."""
+    if final and final[0].status == "incomplete" and records_read and final[0].command != "help":
+        return [cut_short(final[0], source)]
+    return []
+
+
+def cut_short(block: CommandBlock, source: str) -> ParseWarning:
+    """The capture ended inside ``block``'s answer (flushed at the end of the data without its
+    ``Command completed`` line): its last rows or counters may be missing. Said once, at the answer's last
+    line read. Every real capture in shared/captures ends its answers (``help`` of one excepted: it carries
+    no module state and is not told)."""
+    line = block.line_numbers[-1] if block.line_numbers else block.first_line
+    return ParseWarning(
+        source=source,
+        line=line,
+        raw=block.lines[-1] if block.lines else block.command,
+        kind="cut_short",
+        message=f"the capture ends inside the answer to '{block.command}' (no 'Command completed' line)",
+    )
+
+
 @contextmanager
 def cycle_collection_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused for the block (and resumed only if it was running).
@@ -115,7 +138,11 @@ def _read_whole(pieces: Iterable[bytes], source: str) -> ConsoleCapture:
     blocks = 0
     for piece in pieces:
         blocks += _parse_into(reader.feed(piece), source, records, block_warnings)
-    blocks += _parse_into(reader.close(), source, records, block_warnings)
+    last = reader.close()
+    blocks += _parse_into(last[:-1], source, records, block_warnings)
+    before = len(records)
+    blocks += _parse_into(last[-1:], source, records, block_warnings)
+    block_warnings += end_of_data(last[-1:], len(records) - before, source)
     if not blocks:
         raise NotAConsoleCapture(
             "no console command answer found (expected a prompt like 'pylon>' with a command echo, "
