@@ -21,11 +21,11 @@ labels) and with it numpy: ~28 MB of the ~61 MB streamed peak is imports the con
 depend on what was imported. Run it at ``--mb 20``: over 20 MiB ``load_case`` refuses the capture (a gap,
 ``MAX_CONSOLE_BYTES``), so at the default 50 MB its figure is of a file not read.
 
-With ``--converters`` the same session is parsed again with the table rows read by plain per-layout
-converter tuples (``bench/row_converters.py``) instead of the generated row readers, and both figures are
-printed (issue 17 keeps the generated readers only if the plain form cannot reach the target).
+Table rows are read by plain per-layout converter tuples (``evidence/console/_table.RowPlan``) and records
+are built by pydantic's ``model_construct``: issue 17 kept the earlier generated row readers (``exec``)
+and slot writes only if this plain form could not reach the target; it does (``docs/benchmarks.md``).
 
-Usage: ``.venv/bin/python bench/parse.py [--mb 50] [--profile] [--converters]``
+Usage: ``.venv/bin/python bench/parse.py [--mb 50] [--profile]``
 """
 
 from __future__ import annotations
@@ -207,13 +207,6 @@ def parse_stream(
     return blocks, records, warnings + len(reader.warnings)
 
 
-def _records(chunks: list[bytes], source: str = "bench") -> list[object]:
-    """Every record of ``chunks`` (for comparing two ways of reading them)."""
-    reader = ConsoleReader(source)
-    blocks = [b for chunk in chunks for b in reader.feed(chunk)] + reader.close()
-    return [r for block in blocks for r in parse_block(block, source)[0]]
-
-
 def _best(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     """Shortest wall-clock and shortest CPU time of ``runs`` calls."""
     walls, cpus = [], []
@@ -285,12 +278,6 @@ def main() -> int:
     ap.add_argument("--mb", type=float, default=50.0, help="session size in MB (default 50)")
     ap.add_argument("--repeat", type=int, default=3, help="parse runs, best one reported (default 3)")
     ap.add_argument("--profile", action="store_true", help="print the top of a cProfile of the parse")
-    ap.add_argument(
-        "--converters",
-        action="store_true",
-        help="also parse with plain per-layout converter tuples (bench/row_converters.py) instead of the "
-        "generated row readers, and print both",
-    )
     ap.add_argument("--child", type=float, help=argparse.SUPPRESS)
     ap.add_argument("--child-whole", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -333,22 +320,6 @@ def main() -> int:
     _, c_built = _best(lambda: built.append(parse_stream(pieces, build=True)), args.repeat)
     print(f"parse + every row built: {mb / c_built:9.1f} MB/s CPU  ({c_built / c_split:.1f}x splitlines; "
           "rows are built when first read)")  # fmt: skip
-    if args.converters:
-        from row_converters import installed
-
-        with installed():
-            plain: list[tuple[int, int, int]] = []
-            _, c_plain = _best(lambda: plain.append(parse_stream(pieces)), args.repeat)
-        assert plain[-1] == result[-1], "both readers must read the same blocks, records and warnings"
-        with installed():
-            plain_records = _records(pieces[:64])
-        assert plain_records == _records(pieces[:64]), "both readers must give equal records"
-        print(f"same parse, rows read by converter tuples: {mb / c_plain:9.1f} MB/s CPU "
-              f"(generated readers: {c_plain / c_parse:.2f}x faster)")  # fmt: skip
-        with installed():
-            _, c_plain_built = _best(lambda: parse_stream(pieces, build=True), args.repeat)
-        print(f"same + every row built, by converter tuples: {mb / c_plain_built:9.1f} MB/s CPU "
-              f"(generated readers: {c_plain_built / c_built:.2f}x faster)")  # fmt: skip
     print(f"peak RSS of this process (whole session held in memory): {_peak_rss_mb():.0f} MB")
     streamed = 0.0
     for factor in (1, 2):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import pickle
 import tracemalloc
 from array import array
@@ -79,8 +78,9 @@ def test_packed_records_compare_copy_pickle_and_validate_as_tuples(captures_dir:
         dumped = cap.model_dump()
         again = ConsoleCapture.model_validate(dumped)  # tuples again
         assert again == cap and cap == again, name  # pack vs tuple, both ways
-        assert json.loads(again.model_dump_json()) == json.loads(cap.model_dump_json()), name  # Absent rows:
-        # the parser's key order (as ``pylondiag parse`` always printed them), validated: the class order
+        assert again.model_dump_json() == cap.model_dump_json(), (
+            name
+        )  # every record in its model's field order
         for other in (copy.deepcopy(cap), pickle.loads(pickle.dumps(cap))):
             assert other == cap, name
             for rec, field in _packed_records(other):
@@ -131,3 +131,22 @@ def test_remembered_keys_stay_bounded() -> None:
         assert _common.split_kv(f"{key}:  7 mV ") == (" ".join(key.split()), "7 mV")
     assert len(_common._KEYS) <= _common._MAX_KEYS
     assert max(map(len, _common._KEYS)) <= _common._MAX_KEY_CHARS
+
+
+def test_the_parser_builds_records_through_public_pydantic_constructors_only() -> None:
+    """Issue 17: row readers are plain per-layout converters (``_table.RowPlan``), not source text run with
+    ``exec``, and records are built by ``model_construct`` or validation, never by writing pydantic's
+    slots (``__dict__``, ``__pydantic_fields_set__``...) by hand."""
+    import pylondiag.evidence.console as console
+
+    sources = {p.name: p.read_text() for p in Path(console.__file__).parent.glob("*.py")}
+    for name, text in sources.items():
+        for banned in (
+            "exec(",
+            "compile(",
+            "__setattr__",
+            "__dict__",
+            "__pydantic_fields_set__",
+            "__pydantic_extra__",
+        ):
+            assert banned not in text.replace("re.compile(", ""), (name, banned)

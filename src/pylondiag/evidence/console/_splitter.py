@@ -15,9 +15,8 @@ import re
 from datetime import datetime
 from typing import Final, Literal
 
-from pylondiag.evidence.console._build import block_raw, make_provenance_fast
 from pylondiag.evidence.console._lines import LineSplitter
-from pylondiag.model.console import CommandBlock, ParseWarning
+from pylondiag.model.console import CommandBlock, ParseWarning, Provenance
 
 KNOWN_PROMPTS = frozenset({"pylon>", "pylon_debug>"})
 COMPLETED = "Command completed successfully"
@@ -336,21 +335,21 @@ class ConsoleReader:
         self.warnings.append(ParseWarning(source=self.source, line=line, message=message, raw=raw))
 
     def _emit(self, blk: _Open) -> None:
+        """The block ``blk`` as a :class:`CommandBlock` (validated: blocks are not kept by the parse, so
+        the fields-set of each costs no memory, and validating them is cheaper than ``model_construct``)."""
         status = blk.status
         if not blk.completed and status == "ok":
             status = "incomplete"
         end = max(blk.last_line, blk.line_numbers[-1]) if blk.line_numbers else blk.last_line
         self._out.append(
-            block_raw(
-                {
-                    "command": blk.command,
-                    "prompt": blk.prompt,
-                    "status": status,
-                    "lines": tuple(blk.lines),
-                    "first_line": blk.echo_line,
-                    "line_numbers": tuple(blk.line_numbers),
-                    "logged_at": blk.logged_at,
-                    "provenance": make_provenance_fast(self.source, blk.echo_line, blk.echo_raw, end),
-                }
+            CommandBlock(
+                command=blk.command,
+                prompt=blk.prompt,
+                status=status,
+                lines=tuple(blk.lines),
+                first_line=blk.echo_line,
+                line_numbers=tuple(blk.line_numbers),
+                logged_at=blk.logged_at,
+                provenance=Provenance(source=self.source, line=blk.echo_line, end_line=end, raw=blk.echo_raw),
             )
         )

@@ -19,8 +19,8 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
-from pylondiag.evidence.console._build import set_dict, set_extra, set_fields, set_private, shape_of
-from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue, opt_int
+from pylondiag.evidence.console._build import shape_of
+from pylondiag.evidence.console._common import ABSENT_TOKENS, UNITS, BadValue, opt_int, small_int
 from pylondiag.model.console import CommandBlock, LinePack
 
 R = TypeVar("R")
@@ -133,12 +133,6 @@ def _flag(tok: str, header: str = "BAL") -> bool | None:
     raise BadValue(f"expected Y or N in column {header!r}, found {tok!r}")
 
 
-def _pct(tok: str) -> int | None:
-    if not tok.endswith("%"):
-        raise BadValue(tok)
-    return opt_int(tok)
-
-
 def _dash(tok: str) -> None:
     if tok not in ABSENT_TOKENS:
         raise BadValue(tok)
@@ -146,152 +140,160 @@ def _dash(tok: str) -> None:
 
 
 REFUSED = (BadValue, ValueError, KeyError)
-"""What a generated row reader raises for a row that does not fit its layout."""
+"""What a :class:`RowPlan` raises for a row that does not fit its layout."""
 
 _FLAGS: dict[str, bool | None] = {"Y": True, "N": False, **dict.fromkeys(ABSENT_TOKENS)}
 
-
-_WHERE = {"source": "s", "line": "n", "raw": "r"}
-"""Where the row was read (``model.console._LineRecord``'s fields): the generated reader's arguments."""
-
-_NS: dict[str, Any] = {
-    "_t": _time, "_p": _pct, "_d": _dash, "U": UNITS, "_B": BadValue, "A": ABSENT_TOKENS, "F": _FLAGS,
-}  # fmt: skip
+Convert = Callable[[str], Any]
+"""A column's converter: the token as printed -> the field's value (raises :data:`REFUSED` when the token
+is not what the learnt row had there)."""
 
 
-def _compile(layout: Layout, sample: list[str], model: ModelShape) -> tuple[RowDict, RowRecord, RowCheck]:
-    """Row readers for rows shaped like the one ``layout`` was learnt from (same token count).
+def _count(tok: str) -> int:
+    """A count after ``89%`` (firmware without a SOC column): the careful path takes only digits."""
+    if not tok[:1].isdecimal():
+        raise BadValue(tok)
+    return int(tok)
 
-    Conversions are inlined; anything unexpected raises (ValueError, KeyError, BadValue) and the
-    caller reads that row column by column instead, so both paths give the same values.
 
-    Why generated source and not a tuple of converters: ``bench/parse.py --converters`` reads the same
-    session with plain per-layout ``(field, converter, token index)`` tuples (``bench/row_converters.py``,
-    equal records). Measured 2026-12-05: a ``bat`` row 1.8 µs here vs 2.7 µs there, a ``pwr`` row 4.8 vs
-    5.2 µs; the whole parse 1.08-1.11x faster here (both below issue 17's 30 MB/s: 15-21 MB/s CPU).
-    2026-12-06, since most tables are checked by one pattern (:func:`whole_table`) and rows are built
-    when read: the parse 1.03x faster here (28.8 vs 28.0 MB/s CPU, 3 MB, load ~6: the plain form reaches
-    the same figure), building every row when read 1.15x faster here. Kept for that; see the parse note.
-    """
-    checks: list[str] = []
-    items: list[str] = []
-    extras: list[str] = []
-    words: dict[str, str] = {}
-    raising: list[str] = []
-    """The conversions that may refuse a row (``row_check`` evaluates only these)."""
-    for i, (header, field, how, s, k) in enumerate(layout):
-        next_how = layout[i + 1][2] if i + 1 < len(layout) else None
-        if how in ("int", "unknown") and k == 1 and next_how in ("str", "unknown"):
-            # This row had no unit after the value. In a later row a unit there would be taken as the
-            # next (text) column's value: such a row must take the careful path. (Any other next
-            # column refuses a unit token by itself: int(), the Y/N map, the time parser.)
-            checks.append(f"t[{s + 1}] in U")
-        if how == "int":
-            # int() refuses "-" and "96%" (ValueError): such rows take the careful path
-            if sample[s].endswith("%"):
-                items.append(f"{field!r}: int(t[{s}][:-1])")
-                checks.append(f"t[{s}][-1:] != '%'")
-                raising.append(f"int(t[{s}][:-1])")
-            else:
-                items.append(f"{field!r}: int(t[{s}])")
-                raising.append(f"int(t[{s}])")
-            if k == 2:
-                checks.append(f"t[{s + 1}] not in U")
-        elif how == "str" and sample[s] not in ABSENT_TOKENS:
-            # The learnt row's word (``Normal``...) is shared by every row that has it: one string
-            # object, not one per row (memory: issue 17).
-            words[f"_w{s}"] = sys.intern(sample[s])
-            items.append(f"{field!r}: _w{s} if t[{s}] == _w{s} else (None if t[{s}] in A else t[{s}])")
-        elif how == "str":
-            items.append(f"{field!r}: None if t[{s}] in A else t[{s}]")
-        elif how == "time":
-            raising.append(f"_t(t[{s}], t[{s + 1}])" if k == 2 else f"_d(t[{s}])")
-            items.append(f"{field!r}: {raising[-1]}")
-        elif how == "flag":
-            raising.append(f"F[t[{s}]]")
-            items.append(f"{field!r}: {raising[-1]}")
-        elif how == "soc_coulomb":
-            items.append(f"{field!r}: int(t[{s}])")
-            raising.append(f"int(t[{s}])")
-            if k == 2:
-                checks.append(f"t[{s + 1}] not in U")
-        elif how in ("soc_pct+coulomb", "soc_pct"):
-            items.append(f"'soc_pct': _p(t[{s}])")
-            raising.append(f"_p(t[{s}])")
-            if how == "soc_pct+coulomb":
-                items.append(f"{field!r}: int(t[{s + 1}])")
-                raising.append(f"int(t[{s + 1}])")
-                # the careful path takes a count only when it starts with a digit
-                checks.append(f"not t[{s + 1}][:1].isdecimal()")
-            if k == (3 if how == "soc_pct+coulomb" else 2):
-                checks.append(f"t[{s + k - 1}] not in U")
-        else:
-            value = f"t[{s}]" if k == 1 else f"t[{s}] + ' ' + t[{s + 1}]"
-            extras.append(f"{header!r}: {value}")
-            if k == 2:
-                checks.append(f"t[{s + 1}] not in U")
-    return _generate(checks, items, extras, model, words, raising)
+def _pct_int(tok: str) -> int:
+    """``96%`` -> 96 (a column learnt with ``%``: a token without it, ``-`` too, takes the careful path)."""
+    if tok[-1:] != "%":
+        raise BadValue(tok)
+    return int(tok[:-1])
+
+
+def _text(word: str | None) -> Convert:
+    """A text column's converter; ``word`` (the learnt row's, ``Normal``...) is returned as that one string
+    object for every row printing it (memory of built rows: issue 17)."""
+    if word is None:
+        return _absent_or_text
+
+    def text(tok: str) -> str | None:
+        return word if tok == word else (None if tok in ABSENT_TOKENS else tok)
+
+    return text
+
+
+def _absent_or_text(tok: str) -> str | None:
+    return None if tok in ABSENT_TOKENS else tok
 
 
 RowDict = Callable[[list[str], str, int, str], dict[str, Any]]
-"""``(tokens, source, line, raw)`` → the record's field dict (raises when the row does not fit)."""
+"""``(tokens, source, line, raw)`` -> the record's field dict (raises when the row does not fit)."""
 RowRecord = Callable[[list[str], str, int, str], Any]
-"""``(tokens, source, line, raw)`` → the record itself (raises when the row does not fit)."""
+"""``(tokens, source, line, raw)`` -> the record itself (raises when the row does not fit)."""
 RowCheck = Callable[[list[str]], object]
-"""``tokens`` → raises exactly when the :data:`RowRecord` of the layout would (builds nothing)."""
+"""``tokens`` -> raises exactly when the :data:`RowRecord` of the layout would (builds nothing)."""
 
 
-def _generate(
-    checks: list[str],
-    items: list[str],
-    extras: list[str],
-    model: ModelShape,
-    words: dict[str, str],
-    raising: list[str],
-) -> tuple[RowDict, RowRecord, RowCheck]:
-    """The three readers of one layout, from the conversions and checks :func:`_compile` wrote.
+class RowPlan:
+    """How rows shaped like one learnt row (the same token count) are read: one typed converter per column
+    at a fixed token index, built once per layout from the row the careful path read
+    (:func:`_read_general`'s ``Layout``). Anything unexpected raises (:data:`REFUSED`) and the caller reads
+    that row column by column instead, so both paths give the same values.
 
-    ``row_dict`` returns the record's whole field dict (columns read, the model's defaults for the
-    rest); ``row_record`` also checks the row's key token as the careful path does (``model.key_*``)
-    and builds the record itself (the slot writes of ``_build.raw_builder``, inlined: a table row is
-    most of a capture); ``row_check`` makes the same checks and conversions and builds nothing (the
-    parse keeps the row's line, :class:`~pylondiag.model.console.LinePack`, and ``row_record`` builds it
-    when the table is read).
+    Issue 17 asked whether plain per-layout converters reach the parse target that generated source code
+    (run with ``exec``) reached: since tables are checked by one pattern (:func:`whole_table`) and rows are
+    built when read, they do (``bench/parse.py``; figures in ``docs/benchmarks.md``), so this is the only
+    form. Records are built by ``model_construct`` (pydantic's public constructor for validated values).
     """
-    ns = dict(_NS, **words)
-    given = {item.split(":", 1)[0].strip("'\""): item for item in items}
-    if model.key_field is not None:
-        given[model.key_field] = f"{model.key_field!r}: int(t[0])"
-    entries: list[str] = []
-    for name in model.fields:
-        if name == "extra":
-            entries.append(f"'extra': {{{', '.join(extras)}}}")
-        elif name in _WHERE:
-            entries.append(f"{name!r}: {_WHERE[name]}")
-        elif name in given:
-            entries.append(given[name])
-        elif name in model.defaults:
-            ns[f"_d_{name}"] = model.defaults[name]
-            entries.append(f"{name!r}: _d_{name}")
-    fields = f"{{{', '.join(entries)}}}"
-    key = ["not t[0].isascii()", "not t[0].isdecimal()", f"len(t[0]) > {model.key_digits}"]
-    if model.key_min > 0:
-        key.append(f"int(t[0]) < {model.key_min}")
-    ns.update(_C=model.cls, _new=object.__new__, _sd=set_dict, _sf=set_fields, _se=set_extra, _sp=set_private)
-    ns["_FS"] = set(model.fields)  # shared by every record of the class: see _build._SHARED_NOTE
-    src = (
-        f"def row_dict(t, s, n, r):\n{_refuse(checks)}    return {fields}\n"
-        f"def row_record(t, s, n, r):\n{_refuse(key + checks)}"
-        f"    m = _new(_C)\n    _sd(m, {fields})\n    _sf(m, _FS)\n    _se(m, None)\n    _sp(m, None)\n"
-        "    return m\n"
-        f"def row_check(t):\n{_refuse(key + checks)}    return ({''.join(f'{x}, ' for x in raising)})\n"
-    )
-    exec(compile(src, "<console table row>", "exec"), ns)
-    return ns["row_dict"], ns["row_record"], ns["row_check"]
 
+    __slots__ = ("defaults", "every", "extras", "model", "no_unit", "pairs", "plan", "unit")
 
-def _refuse(checks: list[str]) -> str:
-    return f"    if {' or '.join(checks)}:\n        raise _B('layout')\n" if checks else ""
+    def __init__(self, layout: Layout, sample: list[str], model: ModelShape) -> None:
+        plan: list[tuple[str, Convert, int]] = []
+        pairs: list[tuple[str, int]] = []
+        extras: list[tuple[str, int, int]] = []
+        unit: list[int] = []
+        no_unit: list[int] = []
+        for n, (header, field, how, s, k) in enumerate(layout):
+            after = layout[n + 1][2] if n + 1 < len(layout) else None
+            if how in ("int", "unknown") and k == 1 and after in ("str", "unknown"):
+                # This row had no unit after the value. In a later row a unit there would be taken as the
+                # next (text) column's value: such a row must take the careful path. (Any other next
+                # column refuses a unit token by itself: int(), the Y/N map, the time parser.)
+                no_unit.append(s + 1)
+            if how == "int":
+                # int() refuses "-" and "96%" (ValueError): such rows take the careful path
+                plan.append((field, _pct_int if sample[s].endswith("%") else int, s))
+            elif how == "soc_coulomb":
+                plan.append((field, int, s))
+            elif how == "str":
+                # the learnt row's word is shared by every row that has it: one string, not one per row
+                plan.append((field, _text(None if sample[s] in ABSENT_TOKENS else sys.intern(sample[s])), s))
+            elif how == "time":
+                if k == 2:
+                    pairs.append((field, s))
+                else:
+                    plan.append((field, _dash, s))
+            elif how == "flag":
+                plan.append((field, _FLAGS.__getitem__, s))
+            elif how in ("soc_pct+coulomb", "soc_pct"):
+                plan.append(("soc_pct", _pct_int, s))
+                if how == "soc_pct+coulomb":
+                    plan.append((field, _count, s + 1))
+            else:
+                extras.append((header, s, k))
+            if how != "time" and k == (3 if how == "soc_pct+coulomb" else 2):
+                unit.append(s + k - 1)  # the learnt row had a unit token last: so must this one
+        self.plan = tuple(plan)
+        self.pairs = tuple(pairs)
+        self.extras = tuple(extras)
+        self.unit = tuple(unit)
+        self.no_unit = tuple(no_unit)
+        self.defaults = model.defaults
+        self.model = model
+        self.every = model.every
+
+    def _units(self, t: list[str]) -> None:
+        """Refuses a row with a unit token missing where the learnt row had one, or present where not."""
+        for i in self.unit:
+            if t[i] not in UNITS:
+                raise BadValue("layout")
+        for i in self.no_unit:
+            if t[i] in UNITS:
+                raise BadValue("layout")
+
+    def read(self, t: list[str], source: str, line: int, raw: str) -> dict[str, Any]:
+        """The record's whole field dict (columns read, the model's defaults for the rest, ``extra`` and
+        where it was read)."""
+        self._units(t)
+        d = self.defaults.copy()
+        for field, convert, i in self.plan:
+            d[field] = convert(t[i])
+        for field, i in self.pairs:
+            d[field] = _time(t[i], t[i + 1])
+        d["extra"] = {h: t[s] if k == 1 else f"{t[s]} {t[s + 1]}" for h, s, k in self.extras}
+        d["source"] = source
+        d["line"] = line
+        d["raw"] = raw
+        return d
+
+    def _key(self, t: list[str]) -> int:
+        """The row's key token as the careful path accepts it (``model.key_*``)."""
+        key = small_int(t[0], self.model.key_digits)
+        if key is None or key < self.model.key_min:
+            raise BadValue("key")
+        return key
+
+    def check(self, t: list[str]) -> None:
+        """Refuses exactly what :meth:`record` refuses, building nothing (the parse keeps the row's line,
+        :class:`~pylondiag.model.console.LinePack`, and :meth:`record` builds it when the table is read)."""
+        self._key(t)
+        self._units(t)
+        for _field, convert, i in self.plan:
+            convert(t[i])
+        for _field, i in self.pairs:
+            _time(t[i], t[i + 1])
+
+    def record(self, t: list[str], source: str, line: int, raw: str) -> Any:
+        """The record itself, when the row's key token is what the careful path accepts."""
+        key = self._key(t)
+        d = self.read(t, source, line, raw)
+        if self.model.key_field is not None:
+            d[self.model.key_field] = key
+        return self.model.build(d)
 
 
 class ModelShape:
@@ -299,7 +301,7 @@ class ModelShape:
     — the row's first token, an index or address of at most ``key_digits`` ASCII digits, at least
     ``key_min`` (``key_field``, when set, takes its value from that token whatever the column)."""
 
-    __slots__ = ("cls", "defaults", "fields", "key_digits", "key_field", "key_min")
+    __slots__ = ("cls", "defaults", "every", "fields", "key_digits", "key_field", "key_min")
 
     def __init__(
         self, cls: type[BaseModel], key_digits: int, key_min: int = 0, key_field: str | None = None
@@ -309,6 +311,13 @@ class ModelShape:
         self.key_digits = key_digits
         self.key_min = key_min
         self.key_field = key_field
+        self.every = set(self.fields)
+        """Every field name: the ``model_fields_set`` of each record (one set shared by them: see
+        ``_build.constructor``)."""
+
+    def build(self, d: dict[str, Any]) -> Any:
+        """The record of field dict ``d`` (values already of their types: built, not validated)."""
+        return self.cls.model_construct(self.every, **d)
 
 
 _TOKEN = "[!-~]++"
@@ -337,8 +346,8 @@ def key_pattern(model: ModelShape) -> str | None:
 
 
 def _row_pattern(layout: Layout, sample: list[str], model: ModelShape) -> str | None:
-    """A regular expression matching only rows the layout's ``row_check`` accepts (a subset: digits are
-    ASCII, tokens printable ASCII, a date's day at most 28), so a table whose rows all match needs no
+    """A regular expression matching only rows the layout's :meth:`RowPlan.check` accepts (a subset: digits
+    are ASCII, tokens printable ASCII, a date's day at most 28), so a table whose rows all match needs no
     row-by-row check (:meth:`TableReader.body`). None when the layout has a column it cannot express."""
     key = key_pattern(model)
     if key is None:
@@ -367,7 +376,7 @@ def _row_pattern(layout: Layout, sample: list[str], model: ModelShape) -> str | 
             return None
         parts.append(f"{guard}{token}{unit}")
         next_how = layout[i + 1][2] if i + 1 < len(layout) else None
-        # _compile: after a number or unknown value without its unit, a unit token refuses the row
+        # RowPlan: after a number or unknown value without its unit, a unit token refuses the row
         guard = _NOT_UNIT if how in ("int", "unknown") and k == 1 and next_how in ("str", "unknown") else ""
     return f" *+{' ++'.join(parts)} *+"
 
@@ -430,8 +439,8 @@ class TableReader:
         self.model = model
         self._full: dict[int, RowDict] = {}
         self.records: dict[int, RowRecord] = {}
-        """Token count → the reader building a whole record of a row of that count (see
-        :func:`_generate`); a row it refuses (:data:`REFUSED`) is read by the careful path."""
+        """Token count → the reader building a whole record of a row of that count (:meth:`RowPlan.record`);
+        a row it refuses (:data:`REFUSED`) is read by the careful path."""
         self.checks: dict[int, RowCheck] = {}
         """Token count → the check refusing exactly what ``records`` refuses, building nothing."""
         self.patterns: dict[int, str] = {}
@@ -467,7 +476,8 @@ class TableReader:
                 pass
         d, left, layout = self.record_dict_general(tokens, source, line, raw)
         if left == 0 and fast is None and len(self._full) < 8:
-            self._full[n], self.records[n], self.checks[n] = _compile(layout, tokens, self.model)
+            row_plan = RowPlan(layout, tokens, self.model)
+            self._full[n], self.records[n], self.checks[n] = row_plan.read, row_plan.record, row_plan.check
             pattern = _row_pattern(layout, tokens, self.model)
             if pattern is not None:
                 self.patterns[n] = pattern

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 
-from pylondiag.evidence.console._build import bat_cell_raw, make_bat_table
+from pylondiag.evidence.console._build import make_bat_table
 from pylondiag.evidence.console._common import (
     BadValue,
     Ctx,
@@ -47,7 +47,8 @@ BAT_COLUMNS: dict[str, tuple[str, Kind]] = {
     "BAL": ("balancing", "flag"),
 }
 
-KNOWN["bat"] = (BAT_COLUMNS, ModelShape(BatCell, key_digits=3))
+_BAT_SHAPE = ModelShape(BatCell, key_digits=3)
+KNOWN["bat"] = (BAT_COLUMNS, _BAT_SHAPE)
 """A row's first token is its cell index (0-based, at most 3 digits: :class:`CellTableReader`)."""
 
 
@@ -80,7 +81,7 @@ class CellTableReader:
             self.ctx.warn(
                 number, raw, f"{self.what} row has {left} value(s) more than the header has columns"
             )
-        self.cells.append(bat_cell_raw(d))
+        self.cells.append(_BAT_SHAPE.build(d))
         return True
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Literal
 
-from pylondiag.evidence.console._build import make_pwr_detail, make_pwr_table, pwr_row_raw
+from pylondiag.evidence.console._build import make_pwr_detail, make_pwr_table
 from pylondiag.evidence.console._common import (
     MAX_ADDRESS,
     BadValue,
@@ -70,11 +70,8 @@ PWR_COLUMNS: dict[str, tuple[str, Kind]] = {
 _PWR_SHAPE = ModelShape(PwrRow, key_digits=2, key_min=1, key_field="address")
 """A row's first token is its module address (:func:`module_address`)."""
 KNOWN["pwr"] = (PWR_COLUMNS, _PWR_SHAPE)
-_ABSENT_ROW = {**_PWR_SHAPE.defaults, "absent": True, "base_state": "Absent"} | dict.fromkeys(
-    ("address", "extra", "source", "line")
-)
-"""An ``Absent`` row's fields (address, extra and where it was read set per row: copied, never resized;
-in this order ``pylondiag parse`` has always printed them)."""
+_ABSENT_ROW = {**_PWR_SHAPE.defaults, "absent": True, "base_state": "Absent"}
+"""An ``Absent`` row's fields but its address, ``extra`` and where it was read (set per row)."""
 
 
 def _is_header(tokens: list[str]) -> bool:
@@ -181,7 +178,8 @@ def _careful_row(
     if left:
         ctx.warn(number, raw, f"pwr row has {left} value(s) more than the header has columns; kept the rest")
     d["address"] = address
-    return pwr_row_raw(d)
+    row: PwrRow = _PWR_SHAPE.build(d)
+    return row
 
 
 def _absent_row(address: int | None, source: str, line: int, raw: str) -> PwrRow:
@@ -191,7 +189,8 @@ def _absent_row(address: int | None, source: str, line: int, raw: str) -> PwrRow
     d["source"] = source
     d["line"] = line
     d["raw"] = raw
-    return pwr_row_raw(d)
+    row: PwrRow = _PWR_SHAPE.build(d)
+    return row
 
 
 @lru_cache(maxsize=64)
