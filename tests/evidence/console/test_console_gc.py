@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from pylondiag.errors import NotAConsoleCapture
+from pylondiag.evidence._gc import cycle_collection_paused
 from pylondiag.evidence.console import read_console
-from pylondiag.evidence.console._read import cycle_collection_paused
 
 SESSION = (
     b"pylon>pwr\r\n@\r\nPower Volt   Curr\r\n1     50000  100\r\nCommand completed successfully\r\n$$\r\n"

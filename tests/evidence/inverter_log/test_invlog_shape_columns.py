@@ -171,3 +171,21 @@ def test_luxpower_nested_values_read_as_the_row_wise_reader_reads_them(value: ob
     rows = [_lux_row(1), {**_lux_row(2), "event": value}, {**_lux_row(3), "extra": {"renormalTime": None}}]
     got = _assert_same(_lux(rows))
     assert (got.events.objects is None) is not (isinstance(value, dict) and "startTime" in value)
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_luxpower_columns_leave_the_garbage_collector_as_they_found_it(running: bool) -> None:
+    """The cyclic collector is paused while json makes the rows and resumed only if it was running — also
+    when the list goes to the row-wise reader (a nested start) or is no list at all."""
+    import gc
+
+    good = _lux([_lux_row(i) for i in range(5)])
+    nested = _lux([_lux_row(1), {**_lux_row(2), "event": {"startTime": "2026-01-01 00:00:00"}}])
+    was = gc.isenabled()
+    try:
+        for data in (good, nested, b'{"rows": 3, "startTime": 1, "event": 2}'):
+            gc.enable() if running else gc.disable()
+            _assert_same(data)
+            assert gc.isenabled() is running
+    finally:
+        gc.enable() if was else gc.disable()

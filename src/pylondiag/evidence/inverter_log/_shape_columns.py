@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from pylondiag.evidence._gc import cycle_collection_paused
 from pylondiag.evidence.inverter_log import (
     _build,
     _stamp_columns,
@@ -387,39 +388,23 @@ def luxpower_columns(
 ) -> LogColumns | None:
     """A Lux Power / EG4 portal event list in columns: each row's event and, when it ended, its
     ``cleared`` event, in time order as the row-wise reader sorts them; None when it needs that reader."""
-    text = "\n".join(lines)
-    rows = _lux_rows(text)
-    if rows is None:
-        return None
-    key_lines = luxpower_events.time_key_lines(text)
-    del text
-    starts, ends = iter(key_lines["startTime"]), iter(key_lines["renormalTime"])
-    meanings = _Meanings(brand or "luxpower")
-    start_line, start_meaning, start_stamp = [], [], []
-    end_row, end_line, end_meaning, end_stamp = [], [], [], []
-    types = luxpower_events._TYPES
-    for k, row in enumerate(rows):
-        line = next(starts, 1)
-        end_at = next(ends, None) if row.has_end else None
-        code = str(row.event or "").strip()
-        message = str(row.text or "").strip()
-        start_line.append(line)
-        start_stamp.append(str(row.start or ""))
-        start_meaning.append(meanings.of(code, message, types.get(str(row.type or "").upper())))
-        if row.end and end_at is not None:
-            end_row.append(k)
-            end_line.append(end_at)
-            end_stamp.append(str(row.end))
-            end_meaning.append(meanings.of(code, message, cleared=True))
-    del rows
-    start = _lux_times(start_stamp, start_line, zone, source)
-    end = _lux_times(end_stamp, end_line, zone, source)
+    with cycle_collection_paused():  # json's dicts of every row: no cycles, freed as they are read
+        text = "\n".join(lines)
+        rows = _lux_rows(text)
+        if rows is None:
+            return None
+        key_lines = luxpower_events.time_key_lines(text)
+        del text
+        read = _lux_read(rows, key_lines, _Meanings(brand or "luxpower"))
+        del rows
+    start = _lux_times(read.start_stamp, read.start_line, zone, source)
+    end = _lux_times(read.end_stamp, read.end_line, zone, source)
     if start is None or end is None or (start[2] is None) != (end[2] is None):
         return None
     # the row-wise order: each row's event, then its end; then sorted by time (stable)
-    n, m = len(start_line), len(end_row)
+    n, m = len(read.start_line), len(read.end_row)
     position = np.arange(n, dtype=np.int64) * 2
-    order_key = np.concatenate([position, np.array(end_row, dtype=np.int64) * 2 + 1])
+    order_key = np.concatenate([position, np.array(read.end_row, dtype=np.int64) * 2 + 1])
     merged = [np.concatenate([a, b]) for a, b in zip(start[:2], end[:2], strict=True)]
     offset = np.concatenate([start[2], end[2]]) if start[2] is not None and end[2] is not None else None
     # naive times in the site's zone compare by wall clock; times with offsets by instant
@@ -427,54 +412,122 @@ def luxpower_columns(
     read_order = np.argsort(order_key, kind="stable")
     order = read_order[np.argsort(when[read_order], kind="stable")]
     times: _Times = (merged[0][order], merged[1][order], offset[order] if offset is not None else None)
-    lines_of = np.concatenate([np.array(start_line, np.int64), np.array(end_line, np.int64)])[order]
-    meaning = np.concatenate([np.array(start_meaning, np.int64), np.array(end_meaning, np.int64)])[order]
+    lines_of = np.concatenate([np.array(read.start_line, np.int64), np.array(read.end_line, np.int64)])
+    meaning = np.concatenate([np.array(read.start_meaning, np.int64), np.array(read.end_meaning, np.int64)])
     quoted = cite if cite is not None else lines
     events = _events(
-        source, zone, quoted, times, np.arange(n + m, dtype=np.int64), lines_of, meaning, meanings
+        source,
+        zone,
+        quoted,
+        times,
+        np.arange(n + m, dtype=np.int64),
+        lines_of[order],
+        meaning[order],
+        read.meanings,
     )
     return LogColumns(events=events, readings=_no_readings(zone), warnings=())
 
 
-class _LuxRow(NamedTuple):
-    """What the reader reads of one event row (a row as a dict would hold every field the portal sends:
-    a list of 200,000 rows is ~0.5 KB a row lighter this way)."""
+@dataclass
+class _LuxRows:
+    """The list's event rows as columns, one list per field the reader reads (row ``k`` is element ``k`` of
+    each), filled as ``json`` parses the rows: no object per row (issue 17)."""
 
-    event: object
-    type: object
-    text: object
-    start: object
-    end: object
-    has_end: bool
+    event: list[object] = field(default_factory=list)
+    type: list[object] = field(default_factory=list)
+    text: list[object] = field(default_factory=list)
+    start: list[object] = field(default_factory=list)
+    end: list[object] = field(default_factory=list)
+    has_end: list[bool] = field(default_factory=list)
+    """The row has a ``renormalTime`` key (its value may be null)."""
 
 
-def _lux_rows(text: str) -> list[_LuxRow] | None:
-    """The list's rows, each object with a ``startTime`` made a :class:`_LuxRow` as it is parsed (any
+_ROW: Final = object()
+"""What the parse hook returns for an event row (the row itself went into :class:`_LuxRows`)."""
+
+
+def _lux_rows(text: str) -> _LuxRows | None:
+    """The list's rows, each object with a ``startTime`` put into :class:`_LuxRows` as it is parsed (any
     other object stays the dict ``json`` makes, the last of repeated keys winning). None when the text
     is not such a list, a row has no start, or an object with a start lies inside another (the row-wise
     reader reads that one as text): the row-wise reader's."""
-    made = 0
+    rows = _LuxRows()
+    event, type_, text_, start, end, has_end = (
+        rows.event.append,
+        rows.type.append,
+        rows.text.append,
+        rows.start.append,
+        rows.end.append,
+        rows.has_end.append,
+    )
 
-    def hook(pairs: list[tuple[str, Any]]) -> Any:
-        nonlocal made
-        d = dict(pairs)
+    def hook(d: dict[str, Any]) -> Any:
         if "startTime" not in d:
             return d
-        made += 1
         get = d.get
-        return _LuxRow(
-            get("event"),
-            get("eventType"),
-            get("eventText"),
-            d["startTime"],
-            get("renormalTime"),
-            "renormalTime" in d,
-        )
+        event(get("event"))
+        type_(get("eventType"))
+        text_(get("eventText"))
+        start(d["startTime"])
+        end(get("renormalTime"))
+        has_end("renormalTime" in d)
+        return _ROW
 
-    rows = luxpower_events._rows(text, hook)
-    if rows is None or len(rows) != made or not all(type(r) is _LuxRow for r in rows):
+    parsed = luxpower_events._rows(text, hook)
+    if parsed is None or len(parsed) != len(rows.start) or not all(r is _ROW for r in parsed):
         return None
     return rows
+
+
+@dataclass
+class _LuxRead:
+    """What the rows say, in the row-wise reader's order: each row's start, then its end when it has one."""
+
+    meanings: _Meanings
+    start_line: list[int] = field(default_factory=list)
+    start_stamp: list[str] = field(default_factory=list)
+    start_meaning: list[int] = field(default_factory=list)
+    end_row: list[int] = field(default_factory=list)
+    end_line: list[int] = field(default_factory=list)
+    end_stamp: list[str] = field(default_factory=list)
+    end_meaning: list[int] = field(default_factory=list)
+
+
+def _lux_read(rows: _LuxRows, key_lines: dict[str, list[int]], meanings: _Meanings) -> _LuxRead:
+    """Each row's start (line of its ``startTime`` key, its time text, its meaning) and, when it ended, its
+    end; the meanings are classified in the row-wise reader's order (start, end, next row), each distinct
+    (code, message, type) once."""
+    out = _LuxRead(meanings)
+    n = len(rows.start)
+    found = key_lines["startTime"][:n]
+    out.start_line = found + [1] * (n - len(found))  # more rows than keys seen: line 1, as row by row
+    out.start_stamp = [str(s or "") for s in rows.start]
+    codes = [str(e or "").strip() for e in rows.event]
+    texts = [str(t or "").strip() for t in rows.text]
+    types = luxpower_events._TYPES
+    severities = [types.get(str(t or "").upper()) for t in rows.type]
+    ends = iter(key_lines["renormalTime"])
+    started: dict[tuple[str, str, Severity | None], int] = {}
+    cleared: dict[tuple[str, str], int] = {}
+    start_meaning = out.start_meaning
+    for k, (code, message, severity, has_end, end) in enumerate(
+        zip(codes, texts, severities, rows.has_end, rows.end, strict=True)
+    ):
+        key = (code, message, severity)
+        at = started.get(key)
+        if at is None:
+            at = started[key] = meanings.of(code, message, severity)
+        start_meaning.append(at)
+        end_at = next(ends, None) if has_end else None
+        if end and end_at is not None:
+            out.end_row.append(k)
+            out.end_line.append(end_at)
+            out.end_stamp.append(str(end))
+            ended = cleared.get((code, message))
+            if ended is None:
+                ended = cleared[(code, message)] = meanings.of(code, message, cleared=True)
+            out.end_meaning.append(ended)
+    return out
 
 
 def _lux_times(stamps: list[str], lines: list[int], zone: ZoneInfo, source: str) -> _Times | None:

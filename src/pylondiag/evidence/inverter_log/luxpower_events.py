@@ -34,13 +34,14 @@ _KEY: Final = re.compile(r'"(startTime|renormalTime)"\s*:')
 _TYPES: Final = {"FAULT": Severity.FAULT, "WARNING": Severity.WARNING, "INFO": Severity.INFO}
 
 
-def _rows(text: str, hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> list[Any] | None:
-    """The list of event rows; ``hook`` makes each JSON object (``json``'s ``object_pairs_hook``)."""
+def _rows(text: str, hook: Callable[[dict[str, Any]], Any] | None = None) -> list[Any] | None:
+    """The list of event rows; ``hook`` is given each JSON object as ``json`` makes it (a dict, the last of
+    repeated keys winning) and returns what stands for it (``json``'s ``object_hook``)."""
     stripped = text.lstrip("\ufeff \t\r\n")
     if not stripped.startswith(("{", "[")) or '"startTime"' not in text or '"event' not in text:
         return None
     try:
-        doc = json.loads(stripped, object_pairs_hook=hook)
+        doc = json.loads(stripped, object_hook=hook)
     except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None
     rows = doc.get("rows") if isinstance(doc, dict) else doc
