@@ -328,6 +328,11 @@ def main() -> int:
         print(f"streamed {float(out[0]):g} MB (generated on the fly, nothing kept; CPU incl. generating): "
               f"{float(out[0]) / float(out[1]):.1f} MB/s, peak RSS {out[5]} MB")  # fmt: skip
     # Issue 17: reading a whole file should stay within 2x the streamed peak.
+    from pylondiag.casedir import MAX_CONSOLE_BYTES
+
+    if size > MAX_CONSOLE_BYTES:
+        print(f"note: {args.mb:g} MB is over the case loader's console limit ({MAX_CONSOLE_BYTES} bytes): "
+              "load_case refuses it, its figure below is of a file not read (use --mb 20)")  # fmt: skip
     for how, what in (("read", "read_console(whole file)"), ("case", "load_case(case with that file)")):
         out = _run_child("--child-whole", str(args.mb), how)
         ratio = float(out[1]) / streamed
