@@ -99,10 +99,10 @@ class LinePack(Generic[R]):
     first of a layout, odd rows) are kept built, in ``built`` by row index.
 
     Memory per row: its text (one string for the whole table: the lines joined by ``\\n``, which no
-    line holds) and 4 bytes of line number.
+    line holds) and 4 bytes of line number — until :meth:`kept` builds the records and keeps them instead.
     """
 
-    __slots__ = ("built", "count", "lines", "read", "source", "text")
+    __slots__ = ("_kept", "built", "count", "lines", "read", "source", "text")
 
     def __init__(
         self,
@@ -119,13 +119,18 @@ class LinePack(Generic[R]):
         self.count = len(lines)
         self.read = read
         self.built = built
+        self._kept: tuple[R, ...] | None = None
 
     def __iter__(self) -> Iterator[R]:
-        """The records, built again on each pass (nothing kept)."""
+        """The records: the kept ones (:meth:`kept`), else built again on each pass (nothing kept)."""
+        text, lines, built = self.text, self.lines, self.built  # (read before _kept: kept() sets it first)
+        if self._kept is not None:
+            yield from self._kept
+            return
         if not self.count:
             return
-        built, read, source = self.built, self.read, self.source
-        for i, (raw, line) in enumerate(zip(self.text.split("\n"), self.lines, strict=True)):
+        read, source = self.read, self.source
+        for i, (raw, line) in enumerate(zip(text.split("\n"), lines, strict=True)):
             cell = built.get(i)
             yield read(raw, source, line) if cell is None else cell
 
@@ -133,7 +138,16 @@ class LinePack(Generic[R]):
         return self.count
 
     def records(self) -> tuple[R, ...]:
-        return tuple(self)
+        """The records: the kept ones, else built for this call only."""
+        return self._kept if self._kept is not None else tuple(self)
+
+    def kept(self) -> tuple[R, ...]:
+        """The records, built on the first call and kept (the same objects on every later call; the lines
+        they were built from are let go)."""
+        if self._kept is None:
+            self._kept = tuple(self)
+            self.text, self.lines, self.built = "", array("i"), {}
+        return self._kept
 
     def as_field(self) -> tuple[R, ...]:
         """This pack, typed as the tuple field it is stored in (:class:`LazyRecords` reads it as one)."""
@@ -148,7 +162,7 @@ class LinePack(Generic[R]):
         return hash(self.records())
 
     def __reduce__(self) -> tuple[type[tuple[R, ...]], tuple[tuple[R, ...]]]:
-        """Copied or pickled as the tuple of its records (the reader is generated code)."""
+        """Copied or pickled as the tuple of its records (not the parser's reader)."""
         return (tuple, (self.records(),))
 
     def __repr__(self) -> str:
@@ -172,10 +186,11 @@ def pack_lines(
 class LazyRecords:
     """The attribute of a record tuple field that may hold a :class:`LinePack` (``BatTable.cells``,
     ``PwrTable.rows``, ``PwrDetail.fields``, ``InfoRecord.fields``): read, it is always a tuple of
-    records; a pack is built into one on the first read and kept (so records read twice are the same
-    objects, as rules compare them by identity). ``LinePack.__iter__`` walks them without keeping them.
-    Serialised (``_records``, a field serializer), a pack is its records: the output is the same either way
-    (the serialisation JSON schema too, but for ``default: []`` of ``fields``, which a serializer hides)."""
+    records; a pack builds them on the first read and keeps them (:meth:`LinePack.kept`: records read twice
+    are the same objects, as rules compare them by identity; the model's own field is never written).
+    ``LinePack.__iter__`` walks them without keeping them. Serialised (``_records``, a field serializer), a
+    pack is its records: the output is the same either way (the serialisation JSON schema too, but for
+    ``default: []`` of ``fields``, which a serializer hides)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -183,11 +198,8 @@ class LazyRecords:
     def __get__(self, obj: BaseModel | None, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        d = obj.__dict__
-        value = d[self.name]
-        if type(value) is LinePack:
-            value = d[self.name] = value.records()
-        return value
+        value = obj.__dict__[self.name]
+        return value.kept() if type(value) is LinePack else value
 
     def __set__(self, obj: BaseModel, value: Any) -> None:
         raise AttributeError(f"{type(obj).__name__} is frozen")

@@ -60,6 +60,7 @@ def test_packed_fields_read_as_the_records_of_their_lines(captures_dir: Path) ->
             assert type(got) is tuple, (name, field)
             again = getattr(rec, field)
             assert again is got and all(a is b for a, b in zip(got, again, strict=True))
+            assert rec.__dict__[field] is stored  # kept by the pack: the model's own field is never written
             if type(stored) is LinePack:
                 assert passed == got and stored == got, name
             for item in got:

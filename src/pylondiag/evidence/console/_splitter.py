@@ -187,19 +187,22 @@ class ConsoleReader:
             eol = text.index("\n", p)
             line = text[p:eol]
             blk = self._open
-            if blk is not None and not blk.completed:
-                # the trailer lines, handled here: they are most of the special lines
+            if blk is not None:
+                # the "@", trailer and "$$" lines, handled here as _line would: most of the special lines
                 s = line.strip()
-                if s == COMPLETED:
-                    blk.completed = True
-                    blk.last_line = number
-                    number += 1
-                    pos = eol + 1
-                    continue
                 if s == END_MARK:
                     blk.last_line = number
                     self._emit(blk)
                     self._open = None
+                    number += 1
+                    pos = eol + 1
+                    continue
+                if s == COMPLETED or (s == ANSWER_MARK and not blk.seen_at and not blk.has_payload):
+                    if s == COMPLETED:
+                        blk.completed = True
+                    else:
+                        blk.seen_at = True
+                    blk.last_line = number
                     number += 1
                     pos = eol + 1
                     continue
