@@ -185,6 +185,13 @@ def _comms_after_change(view: CaseView, events: EventRows) -> list[Finding]:
     before = comms.before(change[0]) if change is not None else comms.subset([False] * len(comms))
     began_after = change is not None and len(after) >= MIN_COMMS_EVENTS and not before
     unverified = _unverified(after or comms)
+    none_before = ", none before"
+    if change is not None and not _covers_before(view, events, change[0]):
+        start = _log_start(view, events)
+        when = start.astimezone(zone).strftime("%Y-%m-%d") if start is not None else "?"
+        none_before = (
+            f"; the log starts on {when}, after the change, so it cannot show whether they began with it"
+        )
 
     if config_hits:
         first = config_hits[0]
@@ -209,15 +216,16 @@ def _comms_after_change(view: CaseView, events: EventRows) -> list[Finding]:
             detail = ", ".join(_describe_setting(k, inv) for k in wrong)
             msg = (
                 f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
-                f"{_when(after[0])}, none before) and the inverter's {detail} is not the Pylontech setting. "
+                f"{_when(after[0], zone)}{none_before}) and the inverter's {detail} is not the Pylontech "
+                "setting. "
                 f"Fix: {how}.{unverified}"
             )
             sev, conf = FAULT, C.NEAR_CERTAIN
         elif inv is not None and (inv.battery_type or inv.battery_protocol):
             msg = (
                 f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
-                f"{_when(after[0])}, none before) although the battery settings given look right. After a "
-                "swap "
+                f"{_when(after[0], zone)}{none_before}) although the battery settings given look right. "
+                "After a swap "
                 "or update check the cable is in the BMS (CAN) port, not RS485, that DIP switch 1 (baud) "
                 "matches, "
                 f"and that the settings really read: {how}.{unverified}"
@@ -226,11 +234,11 @@ def _comms_after_change(view: CaseView, events: EventRows) -> list[Finding]:
         else:
             msg = (
                 f"BMS communication failures begin after the {change[2]} ({len(after)} event(s) from "
-                f"{_when(after[0])}, none before): an update or a new inverter typically resets the battery "
-                "type "
+                f"{_when(after[0], zone)}{none_before}): an update or a new inverter typically resets the "
+                "battery type "
                 f"to lead-acid or shifts the protocol index. Check and set: {how}.{unverified}"
             )
-            sev, conf = FAULT, C.REASONABLE
+            sev, conf = FAULT, C.REASONABLE if none_before == ", none before" else C.FAIR
         out.append(
             Finding(
                 code=Cause.INVERTER_COMMS_CONFIG,
@@ -272,7 +280,10 @@ def _unexplained_comms(view: CaseView, comms: EventRows, how: str) -> Finding:
     inv = view.inverter
     given = inv is not None and bool(inv.battery_type or inv.battery_protocol)
     first, last = comms[0], comms[-1]
-    span = f"on {_when(first)}" if len(comms) == 1 else f"from {_when(first)} to {_when(last)}"
+    zone = ZoneInfo(view.timezone)
+    span = (
+        f"on {_when(first, zone)}" if len(comms) == 1 else f"from {_when(first, zone)} to {_when(last, zone)}"
+    )
     known = (
         "The battery settings given look right, so check"
         if given
@@ -307,8 +318,28 @@ def _describe_setting(key: str, inv: object) -> str:
     return f"{'battery type' if key == 'battery_type' else 'BMS protocol'} '{value}'"
 
 
-def _when(e: BatteryEvent) -> str:
-    return e.time.strftime("%Y-%m-%d %H:%M") if e.time else "?"
+def _when(e: BatteryEvent, zone: ZoneInfo) -> str:
+    """The event's time as the site's wall clock: a log written in UTC (``Z``) or another offset is
+    shown in ``site.timezone`` like every other time of the report (case-format.md: times are local
+    time of ``site.timezone``). Found by writing the cold-mornings log in UTC for a New York site: its
+    06:41 trips were reported as 11:41."""
+    return e.time.astimezone(zone).strftime("%Y-%m-%d %H:%M") if e.time else "?"
+
+
+def _log_start(view: CaseView, events: EventRows) -> datetime | None:
+    """The first time the inverter's log covers: its earliest timed event or status row."""
+    firsts: list[datetime | None] = [e.time for e in events[:1]]
+    firsts += [c.event(int(c.utc_s.argmin())).time for c in view.inverter_status if len(c)]
+    known = [t for t in firsts if t is not None]
+    return min(known) if known else None
+
+
+def _covers_before(view: CaseView, events: EventRows, t: datetime) -> bool:
+    """The log holds a row before ``t``: its silence before ``t`` means something. A log that starts
+    after an inverter change cannot show that comms failures were absent before it (evidence not
+    supplied is not evidence of health)."""
+    start = _log_start(view, events)
+    return start is not None and start < t
 
 
 def _unverified(events: EventRows) -> str:
@@ -353,7 +384,7 @@ def _limits(view: CaseView, events: EventRows) -> list[Finding]:
                 )
             )
         else:
-            ov_days = ov.dates()
+            ov_days = ov.dates(ZoneInfo(view.timezone))
             known = (
                 f"the inverter's charge voltage {volts:g} V is within the stack's limit, so a single high "
                 "cell "

@@ -9,7 +9,7 @@ inverter swap or firmware update).
 
 from __future__ import annotations
 
-from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import changes, cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.brand_settings import setting_mismatch, spec_for
 from pylondiag.diagnosis.isolation import module_capacity_ah
@@ -20,7 +20,7 @@ from pylondiag.diagnosis.thresholds import (
     RECOMMENDED_CHARGE_VOLTAGE_V,
     RECOMMENDED_CURRENT_A,
 )
-from pylondiag.model.case import HistoryEvent, Inverter, Symptom
+from pylondiag.model.case import Inverter, Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.event import EventKind
 from pylondiag.model.stack import CaseView, ModuleView
@@ -181,11 +181,7 @@ def _comms(view: CaseView) -> list[Finding]:
         if spec is not None
         else "battery type lithium (use BMS) and the protocol / battery brand Pylontech (settings.md)"
     )
-    changed = [
-        h
-        for h in view.history
-        if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE)
-    ]
+    changed = [(c.key, c.words) for c in changes.inverter_changes(view)]
     comms_symptom = Symptom.BMS_COMMS_ALARM in view.symptoms
     ev: list[EvidenceRef] = []
     if wrong_type:
@@ -215,17 +211,16 @@ def _comms(view: CaseView) -> list[Finding]:
             )
         )
         return out
-    if comms_symptom and (changed or inv.replaced_on or inv.firmware_updated_on):
-        refs = [cite.key("symptoms")]
-        if changed:
-            idx = view.history.index(changed[-1])
-            refs.append(cite.key(f"history[{idx}]"))
-        elif inv.replaced_on:
-            refs.append(cite.key("inverter.replaced_on"))
-        else:
-            refs.append(cite.key("inverter.firmware_updated_on"))
-        when = (
-            changed[-1].event.value.replace("_", " ") if changed else "inverter replacement / firmware update"
+    if comms_symptom and changed:
+        key, when = changed[-1]
+        refs = [cite.key("symptoms"), cite.key(key)]
+        # the brand's Pylontech setting given as it should be: after a swap the port, the cable's pinout
+        # and the baud switch remain (field_failures #15), still a reconfiguration
+        settings_right = spec is not None and bool(inv.battery_type or inv.battery_protocol)
+        looks = (
+            " The battery settings given look right, so the cable, port and DIP switch 1 come first."
+            if settings_right
+            else ""
         )
         out.append(
             Finding(
@@ -242,7 +237,7 @@ def _comms(view: CaseView) -> list[Finding]:
                     "Pylontech; cable "
                     "its BMS port to the master's CAN port; if it uses RS485, set DIP switch 1 on every "
                     "module to match "
-                    "its baud and restart the BMS."
+                    f"its baud and restart the BMS.{looks}"
                 ),
                 evidence=refs,
             )

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import changes, cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.model.case import HistoryEvent, Led, Symptom
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
@@ -232,26 +232,28 @@ def _outlived_replacement(view: CaseView, notes: str) -> list[Hypothesis]:
 
 
 def _since_change(view: CaseView) -> list[Hypothesis]:
-    """Trouble since an inverter change or added modules: that change first."""
+    """Trouble since an inverter change or added modules: that change first — only a change that can
+    still have started it (:mod:`~pylondiag.diagnosis.changes`: recent, and for an inverter change no
+    comms failure in its log before it). A swap years ago is not what "the trouble follows"."""
     out: list[Hypothesis] = []
     if not view.symptoms:
         return out
-    inv = view.inverter
-    for i, h in enumerate(view.history):
-        if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE):
-            out.append(
-                Hypothesis(
-                    code=Cause.INVERTER_COMMS_CONFIG,
-                    score=2.5,
-                    why=[f"the trouble follows the {h.event.value.replace('_', ' ')} of {h.date}"],
-                    confirm=(
-                        "the inverter's battery type / BMS protocol / port against the brand's setting for "
-                        "Pylontech, and the RS485 baud switch (ADD bit 1) if the link is RS485"
-                    ),
-                    refs=[cite.key(f"history[{i}]"), *_symptom_refs(view)],
-                )
+    for c in changes.inverter_changes(view):
+        out.append(
+            Hypothesis(
+                code=Cause.INVERTER_COMMS_CONFIG,
+                score=2.5 if c.key.startswith("history") else 1.5,
+                why=[f"the trouble follows the {c.words} of {c.day}"],
+                confirm=(
+                    "the inverter's battery type / BMS protocol / port against the brand's setting for "
+                    "Pylontech, and the RS485 baud switch (ADD bit 1) if the link is RS485"
+                ),
+                refs=[cite.key(c.key), *_symptom_refs(view)],
             )
-        if h.event == HistoryEvent.MODULES_ADDED:
+        )
+    for i, h in enumerate(view.history):
+        added = changes.Change(h.date, f"history[{i}]", "modules added", h.event)
+        if h.event == HistoryEvent.MODULES_ADDED and changes.recent(view, added):
             out.append(
                 Hypothesis(
                     code=Cause.MIXED_MODELS,
@@ -263,22 +265,6 @@ def _since_change(view: CaseView) -> list[Hypothesis]:
                     refs=[cite.key(f"history[{i}]"), *_symptom_refs(view)],
                 )
             )
-    if (
-        inv is not None
-        and (inv.replaced_on or inv.firmware_updated_on)
-        and not any(o.code == Cause.INVERTER_COMMS_CONFIG for o in out)
-    ):
-        when = inv.replaced_on or inv.firmware_updated_on
-        key = "inverter.replaced_on" if inv.replaced_on else "inverter.firmware_updated_on"
-        out.append(
-            Hypothesis(
-                code=Cause.INVERTER_COMMS_CONFIG,
-                score=1.5,
-                why=[f"the inverter was changed or updated on {when}"],
-                confirm="the inverter's battery settings (type, protocol, charge voltage) after that change",
-                refs=[cite.key(key), *_symptom_refs(view)],
-            )
-        )
     return out
 
 

@@ -1,0 +1,140 @@
+"""The owner's story and the inverter's log read together, on perturbed copies of the examples.
+
+Each test takes an example case and changes it the way real evidence varies (the log written in UTC,
+a change dated before the log starts or in its middle, a swap years ago), then checks the diagnosis an
+experienced engineer would give. Every document passes the spec's validator (``diagnose_case``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from pylondiag.model.diagnosis import Cause, Diagnosis, FindingSeverity, Outcome
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
+COLD = "inv-cold-mornings-deye"
+
+
+def _copy(tmp_path: Path, name: str, edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    case = tmp_path / name
+    shutil.copytree(EXAMPLES / name, case)
+    (case / "expected.json").unlink()
+    if edit is not None:
+        body = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))
+        edit(body)
+        (case / "case.yaml").write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+    return case
+
+
+def _rewrite_log(case: Path, row: Callable[[list[str]], list[str]]) -> None:
+    path = case / "inverter" / "events.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([rows[0], *map(row, rows[1:])])
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _comms(d: Diagnosis) -> list[Any]:
+    return [f for f in d.findings if f.code == Cause.INVERTER_COMMS_CONFIG]
+
+
+def test_firmware_update_amid_the_trips_is_not_their_cause(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The log shows the comms trips on cold mornings from 1 November; a firmware update on the 15th
+    cannot have started them (settings.md: a comms fault *that starts right after* an update)."""
+
+    def edit(y: dict[str, Any]) -> None:
+        y["history"] = [{"date": "2026-11-15", "event": "inverter_firmware_update"}]
+
+    d = diagnose_case(_copy(tmp_path, COLD, edit))
+    assert d.outcome == Outcome.ENVIRONMENT and d.primary_cause == Cause.THERMAL_INTERMITTENT
+    assert all(f.severity != FindingSeverity.FAULT for f in _comms(d))
+    assert not any("after an inverter firmware update" in f.message for f in _comms(d))
+
+
+def test_swap_years_ago_is_not_blamed_for_todays_comms_alarm(  # type: ignore[no-untyped-def]
+    make_case, diagnose_case, stack_of
+) -> None:
+    """A swap three years before the case, the inverter talking to the BMS since: not 'right after'."""
+    case = {
+        "observed_at": "2026-11-20T09:00",
+        "stack": stack_of(2),
+        "symptoms": ["bms_comms_alarm"],
+        "history": [{"date": "2023-05-01", "event": "inverter_replaced"}],
+    }
+    d = diagnose_case(make_case(case))
+    assert _comms(d) == []
+    recent = diagnose_case(
+        make_case({**case, "history": [{"date": "2026-11-01", "event": "inverter_replaced"}]})
+    )
+    assert [f.severity for f in _comms(recent)] == [FindingSeverity.FAULT]
+
+
+def test_swap_with_the_right_settings_given_points_at_port_cable_and_dip(  # type: ignore[no-untyped-def]
+    tmp_path: Path, diagnose_case
+) -> None:
+    """A swap just before the log starts and the Deye's Pylontech setting given as it should be: after a
+    swap the port, the cable's pinout and the baud switch remain (field_failures #15), and the finding
+    says so instead of repeating 'set the battery type' as if it were wrong."""
+
+    def edit(y: dict[str, Any]) -> None:
+        y["history"] = [{"date": "2026-10-28", "event": "inverter_replaced"}]
+
+    d = diagnose_case(_copy(tmp_path, COLD, edit))
+    assert any("look right, so the cable, port and DIP switch 1 come first" in f.message for f in _comms(d))
+
+
+def test_a_log_that_starts_after_the_change_does_not_claim_none_before(  # type: ignore[no-untyped-def]
+    tmp_path: Path, diagnose_case
+) -> None:
+    def edit(y: dict[str, Any]) -> None:
+        y["history"] = [{"date": "2026-10-28", "event": "inverter_replaced"}]
+        del y["inverter"]["battery_type"], y["inverter"]["battery_protocol"]
+
+    d = diagnose_case(_copy(tmp_path, COLD, edit))
+    text = " ".join(f.message for f in _comms(d))
+    assert "none before" not in text
+    assert "the log starts on 2026-11-01, after the change" in text
+
+
+def test_a_log_in_utc_is_reported_in_the_sites_time(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The same cold-morning log for a New York site, once in local time and once in UTC (``Z``): the
+    same diagnosis, and the trips' times said as the site's clock (06:41, not 11:41)."""
+    ny = ZoneInfo("America/New_York")
+
+    def edit(y: dict[str, Any]) -> None:
+        y["site"]["timezone"] = "America/New_York"
+
+    def to_utc(r: list[str]) -> list[str]:
+        t = datetime.fromisoformat(r[0]).replace(tzinfo=ny).astimezone(UTC)
+        return [t.strftime("%Y-%m-%dT%H:%M:%SZ"), *r[1:]]
+
+    local = diagnose_case(_copy(tmp_path, COLD, edit))
+    utc_case = _copy(tmp_path / "utc", COLD, edit)
+    _rewrite_log(utc_case, to_utc)
+    utc = diagnose_case(utc_case)
+    assert (
+        (utc.outcome, utc.primary_cause)
+        == (local.outcome, local.primary_cause)
+        == (
+            Outcome.ENVIRONMENT,
+            Cause.THERMAL_INTERMITTENT,
+        )
+    )
+    assert [f.message for f in _comms(utc)] == [f.message for f in _comms(local)]
+    assert "from 2026-11-01 06:41 to 2026-11-30 07:15" in _comms(utc)[0].message
+
+
+def test_summary_keeps_an_acronym_that_opens_the_finding(diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The summary prefixes the culprit's position and lower-cases the finding's first letter: an
+    acronym ("DIP switch") stays as written (the owner read 'dIP switch')."""
+    d = diagnose_case(EXAMPLES / "reconfigure-baud-switch-after-inverter-swap")
+    assert d.summary.startswith("Position 1: DIP switch 1")
