@@ -582,7 +582,9 @@ def summary(
         )
     first = _first_sentence(primary.message)
     if primary.module is not None and not first.lower().startswith("position"):
-        first = f"Position {primary.module}: {first[0].lower()}{first[1:]}"
+        # lower-case the first letter only of an ordinary word: "DIP switch", "SOH", "BMS" stay as written
+        head = first[0].lower() if first[1:2].islower() else first[0]
+        first = f"Position {primary.module}: {head}{first[1:]}"
     second = OUTCOME_PHRASE.get(outcome, "")
     if primary.confidence < C.LOW_CONFIDENCE_BELOW:
         second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
