@@ -138,3 +138,37 @@ def test_summary_keeps_an_acronym_that_opens_the_finding(diagnose_case) -> None:
     acronym ("DIP switch") stays as written (the owner read 'dIP switch')."""
     d = diagnose_case(EXAMPLES / "reconfigure-baud-switch-after-inverter-swap")
     assert d.summary.startswith("Position 1: DIP switch 1")
+
+
+def _mixed_cold(y: dict[str, Any], added: str) -> None:
+    """The cold-mornings stack as a supported mix (US3000C master, a US2000C added), added on ``added``."""
+    y["stack"][2]["model"] = "US2000C"
+    y["history"] = [{"date": added, "event": "modules_added", "detail": "added position 3"}]
+
+
+def test_modules_added_amid_the_trips_are_not_their_cause(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The comms trips are logged from 1 November; a module added on the 15th cannot have started them:
+    the supported mix is a note, the cold mornings the answer (spec: mixed_models only when the trouble
+    follows the mix)."""
+    d = diagnose_case(_copy(tmp_path, COLD, lambda y: _mixed_cold(y, "2026-11-15")))
+    assert d.outcome == Outcome.ENVIRONMENT and d.primary_cause == Cause.THERMAL_INTERMITTENT
+    mixed = [f for f in d.findings if f.code == Cause.MIXED_MODELS]
+    assert [f.severity for f in mixed] == [FindingSeverity.INFO]
+    assert "nothing in the evidence ties the alarms to the mix" in mixed[0].message
+
+
+def test_modules_added_years_ago_are_not_what_the_trouble_follows(  # type: ignore[no-untyped-def]
+    tmp_path: Path, diagnose_case
+) -> None:
+    d = diagnose_case(_copy(tmp_path, COLD, lambda y: _mixed_cold(y, "2021-05-01")))
+    assert d.outcome == Outcome.ENVIRONMENT
+    assert all(f.severity == FindingSeverity.INFO for f in d.findings if f.code == Cause.MIXED_MODELS)
+
+
+def test_trouble_that_begins_after_modules_were_added_is_still_the_mix(  # type: ignore[no-untyped-def]
+    tmp_path: Path, diagnose_case
+) -> None:
+    """The rule still fires when the log shows the trouble only after a recent addition (the log's first
+    comms trip is on 1 November; the module went in on 31 October)."""
+    d = diagnose_case(_copy(tmp_path, COLD, lambda y: _mixed_cold(y, "2026-10-31")))
+    assert any(f.code == Cause.MIXED_MODELS and f.severity == FindingSeverity.FAULT for f in d.findings)

@@ -26,9 +26,10 @@ specific fix. Replacement advice stays "the same model as the stack" (seed).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import changes, cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.layout import generation, stack_ref
 from pylondiag.diagnosis.thresholds import (
@@ -77,7 +78,11 @@ def findings(view: CaseView) -> list[Finding]:
     added = _added_after(view, trouble)
     if added is not None:
         return [added]
-    return [_working_mix(view, known, models, firmwares)]
+    return [_working_mix(view, known, models, firmwares, troubled=bool(trouble) or _trouble_symptoms(view))]
+
+
+def _trouble_symptoms(view: CaseView) -> bool:
+    return any(s in TROUBLE_SYMPTOMS for s in view.symptoms)
 
 
 def _master(view: CaseView, known: list[ModuleView]) -> ModuleView | None:
@@ -197,11 +202,25 @@ def _mix_date(view: CaseView) -> tuple[date, int] | None:
 
 
 def _added_after(view: CaseView, trouble: EventRows) -> Finding | None:
-    """Trouble that starts after modules were added to a mixed stack (spec: trouble that follows the mix)."""
+    """Trouble that starts after modules were added to a mixed stack (spec: trouble that follows the mix).
+
+    Only trouble that can have started with the change: the change is recent
+    (:func:`~pylondiag.diagnosis.changes.recent`: a module added years ago, the stack working since, is
+    not what "the trouble follows") and no such trouble is in the evidence before the change's day (the
+    same alarms logged before it were not started by it). Found by perturbing the cold-mornings example:
+    modules added in the middle of a month of cold-morning comms trips, or in 2021, gave "the trouble
+    started after modules were added" and reconfigure over the thermal pattern.
+    """
     mix = _mix_date(view)
     if mix is None:
         return None
     when, idx = mix
+    if not changes.recent(
+        view, changes.Change(when, f"history[{idx}]", "modules added", view.history[idx].event)
+    ):
+        return None
+    if trouble and trouble.before(datetime(when.year, when.month, when.day, tzinfo=ZoneInfo(view.timezone))):
+        return None  # the same trouble is logged before the change
     after = trouble.since_day(when)
     symptoms = [s for s in view.symptoms if s in TROUBLE_SYMPTOMS]
     if not after and not symptoms:
@@ -228,7 +247,11 @@ def _added_after(view: CaseView, trouble: EventRows) -> Finding | None:
 
 
 def _working_mix(
-    view: CaseView, known: list[ModuleView], models: list[str], firmwares: dict[int, str]
+    view: CaseView,
+    known: list[ModuleView],
+    models: list[str],
+    firmwares: dict[int, str],
+    troubled: bool = False,
 ) -> Finding:
     """A mix that meets the conditions and shows no trouble: a note, never a verdict."""
     what = (
@@ -245,9 +268,10 @@ def _working_mix(
         module=None,
         confidence=C.FAIR,
         message=(
-            f"The stack mixes {what}; with the newest module as master and no alarms this is a mix "
-            "Pylontech supports, not a fault. Per-module SOC differences between models at the same "
-            f"voltage are a gauge artefact.{drift} A replacement module should be the stack's own model."
+            f"The stack mixes {what}; with the newest module as master"
+            f"{' (nothing in the evidence ties the alarms to the mix)' if troubled else ' and no alarms'} "
+            "this is a mix Pylontech supports, not a fault. Per-module SOC differences between models at the "
+            f"same voltage are a gauge artefact.{drift} A replacement module should be the stack's own model."
         ),
         evidence=refs + drift_refs,
     )
