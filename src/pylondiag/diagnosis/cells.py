@@ -282,6 +282,23 @@ def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[
     bal = _bal_note(current)
     refs = _cell_refs(current, current.outliers()[:3] or [current.lo])
     if current.spread_mv <= CELL_SPREAD_FAULT_MV:
+        trend = _trend(current, dated)
+        if trend is not None and trend.growing:
+            return [
+                Finding(
+                    code=Cause.CELL_IMBALANCE,
+                    severity=FindingSeverity.FAULT,
+                    module=pos,
+                    confidence=C.PROBABLE,
+                    message=(
+                        f"{desc}{bal} {trend.text} It keeps diverging: within what the balancers correct "
+                        f"(≤ {CELL_SPREAD_FAULT_MV} mV) today but losing ground, so a controlled rebalancing "
+                        "(100 % held for 6-8 h) now; if the gap returns after it, the cell is weak and the "
+                        f"module must be replaced.{context}"
+                    ),
+                    evidence=[*refs, trend.ref],
+                )
+            ]
         return [
             Finding(
                 code=Cause.CELL_IMBALANCE,
@@ -291,9 +308,10 @@ def _module_findings(view: CaseView, pos: int, series: list[CellStats]) -> list[
                 message=(
                     f"{desc} That is above the {CELL_SPREAD_WARN_MV} mV a healthy module keeps but within "
                     "what "
-                    f"the balancers can still correct (≤ {CELL_SPREAD_FAULT_MV} mV).{bal}{context}"
+                    f"the balancers can still correct (≤ {CELL_SPREAD_FAULT_MV} mV).{bal}"
+                    f"{f' {trend.text} Improving: the balancers are winning.' if trend else ''}{context}"
                 ),
-                evidence=refs,
+                evidence=[*refs, trend.ref] if trend else refs,
             )
         ]
     # Fault-level spread at the top of charge: weak cell or recoverable imbalance?
@@ -386,6 +404,57 @@ def _weak_or_imbalance(
         f"rebalancing (100 % held for 6-8 h) is the first step.{trend}",
         refs,
     )
+
+
+@dataclass(frozen=True)
+class _Trend:
+    """How the current low cell moved since the earliest top-of-charge reading of the module."""
+
+    growing: bool
+    text: str
+    ref: EvidenceRef
+
+
+def _trend(current: CellStats, dated: list[CellStats]) -> _Trend | None:
+    """The low cell against the earliest top-of-charge reading at least :data:`WEAK_CELL_MIN_HOURS`
+    before: further behind by :data:`WEAK_CELL_GROWTH_MV` (it keeps diverging) or closer by
+    :data:`WEAK_CELL_IMPROVEMENT_MV` (the balancers are winning); None when neither or not comparable.
+
+    Compare each capture against the earlier ones (method): a spread still inside the balancers' reach
+    today but grown since the last capture will not stay there (spec: ``weak_cell`` is a cell that keeps
+    diverging; before a rebalancing cycle the first step is ``cell_imbalance`` → rebalance). Found by
+    adding a capture a month before monitor-early-imbalance with cell 7 at 18 mV below the median (now
+    56 mV): the diagnosis was 'no action needed now' and never mentioned the earlier capture.
+    """
+    outl = current.outliers()
+    t1 = current.reading.time
+    if not outl or t1 is None:
+        return None
+    low = outl[0]
+    earlier = [
+        s
+        for s in dated
+        if s is not current
+        and s.reading.time is not None
+        and (t1 - s.reading.time).total_seconds() >= WEAK_CELL_MIN_HOURS * 3600
+    ]
+    if not earlier:
+        return None
+    prev = earlier[0]
+    d0, d1 = prev.deficit(low.cell), current.deficit(low.cell)
+    if d0 is None or d1 is None:
+        return None
+    growing = d1 - d0 >= WEAK_CELL_GROWTH_MV
+    if not growing and d0 - d1 < WEAK_CELL_IMPROVEMENT_MV:
+        return None
+    assert prev.reading.time is not None
+    hours = (t1 - prev.reading.time).total_seconds() / 3600
+    ago = f"{hours / 24:.0f} days" if hours >= 48 else f"{hours:.0f} h"
+    text = (
+        f"{ago} earlier ({prev.reading.time:%Y-%m-%d}, also at the top of charge) cell {low.cell} was "
+        f"{d0:.0f} mV below the median, now {d1:.0f} mV."
+    )
+    return _Trend(growing, text, cite.line(_cell(prev, low.cell).provenance))
 
 
 def _cell(s: CellStats, index: int) -> BatCell:

@@ -1,8 +1,9 @@
-"""The owner's story and the inverter's log read together, on perturbed copies of the examples.
+"""Perturbed copies of the examples: the owner's story, the inverter's log, the LEDs and earlier captures.
 
 Each test takes an example case and changes it the way real evidence varies (the log written in UTC,
-a change dated before the log starts or in its middle, a swap years ago), then checks the diagnosis an
-experienced engineer would give. Every document passes the spec's validator (``diagnose_case``).
+a change dated before the log starts or in its middle, a swap years ago, a light on a module whose data
+is mild, an earlier capture), then checks the diagnosis an experienced engineer would give. Every
+document passes the spec's validator (``diagnose_case``).
 """
 
 from __future__ import annotations
@@ -172,3 +173,34 @@ def test_trouble_that_begins_after_modules_were_added_is_still_the_mix(  # type:
     comms trip is on 1 November; the module went in on 31 October)."""
     d = diagnose_case(_copy(tmp_path, COLD, lambda y: _mixed_cold(y, "2026-10-31")))
     assert any(f.code == Cause.MIXED_MODELS and f.severity == FindingSeverity.FAULT for f in d.findings)
+
+
+# ---------------------------------------------------------------- earlier captures
+def _earlier_capture(case: Path, cell7: str) -> None:
+    """A capture of the same session a month earlier (2026-10-20) with position 2's cell 7 at ``cell7``
+    mV (now 3390, 56 mV below the median)."""
+    now = (case / "console" / "session.txt").read_text(encoding="utf-8")
+    row = "7        3390     0        24600    Idle         Normal       Normal       Normal       98% "
+    assert row in now
+    then = now.replace("2026-11-20", "2026-10-20").replace(row, row.replace("3390", cell7))
+    (case / "console" / "2026-10-20.txt").write_text(then, encoding="utf-8")
+
+
+def test_a_cell_that_keeps_diverging_is_rebalanced_now(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """Cell 7 was 18 mV below the median a month ago, 56 mV now: still inside the balancers' reach today
+    (monitor on this capture alone) but diverging — rebalance now, and the earlier capture is cited."""
+    case = _copy(tmp_path, "monitor-early-imbalance")
+    _earlier_capture(case, "3428")
+    d = diagnose_case(case)
+    assert (d.outcome, d.primary_cause, d.culprit_modules) == (Outcome.REBALANCE, Cause.CELL_IMBALANCE, [2])
+    f = next(f for f in d.findings if f.code == Cause.CELL_IMBALANCE)
+    assert "31 days earlier (2026-10-20" in f.message and "18 mV below the median, now 56 mV" in f.message
+    assert any(e.source == "console/2026-10-20.txt" for e in f.evidence)
+
+
+def test_an_improving_cell_stays_monitor_and_says_so(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    case = _copy(tmp_path, "monitor-early-imbalance")
+    _earlier_capture(case, "3340")
+    d = diagnose_case(case)
+    assert d.outcome == Outcome.MONITOR
+    assert "Improving" in next(f for f in d.findings if f.code == Cause.CELL_IMBALANCE).message
