@@ -175,6 +175,39 @@ def test_trouble_that_begins_after_modules_were_added_is_still_the_mix(  # type:
     assert any(f.code == Cause.MIXED_MODELS and f.severity == FindingSeverity.FAULT for f in d.findings)
 
 
+# ---------------------------------------------------------------- LEDs answered on their own module
+def _led(pos: int, colour: str) -> Callable[[dict[str, Any]], None]:
+    def edit(y: dict[str, Any]) -> None:
+        next(m for m in y["stack"] if m["position"] == pos)["led"] = colour
+
+    return edit
+
+
+def test_a_protection_light_is_not_explained_by_a_faded_module(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """Red (ALM steady: a protection active, panel_dip.md §2) on the module whose only finding is SOH
+    76 %: capacity fade above the replacement point lights no ALM, so the light is still unanswered and
+    does not raise the fade's confidence."""
+    plain = diagnose_case(EXAMPLES / "monitor-capacity-fade")
+    d = diagnose_case(_copy(tmp_path, "monitor-capacity-fade", _led(2, "red")))
+    fade = next(f for f in d.findings if f.code == Cause.CAPACITY_FADE)
+    assert fade.confidence == next(f for f in plain.findings if f.code == Cause.CAPACITY_FADE).confidence
+    assert not any(e.key == "stack[1].led" for e in fade.evidence)
+    assert any("LED of position 2 was seen 'red'" in g for g in d.evidence_gaps)
+    assert "not explained" in d.summary
+
+
+def test_a_light_on_a_mild_spread_is_not_explained_by_it(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    d = diagnose_case(_copy(tmp_path, "monitor-early-imbalance", _led(2, "red")))
+    assert any("LED of position 2 was seen 'red'" in g for g in d.evidence_gaps)
+
+
+def test_a_light_on_a_fault_level_imbalance_is_still_explained(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The example's own amber light on position 3 (75 mV spread, rebalance) stays answered by it."""
+    d = diagnose_case(EXAMPLES / "rebalance-us2000c-cell-imbalance")
+    assert not any("LED of position 3" in g for g in d.evidence_gaps)
+    assert any(e.key == "stack[2].led" for f in d.findings if f.module == 3 for e in f.evidence)
+
+
 # ---------------------------------------------------------------- earlier captures
 def _earlier_capture(case: Path, cell7: str) -> None:
     """A capture of the same session a month earlier (2026-10-20) with position 2's cell 7 at ``cell7``

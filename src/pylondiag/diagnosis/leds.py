@@ -51,6 +51,15 @@ STATE_CODES: Final = frozenset(
 """An ``info`` finding with these codes is the BMS's own live state (e.g. the end-of-charge alarm with
 balanced cells): it explains an alarm LED. Other ``info`` findings (a spread not judged) do not."""
 
+SILENT_WARNINGS: Final = frozenset({Cause.CAPACITY_FADE, Cause.CELL_IMBALANCE})
+"""Causes that, at ``warning`` severity, the BMS does not signal on its ALM LED: a faded module above the
+replacement point (the SOH alarm is field_failures.md #12: SOH 0 or Soh. Status Abnormal, a fault) and a
+cell spread the balancers still correct (no voltage threshold reached; a protection from imbalance comes
+with a cell at its limit, which the BMS's own states show). panel_dip.md §2: ALM flashing = an alarm,
+steady = a protection or fault. Such a warning on position N does not answer N's light (found by putting a
+red LED on the faded module of monitor-capacity-fade: SOH 76 % 'explained' a protection light, raised its
+own confidence with it, and the answer was 'no action needed now')."""
+
 CORROBORATION_BONUS: Final = 0.05
 """Confidence added to a finding that the owner's LED observation on the same module supports."""
 
@@ -102,11 +111,19 @@ def unexplained(view: CaseView, all_leads: list[LedLead], findings: list[Finding
     explained: set[int] = set()
     for f in findings:
         if f.module is not None:
-            if f.severity != FindingSeverity.INFO or f.code in STATE_CODES:
+            if explains_light(f):
                 explained.add(f.module)
         elif f.severity != FindingSeverity.INFO:
             explained |= {at[k] for e in f.evidence if e.line is not None and (k := (e.source, e.line)) in at}
     return [ld for ld in all_leads if ld.position not in explained]
+
+
+def explains_light(f: Finding) -> bool:
+    """Whether a finding on a module can be why that module's ALM LED is lit: not an ``info`` note (unless it
+    is the BMS's own live state, :data:`STATE_CODES`) and not a :data:`SILENT_WARNINGS` warning."""
+    if f.severity == FindingSeverity.INFO:
+        return f.code in STATE_CODES
+    return not (f.severity == FindingSeverity.WARNING and f.code in SILENT_WARNINGS)
 
 
 def corroborate(view: CaseView, findings: list[Finding]) -> list[Finding]:
@@ -115,7 +132,7 @@ def corroborate(view: CaseView, findings: list[Finding]) -> list[Finding]:
     out: list[Finding] = []
     for f in findings:
         ld = by_pos.get(f.module) if f.module is not None else None
-        if ld is None or f.severity == FindingSeverity.INFO or any(e.key == ld.key for e in f.evidence):
+        if ld is None or not explains_light(f) or any(e.key == ld.key for e in f.evidence):
             out.append(f)
             continue
         ref = cite.key(ld.key)
