@@ -237,3 +237,12 @@ def test_an_improving_cell_stays_monitor_and_says_so(tmp_path: Path, diagnose_ca
     d = diagnose_case(case)
     assert d.outcome == Outcome.MONITOR
     assert "Improving" in next(f for f in d.findings if f.code == Cause.CELL_IMBALANCE).message
+
+
+def test_every_unread_module_is_named(diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """A 16-module stack with one module's cells read: the gap named positions 1-9 only (a cap of 8)."""
+    d = diagnose_case(
+        Path(__file__).resolve().parents[2] / "tests" / "realworld" / "gpollak-us2000c-cell12-low-two-days"
+    )
+    gap = next(g for g in d.evidence_gaps if g.startswith("No cell readings for position(s)"))
+    assert "1-5, 7-16" in gap

@@ -25,7 +25,7 @@ from pylondiag.model.diagnosis import (
     OnSiteSpec,
     Outcome,
 )
-from pylondiag.model.stack import CaseView
+from pylondiag.model.stack import CaseView, ModuleView
 from pylondiag.model.timeline import EventQuery
 
 FIX_MARK: Final = " Fix: "
@@ -423,10 +423,9 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
         have_bat = {b.position for b in view.bat}
         missing = [m for m in view.modules if m.position not in have_bat]
         if view.bat and missing and n > 1:
-            cmds = ", ".join(f"`bat {m.address or m.position}`" for m in missing[:8])
             gaps.append(
-                f"No cell readings for position(s) {', '.join(str(m.position) for m in missing[:8])}: "
-                f"capture {cmds} at the top of charge."
+                f"No cell readings for position(s) {_all_positions(missing)}: "
+                f"capture {_commands('bat', missing)} at the top of charge."
             )
         if not view.bat:
             gaps.append(
@@ -441,10 +440,9 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
         have_stat = {s.position for s in view.stats}
         no_stat = [m for m in view.modules if m.position not in have_stat]
         if view.stats and no_stat and n > 1:
-            cmds = ", ".join(f"`stat {m.address or m.position}`" for m in no_stat[:8])
             gaps.append(
-                f"No lifetime counters for position(s) {', '.join(str(m.position) for m in no_stat[:8])}: "
-                f"capture {cmds} (protection counts, cycles, SOH)."
+                f"No lifetime counters for position(s) {_all_positions(no_stat)}: "
+                f"capture {_commands('stat', no_stat)} (protection counts, cycles, SOH)."
             )
     for f in findings:
         if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO and f.module is not None:
@@ -474,6 +472,30 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     elif not any(m.led for m in view.modules):
         gaps.append("No LED observations in case.yaml: note each module's LED colour (stack[].led).")
     return _dedupe(gaps)
+
+
+LISTED_COMMANDS: Final = 8
+"""Commands spelt out one by one in a gap; beyond this the rest are named by the command's pattern."""
+
+
+def _all_positions(modules: list[ModuleView]) -> str:
+    """Every position, none left out (a 16-module stack listed only its first 8 unread modules: the
+    other 7 silently dropped from what to capture), runs of three or more as ranges: ``1-5, 7-16``."""
+    nums = sorted(m.position for m in modules)
+    runs: list[list[int]] = []
+    for p in nums:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) >= 3 else ", ".join(map(str, r)) for r in runs)
+
+
+def _commands(cmd: str, modules: list[ModuleView]) -> str:
+    """``bat 1``, ``bat 2`` ... for up to :data:`LISTED_COMMANDS` modules, else the pattern for all."""
+    if len(modules) <= LISTED_COMMANDS:
+        return ", ".join(f"`{cmd} {m.address or m.position}`" for m in modules)
+    return f"`{cmd} N` for each of them (N = the module's address)"
 
 
 def _led_gap(view: CaseView, ld: LedLead, findings: list[Finding], read: frozenset[int]) -> str:
