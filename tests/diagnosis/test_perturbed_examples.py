@@ -246,3 +246,12 @@ def test_every_unread_module_is_named(diagnose_case) -> None:  # type: ignore[no
     )
     gap = next(g for g in d.evidence_gaps if g.startswith("No cell readings for position(s)"))
     assert "1-5, 7-16" in gap
+
+
+def test_a_dark_module_is_not_called_an_alarm_light(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """Position 2 seen dark (RUN and ALM off) while the master reads it normal: the gap asks for the
+    captures while it is dark, not 'while the LED is lit', and no 'alarm LED' is spoken of."""
+    d = diagnose_case(_copy(tmp_path, "healthy-us3000c-stack", _led(2, "off")))
+    gap = next(g for g in d.evidence_gaps if g.startswith("The LED of position 2"))
+    assert "While the LED is dark" in gap and "lit" not in gap
+    assert "alarm LED" not in d.summary and "alarm light" not in d.summary

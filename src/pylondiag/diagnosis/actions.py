@@ -521,7 +521,8 @@ def _led_gap(view: CaseView, ld: LedLead, findings: list[Finding], read: frozens
         why += f"; the findings on position {', '.join(str(o) for o in others)} are about other modules"
     return (
         f"The LED of position {p} was seen '{ld.word.value}' ({_PANEL[ld.state]}) but nothing in the data "
-        f"explains it on position {p}: {why}. While the LED is lit, capture "
+        f"explains it on position {p}: {why}. While the LED is {'dark' if ld.state == 'off' else 'lit'}, "
+        "capture "
         f"{_capture_cmds(view, p)} on the master's console, and export the inverter's battery event log."
     )
 
@@ -577,7 +578,8 @@ def summary(
             first += " What is known: " + "; ".join(facts[:4]) + "."
         if leads:
             names = ", ".join(str(ld.position) for ld in leads)
-            first += f" The alarm LED on position {names} is a lead, not a verdict (low confidence)."
+            word = "LED" if all(ld.state == "off" for ld in leads) else "alarm LED"
+            first += f" The {word} on position {names} is a lead, not a verdict (low confidence)."
         else:
             first += " Confidence in any conclusion would be low; the evidence gaps list what to capture."
         return first
@@ -618,4 +620,5 @@ def _lights_not_explained(leads: list[LedLead]) -> str:
     if not leads:
         return ""
     where = coverage.positions_text([ld.position for ld in leads])
-    return f" The alarm light on {where} is not explained by this: see the evidence gaps for what to capture."
+    light = "dark light" if all(ld.state == "off" for ld in leads) else "alarm light"
+    return f" The {light} on {where} is not explained by this: see the evidence gaps for what to capture."

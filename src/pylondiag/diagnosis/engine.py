@@ -230,7 +230,10 @@ def diagnose(view: CaseView) -> Diagnosis:
     if outcome == Outcome.NO_FAULT:
         insufficient_reasons += coverage.no_fault_blockers(view, cover)
         if unexplained:
-            insufficient_reasons.append("an alarm LED is not explained by the data")
+            dark = all(ld.state == "off" for ld in unexplained)
+            insufficient_reasons.append(
+                f"{'a dark' if dark else 'an alarm'} LED is not explained by the data"
+            )
         if view.symptoms and view.has_console() and not _actions.symptoms_answered(findings):
             insufficient_reasons.append("the reported symptoms are not visible in the data supplied")
         if insufficient_reasons:
