@@ -255,3 +255,19 @@ def test_a_dark_module_is_not_called_an_alarm_light(tmp_path: Path, diagnose_cas
     gap = next(g for g in d.evidence_gaps if g.startswith("The LED of position 2"))
     assert "While the LED is dark" in gap and "lit" not in gap
     assert "alarm LED" not in d.summary and "alarm light" not in d.summary
+
+
+def test_a_cycle_after_the_newest_reading_is_not_ignored(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The owner's rebalancing cycle is dated after the last capture: the answer must not read as if no
+    cycle had been done ('a controlled rebalancing should recover it', confidence 0.8); it says the
+    cycle's result is not in the evidence and asks for `bat 2` now."""
+
+    def edit(y: dict[str, Any]) -> None:
+        y["history"][0]["date"] = "2026-11-25"
+        y["observed_at"] = "2026-11-26T09:30"
+
+    d = diagnose_case(_copy(tmp_path, "replace-weak-cell-after-rebalance", edit))
+    f = next(f for f in d.findings if f.module == 2)
+    assert f.code == Cause.CELL_IMBALANCE and f.confidence < 0.7
+    assert "older than the rebalancing cycle of 2026-11-25" in f.message
+    assert any("capture `bat 2` at the top of charge" in g for g in d.evidence_gaps)

@@ -9,6 +9,7 @@ update the inverter's count); ``hardware/field_failures.md`` #4-#8, #15; ``inver
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Final
 
 from pylondiag.diagnosis import confidence as C
@@ -16,6 +17,7 @@ from pylondiag.diagnosis import coverage, isolation
 from pylondiag.diagnosis.cause_table import Context, classify
 from pylondiag.diagnosis.leds import LedLead
 from pylondiag.diagnosis.thresholds import CELL_SPREAD_WARN_MV, RECOMMENDED_CHARGE_VOLTAGE_V
+from pylondiag.model.case import HistoryEvent
 from pylondiag.model.diagnosis import (
     Action,
     Cause,
@@ -444,6 +446,7 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
                 f"No lifetime counters for position(s) {_all_positions(no_stat)}: "
                 f"capture {_commands('stat', no_stat)} (protection counts, cycles, SOH)."
             )
+    gaps += _readings_before_cycle(view)
     for f in findings:
         if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO and f.module is not None:
             a = _addr(view, f.module)
@@ -472,6 +475,27 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     elif not any(m.led for m in view.modules):
         gaps.append("No LED observations in case.yaml: note each module's LED colour (stack[].led).")
     return _dedupe(gaps)
+
+
+def _readings_before_cycle(view: CaseView) -> list[str]:
+    """Modules whose newest cell reading is older than the owner's last rebalancing cycle: what the cycle
+    did is not in the evidence (the story is evidence; the newest state is what counts)."""
+    cycles = [h.date for h in view.history if h.event == HistoryEvent.REBALANCE_CYCLE]
+    if not cycles:
+        return []
+    last = max(cycles)
+    newest: dict[int, date] = {}
+    for b in view.bat:
+        if b.position is not None and b.time is not None:
+            newest[b.position] = max(newest.get(b.position, b.time.date()), b.time.date())
+    stale = sorted(p for p, d in newest.items() if d < last)
+    if not stale:
+        return []
+    cmds = ", ".join(f"`bat {_addr(view, p)}`" for p in stale)
+    return [
+        f"The newest cell readings of {coverage.positions_text(stale)} are older than the rebalancing cycle "
+        f"of {last}: capture {cmds} at the top of charge (100 %, idle) to see whether the cycle held."
+    ]
 
 
 LISTED_COMMANDS: Final = 8

@@ -341,6 +341,18 @@ def _weak_or_imbalance(
     if cycles:
         last = cycles[-1].date
         cur_day = current.reading.time.date() if current.reading.time else None
+        if cur_day is not None and cur_day < last:
+            # the owner's cycle came after the newest reading: its result is not in the evidence
+            idx = view.history.index(cycles[-1])
+            return (
+                Cause.CELL_IMBALANCE,
+                C.FAIR,
+                f"This reading ({cur_day}) is older than the rebalancing cycle of {last} (history), so "
+                "whether the cycle fixed it is not known. Capture "
+                f"`bat {current.reading.address}` at the top of charge now: if cell {low.cell} is still "
+                "behind, it is a weak cell and the module needs replacing; if not, the cycle worked.",
+                [cite.key(f"history[{idx}]")],
+            )
         if cur_day is None or cur_day >= last:
             before = [s for s in dated if s.reading.time is not None and s.reading.time.date() < last]
             if before:
