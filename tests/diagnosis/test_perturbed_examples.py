@@ -271,3 +271,19 @@ def test_a_cycle_after_the_newest_reading_is_not_ignored(tmp_path: Path, diagnos
     assert f.code == Cause.CELL_IMBALANCE and f.confidence < 0.7
     assert "older than the rebalancing cycle of 2026-11-25" in f.message
     assert any("capture `bat 2` at the top of charge" in g for g in d.evidence_gaps)
+
+
+def test_a_log_of_one_morning_is_said_to_be_too_short(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The cold-mornings log cut to its first day (two comms trips): the thermal test cannot run, and the
+    gaps say so and ask for weeks of log, instead of nothing."""
+    case = _copy(tmp_path, COLD)
+    path = case / "inverter" / "events.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(
+        "".join(line for line in lines if not line.startswith("2026-11-") or line.startswith("2026-11-01"))
+    )
+    d = diagnose_case(case)
+    gap = next(g for g in d.evidence_gaps if g.startswith("The inverter log is short"))
+    assert "2 trip(s) on 1 day(s)" in gap and "last weeks" in gap
+    full = diagnose_case(EXAMPLES / COLD)
+    assert not any(g.startswith("The inverter log is short") for g in full.evidence_gaps)

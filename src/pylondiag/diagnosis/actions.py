@@ -13,7 +13,7 @@ from datetime import date
 from typing import Final
 
 from pylondiag.diagnosis import confidence as C
-from pylondiag.diagnosis import coverage, isolation
+from pylondiag.diagnosis import coverage, isolation, thermal
 from pylondiag.diagnosis.cause_table import Context, classify
 from pylondiag.diagnosis.leds import LedLead
 from pylondiag.diagnosis.thresholds import CELL_SPREAD_WARN_MV, RECOMMENDED_CHARGE_VOLTAGE_V
@@ -461,6 +461,13 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
         gaps.append(_led_gap(view, ld, findings, read))
     has_inverter_log = any(f.kind == "inverter_log" and f.used for f in view.files)
     brand = view.inverter.brand.value if view.inverter and view.inverter.brand else None
+    short = thermal.too_short(view) if has_inverter_log else None
+    if short is not None and not any(f.code == Cause.THERMAL_INTERMITTENT for f in findings):
+        where = INVERTER_EVENT_SCREEN.get(brand or "", "the inverter's app or display event/alarm list")
+        gaps.append(
+            f"The inverter log is short: {short}. Export the battery/BMS events of the last weeks (the whole "
+            f"period the trouble shows, with its temperature if recorded) from {where}; put it in inverter/."
+        )
     if not has_inverter_log:
         where = INVERTER_EVENT_SCREEN.get(brand or "", "the inverter's app or display event/alarm list")
         gaps.append(

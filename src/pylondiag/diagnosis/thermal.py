@@ -656,3 +656,37 @@ def _direct_alarms(view: CaseView, trips: EventRows, result: Correlation) -> lis
             )
         )
     return out
+
+
+SHORT_LOG_DAYS: Final = 7
+"""days: a log with trips that spans less than this and cannot be tested is too short, not quiet: ask for
+weeks (tool parameter [U]; a month with two trips is rare trouble, a morning with two is unknown)."""
+
+
+def too_short(view: CaseView) -> str | None:
+    """Why the inverter log's trips cannot be tested for a thermal pattern, when the log is short: it
+    spans less than :data:`SHORT_LOG_DAYS` and holds too few trips, trip days or hours
+    (:data:`MIN_TRIPS`, :data:`MIN_TRIP_DAYS`, :data:`MIN_EXPOSURE_HOURS`). None otherwise.
+
+    Evidence not supplied is not evidence of health: a log of one morning with two comms trips says
+    nothing about whether they come every cold morning (found by cutting the cold-mornings example's
+    month of log to its first day: monitor, and no word that the log was too short to judge).
+    """
+    import numpy as np
+
+    trips = view.events.where(EventQuery(kinds=TRIP_KINDS, exact=True, not_info=True, origin="inverter"))
+    if not trips:
+        return None
+    zone = ZoneInfo(view.timezone)
+    first, last = _span(view, zone, np.empty(0, dtype=np.int64))
+    hours = (last - first) // 3600 + 1
+    days = int(np.unique(trips.local_ordinals(zone)).size)
+    if hours >= SHORT_LOG_DAYS * 24 or (
+        len(trips) >= MIN_TRIPS and days >= MIN_TRIP_DAYS and hours >= MIN_EXPOSURE_HOURS
+    ):
+        return None
+    return (
+        f"{len(trips)} trip(s) on {days} day(s) over {hours} h of log: too little to tell whether the trips "
+        f"follow cold mornings, hot afternoons or neither (the test needs at least {MIN_TRIPS} trips on "
+        f"{MIN_TRIP_DAYS} days over {MIN_EXPOSURE_HOURS} h)"
+    )
