@@ -287,3 +287,31 @@ def test_a_log_of_one_morning_is_said_to_be_too_short(tmp_path: Path, diagnose_c
     assert "2 trip(s) on 1 day(s)" in gap and "last weeks" in gap
     full = diagnose_case(EXAMPLES / COLD)
     assert not any(g.startswith("The inverter log is short") for g in full.evidence_gaps)
+
+
+def _second_pwr(case: Path, name: str, when: str) -> None:
+    """A second `pwr` capture at ``when`` in which position 4 (Absent in the example) is present."""
+    now = (case / "console" / "pwr.txt").read_text(encoding="utf-8")
+    rows = {line.split()[0]: line for line in now.splitlines() if line[:1].isdigit()}
+    back = now.replace(rows["4"], "4" + rows["3"][1:].replace("50313", "50328"))
+    (case / "console" / name).write_text(back.replace("2026-11-20 09:12:40", when), encoding="utf-8")
+
+
+def test_a_module_that_dropped_out_and_came_back_is_named(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """Position 4 Absent on 20 Nov (the example), present again on 21 Nov: the latest state counts (no
+    on-site verdict), but the drop-out is said and answers the dark LED the owner saw on it."""
+    case = _copy(tmp_path, "onsite-module-not-communicating")
+    _second_pwr(case, "pwr_later.txt", "2026-11-21 10:00:00")
+    d = diagnose_case(case)
+    assert d.outcome == Outcome.MONITOR and d.culprit_modules == []
+    f = next(f for f in d.findings if f.module == 4)
+    assert f.code == Cause.MODULE_NOT_COMMUNICATING and f.severity == FindingSeverity.WARNING
+    assert "was Absent in the master's `pwr` of 2026-11-20 09:12" in f.message
+    assert not any("LED of position 4" in g for g in d.evidence_gaps)
+
+
+def test_a_module_absent_in_the_latest_capture_stays_on_site(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    case = _copy(tmp_path, "onsite-module-not-communicating")
+    _second_pwr(case, "pwr_earlier.txt", "2026-11-19 10:00:00")
+    d = diagnose_case(case)
+    assert (d.outcome, d.culprit_modules) == (Outcome.ON_SITE_CHECK, [4])

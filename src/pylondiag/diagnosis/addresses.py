@@ -21,7 +21,7 @@ FAULT = FindingSeverity.FAULT
 
 def findings(view: CaseView) -> list[Finding]:
     """Address duplicates and gaps in ``case.yaml``, then modules missing from the latest ``pwr``."""
-    return _address_rules(view) + _missing_from_pwr(view)
+    return _address_rules(view) + _missing_from_pwr(view) + _dropped_out(view)
 
 
 def _address_rules(view: CaseView) -> list[Finding]:
@@ -162,6 +162,54 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
             )
         )
     return out
+
+
+def _dropped_out(view: CaseView) -> list[Finding]:
+    """Modules present in the latest ``pwr`` but Absent in an earlier one (a whole table): they left the
+    master's view and came back — an intermittent link (a loose link cable or port) or a module that
+    switched off or restarted (field_failures.md #7/#15: link cable, port; panel_dip.md §2: off/sleep).
+
+    Compare each capture against the earlier ones (method): found by adding a later capture to the
+    module-not-communicating example in which position 4 is back: the diagnosis never mentioned that it
+    had been Absent, and called the dark LED the owner saw on it (when it was Absent) unexplained.
+    A warning: the latest state is what counts, the drop-out is what to watch.
+    """
+    snap = view.latest_pwr()
+    if snap is None or len(view.pwr) < 2 or any((m.group or 0) > 0 for m in view.modules):
+        return []
+    present = {r.address: r for r in snap.present_rows()}
+    out: list[Finding] = []
+    seen: set[int] = set()
+    console = view.console_positions.get(snap.source)
+    for earlier in reversed(view.pwr[:-1]):  # the most recent drop-out of each module
+        if earlier.time is None or snap.time is None or earlier.time >= snap.time:
+            continue
+        if not _rows_complete(earlier) or view.console_positions.get(earlier.source) != console:
+            continue  # rows not read are unknown; another module's console sees another view
+        for r in earlier.table.rows:
+            now = present.get(r.address)
+            if not r.absent or now is None or r.address in seen:
+                continue
+            seen.add(r.address)
+            pos = view.position_of(r.address) or r.address
+            out.append(
+                Finding(
+                    code=Cause.MODULE_NOT_COMMUNICATING,
+                    severity=FindingSeverity.WARNING,
+                    module=pos,
+                    confidence=C.EVEN,
+                    message=(
+                        f"Position {pos} (address {r.address}) was Absent in the master's `pwr` of "
+                        f"{earlier.time:%Y-%m-%d %H:%M} and is present in the latest "
+                        f"({snap.time:%Y-%m-%d %H:%M}): "
+                        "it dropped out of the master's view and came back - a loose link cable or port, or "
+                        "the module switched off or restarted. Check the link cable into its Link Port 0 and "
+                        "its power switch; if it drops out again, capture `pwr` while it is missing."
+                    ),
+                    evidence=[cite.line(r.provenance), cite.line(now.provenance)],
+                )
+            )
+    return sorted(out, key=lambda f: f.module or 0)
 
 
 def _rows_complete(snap: PwrSnapshot) -> bool:
