@@ -349,8 +349,9 @@ def _weak_or_imbalance(
                 C.FAIR,
                 f"This reading ({cur_day}) is older than the rebalancing cycle of {last} (history), so "
                 "whether the cycle fixed it is not known. Capture "
-                f"`bat {current.reading.address}` at the top of charge now: if cell {low.cell} is still "
-                "behind, it is a weak cell and the module needs replacing; if not, the cycle worked.",
+                f"`bat {current.reading.address or current.reading.position}` at the top of charge now: "
+                f"if cell {low.cell} is still behind, it is a weak cell and the module needs replacing; if "
+                "not, the cycle worked.",
                 [cite.key(f"history[{idx}]")],
             )
         if cur_day is None or cur_day >= last:
