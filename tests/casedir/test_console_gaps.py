@@ -58,3 +58,19 @@ def test_running_out_of_memory_in_a_reader_is_not_turned_into_a_gap(
     case = _case(tmp_path, "pylon>pwr\n@\n$$\npylon>\n")
     with pytest.raises(MemoryError):
         load_case(case)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be"])
+def test_a_console_capture_saved_as_utf16_says_how_to_save_it_again(
+    captures_dir: Path, tmp_path: Path, spec_check: SpecCheck, codec: str
+) -> None:
+    """PowerShell 5's ``>`` writes UTF-16 with a byte-order mark: not 'binary data', but what to do."""
+    text = (captures_dir / BAT_1).read_text(encoding="utf-8")
+    case = tmp_path / "case"
+    (case / "console").mkdir(parents=True)
+    data = text.encode(codec)
+    (case / "console" / "bat1.txt").write_bytes(data if codec == "utf-16" else b"\xfe\xff" + data)
+    result = run_case(case)
+    (gap,) = [g for g in result.diagnosis.evidence_gaps if "console/bat1.txt" in g]
+    assert "saved as UTF-16" in gap and "save it again as UTF-8" in gap and "binary" not in gap
+    assert spec_check(case, result.diagnosis) == []

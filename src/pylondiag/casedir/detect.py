@@ -40,6 +40,17 @@ def is_binary(data: bytes) -> bool:
     return (len(head) - other) / len(head) < 0.85
 
 
+def utf16_console(data: bytes) -> bool:
+    """A console capture saved as UTF-16 with a byte-order mark (Windows "Unicode": PowerShell 5's ``>``
+    and ``Out-File``, Notepad's "Unicode", Tera Term's UTF-16 log option). The console reader takes UTF-8
+    and ASCII only: the owner is told how to save it again, instead of "binary data"."""
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    head = data[: 65536 - 65536 % 2]
+    text = head.decode("utf-16", errors="replace")
+    return looks_like_console(text.encode("utf-8", errors="replace"))
+
+
 def sniff(data: bytes, name: str, hint: EvidenceKind | None) -> EvidenceKind:
     """What ``data`` holds. The folder hint is tried first, then every other kind."""
     suffix = name[name.rfind(".") :].lower() if "." in name else ""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
 from pylondiag.casedir import gaps
-from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff
+from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff, utf16_console
 from pylondiag.errors import EvidenceError
 from pylondiag.evidence.console import FEED_BYTES, read_console_pieces
 from pylondiag.model.bus import BusFacts
@@ -274,6 +274,9 @@ def _bus(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
 
 
 def _unknown(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
+    if utf16_console(f.data):
+        loaded.unused(f.rel, "unknown", gaps.console_utf16(f.rel))
+        return
     binary = b"\x00" in f.data[:8192] or (f.kind == "unknown" and is_binary(f.data))
     loaded.unused(f.rel, "unknown", gaps.not_recognised(f.rel, binary))
 

@@ -117,6 +117,13 @@ def frames_skipped(rel: str, count: int, first: str) -> str:
     return f"{rel}: {count} frame(s) or line(s) could not be read and were skipped (first: {first})."
 
 
+def console_utf16(rel: str) -> str:
+    return (
+        f"{rel}: a console capture saved as UTF-16 (Windows \"Unicode\"), which is not read: save it again "
+        "as UTF-8 (Notepad: Save As, Encoding UTF-8; PowerShell: add -Encoding utf8) and add it again."
+    )
+
+
 def not_recognised(rel: str, binary: bool) -> str:
     reason = "binary data" if binary else "text"
     return (
