@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pylondiag.errors import NotAConsoleCapture
 from pylondiag.evidence._gc import cycle_collection_paused
+from pylondiag.evidence.console._line_stamps import LineStamps
 from pylondiag.evidence.console._parse import parse_block
 from pylondiag.evidence.console._splitter import ConsoleReader
 from pylondiag.model.console import (
@@ -115,6 +116,8 @@ def read_console_pieces(pieces: Iterable[bytes], source: str) -> ConsoleCapture:
 
 
 def _read_whole(pieces: Iterable[bytes], source: str) -> ConsoleCapture:
+    stamps = LineStamps()
+    pieces = stamps.strip(pieces)
     reader = ConsoleReader(source)
     records: list[ConsoleRecord] = []
     block_warnings: list[ParseWarning] = []
@@ -138,5 +141,5 @@ def _read_whole(pieces: Iterable[bytes], source: str) -> ConsoleCapture:
         source=source,
         records=tuple(records),
         warnings=tuple(warnings),
-        captured_at=captured_at(reader.first_logged_at, records),
+        captured_at=captured_at(reader.first_logged_at or stamps.first_time, records),
     )

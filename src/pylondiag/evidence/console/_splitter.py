@@ -32,6 +32,27 @@ included). The lazy prefix above backtracks quadratically over a long run of ``a
 the last ``>`` may be bounds that work per line."""
 
 
+_ERASE: Final = "\x08\x7f"
+
+
+def typed(text: str) -> str:
+    """A command line as the console took it: each backspace (BS, or DEL from terminals that send it)
+    takes back the character before it. The console echoes a correction as BS, space, BS, so a terminal
+    log of ``bat 4`` corrected to ``bat 3`` holds ``bat 4\b \b3``; read literally it named no module and the
+    table was taken for the module the cable is plugged into. The echo's raw text is kept as logged
+    (quotes stay a part of their line)."""
+    if "\x08" not in text and "\x7f" not in text:
+        return text
+    kept: list[str] = []
+    for ch in text:
+        if ch in _ERASE:
+            if kept:
+                kept.pop()
+        else:
+            kept.append(ch)
+    return "".join(kept)
+
+
 def _prompt_match(line: str) -> re.Match[str] | None:
     """:data:`_PROMPT` on ``line`` when its last ``>`` is near enough the start to be a prompt's."""
     if line.rfind(">") > _MAX_PROMPT_END:
@@ -311,7 +332,7 @@ class ConsoleReader:
             m = _prompt_match(s)
             if m:
                 self._drop_pending()
-                prompt, command = m.group(1), m.group(2).strip()
+                prompt, command = m.group(1), typed(m.group(2)).strip()
                 self._prompt = prompt
                 self._prompts.add(prompt)
                 if command:
@@ -319,7 +340,7 @@ class ConsoleReader:
                 return
         self._drop_pending()
         if _ECHO.match(s):
-            self._pending = (number, s, raw)
+            self._pending = (number, typed(s).strip(), raw)
         else:
             self._warn(number, raw, "text outside any command answer (expected a prompt, echo or '@')")
 
