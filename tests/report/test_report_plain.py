@@ -31,3 +31,25 @@ def test_skipped_lines_are_told_to_the_owner_without_the_readers_details(tmp_pat
         said = owner_text(gap)
         assert not ENGINEER_ONLY.search(said), said
         assert "could not be read" in said and said.endswith(".")
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "tests" / "realworld"
+SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
+
+
+def test_cause_codes_and_internal_keys_are_said_in_words() -> None:
+    said = owner_text(
+        "the stack-level finding (inverter_charge_limits, dip_no_master) cites no reading of position 1; "
+        "its own records show cell_over_voltage"
+    )
+    assert "inverter charge limits, no master" in said and "cell over-voltage" in said
+    assert not SNAKE.search(said)
+
+
+def test_an_unexplained_light_beside_a_stack_finding_is_answered_without_codes() -> None:
+    """A real report (an Axpert King's float voltage): the owner's red light on position 1 is answered;
+    the engineer's text names the stack finding by its code, the owner's by its label."""
+    gaps = run_case(CORPUS / "powerforum5904-axpert-king-float-protection").diagnosis.evidence_gaps
+    (led,) = [g for g in gaps if g.startswith("The LED of position 1")]
+    assert "inverter_charge_limits" in led
+    assert "inverter charge limits" in owner_text(led) and not SNAKE.search(owner_text(led))

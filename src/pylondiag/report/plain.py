@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pylondiag.model.diagnosis import Cause
 from pylondiag.report.words import CAUSE_LABEL, LED_LABEL, VERDICT_LABEL
 
 CASE_FOLDERS: Final = ("console", "inverter", "can", "rs485", "photos")
@@ -48,11 +49,19 @@ _REWRITES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 )
 
 
+_CAUSE_CODE: Final = re.compile(r"\b(?:" + "|".join(c.value for c in CAUSE_LABEL) + r")\b")
+_SNAKE_CASE: Final = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
 def owner_text(text: str) -> str:
-    """``text`` as an owner should read it: internal names, source notes and statistics taken out."""
+    """``text`` as an owner should read it: internal names, source notes and statistics taken out; a
+    cause code named in a sentence (``inverter_charge_limits``) said by its label, any other internal
+    key (an event kind such as ``cell_over_voltage``) in words."""
     out = text
     for pattern, repl in _REWRITES:
         out = pattern.sub(repl, out)
+    out = _CAUSE_CODE.sub(lambda m: CAUSE_LABEL[Cause(m.group(0))].lower(), out)
+    out = _SNAKE_CASE.sub(lambda m: m.group(0).replace("_", " "), out)
     return re.sub(r"\s+([.,;])", r"\1", out).strip()
 
 
