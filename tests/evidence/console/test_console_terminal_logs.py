@@ -13,6 +13,7 @@ import pytest
 
 from pylondiag.evidence.console import read_console
 from pylondiag.evidence.console._line_stamps import strip_line_stamps
+from pylondiag.evidence.console._read import read_console_pieces
 from pylondiag.evidence.console._splitter import typed
 
 BAT_1 = "bat_1__US2000C-B67.5.0__Hrabovszki1023_pylontech-console.txt"
@@ -96,3 +97,12 @@ def test_a_corrected_echo_names_its_module(captures_dir: Path) -> None:
     assert table.address == 1
     (before,) = [r for r in read_console(data, "c.txt").records if r.kind == "bat"]
     assert table == before  # same cells, lines and raw text
+
+
+@pytest.mark.parametrize("size", [7, 1000, 65_536])
+def test_a_stamped_capture_in_pieces_reads_as_whole(captures_dir: Path, size: int) -> None:
+    """The case loader gives a capture in pieces: a stamp or line cut between two pieces is not lost."""
+    data = _stamped((captures_dir / BAT_1).read_bytes() * 40, STAMPS["tera-iso"])
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    assert read_console_pieces(pieces, "c.txt") == read_console(data, "c.txt")
+    assert read_console(data, "c.txt").warnings == ()
