@@ -54,7 +54,7 @@ def yaml_of(**kw: object) -> str:
     ("text", "line", "key", "says"),
     [
         (
-            "schema: pylondiag.case/1\nstack:\n  - position: 1\n    led: orange\n",
+            "schema: pylondiag.case/1\nstack:\n  - position: 1\n    led: blue\n",
             4,
             "stack[0].led",
             "green_flashing",
@@ -106,6 +106,23 @@ def test_case_yaml_errors_name_line_key_and_fix(text, line, key, says):
     assert e.line == line, str(e)
     assert e.key == key, str(e)
     assert says in str(e) and "Fix:" in str(e) and "case.yaml" in str(e)
+
+
+@pytest.mark.parametrize(
+    ("model", "led", "want"),
+    [
+        ("us2000c", "Red flashing", ("US2000C", "red_flashing")),
+        ("US 5000", "flashing red", ("US5000", "red_flashing")),
+        ("US3000-C", "orange", ("US3000C", "amber")),
+        ("US5000 1C", "blinking amber", ("US5000-1C", "amber_flashing")),
+        ("US2000B", "green-flashing", ("US2000B", "green_flashing")),
+        ("other", "Off", ("other", "off")),
+    ],
+)
+def test_models_and_lights_as_owners_write_them(model, led, want):
+    """Case, spaces, hyphens and word order as owners write them: read as the spec's words."""
+    cf = parse_case_yaml(yaml_of(stack=[{"position": 1, "model": model, "led": led}]).encode())
+    assert (cf.stack[0].model.value, cf.stack[0].led.value) == want
 
 
 @pytest.mark.parametrize("written", ["0000", "0010", "0100", "1000", "1011", "0111"])

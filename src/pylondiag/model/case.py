@@ -204,6 +204,36 @@ class Inverter(_Strict):
     firmware_updated_on: date | None = None
 
 
+_MODEL_KEYS: Final = {m.value.upper().replace("-", ""): m.value for m in ModuleModel}
+
+
+def model_word(text: str) -> str:
+    """A module model as the spec spells it, from the ways owners write it: any case, with spaces, hyphens
+    or underscores (``us2000c``, ``US 5000``, ``US3000-C``, ``US5000 1C``); anything else unchanged (and
+    refused by the spec's list, with the list in the message)."""
+    key = re.sub(r"[\s_\-]+", "", text).upper()
+    return _MODEL_KEYS.get(key, text)
+
+
+_LED_COLOUR: Final = {"orange": "amber", "yellow": "amber", "none": "off", "dark": "off", "unlit": "off"}
+_LED_FLASHING: Final = re.compile(r"\b(?:flashing|blinking|flashes|blinks|flash|blink)\b")
+
+
+def led_word(text: str) -> str:
+    """An LED as the spec words it, from the ways owners write it: ``Red flashing``, ``flashing red``,
+    ``blinking amber``, ``orange`` (amber: the spec's word for the alarm light many call amber or orange),
+    ``green-flashing``; anything else unchanged (and refused with the spec's list)."""
+    words = re.sub(r"[\s_\-]+", " ", text.strip().lower())
+    flashing = bool(_LED_FLASHING.search(words))
+    colour = _LED_FLASHING.sub("", words).strip()
+    colour = _LED_COLOUR.get(colour, colour)
+    if colour not in {led.value for led in Led} or "_" in colour:
+        return text
+    if colour == "off":
+        return text if flashing else "off"
+    return f"{colour}_flashing" if flashing else colour
+
+
 class StackModule(_Strict):
     position: int = Field(ge=1, le=112)
     model: ModuleModel | None = None
@@ -217,6 +247,16 @@ class StackModule(_Strict):
     address: int | None = Field(default=None, ge=1, le=16)
     group: int | None = Field(default=None, ge=0, le=7)
     notes: str | None = None
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_spelling(cls, v: Any) -> Any:
+        return model_word(v) if isinstance(v, str) else v
+
+    @field_validator("led", mode="before")
+    @classmethod
+    def _led_words(cls, v: Any) -> Any:
+        return led_word(v) if isinstance(v, str) else v
 
     @field_validator("installed", mode="before")
     @classmethod
