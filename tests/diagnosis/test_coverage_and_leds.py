@@ -229,3 +229,12 @@ def test_a_capture_cut_inside_stat_says_what_is_missing(make_case, diagnose_case
     told = [g for g in d.evidence_gaps if "the capture ends inside the answer to 'stat 2'" in g]
     assert len(told) == 1 and "Capture that command again" in told[0]
     assert "No lifetime counters for position(s) 3: capture `stat 3`" in " ".join(d.evidence_gaps)
+
+
+def test_a_pwr_table_with_rows_elided_does_not_tell_the_stack(captures_dir: Path, diagnose_case, make_case):
+    """A real excerpt quoting `pwr` with rows 2-7 elided ('....'): position 1 read, 8 Absent, 2-7 unknown.
+    Not no_fault on one module: the stack's membership is not known."""
+    (src,) = (captures_dir / "excerpts").glob("pwr__US2000B-and-US5000-V2.3__*.txt")
+    d = diagnose_case(make_case(None, {"console/pwr.txt": src.read_bytes()}))
+    assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
+    assert "the rest of the stack is not known (no whole `pwr` table" in d.summary

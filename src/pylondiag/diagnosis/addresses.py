@@ -14,7 +14,7 @@ from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.layout import fits_chain, stack_ref, true_master
 from pylondiag.model.case import Role
 from pylondiag.model.diagnosis import Cause, Finding, FindingSeverity
-from pylondiag.model.stack import CaseView, ModuleView, PwrSnapshot
+from pylondiag.model.stack import CaseView, ModuleView
 
 FAULT = FindingSeverity.FAULT
 
@@ -122,7 +122,7 @@ def _missing_from_pwr(view: CaseView) -> list[Finding]:
 
     absent = {r.address for r in snap.table.rows if r.absent}
     missing = [m for m in listed if address_of(m) in absent]
-    if not missing and all(m.address is None for m in listed) and _rows_complete(snap):
+    if not missing and all(m.address is None for m in listed) and snap.rows_complete():
         # no mapping: count only
         out.append(
             Finding(
@@ -184,7 +184,7 @@ def _dropped_out(view: CaseView) -> list[Finding]:
     for earlier in reversed(view.pwr[:-1]):  # the most recent drop-out of each module
         if earlier.time is None or snap.time is None or earlier.time >= snap.time:
             continue
-        if not _rows_complete(earlier) or view.console_positions.get(earlier.source) != console:
+        if not earlier.rows_complete() or view.console_positions.get(earlier.source) != console:
             continue  # rows not read are unknown; another module's console sees another view
         for r in earlier.table.rows:
             now = present.get(r.address)
@@ -210,13 +210,6 @@ def _dropped_out(view: CaseView) -> list[Finding]:
                 )
             )
     return sorted(out, key=lambda f: f.module or 0)
-
-
-def _rows_complete(snap: PwrSnapshot) -> bool:
-    """Whether the table has one row per address from 1 up, as the firmware prints it (all 8 or 16,
-    Absent ones included: every real capture in shared/captures). A row missing from the middle was not
-    read (a line garbled on the wire, an elided excerpt): that module's state is unknown, not Absent."""
-    return [r.address for r in snap.table.rows] == list(range(1, len(snap.table.rows) + 1))
 
 
 def _pwr_holes(view: CaseView) -> list[Finding]:

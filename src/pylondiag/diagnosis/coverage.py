@@ -10,8 +10,9 @@ cell SOH counts) and ``pwrsys`` (the master's totals: module count, system SOC/S
 they hold and no more: they never make a module "read" (``shared/domain/hardware/console_fields.md``:
 none of them prints a module's live state words).
 
-The stack's **membership is known** when ``case.yaml`` lists the stack or a ``pwr`` table was read (it
-prints a row for every address the master can hold, present or Absent).
+The stack's **membership is known** when ``case.yaml`` lists the stack or a whole ``pwr`` table was read
+(it prints a row for every address the master can hold, present or Absent; a table with rows missing —
+garbled, or elided in a quoted excerpt — does not tell it).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def of(view: CaseView) -> Coverage:
             read.add(rec.position)
     known = [m.position for m in view.modules]
     unread = tuple(p for p in known if p not in read)
-    membership = bool(view.pwr) or bool(view.case is not None and view.case.stack)
+    membership = any(s.rows_complete() for s in view.pwr) or bool(view.case is not None and view.case.stack)
     other: list[str] = []
     if view.infos:
         other.append("info")
@@ -160,7 +161,8 @@ def no_fault_blockers(view: CaseView, cover: Coverage) -> list[str]:
     if not cover.membership_known:
         return [
             f"only {positions_text(sorted(cover.read))} {'was' if len(cover.read) == 1 else 'were'} read "
-            "and the rest of the stack is not known (no `pwr` table, no stack in case.yaml)"
+            "and the rest of the stack is not known (no whole `pwr` table, with a row for every address, "
+            "and no stack in case.yaml)"
         ]
     return []
 

@@ -109,6 +109,13 @@ class PwrSnapshot:
     def present_rows(self) -> list[PwrRow]:
         return [r for r in self.table.rows if not r.absent]
 
+    def rows_complete(self) -> bool:
+        """Whether the table has one row per address from 1 up, as the firmware prints it (all 8 or 16,
+        Absent ones included: every real capture in shared/captures). A row missing from the middle was
+        not read (a line garbled on the wire, rows elided in a quoted excerpt): those modules' states are
+        unknown, not Absent, and the table does not tell the stack's membership."""
+        return [r.address for r in self.table.rows] == list(range(1, len(self.table.rows) + 1))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BatReading(Timed):
