@@ -323,3 +323,10 @@ def test_a_module_not_read_is_named_even_when_another_fault_decides_the_outcome(
     d = diagnose_case(make_case({"stack": stack_of(4), "inverter": inv}, {"console/p.txt": pwr}))
     assert d.outcome == Outcome.RECONFIGURE
     assert any("Position 2 of the stack was not read" in g for g in d.evidence_gaps), d.evidence_gaps
+
+
+def test_a_summary_keeps_an_abbreviation_that_starts_the_finding(make_case, diagnose_case, stack_of, shapes):
+    """'Position 1: DIP switch 1 ...', not 'dIP switch' (the first letter was lowered whatever the word)."""
+    stack = stack_of(3, p1={"dip": "1000"})
+    d = diagnose_case(make_case({"stack": stack}, {"console/p.txt": _healthy_pwr(shapes, 3)}))
+    assert "dIP" not in d.summary
