@@ -119,7 +119,7 @@ def frames_skipped(rel: str, count: int, first: str) -> str:
 
 def console_utf16(rel: str) -> str:
     return (
-        f"{rel}: a console capture saved as UTF-16 (Windows \"Unicode\"), which is not read: save it again "
+        f'{rel}: a console capture saved as UTF-16 (Windows "Unicode"), which is not read: save it again '
         "as UTF-8 (Notepad: Save As, Encoding UTF-8; PowerShell: add -Encoding utf8) and add it again."
     )
 
