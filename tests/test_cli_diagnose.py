@@ -59,7 +59,7 @@ def test_output_file(tmp_path):
 @pytest.mark.parametrize(
     ("yaml_text", "says"),
     [
-        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    led: orange\n", "line 4, key stack[0].led"),
+        ("schema: pylondiag.case/1\nstack:\n  - position: 1\n    led: blue\n", "line 4, key stack[0].led"),
         ("schema: pylondiag.case/1\nstackk: []\n", "key stackk: unknown key"),
         ("schema: pylondiag.case/1\nstack: [\n", "YAML syntax error"),
     ],
