@@ -53,3 +53,10 @@ def test_an_unexplained_light_beside_a_stack_finding_is_answered_without_codes()
     (led,) = [g for g in gaps if g.startswith("The LED of position 1")]
     assert "inverter_charge_limits" in led
     assert "inverter charge limits" in owner_text(led) and not SNAKE.search(owner_text(led))
+
+
+def test_a_low_confidence_figure_is_said_in_words() -> None:
+    said = owner_text(
+        "Position 2: cell 7 low. No action is needed now (low confidence, 55%: see the evidence gaps)."
+    )
+    assert "55" not in said and "%" not in said and "not yet certain" in said

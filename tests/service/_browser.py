@@ -45,7 +45,7 @@ SIZES: dict[str, dict[str, int]] = {
 
 FORBIDDEN = re.compile(
     r"case\.yaml|stack\[|\bp\s*=\s*[\d.]|\.md\b|\b(?:console|inverter|can|rs485|photos|shared|examples|src)/"
-    r"|\bconfidence\s+\d|\b(?:HIGH|MEDIUM|LOW)\b(?=\))|Fisher|\b[a-z]+_[a-z_]+\b"
+    r"|\bconfidence,?\s+\d|\b(?:HIGH|MEDIUM|LOW)\b(?=\))|Fisher|\b[a-z]+_[a-z_]+\b"
 )
 """Internal terms an owner must never read: repository and case paths, ``case.yaml`` and its keys,
 statistics, confidence figures and tags, snake_case codes (``cell_imbalance``, ``under_temperature``)."""

@@ -33,6 +33,11 @@ _REWRITES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(rf"\s*\([^()]*\b(?:{_FOLDERS})/[^()]*\)"), ""),  # "(in console/pwr.txt, ...)"
     # a reader's note on the first line or frame it skipped (one level of parentheses inside): engineer-only
     (re.compile(r"\s*\(first(?: problem)?: [^()]*(?:\([^()]*\)[^()]*)*\)"), ""),
+    # the engineer's confidence figure: the owner is told the answer is not yet certain, in words
+    (
+        re.compile(r"\(low confidence, \d{1,3}\s?%: see the evidence gaps\)"),
+        "(not yet certain: see what to send next)",
+    ),
     (re.compile(r"\(event: [a-z_]+, "), "("),
     (re.compile(rf"\bput (?:it|the file) in (?:{_FOLDERS})/"), "add it to your case"),
     (
