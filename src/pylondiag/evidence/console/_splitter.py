@@ -15,8 +15,9 @@ import re
 from datetime import datetime
 from typing import Final, Literal
 
+from pylondiag.evidence.console._build import make_block_fast, make_provenance_fast
 from pylondiag.evidence.console._lines import LineSplitter
-from pylondiag.model.console import CommandBlock, ParseWarning, Provenance
+from pylondiag.model.console import CommandBlock, ParseWarning
 
 KNOWN_PROMPTS = frozenset({"pylon>", "pylon_debug>"})
 COMPLETED = "Command completed successfully"
@@ -366,14 +367,16 @@ class ConsoleReader:
             status = "incomplete"
         end = max(blk.last_line, blk.line_numbers[-1]) if blk.line_numbers else blk.last_line
         self._out.append(
-            CommandBlock(
-                command=blk.command,
-                prompt=blk.prompt,
-                status=status,
-                lines=tuple(blk.lines),
-                first_line=blk.echo_line,
-                line_numbers=tuple(blk.line_numbers),
-                logged_at=blk.logged_at,
-                provenance=Provenance(source=self.source, line=blk.echo_line, end_line=end, raw=blk.echo_raw),
+            make_block_fast(
+                {
+                    "command": blk.command,
+                    "prompt": blk.prompt,
+                    "status": status,
+                    "lines": tuple(blk.lines),
+                    "first_line": blk.echo_line,
+                    "line_numbers": tuple(blk.line_numbers),
+                    "logged_at": blk.logged_at,
+                    "provenance": make_provenance_fast(self.source, blk.echo_line, blk.echo_raw, end),
+                }
             )
         )
