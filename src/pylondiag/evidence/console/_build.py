@@ -1,9 +1,14 @@
-"""Constructors for the record models (the parsers' hot path), by pydantic's public ``model_construct``.
+"""Constructors for the record models (the parsers' hot path).
 
 The parsers build values of the right types themselves, so pydantic validation would only repeat the
 work. Records built with the same field names share one ``model_fields_set`` set object (a set per
 record was ~370 B, a tenth of what a 20 MB capture keeps: issue 17, memory): these models are frozen and
 pydantic never changes that set in place (``model_copy`` copies it first).
+
+The four objects every command block makes (the block, its record, two provenances) are written through
+pydantic's slots, as ``model_construct`` would leave them (field order, fields-set, no extra, no private):
+issue 17 keeps slot writes only where the public constructors miss the parse target, and on an idle fresh
+clone they did (26.6-29.4 MB/s against 30; docs/benchmarks.md). This module is the only place that does.
 """
 
 from __future__ import annotations
@@ -79,7 +84,6 @@ def constructor(cls: type[M]) -> Callable[..., M]:
 
 
 _PROV_SET = {"source", "line", "end_line", "raw"}
-_construct_provenance = Provenance.model_construct
 
 
 def make_provenance_fast(source: str, line: int, raw: str, end_line: int | None) -> Provenance:
