@@ -40,6 +40,17 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 _new = object.__new__
 
 
+def filled(cls: type[M], d: dict[str, Any], fields_set: set[str]) -> M:
+    """An instance of ``cls`` holding ``d`` (every field, in field order) as ``model_construct`` leaves one:
+    ``model_fields_set`` = ``fields_set`` (shared, never changed in place), no extra, no private."""
+    m = _new(cls)
+    _set_dict(m, d)
+    _set_fields(m, fields_set)
+    _set_extra(m, None)
+    _set_private(m, None)
+    return m
+
+
 def constructor(cls: type[M]) -> Callable[..., M]:
     """What ``cls.model_construct`` does (defaults filled, ``model_fields_set`` = the names given, one set
     shared per combination of names), by pydantic's slots directly: issue 17's rule keeps slot writes where
@@ -72,12 +83,7 @@ def constructor(cls: type[M]) -> Callable[..., M]:
                 d[name] = defaults[name]
             else:
                 d[name] = factories[name]()
-        m = _new(cls)
-        _set_dict(m, d)
-        _set_fields(m, fields_set)
-        _set_extra(m, None)
-        _set_private(m, None)
-        return m
+        return filled(cls, d, fields_set)
 
     make.__name__ = f"make_{cls.__name__}"
     return make
@@ -88,12 +94,7 @@ _PROV_SET = {"source", "line", "end_line", "raw"}
 
 def make_provenance_fast(source: str, line: int, raw: str, end_line: int | None) -> Provenance:
     """A :class:`Provenance` (the commonest object by far), built directly."""
-    m = _new(Provenance)
-    _set_dict(m, {"source": source, "line": line, "end_line": end_line, "raw": raw})
-    _set_fields(m, _PROV_SET)
-    _set_extra(m, None)
-    _set_private(m, None)
-    return m
+    return filled(Provenance, {"source": source, "line": line, "end_line": end_line, "raw": raw}, _PROV_SET)
 
 
 if TYPE_CHECKING:  # type-check the keyword arguments as pydantic's model_construct would
@@ -131,12 +132,7 @@ _BLOCK_SET = set(CommandBlock.__pydantic_fields__)
 
 def make_block_fast(d: dict[str, Any]) -> CommandBlock:
     """A :class:`CommandBlock` from its complete field dict (in field order), by pydantic's slots."""
-    m = _new(CommandBlock)
-    _set_dict(m, d)
-    _set_fields(m, _BLOCK_SET)
-    _set_extra(m, None)
-    _set_private(m, None)
-    return m
+    return filled(CommandBlock, d, _BLOCK_SET)
 
 
 _KV_SET = set(KeyValue.__pydantic_fields__)
