@@ -42,6 +42,8 @@ PINNED = {
     "hidaba7-us5000-master-two-us2000-discharging",  # a supported mix (newest master) that works
     "esphome5889-us3000-three-idle-over-100pct",  # gauge past 100 % on an old US3000 is not a fault
     "victron20236-us2000c-one-block-cell-ov",  # one block alarms at 52.4 V: not the charger; ask for bat N
+    "mman-us3000c-b69-rebuilt-top-balancing",  # a rebuilt module's cells at different charge: rebalance
+    "mman-us3000d-six-top-of-charge",  # a US3000D master's stack settling at the top: no fault
 }
 """Real cases whose label the engine matches exactly (outcome, primary cause, culprits)."""
 

@@ -17,6 +17,7 @@ from pylondiag.casedir import bms_events
 from pylondiag.casedir.addresses import AddressMap, CaptureOrigin
 from pylondiag.model.console import (
     BatTable,
+    CommandError,
     ConsoleCapture,
     EventLog,
     GetPwrRecord,
@@ -58,6 +59,13 @@ class Readings:
     """Captures whose plain ``bat``/``stat`` module was inferred."""
     unused_commands: dict[str, None] = field(default_factory=dict)
     """Console commands read but not used by the diagnosis (``time``, ``help``, ``getpwr``...), in order."""
+    refused_commands: dict[str, str] = field(default_factory=dict)
+    """Commands the console refused, as typed (``stat 1``), with its answer (``Invalid command or fail to
+    excute!``): what to capture instead depends on it (a US3000D refuses ``stat N``)."""
+
+
+DATA_COMMANDS: Final = frozenset(("pwr", "bat", "stat", "soh", "info", "pwrsys", "log", "data"))
+"""The data commands whose refusal is kept as typed (never ``login``: its argument is a password)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ def read_captures(
                 handler(rec, At(cap.source, cap.captured_at, seq, origin, tz), amap, out)
             else:
                 out.unused_commands[_command_word(rec)] = None
+                if isinstance(rec, CommandError) and _command_word(rec) in DATA_COMMANDS:
+                    out.refused_commands[rec.command.strip()[:40]] = rec.message[:80]
     return out
 
 

@@ -78,6 +78,7 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         bus=_bus_facts(loaded.bus),
         console_positions=dict(loaded.notes),
         console_unused=list(readings.unused_commands),
+        console_refused=dict(readings.refused_commands),
     )
 
 

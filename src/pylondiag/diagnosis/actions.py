@@ -444,7 +444,8 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
         if view.stats and no_stat and n > 1:
             gaps.append(
                 f"No lifetime counters for position(s) {_all_positions(no_stat)}: "
-                f"capture {_commands('stat', no_stat)} (protection counts, cycles, SOH)."
+                + (_stat_refused(view) or f"capture {_commands('stat', no_stat)}")
+                + " (protection counts, cycles, SOH)."
             )
     gaps += _readings_before_cycle(view)
     for f in findings:
@@ -507,6 +508,21 @@ def _readings_before_cycle(view: CaseView) -> list[str]:
 
 LISTED_COMMANDS: Final = 8
 """Commands spelt out one by one in a gap; beyond this the rest are named by the command's pattern."""
+
+
+def _stat_refused(view: CaseView) -> str | None:
+    """What to do instead of ``stat N`` when the console refused it and answered a bare ``stat``: a US3000D
+    (B1.4.0.0) answers ``stat 1`` with "Invalid command or fail to excute! Usage: ... stat/stat [detail]"
+    and its bare ``stat`` reports the module the cable is on (mman/node-red-contrib-pylontech-health,
+    real captures and its poller's master-only fallback)."""
+    for typed, answer in view.console_refused.items():
+        if typed.split()[0] == "stat" and len(typed.split()) > 1:
+            return (
+                f"the console refused `{typed}` ({answer.strip()}): this firmware's `stat` takes no module "
+                "address and reports the module whose console port the cable is in, so plug the console "
+                "cable into each of those modules in turn and run `stat` there"
+            )
+    return None
 
 
 def _all_positions(modules: list[ModuleView]) -> str:

@@ -72,6 +72,10 @@ class CellStats:
     temp_hi_mc: int | None
     in_envelope: bool
     why_not: tuple[str, ...]
+    soc_lo_pct: int | None = None
+    """The lowest per-cell SOC when ``bat`` prints one per cell and they differ (US3000C B69.25: 5, 92 and
+    100 % in one table of a rebuilt module, mman/node-red-contrib-pylontech-health's real capture);
+    ``soc_pct`` is the highest."""
 
     def deficit(self, cell: int) -> float | None:
         for c in self.cells:
@@ -90,7 +94,9 @@ class CellStats:
 
     def conditions(self) -> str:
         parts = []
-        if self.soc_pct is not None:
+        if self.soc_lo_pct is not None and self.soc_lo_pct != self.soc_pct:
+            parts.append(f"SOC {self.soc_lo_pct}-{self.soc_pct} % by cell (the gauge differs cell to cell)")
+        elif self.soc_pct is not None:
             parts.append(f"{self.soc_pct} % SOC")
         if self.current_ma is not None:
             parts.append("idle" if abs(self.current_ma) < 200 else f"{self.current_ma / 1000:+.1f} A")
@@ -153,6 +159,7 @@ def summarise(view: CaseView, r: BatReading) -> CellStats | None:
         temp_hi_mc=t[1],
         in_envelope=ok,
         why_not=why,
+        soc_lo_pct=min(socs) if socs else None,
     )
 
 

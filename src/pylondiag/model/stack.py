@@ -231,6 +231,9 @@ class CaseView(_View):
     """Console commands whose output was read but carries nothing the rules use (``time``, ``help``,
     ``getpwr``, ``ci``, refused ``login``...), first word only, in capture order: a console capture was
     read even when no module data came of it."""
+    console_refused: dict[str, str] = Field(default_factory=dict)
+    """Console commands refused, as typed (``stat 1``) → the console's answer (``Invalid command or fail
+    to excute!``), in capture order."""
 
     # ---------------------------------------------------------------- helpers for rules
     @property

@@ -134,6 +134,23 @@ def test_error_answers() -> None:
     assert cap.warnings == ()
 
 
+@pytest.mark.parametrize("size", [1, 7, 10_000])
+def test_trailer_with_an_exclamation_mark_ends_the_answer(size: int) -> None:
+    """US3000D firmware B1.4.0.0 ends ``stat`` with "Command completed successfully!" (real capture:
+    mman/node-red-contrib-pylontech-health test/fixtures/stat-us3000d.txt); it was read as a stat line and
+    reported unreadable."""
+    data = (
+        b"pylon>stat\n@\nDevice address           1\nCYCLE Times     :     4547\nSOH             :      100\n"
+        b"Command completed successfully!\n$$\npylon>"
+    )
+    (block,) = feed_in_chunks(data, size)
+    assert block.status == "ok" and all("completed" not in line for line in block.lines)
+    cap = read_console(data, "x")
+    assert cap.warnings == ()
+    (rec,) = cap.records
+    assert rec.model_dump()["cycle_count"] == 4547
+
+
 def test_block_ends_at_next_prompt_without_trailer() -> None:
     data = b"pylon>time\n@\n" + TIME_ANSWER.encode() + b"\npylon>time\n@\n" + TIME_ANSWER.encode() + b"\n"
     blocks = feed_in_chunks(data, 1)

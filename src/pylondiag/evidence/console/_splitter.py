@@ -21,6 +21,10 @@ from pylondiag.model.console import CommandBlock, ParseWarning
 
 KNOWN_PROMPTS = frozenset({"pylon>", "pylon_debug>"})
 COMPLETED = "Command completed successfully"
+COMPLETED_LINES: Final = frozenset((COMPLETED, COMPLETED + "!"))
+"""The trailer as consoles print it: US3000D firmware B1.4.0.0 ends ``stat`` with a ``!`` (mman/
+node-red-contrib-pylontech-health test/fixtures/stat-us3000d.txt, a real capture); read as payload, it was
+an unreadable stat line."""
 END_MARK = "$$"
 ANSWER_MARK = "@"
 PAGING = "Press [Enter] to be continued"
@@ -219,8 +223,8 @@ class ConsoleReader:
                     number += 1
                     pos = eol + 1
                     continue
-                if s == COMPLETED or (s == ANSWER_MARK and not blk.seen_at and not blk.has_payload):
-                    if s == COMPLETED:
+                if s in COMPLETED_LINES or (s == ANSWER_MARK and not blk.seen_at and not blk.has_payload):
+                    if s in COMPLETED_LINES:
                         blk.completed = True
                     else:
                         blk.seen_at = True
@@ -270,7 +274,7 @@ class ConsoleReader:
                 blk.seen_at = True
                 blk.last_line = number
                 return
-            if s == COMPLETED:
+            if s in COMPLETED_LINES:
                 blk.completed = True
                 blk.last_line = number
                 return
@@ -316,7 +320,7 @@ class ConsoleReader:
             return
         if s[0] == "#":
             return
-        if s in (END_MARK, COMPLETED) or s.startswith(PAGING):
+        if s == END_MARK or s in COMPLETED_LINES or s.startswith(PAGING):
             return
         if s[0].isdigit() or s[0] == "[":
             ts = parse_logger_timestamp(s)

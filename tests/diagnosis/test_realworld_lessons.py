@@ -1,0 +1,29 @@
+"""What each real-report case added in session 7 taught, checked beyond its label (``tests/realworld/``):
+the words and gaps an engineer reading the diagnosis relies on. Each test failed before its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pylondiag.model.diagnosis import Cause
+
+CORPUS = Path(__file__).resolve().parents[1] / "realworld"
+
+
+def test_rebuilt_module_says_the_cell_socs_disagree(diagnose_case):
+    """US3000C B69.25 prints an SOC per cell (5, 92 and 100 % in one table of a rebuilt module, the
+    module's gauge 5 %): the finding said "at 100 % SOC", the highest cell's figure."""
+    d = diagnose_case(CORPUS / "mman-us3000c-b69-rebuilt-top-balancing")
+    (f,) = [f for f in d.findings if f.code == Cause.CELL_IMBALANCE]
+    assert "SOC 5-100 % by cell" in f.message
+    assert "at 100 % SOC" not in f.message
+
+
+def test_us3000d_stat_is_read_whole_and_its_refused_stat_n_is_answered(diagnose_case):
+    """A US3000D ends `stat` with "Command completed successfully!" (read as an unreadable stat line) and
+    refuses `stat 1`: the gap asked for `stat 2` ... `stat 6`, which it would refuse too."""
+    d = diagnose_case(CORPUS / "mman-us3000d-six-top-of-charge")
+    assert not any("could not be read" in g for g in d.evidence_gaps), d.evidence_gaps
+    (gap,) = [g for g in d.evidence_gaps if g.startswith("No lifetime counters")]
+    assert "refused `stat 1`" in gap and "run `stat` there" in gap
+    assert "`stat 2`" not in gap
