@@ -44,6 +44,7 @@ PINNED = {
     "victron20236-us2000c-one-block-cell-ov",  # one block alarms at 52.4 V: not the charger; ask for bat N
     "mman-us3000c-b69-rebuilt-top-balancing",  # a rebuilt module's cells at different charge: rebalance
     "mman-us3000d-six-top-of-charge",  # a US3000D master's stack settling at the top: no fault
+    "frankkkkk2-us3000-master-us2000-rs485",  # RS485 reply of a supported mix (US3000 master): no fault
 }
 """Real cases whose label the engine matches exactly (outcome, primary cause, culprits)."""
 
