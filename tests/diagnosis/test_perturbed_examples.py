@@ -269,7 +269,7 @@ def test_a_cycle_after_the_newest_reading_is_not_ignored(tmp_path: Path, diagnos
     d = diagnose_case(_copy(tmp_path, "replace-weak-cell-after-rebalance", edit))
     f = next(f for f in d.findings if f.module == 2)
     assert f.code == Cause.CELL_IMBALANCE and f.confidence < 0.7
-    assert "older than the rebalancing cycle of 2026-11-25" in f.message
+    assert "cycle of 2026-11-25 (history) no cell reading was taken (this one is from 2026-11-19)" in f.message
     assert any("capture `bat 2` at the top of charge" in g for g in d.evidence_gaps)
 
 
@@ -315,3 +315,36 @@ def test_a_module_absent_in_the_latest_capture_stays_on_site(tmp_path: Path, dia
     _second_pwr(case, "pwr_earlier.txt", "2026-11-19 10:00:00")
     d = diagnose_case(case)
     assert (d.outcome, d.culprit_modules) == (Outcome.ON_SITE_CHECK, [4])
+
+
+def _recovered_part_way(case: Path) -> None:
+    """Cell 6 of position 2 after the cycle at 3.390 V (was 3.370 V before it): closer, still a fault."""
+    path = case / "console" / "2026-11-19_after.txt"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("6        3364", "6        3390").replace("3364   3462", "3390   3462"))
+
+
+def test_the_summary_after_a_cycle_says_what_its_result_shows(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The owner did a rebalancing cycle: its result decides rebalance again vs weak cell, and the summary
+    follows the finding — the imbalance came back (the example), it improved (another cycle), or no reading
+    since the cycle (capture `bat 2` to see it) — never the generic "a rebalancing should recover it"."""
+    back = diagnose_case(EXAMPLES / "replace-weak-cell-after-rebalance")
+    assert "After the rebalancing cycle of 2026-10-12 the imbalance is back" in back.summary
+    assert "(history)" not in back.summary
+
+    improved = _copy(tmp_path, "replace-weak-cell-after-rebalance")
+    _recovered_part_way(improved)
+    d = diagnose_case(improved)
+    assert (d.outcome, d.primary_cause) == (Outcome.REBALANCE, Cause.CELL_IMBALANCE)
+    assert "After the rebalancing cycle of 2026-10-12 it improved" in d.summary
+    assert "another cycle" in d.summary and "median" not in d.summary
+    assert "should recover it" not in d.summary
+
+    def later(y: dict[str, Any]) -> None:
+        y["history"][0]["date"] = "2026-11-25"
+        y["observed_at"] = "2026-11-26T09:30"
+
+    d = diagnose_case(_copy(tmp_path / "later", "replace-weak-cell-after-rebalance", later))
+    assert d.outcome == Outcome.REBALANCE and "should recover it" not in d.summary
+    assert "cycle of 2026-11-25" in d.summary and "its result is not known yet" in d.summary
+    assert "capture `bat 2` at the top of charge" in d.summary and "weak cell" in d.summary

@@ -15,6 +15,7 @@ from typing import Final
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis import coverage, isolation, thermal
 from pylondiag.diagnosis.cause_table import Context, classify
+from pylondiag.diagnosis.cells import AFTER_CYCLE
 from pylondiag.diagnosis.leds import LedLead
 from pylondiag.diagnosis.thresholds import CELL_SPREAD_WARN_MV, RECOMMENDED_CHARGE_VOLTAGE_V
 from pylondiag.model.case import HistoryEvent
@@ -656,10 +657,27 @@ def summary(
         # lower-case the first letter only of an ordinary word: "DIP switch", "SOH", "BMS" stay as written
         head = first[0].lower() if first[1:2].islower() else first[0]
         first = f"Position {primary.module}: {head}{first[1:]}"
-    second = OUTCOME_PHRASE.get(outcome, "")
+    second = _cycle_result(primary) or OUTCOME_PHRASE.get(outcome, "")
     if primary.confidence < C.LOW_CONFIDENCE_BELOW:
         second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
     return f"{first} {second}.".replace("..", ".") + _lights_not_explained(leads)
+
+
+def _cycle_result(primary: Finding) -> str | None:
+    """What the owner's rebalancing cycle shows, as the cell finding says it (its result read from a later
+    capture, or what to capture to see it), for the summary in place of the generic outcome phrase: after
+    a cycle, its result is what decides rebalance again vs weak cell, not "a rebalancing should recover
+    it"."""
+    if primary.code not in (Cause.CELL_IMBALANCE, Cause.WEAK_CELL):
+        return None
+    i = primary.message.find(AFTER_CYCLE)
+    if i < 0:
+        return None
+    text = primary.message[i:]
+    for end in (" Context: ", " Also: "):
+        text = text.split(end)[0]
+    # the owner's words: no citation note, no statistics word
+    return text.replace(" (history)", "").replace(" below the median", " below the others").strip().rstrip(".")
 
 
 def _lights_not_explained(leads: list[LedLead]) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Final
 
 from pylondiag.diagnosis import cite
 from pylondiag.diagnosis import confidence as C
@@ -54,6 +55,12 @@ from pylondiag.model.case import HistoryEvent
 from pylondiag.model.console import BatCell
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.stack import BatReading, CaseView
+
+
+AFTER_CYCLE: Final = "After the rebalancing cycle of"
+"""Opens the sentence that says what the owner's rebalancing cycle (case history) shows — its result
+read from a later capture, or what to capture to see it. The owner summary takes that sentence in place
+of the generic outcome phrase (the cycle was done: its result decides rebalance again vs weak cell)."""
 
 
 @dataclass(frozen=True)
@@ -354,11 +361,11 @@ def _weak_or_imbalance(
             return (
                 Cause.CELL_IMBALANCE,
                 C.FAIR,
-                f"This reading ({cur_day}) is older than the rebalancing cycle of {last} (history), so "
-                "whether the cycle fixed it is not known. Capture "
-                f"`bat {current.reading.address or current.reading.position}` at the top of charge now: "
-                f"if cell {low.cell} is still behind, it is a weak cell and the module needs replacing; if "
-                "not, the cycle worked.",
+                f"{AFTER_CYCLE} {last} (history) no cell reading was taken (this one is from {cur_day}), so "
+                "its result is not known yet: capture "
+                f"`bat {current.reading.address or current.reading.position}` at the top of charge (100 %, "
+                f"idle) now; if cell {low.cell} is still behind, it is a weak cell and the module needs "
+                "replacing; if not, the cycle worked.",
                 [cite.key(f"history[{idx}]")],
             )
         if cur_day is None or cur_day >= last:
@@ -370,18 +377,17 @@ def _weak_or_imbalance(
                     return (
                         Cause.CELL_IMBALANCE,
                         C.LIKELY,
-                        f"It improved after the rebalancing cycle of {last} (cell {low.cell} was {d0:.0f} "
-                        "mV below "
-                        f"the median, now {d1:.0f} mV): another cycle should finish the job.",
+                        f"{AFTER_CYCLE} {last} it improved (cell {low.cell} was {d0:.0f} mV below the "
+                        f"median, now {d1:.0f} mV): another cycle (100 % held for 6-8 h, then re-check) "
+                        "should finish the job.",
                         [cite.line(_cell(prev, low.cell).provenance)],
                     )
             idx = view.history.index(cycles[-1])
             return (
                 Cause.WEAK_CELL,
                 C.STRONG,
-                f"The imbalance is back after the rebalancing cycle of {last} (history): balancing does not "
-                "hold "
-                f"cell {low.cell}, so it is a weak cell and the module needs replacing.",
+                f"{AFTER_CYCLE} {last} (history) the imbalance is back: balancing does not hold cell "
+                f"{low.cell}, so it is a weak cell and the module needs replacing.",
                 [cite.key(f"history[{idx}]")],
             )
     # Repeat captures over time without a rebalancing cycle: the trend is said, the verdict stays
