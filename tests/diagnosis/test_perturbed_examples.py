@@ -269,7 +269,7 @@ def test_a_cycle_after_the_newest_reading_is_not_ignored(tmp_path: Path, diagnos
     d = diagnose_case(_copy(tmp_path, "replace-weak-cell-after-rebalance", edit))
     f = next(f for f in d.findings if f.module == 2)
     assert f.code == Cause.CELL_IMBALANCE and f.confidence < 0.7
-    assert "cycle of 2026-11-25 (history) no cell reading was taken (this one is from 2026-11-19)" in f.message
+    assert "2026-11-25 (history) no cell reading was taken (this one is from 2026-11-19)" in f.message
     assert any("capture `bat 2` at the top of charge" in g for g in d.evidence_gaps)
 
 

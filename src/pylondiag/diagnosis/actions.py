@@ -677,7 +677,8 @@ def _cycle_result(primary: Finding) -> str | None:
     for end in (" Context: ", " Also: "):
         text = text.split(end)[0]
     # the owner's words: no citation note, no statistics word
-    return text.replace(" (history)", "").replace(" below the median", " below the others").strip().rstrip(".")
+    text = text.replace(" (history)", "").replace(" below the median", " below the others")
+    return text.strip().rstrip(".")
 
 
 def _lights_not_explained(leads: list[LedLead]) -> str:

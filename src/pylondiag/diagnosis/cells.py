@@ -56,7 +56,6 @@ from pylondiag.model.console import BatCell
 from pylondiag.model.diagnosis import Cause, EvidenceRef, Finding, FindingSeverity
 from pylondiag.model.stack import BatReading, CaseView
 
-
 AFTER_CYCLE: Final = "After the rebalancing cycle of"
 """Opens the sentence that says what the owner's rebalancing cycle (case history) shows — its result
 read from a later capture, or what to capture to see it. The owner summary takes that sentence in place
