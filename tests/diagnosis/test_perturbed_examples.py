@@ -348,3 +348,28 @@ def test_the_summary_after_a_cycle_says_what_its_result_shows(tmp_path: Path, di
     assert d.outcome == Outcome.REBALANCE and "should recover it" not in d.summary
     assert "cycle of 2026-11-25" in d.summary and "its result is not known yet" in d.summary
     assert "capture `bat 2` at the top of charge" in d.summary and "weak cell" in d.summary
+
+
+def test_comms_failures_at_random_hours_ask_for_the_link_to_be_checked(  # type: ignore[no-untyped-def]
+    tmp_path: Path, diagnose_case
+) -> None:
+    """The cold-mornings log with each day's trips moved to another hour (no cold pattern), settings
+    right: the finding asks for the cable, port and DIP switch 1 to be checked (codes_deye_sunsynk.md W31 /
+    F58 intermittent → the link), so the 'monitor' outcome must not read 'no action is needed now': the
+    summary says the link needs checking and the first step is that check."""
+    case = _copy(tmp_path, COLD)
+
+    def move(r: list[str]) -> list[str]:
+        day, hour = int(r[0][8:10]), int(r[0][11:13])
+        h = (day * 7 + hour) % 24  # each day's trips start at another hour of the clock
+        return [f"{r[0][:11]}{h:02d}{r[0][13:]}", *r[1:]]
+
+    _rewrite_log(case, move)
+    d = diagnose_case(case)
+    assert (d.outcome, d.primary_cause) == (Outcome.MONITOR, Cause.INVERTER_COMMS_CONFIG)
+    assert "40 BMS communication failure(s)" in d.summary
+    assert not any(f.code == Cause.THERMAL_INTERMITTENT for f in d.findings)
+    assert "No action is needed now" not in d.summary
+    assert "data link to the inverter needs checking" in d.summary
+    assert d.actions[0].text.startswith("Check the BMS cable") and "DIP switch 1" in d.actions[0].text
+    assert not any(a.text.startswith("No work is needed now") for a in d.actions)

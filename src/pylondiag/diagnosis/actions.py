@@ -119,6 +119,13 @@ def _steps_rebalance(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
     ]
 
 
+def _warning_checks(warnings: list[Finding]) -> list[str]:
+    """The check a stack-level warning asks for (its ``Fix:``), as a step: a ``monitor`` outcome means no
+    module needs work, not that nothing is to be done (BMS comms failures with the settings right ask
+    for the link to be checked)."""
+    return list(dict.fromkeys(fx for f in warnings if f.module is None and (fx := _fix(f))))
+
+
 def _steps_replace(view: CaseView, positions: list[int]) -> list[tuple[str, bool]]:
     steps = [(s, True) for s in isolation.isolation_steps(view, positions)]
     for p in positions:
@@ -317,14 +324,17 @@ def plan(
 
     warnings = [f for f in findings if f.severity == FindingSeverity.WARNING]
     if (warnings and outcome in (Outcome.MONITOR, Outcome.NO_FAULT)) or (warnings and not raw):
+        checks = _warning_checks(warnings)
+        raw += [(c, False) for c in checks]
         mods = sorted({f.module for f in warnings if f.module is not None})
         cmds = (
             ", ".join(f"`bat {_addr(view, p)}`, `stat {_addr(view, p)}`" for p in mods) or "`bat N`, `stat N`"
         )
         raw.append(
             (
-                "No work is needed now. Re-check in 4-6 weeks: after a full charge, with the stack at 100 % "
-                f"and idle, capture `pwr`, {cmds}, and compare with this diagnosis.",
+                f"No {'other ' if checks else ''}work is needed now. Re-check in 4-6 weeks: after a full "
+                f"charge, with the stack at 100 % and idle, capture `pwr`, {cmds}, and compare with this "
+                "diagnosis.",
                 False,
             )
         )
@@ -658,6 +668,14 @@ def summary(
         head = first[0].lower() if first[1:2].islower() else first[0]
         first = f"Position {primary.module}: {head}{first[1:]}"
     second = _cycle_result(primary) or OUTCOME_PHRASE.get(outcome, "")
+    if outcome == Outcome.MONITOR and primary.module is None and _fix(primary):
+        # the finding asks for a check: the summary must not read as "nothing to do"
+        second = (
+            "No module needs work, but the battery's data link to the inverter needs checking (see the "
+            "steps); re-check if the failures recur"
+            if primary.code == Cause.INVERTER_COMMS_CONFIG
+            else "No module needs work, but do the check in the steps; re-check later"
+        )
     if primary.confidence < C.LOW_CONFIDENCE_BELOW:
         second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
     return f"{first} {second}.".replace("..", ".") + _lights_not_explained(leads)

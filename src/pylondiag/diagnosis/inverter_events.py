@@ -275,7 +275,14 @@ def _unexplained_comms(view: CaseView, comms: EventRows, how: str) -> Finding:
 
     The inverter recorded a fault; "no fault" would hide it. Without the inverter's battery settings
     and the recent history the cause cannot be named, so this asks for them and lists the checks
-    that settle it (settings.md; panel_dip.md §3: DIP switch 1 sets the RS485 baud rate).
+    that settle it (settings.md; panel_dip.md §3: DIP switch 1 sets the RS485 baud rate, not CAN's).
+    With the settings given and right, failures that come and go point at the link itself: a loose or
+    faulty cable / RJ45 plug, termination, the wrong port, or a master BMS that resets
+    (codes_deye_sunsynk.md W31 and F58 "if intermittent → comms hardware or BMS resets";
+    field_failures.md #15). The message ends with ``Fix:`` so that the steps and the summary say the
+    check instead of "no action needed" (a ``monitor`` outcome: no module needs work, the link does).
+    The contract has no stack-level cause for a physical link fault, so the code stays
+    ``inverter_comms_config`` at warning level (spec request in the rules engineer's note).
     """
     inv = view.inverter
     given = inv is not None and bool(inv.battery_type or inv.battery_protocol)
@@ -284,21 +291,31 @@ def _unexplained_comms(view: CaseView, comms: EventRows, how: str) -> Finding:
     span = (
         f"on {_when(first, zone)}" if len(comms) == 1 else f"from {_when(first, zone)} to {_when(last, zone)}"
     )
-    known = (
-        "The battery settings given look right, so check"
-        if given
-        else "The inverter's battery type / protocol setting and recent changes are not given; check"
+    cable = (
+        "the BMS cable: with the system off, reseat it at both ends or swap in a known-good one with the "
+        "pinout the inverter's manual gives; check that it is in the master's CAN/BMS port and the "
+        "inverter's BMS port and, on RS485, that DIP switch 1 (baud) matches the inverter"
     )
+    if given:
+        why = (
+            "The battery settings given look right, so what is left is the link itself: a loose or faulty "
+            "cable or plug, the wrong port, or a master BMS that resets (in the cold, for one) drops it now "
+            "and then. "
+            f"Fix: check {cable}; keep the setting: {how}."
+        )
+    else:
+        why = (
+            "The inverter's battery type / protocol setting and recent changes are not given, so the "
+            f"setting comes first. Fix: check the setting ({how}), then {cable}."
+        )
     return Finding(
         code=Cause.INVERTER_COMMS_CONFIG,
         severity=WARNING,
         module=None,
         confidence=C.WEAK,
         message=(
-            f"{len(comms)} BMS communication failure(s) in the inverter log {span}. {known}: the setting "
-            f"({how}), that the cable is in the battery's CAN/BMS port and the inverter's BMS port, and that "
-            "DIP switch 1 (RS485 baud) matches the inverter. If they recur, capture `pwr` on the master's "
-            f"console while the fault shows.{_unverified(comms)}"
+            f"{len(comms)} BMS communication failure(s) in the inverter log {span}. {why} If they recur, "
+            f"capture `pwr` and `log` on the master's console while the fault shows.{_unverified(comms)}"
         ),
         evidence=[cite.line(e.provenance) for e in comms[:3]],
     )
