@@ -35,6 +35,17 @@ def out_of_window(rel: str, count: int, line: int, when: str, window: tuple[date
     )
 
 
+def repeated_rows(rel: str, count: int, line: int, first_rel: str, first_line: int) -> str:
+    """``count`` event rows of ``rel`` repeat rows read before (the first at ``line``, the same as
+    ``first_rel`` line ``first_line``)."""
+    rows = "1 row repeats an event" if count == 1 else f"{count} rows repeat events"
+    where = f"line {first_line}" if first_rel == rel else f"{first_rel} line {first_line}"
+    return (
+        f"{rel}: {rows} already read (same time, code, message and values), counted once "
+        f"(first: line {line}, the same as {where}); overlapping exports or a file added twice do this."
+    )
+
+
 def unreadable(rel: str, reason: str) -> str:
     return f"{rel}: cannot be read ({reason}); check the file's permissions."
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
-from pylondiag.casedir import bms_events, gaps
+from pylondiag.casedir import bms_events, gaps, repeats
 from pylondiag.casedir.addresses import AddressMap
 from pylondiag.casedir.files import Loaded
 from pylondiag.casedir.records import Readings, aware, place_modules, read_captures
@@ -41,13 +41,14 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
     amap = AddressMap.from_case(case)
     readings = read_captures(loaded.captures, loaded.notes, amap, tz)
     place_modules(amap, readings)
-    inverter, status = split_status(loaded.logs)
+    logs, repeated = repeats.once(loaded.logs)
+    inverter, status = split_status(logs)
     bms = timeline([*readings.events, *_stat_rises(readings.stats), *loaded.bus_events], tz)
     window = plausible_window(observed)
     bms_kept, dropped = within(bms, window)
     inverter, dropped_events = columns_within(inverter, window, _wall_time)
     status, dropped_status = columns_within(status, window)
-    temperatures, dropped_temps = series_within(temperature_series(loaded.logs, bms, tz), window)
+    temperatures, dropped_temps = series_within(temperature_series(logs, bms, tz), window)
     outside = [
         *((e.provenance.source, e.provenance.line, e.time) for e in dropped),
         *dropped_events,
@@ -73,7 +74,7 @@ def build_view(case_id: str, root: str, case: CaseFile | None, loaded: Loaded) -
         inverter_status=status,
         temperatures=temperatures,
         files=loaded.files,
-        gaps=[*loaded.gaps, *_identity_gaps(case, amap, readings), *_window_gaps(outside, window)],
+        gaps=[*loaded.gaps, *repeated, *_identity_gaps(case, amap, readings), *_window_gaps(outside, window)],
         address_conflicts=amap.conflicts,
         bus=_bus_facts(loaded.bus),
         console_positions=dict(loaded.notes),
