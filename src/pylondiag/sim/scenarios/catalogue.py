@@ -236,6 +236,29 @@ def flagged(res: SimResult, m: ModuleSpec, bits: int) -> bool:
     return bool(res.max_flags[i] & bits)
 
 
+KNEE_MV = 3400
+"""A ``bat`` reading whose highest cell is at or above this is past the LFP plateau's knee: the top of
+charge, where imbalance shows (specs.md §1: 90-97 % SOC sits near 3.35 V; GPollakDiener [C])."""
+HEALTHY_SPREAD_MV = 50
+"""A healthy module's cell spread: 30-50 mV at the top of charge, 1-5 mV on the plateau (specs.md §1
+"Healthy cell spread" [T]); the same bound is used near empty, where the specs give no figure."""
+
+
+def read_spreads_mv(res: SimResult, m: ModuleSpec, *, top_only: bool = False) -> list[float]:
+    """Cell spread (max - min, mV) of ``m`` in every capture that read its cells (`pwr` Vlow/Vhigh or
+    `bat`) — only those at the top of charge with ``top_only``: what the case's evidence shows of it."""
+    i = res.setup.modules.index(m)
+    reads = {
+        c.filename for c in res.setup.captures if any(x.startswith("bat") or x == "pwr" for x in c.commands)
+    }
+    out: list[float] = []
+    for snap in res.snapshots:
+        cells = snap.cell_mv[i]
+        if snap.filename in reads and (not top_only or float(cells.max()) >= KNEE_MV):
+            out.append(float(cells.max() - cells.min()))
+    return out
+
+
 def _reset_counters(setup: Setup, rng: np.random.Generator) -> None:
     setup.base_counters = []
     for m in setup.modules:
@@ -272,7 +295,13 @@ def healthy_old_module(rng: np.random.Generator, attempt: int) -> Setup:
     m.soh_override = int(rng.integers(85, 93))
     _reset_counters(s, rng)
     s.notes = f"Module {m.position} is the oldest one, bought second hand."
-    s.check = lambda r: not (r.max_flags & int(Flag.P_CELL_OV | Flag.P_CELL_UV)).any()
+    # "still keeping up": no protection, and its cells within the healthy band wherever the evidence reads
+    # them (seed 8 drew 58 mV at the top of charge, seed 32 74 mV: beyond what specs.md calls healthy, so
+    # the case showed a drifting module under a no-fault label)
+    s.check = lambda r: (
+        not (r.max_flags & int(Flag.P_CELL_OV | Flag.P_CELL_UV)).any()
+        and all(x <= HEALTHY_SPREAD_MV for x in read_spreads_mv(r, m))
+    )
     return s
 
 
@@ -421,7 +450,13 @@ def cell_over_voltage(rng: np.random.Generator, attempt: int) -> Setup:
     s.label.culprit_modules = [m.position]
     s.symptoms = ["intermittent_trips", "not_charging"][: int(rng.integers(1, 3))]
     s.owner_led_words = {m.position: _pick(rng, ("red", "red_flashing", "amber"))}
-    s.check = lambda r: flagged(r, m, int(Flag.P_CELL_OV))
+    # the label's "high cell in an imbalanced module" must show: the protection tripped, and a `bat` at the
+    # top of charge reads the module beyond the healthy band (seed 8's only top reading was at 97 %, below
+    # the knee, with a 42 mV spread: nothing in the evidence showed the imbalance the label claims)
+    s.check = lambda r: (
+        flagged(r, m, int(Flag.P_CELL_OV))
+        and any(x > HEALTHY_SPREAD_MV for x in read_spreads_mv(r, m, top_only=True))
+    )
     return s
 
 
