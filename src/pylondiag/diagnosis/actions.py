@@ -417,7 +417,6 @@ _PANEL: Final[dict[str, str]] = {
 def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead]) -> list[str]:
     """What is missing or unusable, and exactly what to capture next."""
     gaps = [g.text for g in view.gaps]
-    n = len(view.modules)
     addr_list = (
         " ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16]) or "`bat N` for each module N"
     )
@@ -433,13 +432,9 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
                 "No `pwr` table: run `pwr` on the master's console so every module's state and address is "
                 "shown."
             )
-        have_bat = {b.position for b in view.bat}
-        missing = [m for m in view.modules if m.position not in have_bat]
-        if view.bat and missing and n > 1:
-            gaps.append(
-                f"No cell readings for position(s) {_all_positions(missing)}: "
-                f"capture {_commands('bat', missing)} at the top of charge."
-            )
+        gaps += _partly_read(
+            view, [b.position for b in view.bat], "cell readings", "bat", "at the top of charge"
+        )
         if not view.bat:
             gaps.append(
                 f"No cell voltages: capture {addr_list} after a full charge, with the stack at 100 % and "
@@ -450,14 +445,14 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
             gaps.append(
                 "No lifetime counters: capture `stat N` for each module (protection counts, cycles, SOH)."
             )
-        have_stat = {s.position for s in view.stats}
-        no_stat = [m for m in view.modules if m.position not in have_stat]
-        if view.stats and no_stat and n > 1:
-            gaps.append(
-                f"No lifetime counters for position(s) {_all_positions(no_stat)}: "
-                + (_stat_refused(view) or f"capture {_commands('stat', no_stat)}")
-                + " (protection counts, cycles, SOH)."
-            )
+        gaps += _partly_read(
+            view,
+            [s.position for s in view.stats],
+            "lifetime counters",
+            "stat",
+            "(protection counts, cycles, SOH)",
+            instead=_stat_refused(view),
+        )
     gaps += _readings_before_cycle(view)
     for f in findings:
         if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO and f.module is not None:
@@ -547,6 +542,19 @@ def _all_positions(modules: list[ModuleView]) -> str:
         else:
             runs.append([p])
     return ", ".join(f"{r[0]}-{r[-1]}" if len(r) >= 3 else ", ".join(map(str, r)) for r in runs)
+
+
+def _partly_read(
+    view: CaseView, read: list[int | None], what: str, cmd: str, how: str, *, instead: str | None = None
+) -> list[str]:
+    """The gap for a command read on some modules of a stack but not all: every unread position named,
+    with the command to capture for each — or ``instead``, what to do when the console refused it
+    (nothing when none was read: that gap is said on its own)."""
+    missing = [m for m in view.modules if m.position not in read]
+    if not read or not missing or len(view.modules) < 2:
+        return []
+    todo = instead or f"capture {_commands(cmd, missing)}"
+    return [f"No {what} for position(s) {_all_positions(missing)}: {todo} {how}."]
 
 
 def _commands(cmd: str, modules: list[ModuleView]) -> str:
