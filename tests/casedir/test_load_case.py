@@ -117,6 +117,13 @@ def test_case_yaml_errors_name_line_key_and_fix(text, line, key, says):
         ("US5000 1C", "blinking amber", ("US5000-1C", "amber_flashing")),
         ("US2000B", "green-flashing", ("US2000B", "green_flashing")),
         ("other", "Off", ("other", "off")),
+        ("US2000C", "solid red", ("US2000C", "red")),
+        ("US2000C", "red (blinking)", ("US2000C", "red_flashing")),
+        ("US2000C", "Green, flashing slowly", ("US2000C", "green_flashing")),
+        ("US2000C", "steady green", ("US2000C", "green")),
+        ("US2000C", "orange light", ("US2000C", "amber")),
+        ("US2000C", "no light", ("US2000C", "off")),
+        ("US2000C", "not lit", ("US2000C", "off")),
     ],
 )
 def test_models_and_lights_as_owners_write_them(model, led, want):

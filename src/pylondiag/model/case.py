@@ -215,17 +215,35 @@ def model_word(text: str) -> str:
     return _MODEL_KEYS.get(key, text)
 
 
-_LED_COLOUR: Final = {"orange": "amber", "yellow": "amber", "none": "off", "dark": "off", "unlit": "off"}
+_LED_COLOUR: Final = {
+    "orange": "amber",
+    "yellow": "amber",
+    "none": "off",
+    "dark": "off",
+    "unlit": "off",
+    "not lit": "off",
+    "no light": "off",
+    "no led": "off",
+}
 _LED_FLASHING: Final = re.compile(r"\b(?:flashing|blinking|flashes|blinks|flash|blink)\b")
+_LED_STEADY: Final = re.compile(
+    r"\b(?:solid|steady|constant|continuous|permanent|permanently|lit|light|led|on|slow|slowly|fast|normal)\b"
+)
+"""Words owners add to a colour that do not change it: "solid red", "steady green", "red light", "red
+(blinking slowly)", "green (normal)"."""
 
 
 def led_word(text: str) -> str:
     """An LED as the spec words it, from the ways owners write it: ``Red flashing``, ``flashing red``,
     ``blinking amber``, ``orange`` (amber: the spec's word for the alarm light many call amber or orange),
-    ``green-flashing``; anything else unchanged (and refused with the spec's list)."""
-    words = re.sub(r"[\s_\-]+", " ", text.strip().lower())
+    ``green-flashing``, ``solid red``, ``red (blinking)``, ``no light``; anything else unchanged (and refused
+    with the spec's list)."""
+    words = re.sub(r"[\s_\-/,()]+", " ", text.strip().lower()).strip()
     flashing = bool(_LED_FLASHING.search(words))
-    colour = _LED_FLASHING.sub("", words).strip()
+    if words in _LED_COLOUR:  # "no light", "not lit": read whole, before their words are taken apart
+        colour = words
+    else:
+        colour = " ".join(_LED_STEADY.sub("", _LED_FLASHING.sub("", words)).split())
     colour = _LED_COLOUR.get(colour, colour)
     if colour not in {led.value for led in Led} or "_" in colour:
         return text
