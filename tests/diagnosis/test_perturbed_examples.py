@@ -373,3 +373,24 @@ def test_comms_failures_at_random_hours_ask_for_the_link_to_be_checked(  # type:
     assert "data link to the inverter needs checking" in d.summary
     assert d.actions[0].text.startswith("Check the BMS cable") and "DIP switch 1" in d.actions[0].text
     assert not any(a.text.startswith("No work is needed now") for a in d.actions)
+
+
+def test_a_rebalancing_told_in_the_notes_is_not_ignored(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The owner writes that a rebalancing was already done (and the imbalance came back) in the notes,
+    not in history: the answer must not advise a first rebalancing as if none had been tried; it asks for
+    the cycle's date, which decides rebalance vs weak cell."""
+
+    def edit(y: dict[str, Any]) -> None:
+        del y["history"]
+        y["notes"] = (
+            "Already did a rebalance in October: held it at 100 % for 8 hours, the imbalance came back."
+        )
+
+    d = diagnose_case(_copy(tmp_path, "replace-weak-cell-after-rebalance", edit))
+    assert d.primary_cause == Cause.CELL_IMBALANCE
+    assert "A controlled rebalancing" not in d.summary and "Your notes mention a rebalancing" in d.summary
+    assert any(g.startswith("The notes mention a rebalancing cycle already done") for g in d.evidence_gaps)
+    plain = diagnose_case(
+        _copy(tmp_path / "plain", "replace-weak-cell-after-rebalance", lambda y: y.pop("history"))
+    )
+    assert "Your notes" not in plain.summary

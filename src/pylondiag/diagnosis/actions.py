@@ -13,7 +13,7 @@ from datetime import date
 from typing import Final
 
 from pylondiag.diagnosis import confidence as C
-from pylondiag.diagnosis import coverage, isolation, thermal
+from pylondiag.diagnosis import coverage, isolation, story, thermal
 from pylondiag.diagnosis.cause_table import Context, classify
 from pylondiag.diagnosis.cells import AFTER_CYCLE
 from pylondiag.diagnosis.leds import LedLead
@@ -454,6 +454,12 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
             instead=_stat_refused(view),
         )
     gaps += _readings_before_cycle(view)
+    if story.rebalance_told(view) and any(f.code == Cause.CELL_IMBALANCE for f in findings):
+        gaps.append(
+            "The notes mention a rebalancing cycle already done, with no date in case.yaml history: add it "
+            "(event: rebalance_cycle, date: the day of the hold). A cell reading after the cycle that still "
+            "shows the low cell means a weak cell, not an imbalance to rebalance again."
+        )
     for f in findings:
         if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO and f.module is not None:
             a = _addr(view, f.module)
@@ -675,7 +681,7 @@ def summary(
         # lower-case the first letter only of an ordinary word: "DIP switch", "SOH", "BMS" stay as written
         head = first[0].lower() if first[1:2].islower() else first[0]
         first = f"Position {primary.module}: {head}{first[1:]}"
-    second = _cycle_result(primary) or OUTCOME_PHRASE.get(outcome, "")
+    second = _cycle_result(primary) or _cycle_told(view, primary) or OUTCOME_PHRASE.get(outcome, "")
     if outcome == Outcome.MONITOR and primary.module is None and _fix(primary):
         # the finding asks for a check: the summary must not read as "nothing to do"
         second = (
@@ -705,6 +711,19 @@ def _cycle_result(primary: Finding) -> str | None:
     # the owner's words: no citation note, no statistics word
     text = text.replace(" (history)", "").replace(" below the median", " below the others")
     return text.strip().rstrip(".")
+
+
+def _cycle_told(view: CaseView, primary: Finding) -> str | None:
+    """The owner's notes mention a rebalancing already done but give it no date in the history: what it
+    decides, instead of advising a first rebalancing as if none had been tried."""
+    if primary.code != Cause.CELL_IMBALANCE or not story.rebalance_told(view):
+        return None
+    return (
+        "Your notes mention a rebalancing already done: give its date (see the evidence gaps). If this "
+        "reading is from after it, the imbalance came back and the cell is weak (the module needs "
+        "replacing); if it is from before, a controlled rebalancing (100 % held for 6-8 h, then re-check) "
+        "should recover it"
+    )
 
 
 def _lights_not_explained(leads: list[LedLead]) -> str:

@@ -65,6 +65,22 @@ HEAT_CUES: Final = ("hot ", "heat", "summer", "afternoon sun", "hot to the touch
 """Words for heat."""
 CLEARS_CUES: Final = ("clears", "goes off", "recovers", "comes back", "by itself", "on its own", "gone by")
 """Words for trouble that clears by itself (a protection that releases, not a dead part)."""
+REBALANCE_DONE_CUES: Final = (
+    "rebalanced",
+    "did a rebalanc",
+    "done a rebalanc",
+    "tried a rebalanc",
+    "tried rebalanc",
+    "already rebalanc",
+    "after a rebalanc",
+    "after the rebalanc",
+    "after rebalanc",
+    "held it at 100",
+    "held at 100",
+    "kept it at 100",
+    "kept at 100",
+)
+"""Words for a rebalancing cycle already done (the seed's procedure: charge to 100 % and hold 6-8 h)."""
 
 PROTECTION_LEDS: Final = frozenset({Led.RED})
 """ALM steady: a protection is active (``diagnosis.leds``: owner word red = ALM steady)."""
@@ -93,6 +109,13 @@ def _has(text: str, cues: tuple[str, ...]) -> bool:
 
 def _notes(view: CaseView) -> str:
     return (view.case.notes or "") if view.case else ""
+
+
+def rebalance_told(view: CaseView) -> bool:
+    """The owner's notes mention a rebalancing cycle already done, but ``history`` has none: the cycle
+    decides rebalance vs weak cell (spec cause table), so its date is what to ask for — not a first
+    rebalancing, as if none had been tried."""
+    return _has(_notes(view), REBALANCE_DONE_CUES) and not view.history_of(HistoryEvent.REBALANCE_CYCLE)
 
 
 def _module_states_read(view: CaseView) -> bool:
