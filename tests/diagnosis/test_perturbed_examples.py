@@ -394,3 +394,29 @@ def test_a_rebalancing_told_in_the_notes_is_not_ignored(tmp_path: Path, diagnose
         _copy(tmp_path / "plain", "replace-weak-cell-after-rebalance", lambda y: y.pop("history"))
     )
     assert "Your notes" not in plain.summary
+
+
+def test_a_swap_years_before_the_log_is_not_what_its_failures_begin_after(  # type: ignore[no-untyped-def]
+    tmp_path: Path, diagnose_case
+) -> None:
+    """The cold-mornings log (November 2026) with an inverter swap in May 2023: the log's failures do not
+    'begin after the inverter replacement' (they are the cold's, as without the swap) — with the case's
+    date given, and without it (a log and no console: the log's last day dates the case)."""
+    want = diagnose_case(EXAMPLES / COLD)
+    for name, drop_date in (("dated", False), ("undated", True)):
+
+        def edit(y: dict[str, Any], drop: bool = drop_date) -> None:
+            y["history"] = [{"date": "2023-05-01", "event": "inverter_replaced"}]
+            if drop:
+                del y["observed_at"]
+
+        d = diagnose_case(_copy(tmp_path / name, COLD, edit))
+        assert (
+            (d.outcome, d.primary_cause)
+            == (want.outcome, want.primary_cause)
+            == (
+                Outcome.ENVIRONMENT,
+                Cause.THERMAL_INTERMITTENT,
+            )
+        )
+        assert not any("replace" in f.message for f in _comms(d)), name

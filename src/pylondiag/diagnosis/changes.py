@@ -28,6 +28,7 @@ years ago, the inverter talking to the BMS since, is not "right after" (settings
 
 INVERTER_CHANGES: Final = frozenset({HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE})
 
+_LOGGED: Final = EventQuery(origin="inverter", timed=True)
 _COMMS: Final = EventQuery(
     origin="inverter", timed=True, kinds=frozenset({EventKind.BMS_COMMS_LOST}), not_info=True
 )
@@ -47,8 +48,26 @@ class Change:
 
 def recent(view: CaseView, change: Change) -> bool:
     """At most :data:`CHANGE_RECENT_DAYS` before the case (an undated case: every change counts)."""
+    return recent_day(view, change.day)
+
+
+def recent_day(view: CaseView, day: date) -> bool:
+    """``day`` is at most :data:`CHANGE_RECENT_DAYS` before the case's day (:func:`case_day`)."""
+    as_of = case_day(view)
+    return as_of is None or (as_of - day).days <= CHANGE_RECENT_DAYS
+
+
+def case_day(view: CaseView) -> date | None:
+    """The day the case describes: ``observed_at`` or the newest capture (:meth:`CaseView.as_of`), else the
+    last timed event of the inverter's log in the site's zone. Found by removing ``observed_at`` from the
+    cold-mornings example (a log, no console) with a swap in 2023: the swap counted as recent and was
+    blamed ("settings must change") for the 2026 cold-morning trips."""
     as_of = view.as_of()
-    return as_of is None or (as_of - change.day).days <= CHANGE_RECENT_DAYS
+    if as_of is not None:
+        return as_of
+    timed = view.events.where(_LOGGED)
+    last = timed[-1].time if len(timed) else None
+    return last.astimezone(ZoneInfo(view.timezone)).date() if last is not None else None
 
 
 def inverter_changes(view: CaseView) -> list[Change]:

@@ -30,7 +30,7 @@ from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from pylondiag.diagnosis import cite
+from pylondiag.diagnosis import changes, cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.brand_settings import (
     PYLONTECH_SETTINGS,
@@ -108,17 +108,21 @@ def _brand(view: CaseView, events: EventRows) -> str | None:
 
 
 def _change(view: CaseView, events: EventRows, zone: ZoneInfo) -> tuple[datetime, EvidenceRef, str] | None:
-    """The latest inverter change: (start of that day or time, citation, words)."""
+    """The latest inverter change: (start of that day or time, citation, words). A change the story dates
+    counts only if recent (:func:`~pylondiag.diagnosis.changes.recent_day`): a swap three years before a
+    2026 log is not what the log's failures "begin after" (found with the cold-mornings example)."""
     found: list[tuple[datetime, EvidenceRef, str]] = []
     for i, h in enumerate(view.history):
-        if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE):
+        if h.event in (HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE) and (
+            changes.recent_day(view, h.date)
+        ):
             found.append((_day_start(h.date, zone), cite.key(f"history[{i}]"), _CHANGE_WORDS[h.event]))
     inv = view.inverter
-    if inv is not None and inv.replaced_on:
+    if inv is not None and inv.replaced_on and changes.recent_day(view, inv.replaced_on):
         found.append(
             (_day_start(inv.replaced_on, zone), cite.key("inverter.replaced_on"), "inverter replacement")
         )
-    if inv is not None and inv.firmware_updated_on:
+    if inv is not None and inv.firmware_updated_on and changes.recent_day(view, inv.firmware_updated_on):
         found.append(
             (
                 _day_start(inv.firmware_updated_on, zone),
