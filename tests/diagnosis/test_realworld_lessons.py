@@ -19,6 +19,15 @@ def test_rebuilt_module_says_the_cell_socs_disagree(diagnose_case):
     assert "at 100 % SOC" not in f.message
 
 
+def test_a_cell_left_on_the_plateau_beside_full_ones_needs_days_not_one_hold(diagnose_case):
+    """Cells at 3.340 V beside 3.495 V at rest: a charge gap of several percent. ~50 mA balancing moves 1.2 Ah
+    a day (specs.md VIC536); the finding offered one 6-8 h hold (~0.4 Ah) as if it would close it."""
+    d = diagnose_case(CORPUS / "mman-us3000c-b69-rebuilt-top-balancing")
+    (f,) = [f for f in d.findings if f.code == Cause.CELL_IMBALANCE]
+    assert "1.2 Ah a day per cell (1.6 % of 74 Ah)" in f.message
+    assert "over several days" in f.message
+
+
 def test_us3000d_stat_is_read_whole_and_its_refused_stat_n_is_answered(diagnose_case):
     """A US3000D ends `stat` with "Command completed successfully!" (read as an unreadable stat line) and
     refuses `stat 1`: the gap asked for `stat 2` ... `stat 6`, which it would refuse too."""

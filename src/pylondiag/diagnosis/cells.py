@@ -26,6 +26,7 @@ from pylondiag.diagnosis import cite
 from pylondiag.diagnosis import confidence as C
 from pylondiag.diagnosis.isolation import module_capacity_ah
 from pylondiag.diagnosis.thresholds import (
+    BALANCE_CURRENT_MA,
     CELL_SPREAD_FAULT_MV,
     CELL_SPREAD_WARN_MV,
     ENVELOPE_MAX_C_RATE,
@@ -41,6 +42,7 @@ from pylondiag.diagnosis.thresholds import (
     IMPEDANCE_RISE_FACTOR,
     OLD_MODULE_YEARS,
     OUTLIER_MIN_MV,
+    PLATEAU_MAX_MV,
     REST_CURRENT_MA,
     SAG_MAX_SOC_PCT,
     SAG_MIN_C_RATE,
@@ -426,8 +428,29 @@ def _weak_or_imbalance(
         Cause.CELL_IMBALANCE,
         C.STRONG if len(dated) > 1 else C.PROBABLE,
         f"That is beyond the {CELL_SPREAD_FAULT_MV} mV the ~50 mA balancers keep up with: a controlled "
-        f"rebalancing (100 % held for 6-8 h) is the first step.{trend}",
+        f"rebalancing (100 % held for 6-8 h) is the first step.{_days_to_close(view, current)}{trend}",
         refs,
+    )
+
+
+def _days_to_close(view: CaseView, s: CellStats) -> str:
+    """At rest, a cell still on the plateau beside a full one: how slowly ~50 mA closes that gap. A rebuilt
+    US3000C read 3340 mV beside 3495 mV at rest (mman/node-red-contrib-pylontech-health, real capture);
+    one 6-8 h hold bleeds ~0.4 Ah per cell, far less than such a gap."""
+    lo, hi = s.lo.voltage_mv, s.hi.voltage_mv
+    resting = s.current_ma is not None and abs(s.current_ma) < REST_CURRENT_MA
+    if not resting or lo is None or hi is None or lo > PLATEAU_MAX_MV or hi < ENVELOPE_MIN_CELL_MV:
+        return ""
+    m = view.module(s.reading.position) if s.reading.position is not None else None
+    cap = module_capacity_ah(m.model if m else None)
+    per_day = BALANCE_CURRENT_MA * 24 / 1000
+    addr = s.reading.address or s.reading.position
+    return (
+        f" At rest cell {s.lo.cell} is still on the plateau ({lo / 1000:.3f} V) while cell {s.hi.cell} "
+        f"is full ({hi / 1000:.3f} V): a charge gap of several percent, and ~{BALANCE_CURRENT_MA} mA of "
+        f"balancing moves at most {per_day:.1f} Ah a day per cell ({per_day / cap * 100:.1f} % of "
+        f"{cap:.0f} Ah), so expect to repeat the 100 % hold over several days, capturing `bat {addr}` "
+        "after each."
     )
 
 

@@ -217,6 +217,15 @@ chronic DONV: 5832 / 430 = 13.6 ([C] both). Tool parameter between the two."""
 
 LIFETIME_MIN_CYCLES: Final = 50
 """Cycles: below this a per-cycle alarm rate is not judged (a new module's first charges)."""
+PLATEAU_MAX_MV: Final = 3350
+"""mV: a cell resting at or below this is still on the LFP plateau, not full (ENVELOPE_MIN_CELL_MV's
+sources: on the plateau cells sit at 3.30-3.35 V, full ≈ 3.45-3.48 V). A module at rest with one cell
+full and another here holds a charge gap of several percent, not a few mV of fan-out."""
+
+BALANCE_CURRENT_MA: Final = 50
+"""mA: the most the BMS's passive balancers bleed per cell (specs.md §1 VIC536 [T]: BQ779xx, "at most
+about 50 mA per cell"): 1.2 Ah a day, so a gap of several percent of 50-100 Ah takes days of holds."""
+
 
 LIFETIME_SC_WARN: Final = 1
 """Counts: ``SC Times`` (short-circuit protection) should stay 0; any count means abuse or a wiring
