@@ -36,3 +36,14 @@ def test_us3000d_stat_is_read_whole_and_its_refused_stat_n_is_answered(diagnose_
     (gap,) = [g for g in d.evidence_gaps if g.startswith("No lifetime counters")]
     assert "refused `stat 1`" in gap and "run `stat` there" in gap
     assert "`stat 2`" not in gap
+
+
+def test_a_refused_stat_n_with_no_bare_stat_for_it_keeps_the_plain_advice(tmp_path, diagnose_case):
+    """Only a `stat N` refused while a bare `stat` answered for the same module says "this firmware takes
+    no address"; a refused `stat 3` beside an answered `stat 1` (a typo, an absent module) does not."""
+    session = (CORPUS / "mman-us3000d-six-top-of-charge" / "console" / "session.txt").read_text()
+    (tmp_path / "console").mkdir()
+    (tmp_path / "console" / "s.txt").write_text(session.replace("pylon>stat 1\n", "pylon>stat 3\n"))
+    d = diagnose_case(tmp_path)
+    (gap,) = [g for g in d.evidence_gaps if g.startswith("No lifetime counters")]
+    assert "refused" not in gap and "`stat 2`" in gap

@@ -527,8 +527,11 @@ def _stat_refused(view: CaseView) -> str | None:
     (B1.4.0.0) answers ``stat 1`` with "Invalid command or fail to excute! Usage: ... stat/stat [detail]"
     and its bare ``stat`` reports the module the cable is on (mman/node-red-contrib-pylontech-health,
     real captures and its poller's master-only fallback)."""
+    answered = {s.address for s in view.stats}
     for typed, answer in view.console_refused.items():
-        if typed.split()[0] == "stat" and len(typed.split()) > 1:
+        words = typed.split()
+        # refused for a module whose counters a bare `stat` did give: the address form is what is refused
+        if words[0] == "stat" and len(words) == 2 and words[1].isdigit() and int(words[1]) in answered:
             return (
                 f"the console refused `{typed}` ({answer.strip()}): this firmware's `stat` takes no module "
                 "address and reports the module whose console port the cable is in, so plug the console "
