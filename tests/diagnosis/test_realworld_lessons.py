@@ -47,3 +47,22 @@ def test_a_refused_stat_n_with_no_bare_stat_for_it_keeps_the_plain_advice(tmp_pa
     d = diagnose_case(tmp_path)
     (gap,) = [g for g in d.evidence_gaps if g.startswith("No lifetime counters")]
     assert "refused" not in gap and "`stat 2`" in gap
+
+
+def test_addresses_typed_in_rs485_numbering_are_not_a_dip_fault_when_pwr_counts_1_to_n(
+    tmp_path, diagnose_case
+):
+    """RS485 tools count the master as address 2 (python-pylontech #2 and #23). case.yaml written that way
+    (2..6) beside a real `pwr` listing the five modules at 1..5 was "reconfigure / dip_address_gap: settings
+    must change"; the BMS's own table shows the chain numbered right, so the typed numbers are what is off."""
+    src = CORPUS / "hrabovszki-us2000c-master-with-older-us2000"
+    (tmp_path / "console").mkdir()
+    (tmp_path / "console" / "session.txt").write_text((src / "console" / "session.txt").read_text())
+    yaml_text = (src / "case.yaml").read_text()
+    for a in range(5, 0, -1):
+        yaml_text = yaml_text.replace(f"address: {a}}}", f"address: {a + 1}}}")
+    (tmp_path / "case.yaml").write_text(yaml_text)
+    d = diagnose_case(tmp_path)
+    assert d.outcome.value != "reconfigure"
+    (f,) = [f for f in d.findings if f.code == Cause.DIP_ADDRESS_GAP]
+    assert f.severity.value == "info" and "1..5 in order" in f.message

@@ -72,6 +72,9 @@ def _address_rules(view: CaseView) -> list[Finding]:
         expected = list(range(1, len(addrs) + 1))
         if addrs == expected:
             continue
+        if not multi and _pwr_in_order(view, len(members)):
+            out.append(_declared_off(view, addrs, with_addr))
+            continue
         wrong = [m for m in with_addr if m.address not in expected]
         for m in wrong:
             out.append(
@@ -95,6 +98,41 @@ def _address_rules(view: CaseView) -> list[Finding]:
                 )
             )
     return out
+
+
+def _pwr_in_order(view: CaseView, n: int) -> bool:
+    """Whether the latest whole ``pwr`` shows exactly ``n`` modules at addresses 1..n: the BMS's own
+    numbering of the chain is then in order, whatever ``case.yaml`` says."""
+    snap = view.latest_pwr()
+    if snap is None or not snap.rows_complete():
+        return False
+    return sorted(r.address for r in snap.present_rows()) == list(range(1, n + 1))
+
+
+def _declared_off(view: CaseView, addrs: list[int], with_addr: list[ModuleView]) -> Finding:
+    """``case.yaml`` addresses out of 1..N while the master's ``pwr`` lists the N modules at 1..N: the
+    chain is numbered right and the typed addresses are another numbering (RS485 tools count the master as
+    2: python-pylontech #23, "the starting address is 2"; Frankkkkk/python-pylontech #2's reply of a
+    US3000 + US2000 has ADR 2). A DIP or cabling fault was claimed from the typed numbers alone."""
+    snap = view.latest_pwr()
+    assert snap is not None
+    n = len(addrs)
+    return Finding(
+        code=Cause.DIP_ADDRESS_GAP,
+        severity=FindingSeverity.INFO,
+        module=None,
+        confidence=C.REASONABLE,
+        message=(
+            f"case.yaml gives the addresses {addrs}, but the master's `pwr` lists {n} modules at "
+            f"addresses 1..{n} in order: the BMS numbers the chain correctly, so nothing needs resetting. "
+            "The addresses in case.yaml look written in another numbering (RS485 tools count the master "
+            f"as 2); set them to 1..{n} as `pwr` shows, so each reading is put on the right module."
+        ),
+        evidence=[
+            cite.line(snap.table.provenance),
+            *[r for x in with_addr for r in stack_ref(x, "address")][:8],
+        ],
+    )
 
 
 def _missing_from_pwr(view: CaseView) -> list[Finding]:
