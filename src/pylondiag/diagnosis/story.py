@@ -66,7 +66,12 @@ HEAT_CUES: Final = ("hot ", "heat", "summer", "afternoon sun", "hot to the touch
 CLEARS_CUES: Final = ("clears", "goes off", "recovers", "comes back", "by itself", "on its own", "gone by")
 """Words for trouble that clears by itself (a protection that releases, not a dead part)."""
 REBALANCE_DONE_CUES: Final = (
-    "rebalanced",
+    "i rebalanced",
+    "we rebalanced",
+    "was rebalanced",
+    "been rebalanced",
+    "rebalanced it",
+    "rebalanced the",
     "did a rebalanc",
     "done a rebalanc",
     "tried a rebalanc",
@@ -80,7 +85,8 @@ REBALANCE_DONE_CUES: Final = (
     "kept it at 100",
     "kept at 100",
 )
-"""Words for a rebalancing cycle already done (the seed's procedure: charge to 100 % and hold 6-8 h)."""
+"""Words for a rebalancing cycle already done (the seed's procedure: charge to 100 % and hold 6-8 h); not
+a bare "rebalanced", which is also "needs to be rebalanced"."""
 
 PROTECTION_LEDS: Final = frozenset({Led.RED})
 """ALM steady: a protection is active (``diagnosis.leds``: owner word red = ALM steady)."""
