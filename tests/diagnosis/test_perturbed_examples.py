@@ -348,6 +348,9 @@ def test_the_summary_after_a_cycle_says_what_its_result_shows(tmp_path: Path, di
     assert d.outcome == Outcome.REBALANCE and "should recover it" not in d.summary
     assert "cycle of 2026-11-25" in d.summary and "its result is not known yet" in d.summary
     assert "capture `bat 2` at the top of charge" in d.summary and "weak cell" in d.summary
+    # the steps read the cycle's result first instead of a new 6-8 h hold
+    assert d.actions[0].text.startswith("A rebalancing cycle was done on 2026-11-25")
+    assert not any("hold it there for 6-8 hours" in a.text for a in d.actions)
 
 
 def test_comms_failures_at_random_hours_ask_for_the_link_to_be_checked(  # type: ignore[no-untyped-def]

@@ -95,6 +95,23 @@ def _capture_cmds(view: CaseView, position: int) -> str:
 def _steps_rebalance(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
     p = f.module or 0
     a = _addr(view, p)
+    last, stale = _read_before_cycle(view)
+    if p in stale:
+        # the owner's cycle came after the newest reading: its result decides, so read it before another hold
+        return [
+            (
+                f"A rebalancing cycle was done on {last}, after the newest cell reading of position {p}: "
+                "after the next full charge, with the stack at 100 % and idle, capture `pwr`, "
+                f"`bat {a}` and `stat {a}`; save the session and add it to the case under console/.",
+                False,
+            ),
+            (
+                f"If position {p}'s cell spread is now at or below {CELL_SPREAD_WARN_MV} mV, the cycle "
+                "worked: nothing more to do. If the same cell is still low, it is a weak cell and the module "
+                "must be replaced: send the capture for a new diagnosis.",
+                False,
+            ),
+        ]
     return [
         (
             "Charge the stack to 100 % and hold it there for 6-8 hours (leave the inverter charging at "
@@ -497,18 +514,23 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     return _dedupe(gaps)
 
 
-def _readings_before_cycle(view: CaseView) -> list[str]:
-    """Modules whose newest cell reading is older than the owner's last rebalancing cycle: what the cycle
-    did is not in the evidence (the story is evidence; the newest state is what counts)."""
+def _read_before_cycle(view: CaseView) -> tuple[date | None, list[int]]:
+    """The owner's last rebalancing cycle, and the positions whose newest cell reading is older than it."""
     cycles = [h.date for h in view.history if h.event == HistoryEvent.REBALANCE_CYCLE]
     if not cycles:
-        return []
+        return None, []
     last = max(cycles)
     newest: dict[int, date] = {}
     for b in view.bat:
         if b.position is not None and b.time is not None:
             newest[b.position] = max(newest.get(b.position, b.time.date()), b.time.date())
-    stale = sorted(p for p, d in newest.items() if d < last)
+    return last, sorted(p for p, d in newest.items() if d < last)
+
+
+def _readings_before_cycle(view: CaseView) -> list[str]:
+    """Modules whose newest cell reading is older than the owner's last rebalancing cycle: what the cycle
+    did is not in the evidence (the story is evidence; the newest state is what counts)."""
+    last, stale = _read_before_cycle(view)
     if not stale:
         return []
     cmds = ", ".join(f"`bat {_addr(view, p)}`" for p in stale)
