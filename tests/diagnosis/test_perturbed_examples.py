@@ -423,3 +423,26 @@ def test_a_swap_years_before_the_log_is_not_what_its_failures_begin_after(  # ty
             )
         )
         assert not any("replace" in f.message for f in _comms(d)), name
+
+
+def test_a_module_replaced_after_the_readings_is_said(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """The weak-cell example with a module swap a week after its capture: the history does not say which
+    module went, so the verdict stands, but the summary and a gap say the readings may be of the module
+    taken out and ask for the new one to be read first; a swap before the readings changes nothing."""
+
+    def later(y: dict[str, Any]) -> None:
+        y["history"].append({"date": "2026-11-25", "event": "module_replaced"})
+        y["observed_at"] = "2026-11-26T09:30"
+
+    d = diagnose_case(_copy(tmp_path / "later", "replace-weak-cell-after-rebalance", later))
+    assert (d.outcome, d.culprit_modules) == (Outcome.REPLACE, [2])
+    assert "A module was replaced on 2026-11-25, after this reading (2026-11-19)" in d.summary
+    assert any(
+        g.startswith("A module was replaced on 2026-11-25") and "`bat 2`" in g for g in d.evidence_gaps
+    )
+
+    def earlier(y: dict[str, Any]) -> None:
+        y["history"].append({"date": "2026-09-01", "event": "module_replaced"})
+
+    d = diagnose_case(_copy(tmp_path / "earlier", "replace-weak-cell-after-rebalance", earlier))
+    assert "A module was replaced" not in d.summary

@@ -471,6 +471,7 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
             instead=_stat_refused(view),
         )
     gaps += _readings_before_cycle(view)
+    gaps += _replaced_gap(view, findings)
     if story.rebalance_told(view) and any(f.code == Cause.CELL_IMBALANCE for f in findings):
         gaps.append(
             "The notes mention a rebalancing cycle already done, with no date in case.yaml history: add it "
@@ -525,6 +526,37 @@ def _read_before_cycle(view: CaseView) -> tuple[date | None, list[int]]:
         if b.position is not None and b.time is not None:
             newest[b.position] = max(newest.get(b.position, b.time.date()), b.time.date())
     return last, sorted(p for p, d in newest.items() if d < last)
+
+
+def replaced_after_reading(view: CaseView, position: int | None) -> tuple[date, date] | None:
+    """A module replacement (case history) dated after the newest cell reading of ``position``: (the
+    replacement's day, the reading's day). The history does not say which module was swapped, so the
+    readings may be of the module taken out (found by adding a swap a week after the weak-cell example's
+    capture: 'the module must be isolated and replaced' stood as if nothing had been done)."""
+    if position is None:
+        return None
+    days = [b.time.date() for b in view.bat if b.position == position and b.time is not None]
+    swaps = [h.date for h in view.history if h.event == HistoryEvent.MODULE_REPLACED]
+    if not days or not swaps or max(swaps) <= max(days):
+        return None
+    return max(swaps), max(days)
+
+
+def _replaced_gap(view: CaseView, findings: list[Finding]) -> list[str]:
+    """For each module with a fault whose readings predate a module replacement: capture it again."""
+    out: list[str] = []
+    for p in sorted(
+        {f.module for f in findings if f.module is not None and f.severity == FindingSeverity.FAULT}
+    ):
+        after = replaced_after_reading(view, p)
+        if after is not None:
+            out.append(
+                f"A module was replaced on {after[0]}, after the newest cell reading of position {p} "
+                f"({after[1]}): if it was position {p}, its findings are about the module taken out. "
+                f"Capture `pwr`, `bat {_addr(view, p)}` and `stat {_addr(view, p)}` at the top of charge "
+                "(100 %, idle) before acting on them."
+            )
+    return out
 
 
 def _readings_before_cycle(view: CaseView) -> list[str]:
@@ -717,6 +749,13 @@ def summary(
         )
     if primary.confidence < C.LOW_CONFIDENCE_BELOW:
         second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
+    swapped = replaced_after_reading(view, primary.module)
+    if swapped is not None:
+        second += (
+            f". A module was replaced on {swapped[0]}, after this reading ({swapped[1]}): if it was position "
+            f"{primary.module}, this is about the module taken out, so read the new one first (see the "
+            "evidence gaps)"
+        )
     return f"{first} {second}.".replace("..", ".") + _lights_not_explained(leads)
 
 
