@@ -353,6 +353,12 @@ def test_the_summary_after_a_cycle_says_what_its_result_shows(tmp_path: Path, di
     assert not any("hold it there for 6-8 hours" in a.text for a in d.actions)
 
 
+def _random_hours(r: list[str]) -> list[str]:
+    """A log row moved so that each day's trips start at another hour of the clock (no cold pattern)."""
+    day, hour = int(r[0][8:10]), int(r[0][11:13])
+    return [f"{r[0][:11]}{(day * 7 + hour) % 24:02d}{r[0][13:]}", *r[1:]]
+
+
 def test_comms_failures_at_random_hours_ask_for_the_link_to_be_checked(  # type: ignore[no-untyped-def]
     tmp_path: Path, diagnose_case
 ) -> None:
@@ -361,13 +367,7 @@ def test_comms_failures_at_random_hours_ask_for_the_link_to_be_checked(  # type:
     F58 intermittent → the link), so the 'monitor' outcome must not read 'no action is needed now': the
     summary says the link needs checking and the first step is that check."""
     case = _copy(tmp_path, COLD)
-
-    def move(r: list[str]) -> list[str]:
-        day, hour = int(r[0][8:10]), int(r[0][11:13])
-        h = (day * 7 + hour) % 24  # each day's trips start at another hour of the clock
-        return [f"{r[0][:11]}{h:02d}{r[0][13:]}", *r[1:]]
-
-    _rewrite_log(case, move)
+    _rewrite_log(case, _random_hours)
     d = diagnose_case(case)
     assert (d.outcome, d.primary_cause) == (Outcome.MONITOR, Cause.INVERTER_COMMS_CONFIG)
     assert "40 BMS communication failure(s)" in d.summary
@@ -446,3 +446,22 @@ def test_a_module_replaced_after_the_readings_is_said(tmp_path: Path, diagnose_c
 
     d = diagnose_case(_copy(tmp_path / "earlier", "replace-weak-cell-after-rebalance", earlier))
     assert "A module was replaced" not in d.summary
+
+
+def test_a_link_check_beside_a_module_warning_is_not_no_action(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """monitor-early-imbalance (59 mV on position 2, the primary warning) with the random-hours comms log:
+    step 1 is the cable check, so the summary must not say "No action is needed now"."""
+
+    def edit(y: dict[str, Any]) -> None:
+        y["observed_at"] = "2026-12-01T10:00"
+        y["inverter"]["battery_protocol"] = "00"
+
+    case = _copy(tmp_path, "monitor-early-imbalance", edit)
+    (case / "inverter").mkdir()
+    shutil.copy(EXAMPLES / COLD / "inverter" / "events.csv", case / "inverter" / "events.csv")
+    _rewrite_log(case, _random_hours)
+    d = diagnose_case(case)
+    assert (d.outcome, d.primary_cause) == (Outcome.MONITOR, Cause.CELL_IMBALANCE)
+    assert d.actions[0].text.startswith("Check the BMS cable")
+    assert "No action is needed now" not in d.summary
+    assert "data link to the inverter needs checking" in d.summary

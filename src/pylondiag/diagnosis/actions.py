@@ -739,13 +739,18 @@ def summary(
         head = first[0].lower() if first[1:2].islower() else first[0]
         first = f"Position {primary.module}: {head}{first[1:]}"
     second = _cycle_result(primary) or _cycle_told(view, primary) or OUTCOME_PHRASE.get(outcome, "")
-    if outcome == Outcome.MONITOR and primary.module is None and _fix(primary):
-        # the finding asks for a check: the summary must not read as "nothing to do"
+    checking = [f for f in findings if f.module is None and f.severity == FindingSeverity.WARNING and _fix(f)]
+    if outcome == Outcome.MONITOR and checking:
+        # a warning asks for a check (its steps come first): the summary must not read as "nothing to do"
+        link = any(f.code == Cause.INVERTER_COMMS_CONFIG for f in checking)
         second = (
             "No module needs work, but the battery's data link to the inverter needs checking (see the "
             "steps); re-check if the failures recur"
-            if primary.code == Cause.INVERTER_COMMS_CONFIG
-            else "No module needs work, but do the check in the steps; re-check later"
+            if link and primary in checking
+            else "Nothing needs replacing or rebalancing now, but the battery's data link to the inverter "
+            "needs checking (see the steps); re-check later"
+            if link
+            else "Nothing needs replacing or rebalancing now, but do the check in the steps; re-check later"
         )
     if primary.confidence < C.LOW_CONFIDENCE_BELOW:
         second += f" (low confidence, {primary.confidence:.0%}: see the evidence gaps)"
