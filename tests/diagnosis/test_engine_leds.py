@@ -34,6 +34,9 @@ def test_led_alone_is_a_lead_not_a_verdict(make_case, diagnose_case, stack_of):
     assert next(m for m in d.modules if m.position == 2).verdict == Verdict.MONITOR
     gaps = " ".join(d.evidence_gaps)
     assert "position 2" in gaps and "`bat 2`" in gaps and "`stat 2`" in gaps and "`pwr`" in gaps
+    # the commands to type are a list the owner can read: "`bat 1`, `bat 2`, ..." (was "`bat 1` `bat 2`")
+    no_console = next(g for g in d.evidence_gaps if g.startswith("No console capture"))
+    assert "`bat 1`, `bat 2`, `bat 3`, `bat 4`, `stat N`" in no_console
     assert "lead" in d.summary and "low confidence" in d.summary
 
 

@@ -434,9 +434,8 @@ _PANEL: Final[dict[str, str]] = {
 def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead]) -> list[str]:
     """What is missing or unusable, and exactly what to capture next."""
     gaps = [g.text for g in view.gaps]
-    addr_list = (
-        " ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16]) or "`bat N` for each module N"
-    )
+    addr_list = ", ".join(f"`bat {m.address or m.position}`" for m in view.modules[:16])
+    addr_list = addr_list or "`bat N` for each module N"
     if not view.has_console() and not (view.soh or view.pwrsys or view.logs or view.console_unused):
         gaps.append(
             "No console capture: connect a laptop to the master's Console port (RJ45 on C models, RS232 "
