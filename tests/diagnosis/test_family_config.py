@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from views import pwr, row, view
 
 from pylondiag.diagnosis import addresses, dip, groups, inverter_settings, mixed_models
@@ -184,6 +186,7 @@ def test_mixed_models_trouble_after_modules_were_added_is_reconfigure_with_the_f
         ],
         symptoms=["bms_comms_alarm"],
         history=[{"date": "2026-10-01", "event": "modules_added", "detail": "US5000 added"}],
+        observed_at=datetime(2026, 11, 20, 9, 0),  # dated: in an undated case the change's recency is unknown
     )
     (f,) = mixed_models.findings(v)
     assert f.severity == FindingSeverity.FAULT and f.module is None

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from pylondiag.model.diagnosis import Cause, Diagnosis, Outcome
+from pylondiag.model.diagnosis import Cause, Diagnosis, FindingSeverity, Outcome
 from pylondiag.report.plain import owner_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
@@ -27,6 +27,10 @@ def _copy(tmp_path: Path, name: str, edit: Callable[[dict[str, Any]], None] | No
         edit(body)
         (case / "case.yaml").write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     return case
+
+
+def _comms(d: Diagnosis) -> list[Any]:
+    return [f for f in d.findings if f.code == Cause.INVERTER_COMMS_CONFIG]
 
 
 def _finding(d: Diagnosis, cause: Cause) -> str:
@@ -46,3 +50,48 @@ def test_a_log_exported_twice_counts_each_trip_once(tmp_path: Path, diagnose_cas
     [gap] = [g for g in d.evidence_gaps if "repeat" in g]
     assert gap.startswith("inverter/events.csv: 64 rows repeat events already read")
     assert "inverter/" not in owner_text(gap) and "64 rows" in owner_text(gap)
+
+
+def _undated_cold(when: str) -> Callable[[dict[str, Any]], None]:
+    """The cold-mornings case without ``observed_at`` (the log alone dates it), a swap on ``when``."""
+
+    def edit(y: dict[str, Any]) -> None:
+        del y["observed_at"]
+        y["history"] = [{"date": when, "event": "inverter_replaced"}]
+
+    return edit
+
+
+def test_a_log_alone_dates_the_case(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """No ``observed_at``: 'now' is the log's last row (30 November 2026), so a swap of 2023 is not
+    recent and the cold-morning pattern stays the answer; a swap a week before the log still leads."""
+    d = diagnose_case(_copy(tmp_path / "old", COLD, _undated_cold("2023-05-01")))
+    assert d.outcome == Outcome.ENVIRONMENT and d.primary_cause == Cause.THERMAL_INTERMITTENT
+    assert all(f.severity != FindingSeverity.FAULT for f in _comms(d))
+    assert not any("after an inverter" in f.message or "begin after" in f.message for f in d.findings)
+    recent = diagnose_case(_copy(tmp_path / "new", COLD, _undated_cold("2026-10-25")))
+    assert recent.outcome == Outcome.RECONFIGURE
+    assert [f.severity for f in _comms(recent)] == [FindingSeverity.FAULT]
+
+
+def test_nothing_dates_the_case_so_a_change_is_not_taken_as_recent(  # type: ignore[no-untyped-def]
+    make_case, diagnose_case, stack_of
+) -> None:
+    """Symptom and a swap, no observed_at, no log or capture: whether the swap came right before the
+    alarms is unknown — a lead and a question, not 'settings must change'."""
+    d = diagnose_case(
+        make_case(
+            {
+                "stack": stack_of(2),
+                "symptoms": ["bms_comms_alarm"],
+                "inverter": {"brand": "deye"},
+                "history": [{"date": "2023-05-01", "event": "inverter_replaced"}],
+            }
+        )
+    )
+    assert d.outcome == Outcome.INSUFFICIENT_EVIDENCE
+    assert all(f.severity == FindingSeverity.INFO for f in d.findings)
+    [lead] = _comms(d)
+    assert "if it began soon after it" in lead.message
+    [gap] = [g for g in d.evidence_gaps if "soon after the inverter replaced of 2023-05-01 is unknown" in g]
+    assert "Nothing in the case says when it was observed" in owner_text(gap)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
+from pylondiag.diagnosis import changes, coverage, isolation, story, thermal
 from pylondiag.diagnosis import confidence as C
-from pylondiag.diagnosis import coverage, isolation, story, thermal
 from pylondiag.diagnosis.cause_table import Context, classify
 from pylondiag.diagnosis.cells import AFTER_CYCLE
 from pylondiag.diagnosis.leds import LedLead
@@ -477,6 +477,7 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
             "(event: rebalance_cycle, date: the day of the hold). A cell reading after the cycle that still "
             "shows the low cell means a weak cell, not an imbalance to rebalance again."
         )
+    gaps += [g for g in (changes.undated_gap(view),) if g is not None]
     for f in findings:
         if f.code == Cause.CELL_IMBALANCE and f.severity == FindingSeverity.INFO and f.module is not None:
             a = _addr(view, f.module)

@@ -22,13 +22,13 @@ from pylondiag.model.stack import CaseView
 from pylondiag.model.timeline import EventQuery
 
 CHANGE_RECENT_DAYS: Final = 90
-"""days: a change this long before the case (``observed_at``, else the newest capture) can still be what
+"""days: a change this long before the case (:meth:`CaseView.as_of`: ``observed_at``, else the newest
+capture or inverter-log row) can still be what
 started its trouble. Tool parameter [U]: wide enough for an owner who reports weeks after a swap; a swap
 years ago, the inverter talking to the BMS since, is not "right after" (settings.md)."""
 
 INVERTER_CHANGES: Final = frozenset({HistoryEvent.INVERTER_REPLACED, HistoryEvent.INVERTER_FIRMWARE_UPDATE})
 
-_LOGGED: Final = EventQuery(origin="inverter", timed=True)
 _COMMS: Final = EventQuery(
     origin="inverter", timed=True, kinds=frozenset({EventKind.BMS_COMMS_LOST}), not_info=True
 )
@@ -47,27 +47,82 @@ class Change:
 
 
 def recent(view: CaseView, change: Change) -> bool:
-    """At most :data:`CHANGE_RECENT_DAYS` before the case (an undated case: every change counts)."""
+    """Known to be at most :data:`CHANGE_RECENT_DAYS` before the case. In a case nothing dates (no
+    ``observed_at``, no dated capture or log row) how long ago a change was is unknown: it is not taken
+    as recent (:func:`undated` names such changes, and a gap asks for the dates). Found by perturbing the
+    cold-mornings example: without ``observed_at`` a swap of 2023 was blamed for the comms trips of 2026."""
     return recent_day(view, change.day)
 
 
 def recent_day(view: CaseView, day: date) -> bool:
-    """``day`` is at most :data:`CHANGE_RECENT_DAYS` before the case's day (:func:`case_day`)."""
+    """``day`` is known to be at most :data:`CHANGE_RECENT_DAYS` before the case (:func:`recent`)."""
     as_of = case_day(view)
-    return as_of is None or (as_of - day).days <= CHANGE_RECENT_DAYS
+    return as_of is not None and (as_of - day).days <= CHANGE_RECENT_DAYS
 
 
 def case_day(view: CaseView) -> date | None:
-    """The day the case describes: ``observed_at`` or the newest capture (:meth:`CaseView.as_of`), else the
-    last timed event of the inverter's log in the site's zone. Found by removing ``observed_at`` from the
-    cold-mornings example (a log, no console) with a swap in 2023: the swap counted as recent and was
-    blamed ("settings must change") for the 2026 cold-morning trips."""
-    as_of = view.as_of()
-    if as_of is not None:
-        return as_of
-    timed = view.events.where(_LOGGED)
-    last = timed[-1].time if len(timed) else None
-    return last.astimezone(ZoneInfo(view.timezone)).date() if last is not None else None
+    """The day the case describes (:meth:`CaseView.as_of`): ``observed_at``, else the newest capture or
+    inverter-log row (events and status rows) on the site's calendar; None when nothing dates the case.
+    Found by removing ``observed_at`` from the cold-mornings example (a log, no console) with a swap in
+    2023: the swap counted as recent and was blamed ("settings must change") for the 2026 trips."""
+    return view.as_of()
+
+
+def story_changes(view: CaseView) -> list[Change]:
+    """Every dated change the owner's story records that can start trouble: inverter replacements and
+    firmware updates (:func:`inverter_changes` without its filters) and modules added, oldest first."""
+    found = [
+        Change(h.date, f"history[{i}]", h.event.value.replace("_", " "), h.event)
+        for i, h in enumerate(view.history)
+        if h.event in INVERTER_CHANGES or h.event == HistoryEvent.MODULES_ADDED
+    ]
+    if not any(c.event in INVERTER_CHANGES for c in found):
+        found += _inverter_keys(view)[:1]
+    return sorted(found, key=lambda c: c.day)
+
+
+def undated(view: CaseView) -> list[Change]:
+    """The story's changes when nothing dates the case (:meth:`CaseView.as_of` is None): whether each is
+    recent is unknown. Empty when the case is dated."""
+    return story_changes(view) if view.as_of() is None else []
+
+
+def undated_gap(view: CaseView) -> str | None:
+    """What to send when the owner reports trouble and a change but nothing dates the case."""
+    found = undated(view)
+    if not found or not view.symptoms:
+        return None
+    which = ", ".join(f"the {c.words} of {c.day}" for c in found[-3:])
+    return (
+        f"Nothing in the case says when it was observed (no observed date, no dated capture or inverter "
+        f"log), so whether the trouble began soon after {which} is unknown: add the date you looked at the "
+        "system (observed_at) and, in the notes, when the trouble began, or add the inverter's event log."
+    )
+
+
+def _inverter_keys(view: CaseView) -> list[Change]:
+    """The ``inverter.replaced_on`` / ``inverter.firmware_updated_on`` dates, as changes."""
+    inv = view.inverter
+    out: list[Change] = []
+    if inv is not None and inv.replaced_on:
+        out.append(
+            Change(
+                inv.replaced_on,
+                "inverter.replaced_on",
+                "inverter replacement",
+                HistoryEvent.INVERTER_REPLACED,
+            )
+        )
+    if inv is not None and inv.firmware_updated_on:
+        out.append(
+            Change(
+                inv.firmware_updated_on,
+                "inverter.firmware_updated_on",
+                "inverter firmware update",
+                HistoryEvent.INVERTER_FIRMWARE_UPDATE,
+            )
+        )
+    return out
 
 
 def inverter_changes(view: CaseView) -> list[Change]:
@@ -78,30 +133,13 @@ def inverter_changes(view: CaseView) -> list[Change]:
     cold-morning comms trips, and a swap three years before the case, were each blamed as the cause
     ("settings must change").
     """
-    inv = view.inverter
     found = [
         Change(h.date, f"history[{i}]", h.event.value.replace("_", " "), h.event)
         for i, h in enumerate(view.history)
         if h.event in INVERTER_CHANGES
     ]
-    if not found and inv is not None and inv.replaced_on:
-        found.append(
-            Change(
-                inv.replaced_on,
-                "inverter.replaced_on",
-                "inverter replacement",
-                HistoryEvent.INVERTER_REPLACED,
-            )
-        )
-    if not found and inv is not None and inv.firmware_updated_on:
-        found.append(
-            Change(
-                inv.firmware_updated_on,
-                "inverter.firmware_updated_on",
-                "inverter firmware update",
-                HistoryEvent.INVERTER_FIRMWARE_UPDATE,
-            )
-        )
+    if not found:
+        found = _inverter_keys(view)[:1]
     zone = ZoneInfo(view.timezone)
     comms = view.events.where(_COMMS)
     return [

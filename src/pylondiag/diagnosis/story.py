@@ -294,7 +294,28 @@ def _since_change(view: CaseView) -> list[Hypothesis]:
                     refs=[cite.key(f"history[{i}]"), *_symptom_refs(view)],
                 )
             )
+    out += [_undated(view, c) for c in changes.undated(view)]
     return out
+
+
+def _undated(view: CaseView, c: changes.Change) -> Hypothesis:
+    """A change in a case nothing dates: a lead only if the trouble began soon after it, which is unknown."""
+    inverter = c.event in changes.INVERTER_CHANGES
+    return Hypothesis(
+        code=Cause.INVERTER_COMMS_CONFIG if inverter else Cause.MIXED_MODELS,
+        score=1.0,
+        why=[
+            f"the trouble may follow the {c.words} of {c.day}, if it began soon after it (nothing in the "
+            "case says when it was observed)"
+        ],
+        confirm=(
+            "when the trouble began, then the inverter's battery type / BMS protocol / port against the "
+            "brand's setting for Pylontech"
+            if inverter
+            else "when the trouble began, then `info` of every module (model and Main Soft version)"
+        ),
+        refs=[cite.key(c.key), *_symptom_refs(view)],
+    )
 
 
 def _weather(view: CaseView, notes: str) -> list[Hypothesis]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
@@ -295,8 +296,25 @@ class CaseView(_View):
         }
 
     def as_of(self) -> date | None:
-        """The date the case describes: ``observed_at``, else the newest capture time."""
+        """The date the case describes: ``observed_at`` (``case-format.md``: when the LEDs / DIP switches
+        were read); else the newest time in the evidence — the newest console capture (``pwr``, ``bat``)
+        or inverter-log row (events and status rows), each on the site's calendar; None when nothing dates
+        the case. A module's own BMS ``log`` clock is not used: it is often never set."""
         if self.observed_at is not None:
             return self.observed_at.date()
-        times = [t for t in (*(p.time for p in self.pwr), *(b.time for b in self.bat)) if t is not None]
-        return max(times).date() if times else None
+        days = [t.date() for t in (*(p.time for p in self.pwr), *(b.time for b in self.bat)) if t is not None]
+        newest = self.newest_log_time()
+        if newest is not None:
+            days.append(newest.date())
+        return max(days) if days else None
+
+    def newest_log_time(self) -> datetime | None:
+        """The newest inverter-log row (an event or a status row), in the site's zone; None without one."""
+        zone = ZoneInfo(self.timezone)
+        stamps = [float(c.utc_s.max()) for c in (*self.events.parts, *self.inverter_status) if len(c)]
+        stamps += [
+            (e.time if e.time.tzinfo is not None else e.time.replace(tzinfo=zone)).timestamp()
+            for e in self.events.objects
+            if e.origin == "inverter" and e.time is not None
+        ]
+        return datetime.fromtimestamp(max(stamps), zone) if stamps else None
