@@ -95,3 +95,34 @@ def test_nothing_dates_the_case_so_a_change_is_not_taken_as_recent(  # type: ign
     assert "if it began soon after it" in lead.message
     [gap] = [g for g in d.evidence_gaps if "soon after the inverter replaced of 2023-05-01 is unknown" in g]
     assert "Nothing in the case says when it was observed" in owner_text(gap)
+
+
+def test_a_cycle_on_the_day_of_the_capture_is_not_judged_as_its_result(  # type: ignore[no-untyped-def]
+    tmp_path: Path, diagnose_case
+) -> None:
+    """The owner's rebalancing cycle is dated 2026-11-19, the day of the 'after' capture (17:40): only the
+    date is known, so the reading may be from before or during the hold. Not weak_cell (spec: an
+    imbalance that returns AFTER a cycle); the order is said to be unknown, `bat 2` after the hold asked."""
+
+    def edit(y: dict[str, Any]) -> None:
+        y["history"][0]["date"] = "2026-11-19"
+
+    d = diagnose_case(_copy(tmp_path, "replace-weak-cell-after-rebalance", edit))
+    assert d.outcome == Outcome.REBALANCE and d.primary_cause == Cause.CELL_IMBALANCE
+    assert not any(f.code == Cause.WEAK_CELL for f in d.findings)
+    f = next(f for f in d.findings if f.module == 2)
+    assert f.confidence < 0.7 and "from the same day" in f.message
+    assert "before or during the 6-8 h hold" in f.message
+    assert any(
+        "capture `bat 2` at the top of charge (100 %, idle) after the hold" in g for g in d.evidence_gaps
+    )
+    assert "should recover it" not in d.summary and "may be from before or during" in d.summary
+    assert "bat 2` at the top of charge (100 %, idle) after the hold" in d.summary
+    day_after = diagnose_case(
+        _copy(
+            tmp_path / "after",
+            "replace-weak-cell-after-rebalance",
+            lambda y: y["history"][0].update(date="2026-11-18"),
+        )
+    )
+    assert day_after.outcome == Outcome.REPLACE and day_after.primary_cause == Cause.WEAK_CELL

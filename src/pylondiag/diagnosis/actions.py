@@ -95,12 +95,14 @@ def _capture_cmds(view: CaseView, position: int) -> str:
 def _steps_rebalance(view: CaseView, f: Finding) -> list[tuple[str, bool]]:
     p = f.module or 0
     a = _addr(view, p)
-    last, stale = _read_before_cycle(view)
-    if p in stale:
-        # the owner's cycle came after the newest reading: its result decides, so read it before another hold
+    last, stale, same_day = _read_before_cycle(view)
+    if p in stale or p in same_day:
+        # the owner's cycle came after the newest reading (or on its day: the reading may be from before
+        # the hold): its result decides, so read it before another hold
+        when = "after" if p in stale else "the day of (maybe before the hold)"
         return [
             (
-                f"A rebalancing cycle was done on {last}, after the newest cell reading of position {p}: "
+                f"A rebalancing cycle was done on {last}, {when} the newest cell reading of position {p}: "
                 "after the next full charge, with the stack at 100 % and idle, capture `pwr`, "
                 f"`bat {a}` and `stat {a}`; save the session and add it to the case under console/.",
                 False,
@@ -515,17 +517,23 @@ def evidence_gaps(view: CaseView, findings: list[Finding], leads: list[LedLead])
     return _dedupe(gaps)
 
 
-def _read_before_cycle(view: CaseView) -> tuple[date | None, list[int]]:
-    """The owner's last rebalancing cycle, and the positions whose newest cell reading is older than it."""
+def _read_before_cycle(view: CaseView) -> tuple[date | None, list[int], list[int]]:
+    """The owner's last rebalancing cycle, the positions whose newest cell reading is older than it, and
+    those whose newest reading is from its day (only the cycle's date is known: that reading may be from
+    before or during the hold, so it cannot show the cycle's result either)."""
     cycles = [h.date for h in view.history if h.event == HistoryEvent.REBALANCE_CYCLE]
     if not cycles:
-        return None, []
+        return None, [], []
     last = max(cycles)
     newest: dict[int, date] = {}
     for b in view.bat:
         if b.position is not None and b.time is not None:
             newest[b.position] = max(newest.get(b.position, b.time.date()), b.time.date())
-    return last, sorted(p for p, d in newest.items() if d < last)
+    return (
+        last,
+        sorted(p for p, d in newest.items() if d < last),
+        sorted(p for p, d in newest.items() if d == last),
+    )
 
 
 def replaced_after_reading(view: CaseView, position: int | None) -> tuple[date, date] | None:
@@ -560,16 +568,26 @@ def _replaced_gap(view: CaseView, findings: list[Finding]) -> list[str]:
 
 
 def _readings_before_cycle(view: CaseView) -> list[str]:
-    """Modules whose newest cell reading is older than the owner's last rebalancing cycle: what the cycle
-    did is not in the evidence (the story is evidence; the newest state is what counts)."""
-    last, stale = _read_before_cycle(view)
-    if not stale:
-        return []
-    cmds = ", ".join(f"`bat {_addr(view, p)}`" for p in stale)
-    return [
-        f"The newest cell readings of {coverage.positions_text(stale)} are older than the rebalancing cycle "
-        f"of {last}: capture {cmds} at the top of charge (100 %, idle) to see whether the cycle held."
-    ]
+    """Modules whose newest cell reading is older than the owner's last rebalancing cycle, or from its day
+    (:func:`_read_before_cycle`): what the cycle did is not in the evidence (the story is evidence; the
+    newest state is what counts)."""
+    last, stale, same_day = _read_before_cycle(view)
+    out = []
+    if stale:
+        cmds = ", ".join(f"`bat {_addr(view, p)}`" for p in stale)
+        out.append(
+            f"The newest cell readings of {coverage.positions_text(stale)} are older than the rebalancing "
+            f"cycle of {last}: capture {cmds} at the top of charge (100 %, idle) to see whether the cycle "
+            "held."
+        )
+    if same_day:
+        cmds = ", ".join(f"`bat {_addr(view, p)}`" for p in same_day)
+        out.append(
+            f"The newest cell readings of {coverage.positions_text(same_day)} are from {last}, the day of "
+            "the rebalancing cycle, and may have been taken before or during its hold: capture "
+            f"{cmds} at the top of charge (100 %, idle) after the hold to see whether the cycle held."
+        )
+    return out
 
 
 LISTED_COMMANDS: Final = 8

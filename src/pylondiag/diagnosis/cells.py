@@ -369,7 +369,21 @@ def _weak_or_imbalance(
                 "replacing; if not, the cycle worked.",
                 [cite.key(f"history[{idx}]")],
             )
-        if cur_day is None or cur_day >= last:
+        if cur_day == last:
+            # the same day: the reading may be from before or during the hold (spec: weak_cell is an
+            # imbalance that returns AFTER a cycle), so the order is unknown and nothing is concluded
+            idx = view.history.index(cycles[-1])
+            return (
+                Cause.CELL_IMBALANCE,
+                C.FAIR,
+                f"{AFTER_CYCLE} {last} (history) no cell reading is known to have been taken: this one is "
+                "from the same day and may be from before or during the 6-8 h hold, so its result is not "
+                f"known yet: capture `bat {current.reading.address or current.reading.position}` at the top "
+                f"of charge (100 %, idle) after the hold; if cell {low.cell} is still behind, it is a weak "
+                "cell and the module needs replacing; if not, the cycle worked.",
+                [cite.key(f"history[{idx}]")],
+            )
+        if cur_day is None or cur_day > last:
             before = [s for s in dated if s.reading.time is not None and s.reading.time.date() < last]
             if before:
                 prev = before[-1]
