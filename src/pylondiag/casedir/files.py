@@ -20,7 +20,7 @@ from pylondiag.casedir.detect import FOLDER_KIND, is_binary, sniff, utf16_consol
 from pylondiag.errors import EvidenceError
 from pylondiag.evidence.console import FEED_BYTES, read_console_pieces
 from pylondiag.model.bus import BusFacts
-from pylondiag.model.console import ConsoleCapture
+from pylondiag.model.console import ConsoleCapture, ParseWarning
 from pylondiag.model.event import BatteryEvent
 from pylondiag.model.stack import EvidenceFile, EvidenceGap, EvidenceKind
 
@@ -238,12 +238,33 @@ def _inverter_log(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:
     except Exception as exc:
         _internal(loaded, f.rel, "inverter_log", exc)
         return
+    warnings = _not_repeated_headers(f.data, log.warnings)
+    if len(log.events) == 0 and len(log.readings) == 0:
+        w = warnings[0] if warnings else None
+        why = (
+            gaps.rows_skipped(f.rel, len(warnings), w.line, w.message) if w else gaps.log_without_rows(f.rel)
+        )
+        loaded.unused(f.rel, "inverter_log", why)
+        return
     loaded.logs.append(log)
     loaded.used(f.rel, "inverter_log", f.note)
-    if log.warnings:
-        w = log.warnings[0]
-        text = gaps.rows_skipped(f.rel, len(log.warnings), w.line, w.message)
+    if warnings:
+        w = warnings[0]
+        text = gaps.rows_skipped(f.rel, len(warnings), w.line, w.message)
         loaded.gaps.append(EvidenceGap(source=f.rel, text=text))
+
+
+def _not_repeated_headers(data: bytes, warnings: tuple[ParseWarning, ...]) -> list[ParseWarning]:
+    """``warnings`` without the lines that repeat the file's header line (two exports pasted into one file
+    repeat it mid-file: not a row that could not be read). Lines counted as ``bytes.splitlines`` does (``\r``,
+    ``\n``, ``\r\n``: the spec's line count); the file is split only when a row was skipped."""
+    if not warnings:
+        return []
+    lines = data.splitlines()
+    head = lines[0].removeprefix(b"\xef\xbb\xbf").strip() if lines else b""
+    return [
+        w for w in warnings if not (head and 1 < w.line <= len(lines) and lines[w.line - 1].strip() == head)
+    ]
 
 
 def _bus(f: EvidenceBytes, loaded: Loaded, site: Site) -> None:

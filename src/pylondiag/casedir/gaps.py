@@ -98,6 +98,13 @@ def log_unreadable(rel: str, message: str) -> str:
     return f"{rel}: looks like an inverter event log but could not be read: {message}"
 
 
+def log_without_rows(rel: str) -> str:
+    return (
+        f"{rel}: an inverter event log without any rows (only its header, or blank lines); export the events "
+        "again, covering the weeks the trouble shows."
+    )
+
+
 def rows_skipped(rel: str, count: int, first_line: int, first_message: str) -> str:
     return (
         f"{rel}: {count} row(s) could not be read and were skipped "
