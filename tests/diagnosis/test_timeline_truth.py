@@ -9,24 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
+from test_perturbed_examples import COLD, _copy
 
 from pylondiag.model.diagnosis import Cause, Diagnosis, FindingSeverity, Outcome
 from pylondiag.report.plain import owner_text
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cases"
-COLD = "inv-cold-mornings-deye"
-
-
-def _copy(tmp_path: Path, name: str, edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
-    case = tmp_path / name
-    shutil.copytree(EXAMPLES / name, case)
-    (case / "expected.json").unlink()
-    if edit is not None:
-        body = yaml.safe_load((case / "case.yaml").read_text(encoding="utf-8"))
-        edit(body)
-        (case / "case.yaml").write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
-    return case
 
 
 def _comms(d: Diagnosis) -> list[Any]:

@@ -356,31 +356,27 @@ def _weak_or_imbalance(
     if cycles:
         last = cycles[-1].date
         cur_day = current.reading.time.date() if current.reading.time else None
-        if cur_day is not None and cur_day < last:
-            # the owner's cycle came after the newest reading: its result is not in the evidence
+        if cur_day is not None and cur_day <= last:
+            # the owner's cycle came after the newest reading, or on its day (only the cycle's date is
+            # known: the reading may be from before or during the hold; spec: weak_cell is an imbalance that
+            # returns AFTER a cycle): its result is not in the evidence, nothing is concluded from it
             idx = view.history.index(cycles[-1])
-            return (
-                Cause.CELL_IMBALANCE,
-                C.FAIR,
-                f"{AFTER_CYCLE} {last} (history) no cell reading was taken (this one is from {cur_day}), so "
-                "its result is not known yet: capture "
-                f"`bat {current.reading.address or current.reading.position}` at the top of charge (100 %, "
-                f"idle) now; if cell {low.cell} is still behind, it is a weak cell and the module needs "
-                "replacing; if not, the cycle worked.",
-                [cite.key(f"history[{idx}]")],
+            taken, when = (
+                (f"no cell reading was taken (this one is from {cur_day})", "now")
+                if cur_day < last
+                else (
+                    "no cell reading is known to have been taken: this one is from the same day and may be "
+                    "from before or during the 6-8 h hold",
+                    "after the hold",
+                )
             )
-        if cur_day == last:
-            # the same day: the reading may be from before or during the hold (spec: weak_cell is an
-            # imbalance that returns AFTER a cycle), so the order is unknown and nothing is concluded
-            idx = view.history.index(cycles[-1])
             return (
                 Cause.CELL_IMBALANCE,
                 C.FAIR,
-                f"{AFTER_CYCLE} {last} (history) no cell reading is known to have been taken: this one is "
-                "from the same day and may be from before or during the 6-8 h hold, so its result is not "
-                f"known yet: capture `bat {current.reading.address or current.reading.position}` at the top "
-                f"of charge (100 %, idle) after the hold; if cell {low.cell} is still behind, it is a weak "
-                "cell and the module needs replacing; if not, the cycle worked.",
+                f"{AFTER_CYCLE} {last} (history) {taken}, so its result is not known yet: capture "
+                f"`bat {current.reading.address or current.reading.position}` at the top of charge (100 %, "
+                f"idle) {when}; if cell {low.cell} is still behind, it is a weak cell and the module needs "
+                "replacing; if not, the cycle worked.",
                 [cite.key(f"history[{idx}]")],
             )
         if cur_day is None or cur_day > last:
