@@ -98,3 +98,15 @@ def test_logs_as_written_are_passed_by_one_look_at_their_times(tmp_path: Path) -
     two = load_case(_case(tmp_path / "2", {"b.csv": HEADER + "".join(ROWS[3:])})).events.parts
     assert not may_repeat([*one, *two])
     assert may_repeat([*one, *one])
+
+
+def test_the_same_rows_written_another_way_are_repeats(tmp_path: Path) -> None:
+    """The second export writes the same instants in UTC with an offset (another platform), the third
+    re-saved day-first with quoted fields (a spreadsheet): the same events, counted once."""
+    first = HEADER + "".join(ROWS)
+    utc = HEADER + "2026-11-01T06:41:00+00:00,W31,Battery_comm_warn,warning\n"
+    resaved = HEADER + '01/11/2026 06:44:00,"F58","BMS_Comm_Fail","fault"\n'
+    view = load_case(_case(tmp_path, {"a.csv": first, "b.csv": utc, "c.csv": resaved}))
+    assert len(view.events.where(COMMS)) == 4
+    assert {e.provenance.source for e in view.events} == {"inverter/a.csv"}
+    assert sum("repeats an event" in g.text for g in view.gaps) == 2

@@ -4,8 +4,10 @@ Owners export the same log twice with overlapping dates, or add the same file tw
 row of the overlap is then in the case two times and every count a rule makes of it doubles ("80 of 80
 trips", "80 BMS communication failures" for 40). A row is a *repeat* when an earlier row (in reading
 order: files in the order read, rows in file order) has the same instant, code, message, kind, severity,
-temperature, module and the same line text (stripped: another export may end lines differently), so
-that any column the reader does not keep (a voltage, SOC, an "occurred / recovered" field) also counts.
+temperature, module and the same line text once its date and time, quotes and spaces are taken out
+(another export may write the instant in another zone or date format, quote fields or end lines
+differently), so that any column the reader does not keep (a voltage, SOC, an "occurred / recovered"
+field) also counts.
 Rows that share an instant but differ in anything are different events and are all kept.
 
 The first occurrence stays (findings cite it); each file with repeats gets one gap saying how many of
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from pylondiag.casedir import gaps
 from pylondiag.model.columns import EventColumns, EventPair
@@ -136,13 +139,24 @@ def _keys(parts: Sequence[EventColumns], starts: IntArray, rows: IntArray) -> li
     ]
 
 
+_STAMP: Final = re.compile(
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s?(?:Z|[+-]\d{2}:?\d{2}))?"
+)
+"""A date and time as exports write them (ISO, day-first, with an offset or ``Z``): taken out of a line
+before lines are compared, since the instant itself is compared exactly (an export in another zone or
+re-saved with another date format writes the same instant differently). Linear: no nested repetition."""
+_NOISE: Final = re.compile(r'"|\s+')
+
+
 def _line_hash(c: EventColumns, i: int) -> int:
-    """A hash of row ``i``'s line text, stripped (64-bit: two different lines of one instant, code and
-    message colliding is not a real risk)."""
+    """A hash of row ``i``'s line text without its date and time, quotes and spaces (64-bit: two different
+    lines of one instant, code and message colliding is not a real risk)."""
     line = int(c.line[i])
     if c.objects is not None and not c.lines:
-        return hash(c.objects[i].provenance.raw.strip())
-    return hash(c.lines[line - 1].strip() if 0 < line <= len(c.lines) else "")
+        text = c.objects[i].provenance.raw
+    else:
+        text = c.lines[line - 1] if 0 < line <= len(c.lines) else ""
+    return hash(_NOISE.sub("", _STAMP.sub("", text, count=1)))
 
 
 def _gap(parts: Sequence[EventColumns], starts: IntArray, row: int, first: int, count: int) -> EvidenceGap:
