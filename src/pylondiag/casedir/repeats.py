@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
 from pylondiag.casedir import gaps
@@ -84,59 +84,103 @@ def may_repeat(parts: Sequence[EventColumns]) -> bool:
 
 def _first_occurrence(parts: Sequence[EventColumns], starts: IntArray) -> IntArray:
     """For every row (global index: part ``k``'s row ``i`` is ``starts[k] + i``) the global index of the
-    first row identical to it (itself when it is the first)."""
+    first row identical to it (itself when it is the first).
+
+    Two passes: rows whose whole line is the same (a file added twice, overlapping exports of one format:
+    a plain hash per line), then, among the rows left that still share an instant, lines compared without
+    their date and time (:func:`_plain_hash`: a regex per line, so only for the few rows the first pass
+    could not settle). Every line equal as a whole is also equal without its time, so the second pass
+    only joins groups of the first, and the earliest row of the joined group stays."""
     import numpy as np
 
     utc = np.concatenate([c.utc_s for c in parts])
     first: IntArray = np.arange(utc.shape[0], dtype=np.int64)
-    order = np.argsort(utc, kind="stable")
-    ordered = utc[order]
-    shared = np.zeros(utc.shape[0], dtype=np.bool_)
-    same = ordered[1:] == ordered[:-1]
-    shared[1:] |= same
-    shared[:-1] |= same
-    rows = np.sort(order[shared])  # rows sharing their instant with another row, in reading order
+    candidates = rows = _sharing_an_instant(utc, first)
     if rows.shape[0] == 0:
         return first
-    keys = _keys(parts, starts, rows)
-    by_key = np.lexsort((rows, *keys))  # identical keys grouped, each group in reading order
-    sorted_keys = [k[by_key] for k in keys]
-    same_key = np.ones(rows.shape[0] - 1, dtype=np.bool_)
-    for k in sorted_keys:
-        same_key &= k[1:] == k[:-1]
-    group_start = np.arange(rows.shape[0], dtype=np.int64)
-    group_start[1:][same_key] = 0
-    group_start = np.maximum.accumulate(group_start)
-    first[rows[by_key]] = rows[by_key][group_start]
+    fields = _fields(parts, candidates)
+    for text_of in (_raw_hash, _plain_hash):
+        at = np.searchsorted(candidates, rows)  # both in reading order; rows ⊆ candidates
+        _group(rows, [_hashes(parts, starts, rows, text_of), *(f[at] for f in fields)], first)
+        kept = rows[first[rows] == rows]
+        rows = _sharing_an_instant(utc[kept], kept)
+        if rows.shape[0] == 0:
+            break
+    first[candidates] = first[first[candidates]]  # joined in the second pass: to the joined group's first
     return first
 
 
-def _keys(parts: Sequence[EventColumns], starts: IntArray, rows: IntArray) -> list[npt.NDArray[np.generic]]:
-    """What makes ``rows`` (global indexes) the same event, one array per field, least significant first."""
+def _sharing_an_instant(utc: npt.NDArray[np.float64], rows: IntArray) -> IntArray:
+    """Those of ``rows`` (global indexes, their instants ``utc``) whose instant another shares, in
+    reading order."""
+    import numpy as np
+
+    order = np.argsort(utc, kind="stable")
+    ordered = utc[order]
+    shared = np.zeros(rows.shape[0], dtype=np.bool_)
+    same = ordered[1:] == ordered[:-1]
+    shared[1:] |= same
+    shared[:-1] |= same
+    out: IntArray = np.sort(rows[order[shared]])
+    return out
+
+
+def _group(rows: IntArray, keys: list[npt.NDArray[np.generic]], first: IntArray) -> None:
+    """``first[r]`` := the earliest of ``rows`` whose ``keys`` all equal ``r``'s."""
+    import numpy as np
+
+    by_key = np.lexsort((rows, *keys))  # identical keys grouped, each group in reading order
+    same_key = np.ones(rows.shape[0] - 1, dtype=np.bool_)
+    for k in keys:
+        ordered = k[by_key]
+        same_key &= ordered[1:] == ordered[:-1]
+    group_start = np.arange(rows.shape[0], dtype=np.int64)
+    group_start[1:][same_key] = 0
+    group_start = np.maximum.accumulate(group_start)
+    first[rows[by_key]] = first[rows[by_key][group_start]]
+
+
+def _fields(parts: Sequence[EventColumns], rows: IntArray) -> list[npt.NDArray[np.generic]]:
+    """What else makes two of ``rows`` (global indexes) the same event, one array per field, least
+    significant first: temperature, module, severity, kind, the (code, message) pair, the instant."""
     import numpy as np
 
     pair_ids: dict[EventPair, int] = {}
     ids = [np.array([pair_ids.setdefault(p, len(pair_ids)) for p in c.pairs] or [0], np.int64) for c in parts]
-    pair = np.concatenate([ids[k][c.pair] for k, c in enumerate(parts)])
     cat = {
         name: np.concatenate([getattr(c, name) for c in parts])
         for name in ("kind", "severity", "module", "temperature_c", "utc_s")
     }
-    part_of = np.searchsorted(starts, rows, side="right") - 1
-    text = np.fromiter(
-        (_line_hash(parts[int(k)], int(r - starts[k])) for k, r in zip(part_of, rows, strict=True)),
-        dtype=np.int64,
-        count=rows.shape[0],
-    )
     return [
-        text,
         np.nan_to_num(cat["temperature_c"][rows], nan=np.inf),
         cat["module"][rows],
         cat["severity"][rows],
         cat["kind"][rows],
-        pair[rows],
+        np.concatenate([ids[k][c.pair] for k, c in enumerate(parts)])[rows],
         cat["utc_s"][rows],
     ]
+
+
+def _hashes(
+    parts: Sequence[EventColumns], starts: IntArray, rows: IntArray, text_of: Callable[[str], int]
+) -> npt.NDArray[np.int64]:
+    """``text_of`` each of ``rows``' line text (global indexes)."""
+    import numpy as np
+
+    part_of = np.searchsorted(starts, rows, side="right") - 1
+    return np.fromiter(
+        (text_of(_line(parts[int(k)], int(r - starts[k]))) for k, r in zip(part_of, rows, strict=True)),
+        dtype=np.int64,
+        count=rows.shape[0],
+    )
+
+
+def _line(c: EventColumns, i: int) -> str:
+    """Row ``i``'s line as written."""
+    if c.objects is not None and not c.lines:
+        return c.objects[i].provenance.raw
+    line = int(c.line[i])
+    return c.lines[line - 1] if 0 < line <= len(c.lines) else ""
 
 
 _STAMP: Final = re.compile(
@@ -148,14 +192,14 @@ re-saved with another date format writes the same instant differently). Linear: 
 _NOISE: Final = re.compile(r'"|\s+')
 
 
-def _line_hash(c: EventColumns, i: int) -> int:
-    """A hash of row ``i``'s line text without its date and time, quotes and spaces (64-bit: two different
-    lines of one instant, code and message colliding is not a real risk)."""
-    line = int(c.line[i])
-    if c.objects is not None and not c.lines:
-        text = c.objects[i].provenance.raw
-    else:
-        text = c.lines[line - 1] if 0 < line <= len(c.lines) else ""
+def _raw_hash(text: str) -> int:
+    """The line as written, ends stripped (64-bit hash: two different lines of one instant, code and
+    message colliding is not a real risk)."""
+    return hash(text.strip())
+
+
+def _plain_hash(text: str) -> int:
+    """The line without its date and time, quotes and spaces."""
     return hash(_NOISE.sub("", _STAMP.sub("", text, count=1)))
 
 
