@@ -112,3 +112,25 @@ def test_a_cycle_on_the_day_of_the_capture_is_not_judged_as_its_result(  # type:
         )
     )
     assert day_after.outcome == Outcome.REPLACE and day_after.primary_cause == Cause.WEAK_CELL
+
+
+def test_an_undated_reading_is_not_judged_against_the_cycle(tmp_path: Path, diagnose_case) -> None:  # type: ignore[no-untyped-def]
+    """Only a `bat 2` without any time (no timestamp, no `pwr` with module clocks) and no observed_at:
+    whether it was read after the cycle of 2026-10-12 is unknown — not weak_cell. With observed_at
+    after the cycle the reading is taken as of then, and the example's weak cell stands."""
+
+    def bat_only(case: Path) -> Path:
+        (case / "console" / "2026-10-01_before.txt").unlink()
+        after = case / "console" / "2026-11-19_after.txt"
+        text = after.read_text(encoding="utf-8")
+        after.write_text(text[text.index("pylon>bat 2") :], encoding="utf-8")
+        return case
+
+    def undated(y: dict[str, Any]) -> None:
+        del y["observed_at"]
+
+    d = diagnose_case(bat_only(_copy(tmp_path / "u", "replace-weak-cell-after-rebalance", undated)))
+    assert d.outcome == Outcome.REBALANCE and not any(f.code == Cause.WEAK_CELL for f in d.findings)
+    assert "this one is not dated" in next(f.message for f in d.findings if f.module == 2)
+    seen = diagnose_case(bat_only(_copy(tmp_path / "o", "replace-weak-cell-after-rebalance")))
+    assert seen.outcome == Outcome.REPLACE and seen.primary_cause == Cause.WEAK_CELL

@@ -355,14 +355,23 @@ def _weak_or_imbalance(
     cycles = sorted(view.history_of(HistoryEvent.REBALANCE_CYCLE), key=lambda h: h.date)
     if cycles:
         last = cycles[-1].date
-        cur_day = current.reading.time.date() if current.reading.time else None
-        if cur_day is not None and cur_day <= last:
+        # a capture without a time is taken as of when the owner looked (observed_at); with neither, the
+        # reading's order against the cycle is unknown (found by perturbing the weak-cell example)
+        taken_at = current.reading.time or view.observed_at
+        cur_day = taken_at.date() if taken_at is not None else None
+        if cur_day is None or cur_day <= last:
             # the owner's cycle came after the newest reading, or on its day (only the cycle's date is
             # known: the reading may be from before or during the hold; spec: weak_cell is an imbalance that
-            # returns AFTER a cycle): its result is not in the evidence, nothing is concluded from it
+            # returns AFTER a cycle), or the reading is not dated: its result is not in the evidence
             idx = view.history.index(cycles[-1])
             taken, when = (
-                (f"no cell reading was taken (this one is from {cur_day})", "now")
+                (
+                    "no cell reading is known to have been taken: this one is not dated (no time in the "
+                    "capture, no observed date)",
+                    "now",
+                )
+                if cur_day is None
+                else (f"no cell reading was taken (this one is from {cur_day})", "now")
                 if cur_day < last
                 else (
                     "no cell reading is known to have been taken: this one is from the same day and may be "
@@ -379,7 +388,7 @@ def _weak_or_imbalance(
                 "replacing; if not, the cycle worked.",
                 [cite.key(f"history[{idx}]")],
             )
-        if cur_day is None or cur_day > last:
+        if cur_day > last:
             before = [s for s in dated if s.reading.time is not None and s.reading.time.date() < last]
             if before:
                 prev = before[-1]
