@@ -110,3 +110,14 @@ def test_the_same_rows_written_another_way_are_repeats(tmp_path: Path) -> None:
     assert len(view.events.where(COMMS)) == 4
     assert {e.provenance.source for e in view.events} == {"inverter/a.csv"}
     assert sum("repeats an event" in g.text for g in view.gaps) == 2
+
+
+def test_the_hour_the_spring_change_skips_is_not_a_repeat_of_the_next(tmp_path: Path) -> None:
+    """A log whose clock did not move on 29 March 2026 writes 01:30 and then 02:30 (an hour apart); the
+    reader takes the skipped 01:30 as the same instant as 02:30 BST, but the rows are not the same."""
+    log = HEADER + (
+        "2026-03-29 01:30:00,F58,BMS_Comm_Fail,fault\n2026-03-29 02:30:00,F58,BMS_Comm_Fail,fault\n"
+    )
+    view = load_case(_case(tmp_path, {"events.csv": log}))
+    assert len(view.events) == 2
+    assert not [g for g in view.gaps if "repeat" in g.text]

@@ -142,14 +142,16 @@ def _group(rows: IntArray, keys: list[npt.NDArray[np.generic]], first: IntArray)
 
 def _fields(parts: Sequence[EventColumns], rows: IntArray) -> list[npt.NDArray[np.generic]]:
     """What else makes two of ``rows`` (global indexes) the same event, one array per field, least
-    significant first: temperature, module, severity, kind, the (code, message) pair, the instant."""
+    significant first: temperature, module, severity, kind, the (code, message) pair, the site's wall clock,
+    the instant. The wall clock as well: a naive time in the hour the spring clock change skips (01:30) is
+    read as the same instant as the hour after it (02:30), but they are two rows an hour apart."""
     import numpy as np
 
     pair_ids: dict[EventPair, int] = {}
     ids = [np.array([pair_ids.setdefault(p, len(pair_ids)) for p in c.pairs] or [0], np.int64) for c in parts]
     cat = {
         name: np.concatenate([getattr(c, name) for c in parts])
-        for name in ("kind", "severity", "module", "temperature_c", "utc_s")
+        for name in ("kind", "severity", "module", "temperature_c", "local_us", "utc_s")
     }
     return [
         np.nan_to_num(cat["temperature_c"][rows], nan=np.inf),
@@ -157,6 +159,7 @@ def _fields(parts: Sequence[EventColumns], rows: IntArray) -> list[npt.NDArray[n
         cat["severity"][rows],
         cat["kind"][rows],
         np.concatenate([ids[k][c.pair] for k, c in enumerate(parts)])[rows],
+        cat["local_us"][rows],
         cat["utc_s"][rows],
     ]
 
