@@ -32,10 +32,18 @@ def test_simulated_scenario(tmp_path, diagnose_case, scenario, seed):
 
 
 @pytest.mark.parametrize(
-    ("scenario", "seed"), [("cell_over_voltage", 8), ("healthy_old_module", 8), ("healthy_old_module", 32)]
+    ("scenario", "seed"),
+    [
+        ("cell_over_voltage", 8),
+        ("healthy_old_module", 8),
+        ("healthy_old_module", 32),
+        ("cell_under_voltage", 27),
+    ],
 )
 def test_earlier_disagreements_with_the_labels(tmp_path, diagnose_case, scenario, seed):
-    """Seeds where the diagnosis and the label disagreed (sessions 5-6): the rules were right by the
+    """Seeds where the diagnosis and the label disagreed. Sessions 5-6: the rules were right by the
     domain's figures (a healthy module spreads 30-50 mV at the top of charge; 97 % SOC is not the top),
-    the simulator wrote evidence its label did not fit; its scenario checks now hold the label to it."""
+    the simulator wrote evidence its label did not fit; its scenario checks now hold the label to it.
+    cell_under_voltage 27 (session 7 sweep): the rule was wrong — a low-capacity cell 258 mV *above* the
+    others at rest counted as "normal at rest" for the high-resistance sag rule (weak_cell, replace)."""
     _diagnosed_as_labelled(tmp_path, diagnose_case, scenario, seed)
