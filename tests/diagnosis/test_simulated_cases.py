@@ -38,6 +38,8 @@ def test_simulated_scenario(tmp_path, diagnose_case, scenario, seed):
         ("healthy_old_module", 8),
         ("healthy_old_module", 32),
         ("cell_under_voltage", 27),
+        ("over_current", 26),
+        ("over_current", 30),
     ],
 )
 def test_earlier_disagreements_with_the_labels(tmp_path, diagnose_case, scenario, seed):
@@ -45,5 +47,8 @@ def test_earlier_disagreements_with_the_labels(tmp_path, diagnose_case, scenario
     domain's figures (a healthy module spreads 30-50 mV at the top of charge; 97 % SOC is not the top),
     the simulator wrote evidence its label did not fit; its scenario checks now hold the label to it.
     cell_under_voltage 27 (session 7 sweep): the rule was wrong — a low-capacity cell 258 mV *above* the
-    others at rest counted as "normal at rest" for the high-resistance sag rule (weak_cell, replace)."""
+    others at rest counted as "normal at rest" for the high-resistance sag rule (weak_cell, replace).
+    over_current 26: the rule was wrong — every module's log showed its under-voltage cut-off (the bank
+    run flat), yet the first module to reach it was a fault to isolate. over_current 30: the simulator
+    crashed (a 370 A stack current does not fit the RS485 reply's int16 field)."""
     _diagnosed_as_labelled(tmp_path, diagnose_case, scenario, seed)

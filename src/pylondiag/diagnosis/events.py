@@ -538,10 +538,24 @@ def _first_trip(view: CaseView) -> list[Finding]:
     if shutdown is not None:
         evidence.append(cite.line(shutdown.provenance))
     evidence.append(cite.key("symptoms"))
+    severity = FindingSeverity.FAULT
+    if (
+        KIND_CAUSE[first.kind] == Cause.CELL_UNDER_VOLTAGE
+        and len(_recent_log_protections(view, EventKind.CELL_UNDER_VOLTAGE)) >= 2
+    ):
+        # every module's log shows its under-voltage cut-off: the bank was run flat (_log_protections says
+        # so), and the first to reach its cut-off is the lowest, not a failed module to isolate. Found by
+        # the simulator's over_current seed 26 (bank drained by a too-high discharge limit: label no culprit).
+        severity = FindingSeverity.WARNING
+        msg = msg.replace(
+            ". That module tripped the bank.",
+            ". Several modules' own logs show the same cut-off, so the bank was run down: position "
+            f"{pos} reached it first (the lowest module), which is worth watching, not isolating.",
+        )
     return [
         Finding(
             code=KIND_CAUSE[first.kind],
-            severity=FindingSeverity.FAULT,
+            severity=severity,
             module=pos,
             confidence=confidence,
             message=msg,

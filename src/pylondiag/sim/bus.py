@@ -284,7 +284,9 @@ class Rs485Responder:
             cells = [int(v) for rr in readings if rr is not None for v in rr.cell_mv]
             return SystemAnalog(
                 voltage_mv=round(fig.voltage_v * 1000),
-                current_raw=round(fig.current_a * 100),
+                # an int16 of 10 mA (rs485.md 0x61, unverified units): a stack current beyond ±327.67 A
+                # is sent at the field's limit (it crashed the simulator at 370 A: over_current seed 30)
+                current_raw=max(-32768, min(32767, round(fig.current_a * 100))),
                 soc_pct=fig.soc,
                 avg_cycles=view.stack.total_cycles(view.chain[0]),
                 max_cycles=max(view.stack.total_cycles(i) for i in view.chain),
