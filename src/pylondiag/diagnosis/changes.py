@@ -56,26 +56,14 @@ def recent(view: CaseView, change: Change) -> bool:
 
 def recent_day(view: CaseView, day: date) -> bool:
     """``day`` is known to be at most :data:`CHANGE_RECENT_DAYS` before the case (:func:`recent`)."""
-    as_of = case_day(view)
+    as_of = view.as_of()
     return as_of is not None and (as_of - day).days <= CHANGE_RECENT_DAYS
-
-
-def case_day(view: CaseView) -> date | None:
-    """The day the case describes (:meth:`CaseView.as_of`): ``observed_at``, else the newest capture or
-    inverter-log row (events and status rows) on the site's calendar; None when nothing dates the case.
-    Found by removing ``observed_at`` from the cold-mornings example (a log, no console) with a swap in
-    2023: the swap counted as recent and was blamed ("settings must change") for the 2026 trips."""
-    return view.as_of()
 
 
 def story_changes(view: CaseView) -> list[Change]:
     """Every dated change the owner's story records that can start trouble: inverter replacements and
     firmware updates (:func:`inverter_changes` without its filters) and modules added, oldest first."""
-    found = [
-        Change(h.date, f"history[{i}]", h.event.value.replace("_", " "), h.event)
-        for i, h in enumerate(view.history)
-        if h.event in INVERTER_CHANGES or h.event == HistoryEvent.MODULES_ADDED
-    ]
+    found = _history_changes(view, INVERTER_CHANGES | {HistoryEvent.MODULES_ADDED})
     if not any(c.event in INVERTER_CHANGES for c in found):
         found += _inverter_keys(view)[:1]
     return sorted(found, key=lambda c: c.day)
@@ -98,6 +86,15 @@ def undated_gap(view: CaseView) -> str | None:
         f"log), so whether the trouble began soon after {which} is unknown: add the date you looked at the "
         "system (observed_at) and, in the notes, when the trouble began, or add the inverter's event log."
     )
+
+
+def _history_changes(view: CaseView, events: frozenset[HistoryEvent]) -> list[Change]:
+    """The ``case.yaml`` history entries of ``events``, as changes, in history order."""
+    return [
+        Change(h.date, f"history[{i}]", h.event.value.replace("_", " "), h.event)
+        for i, h in enumerate(view.history)
+        if h.event in events
+    ]
 
 
 def _inverter_keys(view: CaseView) -> list[Change]:
@@ -133,11 +130,7 @@ def inverter_changes(view: CaseView) -> list[Change]:
     cold-morning comms trips, and a swap three years before the case, were each blamed as the cause
     ("settings must change").
     """
-    found = [
-        Change(h.date, f"history[{i}]", h.event.value.replace("_", " "), h.event)
-        for i, h in enumerate(view.history)
-        if h.event in INVERTER_CHANGES
-    ]
+    found = _history_changes(view, INVERTER_CHANGES)
     if not found:
         found = _inverter_keys(view)[:1]
     zone = ZoneInfo(view.timezone)
