@@ -364,21 +364,7 @@ def _weak_or_imbalance(
             # known: the reading may be from before or during the hold; spec: weak_cell is an imbalance that
             # returns AFTER a cycle), or the reading is not dated: its result is not in the evidence
             idx = view.history.index(cycles[-1])
-            taken, when = (
-                (
-                    "no cell reading is known to have been taken: this one is not dated (no time in the "
-                    "capture, no observed date)",
-                    "now",
-                )
-                if cur_day is None
-                else (f"no cell reading was taken (this one is from {cur_day})", "now")
-                if cur_day < last
-                else (
-                    "no cell reading is known to have been taken: this one is from the same day and may be "
-                    "from before or during the 6-8 h hold",
-                    "after the hold",
-                )
-            )
+            taken, when = _not_after_cycle(cur_day, last)
             return (
                 Cause.CELL_IMBALANCE,
                 C.FAIR,
@@ -449,6 +435,24 @@ def _weak_or_imbalance(
         f"That is beyond the {CELL_SPREAD_FAULT_MV} mV the ~50 mA balancers keep up with: a controlled "
         f"rebalancing (100 % held for 6-8 h) is the first step.{_days_to_close(view, current)}{trend}",
         refs,
+    )
+
+
+def _not_after_cycle(cur_day: date | None, last: date) -> tuple[str, str]:
+    """Why the reading (of ``cur_day``) cannot show the result of the cycle of ``last``, and when to capture
+    the one that can: not dated; before the cycle; or the cycle's own day (before or during the hold)."""
+    if cur_day is None:
+        return (
+            "no cell reading is known to have been taken: this one is not dated (no time in the capture, no "
+            "observed date)",
+            "now",
+        )
+    if cur_day < last:
+        return f"no cell reading was taken (this one is from {cur_day})", "now"
+    return (
+        "no cell reading is known to have been taken: this one is from the same day and may be from before "
+        "or during the 6-8 h hold",
+        "after the hold",
     )
 
 
